@@ -1,0 +1,194 @@
+/* The one engine interface. Everything above backend/ talks to a CPU engine through this header
+ * only: no <linux/kvm.h>, no <unicorn/unicorn.h> above this line.
+ *
+ * A backend is an ops table (struct tv_backend_ops) plus opaque state (engine, vm, vcpu). Each
+ * backend fills the table with static functions and exports only the table. Every member says
+ * whether it is mandatory; optional members may be NULL and are checked at the call site.
+ *
+ * Errors: functions return 0 or a negative errno. The text for the user ("KVM_SET_SREGS: Invalid
+ * argument", "uc_mem_map_ptr: Invalid memory mapping (UC_ERR_MAP)") is left with tv_set_error()
+ * and read with tv_last_error(); it is per thread. */
+#ifndef TWINVM_BACKEND_H
+#define TWINVM_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit reasons carry KVM's numbers on both engines, so output is identical. */
+enum tv_exit_reason {
+	TV_EXIT_UNKNOWN = 0,
+	TV_EXIT_IO = 2,
+	TV_EXIT_DEBUG = 4,
+	TV_EXIT_HLT = 5,
+	TV_EXIT_MMIO = 6,
+	TV_EXIT_SHUTDOWN = 8,
+	TV_EXIT_FAIL_ENTRY = 9,
+	TV_EXIT_INTR = 10,
+	TV_EXIT_INTERNAL_ERROR = 17,
+};
+
+/* "HLT", "IO", ...; "UNKNOWN" for a number outside the table. */
+const char *tv_exit_reason_name(int reason);
+
+struct tv_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+};
+
+/* A segment register with its hidden part, laid out like KVM's but engine neutral. */
+struct tv_segment {
+	uint64_t base;
+	uint32_t limit; /* in bytes, already scaled by g */
+	uint16_t selector;
+	uint8_t type; /* the 4-bit descriptor type */
+	uint8_t present, dpl, db, s, l, g, avl;
+	uint8_t unusable;
+};
+
+struct tv_dtable {
+	uint64_t base;
+	uint16_t limit;
+};
+
+struct tv_sregs {
+	struct tv_segment cs, ds, es, fs, gs, ss;
+	struct tv_segment tr, ldt;
+	struct tv_dtable gdt, idt;
+	uint64_t cr0, cr2, cr3, cr4, cr8, efer;
+};
+
+enum tv_io_dir { TV_IO_IN = 0, TV_IO_OUT = 1 }; /* KVM's numbering */
+
+/* One exit, converted from the engine's own record before any generic code looks at it. */
+struct tv_exit {
+	int reason; /* enum tv_exit_reason */
+	union {
+		struct {
+			uint8_t direction; /* enum tv_io_dir */
+			uint8_t size;      /* 1, 2 or 4 bytes per element */
+			uint16_t port;
+			uint32_t count; /* elements; > 1 only for string I/O an engine batches */
+			void *data;     /* count * size bytes, owned by the backend, valid until the
+			                 * next run; the I/O handler fills it for IN */
+		} io;
+		struct {
+			uint64_t addr; /* guest-physical */
+			uint8_t data[8];
+			uint32_t len;
+			uint8_t is_write;
+		} mmio;
+		struct {
+			uint64_t code; /* KVM: suberror or hardware_entry_failure_reason;
+			                * emu: the uc_err */
+		} fail;
+	};
+	/* The engine's own words for SHUTDOWN, INTERNAL_ERROR and FAIL_ENTRY, for example
+	 * "uc_emu_start: Unhandled CPU exception (UC_ERR_EXCEPTION)"; empty otherwise. */
+	char detail[160];
+};
+
+/* What the I/O handler tells the backend after an IO or MMIO exit. */
+enum tv_io_action {
+	TV_IO_CONTINUE = 0, /* run on */
+	TV_IO_STOP = 1,     /* return from run() with this exit */
+};
+
+/* Called by the backend for every IO and MMIO exit, before the exiting instruction completes:
+ * for IN it fills exit->io.data, for an MMIO read exit->mmio.data. Returns enum tv_io_action, or
+ * a negative errno, which makes run() return it. It may run inside the engine (Unicorn's hooks), so
+ * it must not call back into the backend for this vcpu except get_regs. */
+typedef int (*tv_io_fn)(void *ctx, struct tv_exit *exit);
+
+/* Run flags (set_run_flags). Without any, run() is "fast": IO and MMIO exits are handled through
+ * the I/O handler without returning, and run() returns only on HLT, SHUTDOWN, a failure, a
+ * kick (INTR), or a handler's TV_IO_STOP. */
+enum tv_run_flags {
+	/* run() returns after every IO and MMIO exit, with the exiting instruction completed: the
+	 * registers then are the canonical state of the README (RIP on the next instruction). */
+	TV_RUN_PRECISE = 1u << 0,
+	/* run() returns DEBUG after every instruction (implies PRECISE). */
+	TV_RUN_STEP = 1u << 1,
+	/* kick() will be used to time-slice: it must stop at an instruction boundary with no
+	 * instruction lost or executed twice. May cost speed on the emulator. */
+	TV_RUN_PREEMPTIBLE = 1u << 2,
+};
+
+/* What an engine can do on this host, as far as the backend knows without running a guest.
+ * Per-mode limits are probed by core (core/probe.c), which runs real guests. */
+struct tv_caps {
+	char version[64];    /* "KVM API 12", "Unicorn 2.1.1" */
+	bool mmu_translates; /* guest page tables are honoured (Unicorn < 2.1: virtual = physical) */
+	bool single_step;
+	char notes[512]; /* capabilities found and used, one per line, for `twinvm info` */
+};
+
+struct tv_engine; /* an open engine: /dev/kvm fd, or the Unicorn library */
+struct tv_vm;     /* guest RAM registered with the engine */
+struct tv_vcpu;   /* one virtual CPU */
+
+struct tv_vcpu_config {
+	tv_io_fn on_io; /* mandatory */
+	void *ctx;      /* passed to on_io */
+};
+
+struct tv_backend_ops {
+	const char *name; /* "kvm" or "emu" */
+	const char *description;
+
+	/* Mandatory. api_log, when not NULL, receives one line per engine call (ioctl or uc_*)
+	 * with its inputs and its result: the --trace-api output. -ENODEV, -EACCES etc. when the
+	 * engine cannot be used here, with the reason in tv_last_error(). */
+	int (*open)(struct tv_engine **out, FILE *api_log);
+	void (*close)(struct tv_engine *e); /* mandatory; NULL-safe */
+	int (*get_caps)(struct tv_engine *e, struct tv_caps *caps); /* mandatory */
+
+	/* Mandatory. ram is caller-owned, page aligned, ram_size a multiple of 4 KiB, and becomes
+	 * guest-physical [0, ram_size). Guest-physical accesses outside it (below 4 GiB at least)
+	 * are MMIO exits: writes dropped, reads return what on_io put in mmio.data (all ones by
+	 * default). */
+	int (*vm_create)(struct tv_engine *e, void *ram, uint64_t ram_size, struct tv_vm **out);
+	void (*vm_destroy)(struct tv_vm *vm); /* mandatory; NULL-safe */
+
+	/* Mandatory. One vCPU per VM is all twinvm needs. */
+	int (*vcpu_create)(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
+			   struct tv_vcpu **out);
+	void (*vcpu_destroy)(struct tv_vcpu *v); /* mandatory; NULL-safe */
+
+	/* Mandatory. Registers in the portable form. */
+	int (*get_regs)(struct tv_vcpu *v, struct tv_regs *r);
+	int (*set_regs)(struct tv_vcpu *v, const struct tv_regs *r);
+	int (*get_sregs)(struct tv_vcpu *v, struct tv_sregs *s);
+	int (*set_sregs)(struct tv_vcpu *v, const struct tv_sregs *s);
+
+	/* Mandatory. enum tv_run_flags; takes effect at the next run(). */
+	int (*set_run_flags)(struct tv_vcpu *v, unsigned flags);
+
+	/* Mandatory. Runs the guest until the next exit run() must report (see enum
+	 * tv_run_flags) and fills *exit. Returns 0 when *exit is filled (a guest failure such as
+	 * SHUTDOWN is an exit, not an error), a negative errno when the engine itself failed. */
+	int (*run)(struct tv_vcpu *v, struct tv_exit *exit);
+
+	/* Mandatory. Async-signal-safe: makes the current run(), or the next one, return INTR
+	 * soon. Exact (no instruction lost or repeated) when TV_RUN_PREEMPTIBLE is set. */
+	void (*kick)(struct tv_vcpu *v);
+
+	/* Optional. The engine's own translation of a guest virtual address, for cross-checking
+	 * core's software page walk (KVM_TRANSLATE). -EFAULT when unmapped. */
+	int (*translate)(struct tv_vcpu *v, uint64_t gva, uint64_t *gpa);
+};
+
+/* The engines built into this binary, in order of preference ("kvm" first). */
+extern const struct tv_backend_ops *const tv_backends[];
+extern const size_t tv_backend_count;
+
+/* The backend called name, or NULL. */
+const struct tv_backend_ops *tv_backend_find(const char *name);
+
+/* The per-thread error text. tv_set_error formats like printf. */
+void tv_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *tv_last_error(void);
+
+#endif

@@ -1,0 +1,62 @@
+/* The catalogue of built-in guests and their host-side checks. */
+#include "builtin.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#define BLOBS(name)                                                                    \
+	extern const uint8_t tv_blob_##name##_16[], tv_blob_##name##_32[],             \
+		tv_blob_##name##_64[];                                                 \
+	extern const size_t tv_blob_##name##_16_len, tv_blob_##name##_32_len,          \
+		tv_blob_##name##_64_len;
+#define IMAGES(name)                                                                   \
+	.image = { tv_blob_##name##_16, tv_blob_##name##_32, tv_blob_##name##_64 },     \
+	.len = { &tv_blob_##name##_16_len, &tv_blob_##name##_32_len, &tv_blob_##name##_64_len }
+
+BLOBS(hello)
+
+/* hello's two 42s, as in the assignment: one the guest stored at 0x400, one it left in RAX. */
+static int hello_check(struct tv_machine *m, FILE *out)
+{
+	struct tv_regs regs;
+	uint32_t stored = 0;
+	int failed = 0;
+
+	tv_ram_read(&m->ram, 0x400, &stored, sizeof(stored));
+	fprintf(out, "42 at 0x400: %s (found %" PRIu32 ")\n", stored == 42 ? "ok" : "FAILED", stored);
+	failed += stored != 42;
+
+	if (m->be->get_regs(m->vcpu, &regs) != 0) {
+		fprintf(out, "42 in RAX: FAILED (%s)\n", tv_last_error());
+		return failed + 1;
+	}
+	fprintf(out, "42 in RAX: %s (found %" PRIu64 ")\n", regs.rax == 42 ? "ok" : "FAILED",
+		regs.rax);
+	return failed + (regs.rax != 42);
+}
+
+static const struct tv_builtin hello = {
+	.name = "hello",
+	.summary = "prints \"Hello, world!\", stores 42 at 0x400, halts with 42 in RAX",
+	IMAGES(hello),
+	.check = hello_check,
+};
+
+const struct tv_builtin *const tv_builtins[] = { &hello, NULL };
+
+const struct tv_builtin *tv_builtin_find(const char *name)
+{
+	for (size_t i = 0; tv_builtins[i]; i++)
+		if (strcmp(tv_builtins[i]->name, name) == 0)
+			return tv_builtins[i];
+	return NULL;
+}
+
+void tv_builtin_image(const struct tv_builtin *g, enum tv_mode mode, const uint8_t **image,
+		      size_t *len)
+{
+	int slot = tv_mode_bits(mode) == 16 ? 0 : tv_mode_bits(mode) == 32 ? 1 : 2;
+
+	*image = g->image[slot];
+	*len = *g->len[slot];
+}

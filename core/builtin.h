@@ -1,0 +1,30 @@
+/* The built-in guests: images embedded in the binary, one per bitness, chosen by name. */
+#ifndef TWINVM_BUILTIN_H
+#define TWINVM_BUILTIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "machine.h"
+
+struct tv_builtin {
+	const char *name;
+	const char *summary;
+	const uint8_t *image[3]; /* 16-, 32- and 64-bit builds */
+	const size_t *len[3];
+	/* Optional: the host-side checks that prove the guest ran right, after it halted. Prints
+	 * one line per check to out; returns the number of failed checks. */
+	int (*check)(struct tv_machine *m, FILE *out);
+};
+
+/* The guest called name, or NULL. */
+const struct tv_builtin *tv_builtin_find(const char *name);
+
+/* All built-in guests, NULL-terminated. */
+extern const struct tv_builtin *const tv_builtins[];
+
+/* The image of g for mode. */
+void tv_builtin_image(const struct tv_builtin *g, enum tv_mode mode, const uint8_t **image,
+		      size_t *len);
+
+#endif

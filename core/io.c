@@ -1,0 +1,69 @@
+/* Port I/O and MMIO dispatch. */
+#include "io.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "machine.h"
+
+static void console_out(struct tv_machine *m, const struct tv_exit *e)
+{
+	const uint8_t *bytes = e->io.data;
+
+	/* Only the low byte of each element is the character, whatever the access size. */
+	for (uint32_t i = 0; i < e->io.count; i++)
+		fputc(bytes[(size_t)i * e->io.size], m->opt.console);
+	fflush(m->opt.console);
+}
+
+static void no_device(struct tv_machine *m, struct tv_exit *e)
+{
+	uint16_t port = e->io.port;
+
+	if (e->io.direction == TV_IO_IN)
+		memset(e->io.data, 0xff, (size_t)e->io.size * e->io.count);
+	if (!m->opt.quiet && !(m->warned_port[port / 8] & (1u << (port % 8)))) {
+		m->warned_port[port / 8] |= (uint8_t)(1u << (port % 8));
+		fprintf(stderr, "twinvm: port 0x%x has no device: writes are dropped, reads return all ones\n",
+			port);
+	}
+}
+
+static void io_exit(struct tv_machine *m, struct tv_exit *e)
+{
+	if (e->io.direction == TV_IO_IN)
+		m->stats.io_in++;
+	else
+		m->stats.io_out++;
+
+	if (e->io.port == TV_PORT_CONSOLE && e->io.direction == TV_IO_OUT)
+		console_out(m, e);
+	else
+		no_device(m, e);
+}
+
+static void mmio_exit(struct tv_machine *m, struct tv_exit *e)
+{
+	/* The backend has filled read data with all ones already; there is no MMIO device. */
+	if (!m->opt.quiet && !m->warned_mmio) {
+		m->warned_mmio = true;
+		fprintf(stderr, "twinvm: guest %s 0x%" PRIx64 ", outside RAM (0x%" PRIx64
+			" bytes): MMIO with no device, %s\n",
+			e->mmio.is_write ? "wrote" : "read", e->mmio.addr, m->ram.size,
+			e->mmio.is_write ? "the write is dropped" : "the read returns all ones");
+	}
+}
+
+int tv_io_handle(void *machine, struct tv_exit *e)
+{
+	struct tv_machine *m = machine;
+
+	m->stats.total++;
+	if ((unsigned)e->reason < TV_EXIT_REASON_MAX)
+		m->stats.by_reason[e->reason]++;
+	if (e->reason == TV_EXIT_IO)
+		io_exit(m, e);
+	else if (e->reason == TV_EXIT_MMIO)
+		mmio_exit(m, e);
+	return TV_IO_CONTINUE;
+}

@@ -1,0 +1,183 @@
+/* The machine: creation, loading, mode entry and the run loop. */
+#include "machine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "io.h"
+#include "kick.h"
+#include "layout.h"
+#include "trace.h"
+
+int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
+{
+	struct tv_vcpu_config cfg = { .on_io = tv_io_handle, .ctx = m };
+	unsigned flags;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->opt = *opt;
+	m->be = opt->backend;
+	if (!m->opt.console)
+		m->opt.console = stdout;
+
+	rc = tv_ram_alloc(&m->ram, opt->ram_size);
+	if (rc) {
+		tv_set_error("guest RAM of %" PRIu64 " bytes: %s", opt->ram_size, strerror(-rc));
+		return rc;
+	}
+	rc = m->be->open(&m->engine, opt->api_log);
+	if (rc)
+		goto free_ram;
+	rc = m->be->vm_create(m->engine, m->ram.host, m->ram.size, &m->vm);
+	if (rc)
+		goto close_engine;
+	rc = m->be->vcpu_create(m->vm, &cfg, &m->vcpu);
+	if (rc)
+		goto destroy_vm;
+	/* A trace records the canonical state at every exit, which needs the precise mode. */
+	flags = opt->run_flags | (opt->trace ? TV_RUN_PRECISE : 0);
+	rc = m->be->set_run_flags(m->vcpu, flags);
+	if (rc)
+		goto destroy_vcpu;
+	return 0;
+
+destroy_vcpu:
+	m->be->vcpu_destroy(m->vcpu);
+destroy_vm:
+	m->be->vm_destroy(m->vm);
+close_engine:
+	m->be->close(m->engine);
+free_ram:
+	tv_ram_free(&m->ram);
+	return rc;
+}
+
+void tv_machine_destroy(struct tv_machine *m)
+{
+	if (!m->be)
+		return;
+	m->be->vcpu_destroy(m->vcpu);
+	m->be->vm_destroy(m->vm);
+	m->be->close(m->engine);
+	tv_ram_free(&m->ram);
+	m->be = NULL;
+}
+
+int tv_image_check(size_t len, uint64_t ram_size)
+{
+	if (len == 0) {
+		tv_set_error("the image is empty");
+		return -EINVAL;
+	}
+	if (len > ram_size) {
+		tv_set_error("the image (%zu bytes) is larger than guest RAM (%" PRIu64
+			     " bytes); raise --mem", len, ram_size);
+		return -EINVAL;
+	}
+	if (TV_IMAGE_BASE + len > TV_IMAGE_LIMIT) {
+		tv_set_error("the image (%zu bytes, 0x%zx) would overlap the hypervisor's stack at 0x%llx: "
+			     "guest images load at 0x%llx and must end at or below 0x%llx",
+			     len, len, TV_STACK_BOTTOM, TV_IMAGE_BASE, TV_IMAGE_LIMIT);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int tv_machine_load(struct tv_machine *m, const void *image, size_t len)
+{
+	int rc = tv_image_check(len, m->ram.size);
+
+	if (rc)
+		return rc;
+	return tv_ram_write(&m->ram, TV_IMAGE_BASE, image, len);
+}
+
+int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode)
+{
+	struct tv_sregs want, got;
+	struct tv_regs regs;
+	int rc;
+
+	rc = tv_mode_setup(mode, m->ram.host, m->ram.size, &want, &regs);
+	if (rc) {
+		tv_set_error("%s mode needs at least 0x%llx bytes of RAM", tv_mode_name(mode),
+			     TV_LAYOUT_END);
+		return rc;
+	}
+	rc = m->be->set_sregs(m->vcpu, &want);
+	if (!rc)
+		rc = m->be->set_regs(m->vcpu, &regs);
+	if (!rc)
+		rc = m->be->get_sregs(m->vcpu, &got);
+	if (rc)
+		return rc;
+
+	/* An engine may accept a state it cannot run and quietly drop the bits (kvm-pvm drops
+	 * CR0.PG without EFER.LME): read back and say so instead of running into a SHUTDOWN. */
+	const char *dropped = (got.cr0 & TV_CR0_PE) != (want.cr0 & TV_CR0_PE)	  ? "CR0.PE"
+			      : (got.cr0 & TV_CR0_PG) != (want.cr0 & TV_CR0_PG)   ? "CR0.PG"
+			      : (got.efer & TV_EFER_LMA) != (want.efer & TV_EFER_LMA) ? "EFER.LMA"
+										     : NULL;
+	if (dropped) {
+		tv_set_error("%s mode is not supported by this host's %s: it dropped %s when the "
+			     "registers were set (cr0 0x%" PRIx64 " read back as 0x%" PRIx64
+			     ", efer 0x%" PRIx64 " as 0x%" PRIx64 ")",
+			     tv_mode_name(mode), m->be->name, dropped, want.cr0, got.cr0, want.efer,
+			     got.efer);
+		return -ENOTSUP;
+	}
+	m->mode = mode;
+	return 0;
+}
+
+static void write_trace(struct tv_machine *m, const struct tv_exit *e)
+{
+	struct tv_regs regs;
+	struct tv_sregs sregs;
+	bool have_regs = m->be->get_regs(m->vcpu, &regs) == 0;
+	bool have_sregs = m->be->get_sregs(m->vcpu, &sregs) == 0;
+	json_t *rec = tv_trace_record(m->opt.id, m->stats.total, e, have_regs ? &regs : NULL,
+				      have_sregs ? &sregs : NULL);
+
+	if (rec) {
+		tv_trace_write(m->opt.trace, rec);
+		json_decref(rec);
+	}
+}
+
+int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
+{
+	int rc = tv_kick_arm(m->be, m->vcpu, timeout_s);
+
+	if (rc)
+		return rc;
+	for (;;) {
+		memset(last, 0, sizeof(*last));
+		rc = m->be->run(m->vcpu, last);
+		if (rc)
+			break;
+		/* IO and MMIO exits were counted by the I/O handler as they happened. */
+		if (last->reason != TV_EXIT_IO && last->reason != TV_EXIT_MMIO) {
+			m->stats.total++;
+			if ((unsigned)last->reason < TV_EXIT_REASON_MAX)
+				m->stats.by_reason[last->reason]++;
+		}
+		if (m->opt.trace)
+			write_trace(m, last);
+		if (last->reason != TV_EXIT_IO && last->reason != TV_EXIT_MMIO)
+			break;
+	}
+	tv_kick_disarm();
+	return rc;
+}
+
+void tv_format_regs(const struct tv_regs *r, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "rax=0x%" PRIx64 " rbx=0x%" PRIx64 " rcx=0x%" PRIx64 " rdx=0x%" PRIx64
+		 " rsi=0x%" PRIx64 " rdi=0x%" PRIx64 " rsp=0x%" PRIx64 " rbp=0x%" PRIx64
+		 " rip=0x%" PRIx64 " rflags=0x%" PRIx64,
+		 r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rsp, r->rbp, r->rip, r->rflags);
+}

@@ -1,0 +1,72 @@
+/* A machine: guest RAM, one engine, one VM, one vCPU, and the run loop that handles its exits.
+ * This is the hypervisor proper, above the engine interface and below the tools. */
+#ifndef TWINVM_MACHINE_H
+#define TWINVM_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "backend.h"
+#include "guestmem.h"
+#include "modes.h"
+
+#define TV_EXIT_REASON_MAX 32
+
+struct tv_exit_stats {
+	uint64_t total; /* every exit, the one being handled included */
+	uint64_t by_reason[TV_EXIT_REASON_MAX];
+	uint64_t io_in, io_out;
+};
+
+struct tv_machine_opts {
+	const struct tv_backend_ops *backend;
+	uint64_t ram_size;
+	FILE *console;  /* where bytes written to port 0xE9 go */
+	FILE *api_log;  /* --trace-api: every engine call, or NULL */
+	FILE *trace;    /* --trace: one JSON line per exit, or NULL */
+	unsigned run_flags; /* enum tv_run_flags; a trace adds TV_RUN_PRECISE */
+	int id;         /* the VM's number in traces */
+	bool quiet;     /* no warnings about ports and MMIO with no device (probes) */
+};
+
+struct tv_machine {
+	struct tv_machine_opts opt;
+	const struct tv_backend_ops *be;
+	struct tv_engine *engine;
+	struct tv_vm *vm;
+	struct tv_vcpu *vcpu;
+	struct tv_ram ram;
+	enum tv_mode mode;
+	struct tv_exit_stats stats;
+	bool warned_mmio;
+	uint8_t warned_port[65536 / 8]; /* one warning per port with no device */
+};
+
+/* Allocates RAM, opens the engine and creates the VM and its vCPU. On failure everything made is
+ * released, and tv_last_error() says what failed. 0 or -errno. */
+int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt);
+void tv_machine_destroy(struct tv_machine *m);
+
+/* Checks a raw image against RAM and the layout: 0, or -EINVAL with the reason in
+ * tv_last_error() (empty, larger than RAM, overlapping the hypervisor's structures). */
+int tv_image_check(size_t len, uint64_t ram_size);
+
+/* Copies an image to guest-physical TV_IMAGE_BASE after tv_image_check. */
+int tv_machine_load(struct tv_machine *m, const void *image, size_t len);
+
+/* Puts the vCPU in mode: page tables and GDT into RAM, then the registers. Reads the special
+ * registers back and fails with -ENOTSUP when the engine dropped a bit the mode needs (a KVM
+ * without 32-bit paging drops CR0.PG). */
+int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode);
+
+/* Runs until an exit the run loop does not handle itself (HLT, SHUTDOWN, a failure, INTR from a
+ * timeout or Ctrl-C, an I/O handler's STOP) and returns it in *last. timeout_s <= 0: no limit.
+ * 0, or -errno when the engine failed. */
+int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last);
+
+/* One line: "rax=0x2a rbx=0x0 ... rip=0x1e rflags=0x2". */
+void tv_format_regs(const struct tv_regs *r, char *buf, size_t len);
+
+#endif

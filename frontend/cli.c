@@ -1,0 +1,133 @@
+/* Argument helpers and guest loading shared by the tools. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builtin.h"
+#include "layout.h"
+
+bool tv_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	if (!s || !*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mult = 1ull << 10; end++; break;
+	case 'm': case 'M': mult = 1ull << 20; end++; break;
+	case 'g': case 'G': mult = 1ull << 30; end++; break;
+	default: return false;
+	}
+	if (*end == 'i' || *end == 'B') /* accept "2MiB", "2MB" */
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || v > UINT64_MAX / mult)
+		return false;
+	*out = v * mult;
+	return true;
+}
+
+bool tv_parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0)
+		return false;
+	if (strcmp(end, "ms") == 0)
+		v /= 1000;
+	else if (*end && strcmp(end, "s") != 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool read_file(const char *path, uint8_t **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	uint8_t *buf;
+
+	if (!f) {
+		fprintf(stderr, "twinvm: cannot open guest image %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "twinvm: guest image %s is not a regular file\n", path);
+		fclose(f);
+		return false;
+	}
+	/* Anything past the largest RAM can never load: refuse before allocating it. */
+	if ((uint64_t)st.st_size > TV_RAM_MAX) {
+		fprintf(stderr, "twinvm: guest image %s is %lld bytes, larger than any guest RAM\n",
+			path, (long long)st.st_size);
+		fclose(f);
+		return false;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf || fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+		fprintf(stderr, "twinvm: cannot read guest image %s: %s\n", path,
+			buf ? strerror(errno ? errno : EIO) : "out of memory");
+		free(buf);
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	*data = buf;
+	*len = (size_t)st.st_size;
+	return true;
+}
+
+bool tv_guest_open(struct tv_guest *g, const char *spec, enum tv_mode mode)
+{
+	memset(g, 0, sizeof(*g));
+	snprintf(g->name, sizeof(g->name), "%s", spec);
+	g->builtin = tv_builtin_find(spec);
+	if (g->builtin) {
+		tv_builtin_image(g->builtin, mode, &g->bytes, &g->len);
+		return true;
+	}
+	if (!strchr(spec, '/') && access(spec, F_OK) != 0) {
+		fprintf(stderr, "twinvm: no built-in guest or file called '%s' (built-in guests:", spec);
+		for (size_t i = 0; tv_builtins[i]; i++)
+			fprintf(stderr, " %s", tv_builtins[i]->name);
+		fprintf(stderr, ")\n");
+		return false;
+	}
+	if (!read_file(spec, &g->image, &g->len))
+		return false;
+	g->bytes = g->image;
+	return true;
+}
+
+void tv_guest_close(struct tv_guest *g)
+{
+	free(g->image);
+	g->image = NULL;
+}
+
+void tv_run_options_default(struct tv_run_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->backend = "auto";
+	o->mode = TV_MODE_LONG;
+	o->guest = "hello";
+	o->mem = TV_RAM_DEFAULT;
+	o->timeout_s = 60;
+}

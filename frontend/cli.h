@@ -1,0 +1,54 @@
+/* What the tools share: exit codes, argument parsing helpers and guest loading. */
+#ifndef TWINVM_CLI_H
+#define TWINVM_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "modes.h"
+
+/* Exit codes every tool uses. */
+enum {
+	TV_EXIT_STATUS_OK = 0,      /* the guest halted and its checks passed */
+	TV_EXIT_STATUS_GUEST = 1,   /* the guest ended any other way */
+	TV_EXIT_STATUS_USAGE = 2,   /* bad usage, or a host error */
+};
+
+/* "2M", "512K", "1G", "4096": bytes into *out. false on anything else. */
+bool tv_parse_size(const char *s, uint64_t *out);
+
+/* "10", "2.5", "300ms", "2s": seconds into *out, >= 0. */
+bool tv_parse_seconds(const char *s, double *out);
+
+/* A guest to run: a built-in one by name, or a raw image file. */
+struct tv_guest {
+	const struct tv_builtin *builtin; /* NULL for a file */
+	char name[256];
+	uint8_t *image; /* owned when loaded from a file */
+	size_t len;
+	const uint8_t *bytes;
+};
+
+/* Resolves spec (a built-in name, or a path) for mode and reads the image. On failure prints one
+ * line to stderr and returns false. */
+bool tv_guest_open(struct tv_guest *g, const char *spec, enum tv_mode mode);
+void tv_guest_close(struct tv_guest *g);
+
+/* Options of a single-guest run, shared by `twinvm run` and `simple-kvm`. */
+struct tv_run_options {
+	const char *backend; /* "auto", "kvm", "emu" */
+	enum tv_mode mode;
+	const char *guest;
+	uint64_t mem;
+	const char *trace_path;
+	bool trace_api;
+	double timeout_s;
+};
+
+void tv_run_options_default(struct tv_run_options *o);
+
+/* Runs one guest as `twinvm run` does and returns the tool's exit code. */
+int tv_run_guest(const struct tv_run_options *o);
+
+#endif

@@ -1,0 +1,12 @@
+/* The subcommands of the twinvm tool. Each takes its own argv (argv[0] is the subcommand) and
+ * returns the process exit code. */
+#ifndef TWINVM_COMMANDS_H
+#define TWINVM_COMMANDS_H
+
+int tv_cmd_run(int argc, char **argv);
+int tv_cmd_info(int argc, char **argv);
+
+/* Prints "twinvm CMD: <message>" and a pointer to --help on stderr; returns 2. */
+int tv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,126 @@
+/* One guest, one engine, start to finish: the body of `twinvm run` and `simple-kvm`. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "builtin.h"
+#include "cli.h"
+#include "kick.h"
+#include "layout.h"
+#include "machine.h"
+#include "select.h"
+
+static void print_exit_counts(const struct tv_machine *m)
+{
+	fprintf(stderr, " after %" PRIu64 " exits (", m->stats.total);
+	for (int r = 0, first = 1; r < TV_EXIT_REASON_MAX; r++) {
+		if (!m->stats.by_reason[r])
+			continue;
+		fprintf(stderr, "%s%s %" PRIu64, first ? "" : ", ", tv_exit_reason_name(r),
+			m->stats.by_reason[r]);
+		first = 0;
+	}
+	fprintf(stderr, ")");
+}
+
+/* Says how the guest ended and turns it into the exit code. */
+static int report(struct tv_machine *m, const struct tv_guest *g, const struct tv_exit *e)
+{
+	struct tv_regs regs;
+	char line[512];
+	int failed;
+
+	if (m->be->get_regs(m->vcpu, &regs) == 0)
+		tv_format_regs(&regs, line, sizeof(line));
+	else
+		snprintf(line, sizeof(line), "registers unreadable: %s", tv_last_error());
+
+	if (e->reason == TV_EXIT_HLT) {
+		failed = g->builtin && g->builtin->check ? g->builtin->check(m, stdout) : 0;
+		fflush(stdout);
+		fprintf(stderr, "twinvm: guest halted");
+		print_exit_counts(m);
+		if (failed) {
+			fprintf(stderr, "; %d check%s FAILED: %s\n", failed, failed > 1 ? "s" : "", line);
+			return TV_EXIT_STATUS_GUEST;
+		}
+		fprintf(stderr, "\n");
+		return TV_EXIT_STATUS_OK;
+	}
+	fflush(stdout);
+	if (e->reason == TV_EXIT_INTR && tv_kick_timed_out())
+		fprintf(stderr, "twinvm: timeout: the guest was stopped");
+	else if (e->reason == TV_EXIT_INTR && tv_kick_interrupted())
+		fprintf(stderr, "twinvm: interrupted: the guest was stopped");
+	else
+		fprintf(stderr, "twinvm: guest ended in %s (exit reason %d)%s%s",
+			tv_exit_reason_name(e->reason), e->reason, e->detail[0] ? ": " : "",
+			e->detail);
+	print_exit_counts(m);
+	fprintf(stderr, ": %s\n", line);
+	return TV_EXIT_STATUS_GUEST;
+}
+
+int tv_run_guest(const struct tv_run_options *o)
+{
+	struct tv_machine_opts mopt = {
+		.ram_size = o->mem,
+		.console = stdout,
+		.api_log = o->trace_api ? stderr : NULL,
+	};
+	const struct tv_backend_ops *be;
+	char note[768], why[768];
+	struct tv_machine m;
+	struct tv_guest g;
+	struct tv_exit e;
+	int status = TV_EXIT_STATUS_USAGE, rc;
+
+	if (!tv_guest_open(&g, o->guest, o->mode))
+		return TV_EXIT_STATUS_USAGE;
+	if (tv_image_check(g.len, o->mem) != 0) {
+		fprintf(stderr, "twinvm: %s: %s\n", g.name, tv_last_error());
+		goto close_guest;
+	}
+	be = tv_select_backend(o->backend, o->mode, note, sizeof(note), why, sizeof(why));
+	if (!be) {
+		fprintf(stderr, "twinvm: %s\n", why);
+		goto close_guest;
+	}
+	if (note[0])
+		fprintf(stderr, "twinvm: %s\n", note);
+
+	if (o->trace_path) {
+		mopt.trace = fopen(o->trace_path, "w");
+		if (!mopt.trace) {
+			fprintf(stderr, "twinvm: cannot write trace %s: %s\n", o->trace_path,
+				strerror(errno));
+			goto close_guest;
+		}
+	}
+	mopt.backend = be;
+	if (tv_machine_create(&m, &mopt) != 0) {
+		fprintf(stderr, "twinvm: %s: %s\n", be->name, tv_last_error());
+		goto close_trace;
+	}
+	if (tv_machine_load(&m, g.bytes, g.len) != 0 || tv_machine_enter_mode(&m, o->mode) != 0) {
+		fprintf(stderr, "twinvm: %s\n", tv_last_error());
+		goto destroy;
+	}
+	rc = tv_machine_run(&m, o->timeout_s, &e);
+	if (rc) {
+		fprintf(stderr, "twinvm: %s engine failed: %s\n", be->name, tv_last_error());
+		goto destroy;
+	}
+	status = report(&m, &g, &e);
+destroy:
+	tv_machine_destroy(&m);
+close_trace:
+	if (mopt.trace && fclose(mopt.trace) != 0) {
+		fprintf(stderr, "twinvm: writing trace %s: %s\n", o->trace_path, strerror(errno));
+		status = TV_EXIT_STATUS_USAGE;
+	}
+close_guest:
+	tv_guest_close(&g);
+	return status;
+}

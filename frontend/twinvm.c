@@ -1,0 +1,55 @@
+/* twinvm: the tool people run. Dispatches to a subcommand. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static const char usage[] =
+	"usage: twinvm COMMAND [options]\n"
+	"A small x86 hypervisor on two engines: the Linux KVM API and the Unicorn emulator.\n"
+	"\n"
+	"commands:\n"
+	"  run     run one guest in real, protected, paged32 or long mode\n"
+	"  info    the engines on this host, their versions and the limits probes found\n"
+	"  help    this text\n"
+	"\n"
+	"`twinvm COMMAND --help` describes each command.\n";
+
+int tv_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "twinvm %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see twinvm %s --help)\n", cmd);
+	return TV_EXIT_STATUS_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} commands[] = {
+		{ "run", tv_cmd_run },
+		{ "info", tv_cmd_info },
+	};
+
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return TV_EXIT_STATUS_USAGE;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage, stdout);
+		return TV_EXIT_STATUS_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "twinvm: unknown command '%s' (see twinvm --help)\n", argv[1]);
+	return TV_EXIT_STATUS_USAGE;
+}

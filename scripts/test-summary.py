@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Totals the Check cases of one or more meson test logs (testlog.json) and prints, last,
+   "N passed, N failed, N skipped". A case that printed "SKIP: ..." counts as skipped, not passed;
+   a suite that died before Check could report counts as one failure."""
+import json
+import re
+import sys
+
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    with open(path) as f:
+        for line in f:
+            t = json.loads(line)
+            out = t.get("stdout", "") or ""
+            name = t.get("name", "?")
+            m = re.search(r"(\d+)%: Checks: (\d+), Failures: (\d+), Errors: (\d+)", out)
+            skips = [l for l in out.splitlines() if l.startswith("SKIP: ")]
+            for l in skips:
+                print(f"  {name}: {l}")
+            if not m:
+                print(f"  {name}: no Check summary ({t.get('result')})")
+                failed += 1
+                continue
+            checks, fails, errors = int(m.group(2)), int(m.group(3)), int(m.group(4))
+            for l in out.splitlines():
+                if re.search(r":(F|E):", l):
+                    print(f"  {name}: {l}")
+            failed += fails + errors
+            skipped += len(skips)
+            passed += checks - fails - errors - len(skips)
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,32 @@
+/* In-process guest runs for tests. */
+#include "run_guest.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout.h"
+
+void tv_test_run(struct tv_test_run *t, const struct tv_backend_ops *be, enum tv_mode mode,
+		 const void *image, size_t len, FILE *trace, double timeout_s)
+{
+	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .trace = trace };
+
+	memset(t, 0, sizeof(*t));
+	t->console_f = open_memstream(&t->console, &t->console_len);
+	ck_assert_ptr_nonnull(t->console_f);
+	opt.console = t->console_f;
+	ck_assert_msg(tv_machine_create(&t->m, &opt) == 0, "create: %s", tv_last_error());
+	ck_assert_msg(tv_machine_load(&t->m, image, len) == 0, "load: %s", tv_last_error());
+	ck_assert_msg(tv_machine_enter_mode(&t->m, mode) == 0, "mode: %s", tv_last_error());
+	ck_assert_msg(tv_machine_run(&t->m, timeout_s, &t->last) == 0, "run: %s", tv_last_error());
+	ck_assert_int_eq(t->m.be->get_regs(t->m.vcpu, &t->regs), 0);
+	fflush(t->console_f);
+}
+
+void tv_test_run_end(struct tv_test_run *t)
+{
+	tv_machine_destroy(&t->m);
+	fclose(t->console_f);
+	free(t->console);
+}

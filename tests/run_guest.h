@@ -1,0 +1,25 @@
+/* Running a guest in-process for tests: a machine on one engine, console captured in memory. */
+#ifndef TWINVM_TEST_RUN_GUEST_H
+#define TWINVM_TEST_RUN_GUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "machine.h"
+
+struct tv_test_run {
+	struct tv_machine m;
+	struct tv_exit last;
+	struct tv_regs regs; /* at the end */
+	char *console;       /* what the guest wrote to port 0xE9, NUL-terminated */
+	size_t console_len;
+	FILE *console_f;
+};
+
+/* Creates a machine on be, loads image, enters mode and runs it with a timeout. trace may be NULL.
+ * Asserts (ck_assert) that every step up to the run succeeded. tv_test_run_end() frees it. */
+void tv_test_run(struct tv_test_run *t, const struct tv_backend_ops *be, enum tv_mode mode,
+		 const void *image, size_t len, FILE *trace, double timeout_s);
+void tv_test_run_end(struct tv_test_run *t);
+
+#endif

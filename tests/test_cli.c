@@ -1,0 +1,238 @@
+/* The twinvm binary as a user runs it: exit codes and one clear line for every bad input. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tv_test.h"
+
+struct result {
+	int status;
+	char out[8192];
+	char err[8192];
+};
+
+static void slurp(FILE *f, char *buf, size_t len)
+{
+	size_t n;
+
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* Runs the binary named by the environment variable bin_env with args; NULL-terminated. */
+static void run(struct result *r, const char *bin_env, const char *const *args)
+{
+	const char *bin = getenv(bin_env);
+	char *argv[32];
+	FILE *out = tmpfile(), *err = tmpfile();
+	pid_t pid;
+	int i, st;
+
+	ck_assert_msg(bin != NULL, "%s is not set (run through meson test)", bin_env);
+	argv[0] = (char *)bin;
+	for (i = 0; args[i]; i++)
+		argv[i + 1] = (char *)args[i];
+	argv[i + 1] = NULL;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(fileno(out), 1);
+		dup2(fileno(err), 2);
+		execv(bin, argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st), "the binary died with signal %d", WTERMSIG(st));
+	r->status = WEXITSTATUS(st);
+	slurp(out, r->out, sizeof(r->out));
+	slurp(err, r->err, sizeof(r->err));
+}
+
+#define RUN(r, ...) run((r), "TWINVM_BIN", (const char *const[]){ __VA_ARGS__, NULL })
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* A bad input gets exit 2 and exactly one line on stderr that contains what. */
+static void assert_usage_error(const struct result *r, const char *what)
+{
+	ck_assert_msg(r->status == 2, "status %d, stderr: %s", r->status, r->err);
+	ck_assert_msg(strstr(r->err, what) != NULL, "stderr lacks '%s': %s", what, r->err);
+	ck_assert_msg(count_lines(r->err) == 1, "stderr has %d lines: %s", count_lines(r->err),
+		      r->err);
+}
+
+static const char *temp_image(size_t size, char *path, size_t len)
+{
+	int fd;
+
+	snprintf(path, len, "/tmp/twinvm-test-image-XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+	return path;
+}
+
+START_TEST(test_missing_image_exits_2)
+{
+	struct result r;
+
+	RUN(&r, "run", "--guest", "/nonexistent/guest.bin");
+	assert_usage_error(&r, "No such file");
+}
+END_TEST
+
+START_TEST(test_empty_image_exits_2)
+{
+	struct result r;
+	char path[64];
+
+	RUN(&r, "run", "--backend", "emu", "--guest", temp_image(0, path, sizeof(path)));
+	unlink(path);
+	assert_usage_error(&r, "empty");
+}
+END_TEST
+
+START_TEST(test_image_larger_than_ram_exits_2)
+{
+	struct result r;
+	char path[64];
+
+	RUN(&r, "run", "--mem", "1M", "--guest", temp_image(2 << 20, path, sizeof(path)));
+	unlink(path);
+	assert_usage_error(&r, "larger than guest RAM");
+}
+END_TEST
+
+START_TEST(test_image_overlapping_hypervisor_exits_2)
+{
+	struct result r;
+	char path[64];
+
+	RUN(&r, "run", "--guest", temp_image(0x10000, path, sizeof(path)));
+	unlink(path);
+	assert_usage_error(&r, "overlap");
+}
+END_TEST
+
+START_TEST(test_unknown_guest_name_exits_2)
+{
+	struct result r;
+
+	RUN(&r, "run", "--guest", "no-such-guest");
+	assert_usage_error(&r, "no built-in guest or file called 'no-such-guest'");
+}
+END_TEST
+
+START_TEST(test_bad_flags_exit_2)
+{
+	struct result r;
+
+	RUN(&r, "run", "--frobnicate");
+	assert_usage_error(&r, "unknown option '--frobnicate'");
+	RUN(&r, "run", "--mode", "paged64");
+	assert_usage_error(&r, "unknown mode 'paged64'");
+	RUN(&r, "run", "--mem", "12Q");
+	assert_usage_error(&r, "--mem '12Q'");
+	RUN(&r, "run", "--timeout", "soon");
+	assert_usage_error(&r, "--timeout 'soon'");
+	RUN(&r, "run", "--backend", "bochs");
+	assert_usage_error(&r, "no engine called 'bochs'");
+	RUN(&r, "run", "--mode");
+	assert_usage_error(&r, "needs a value");
+	RUN(&r, "launch");
+	assert_usage_error(&r, "unknown command 'launch'");
+}
+END_TEST
+
+START_TEST(test_help_exits_0)
+{
+	struct result r;
+
+	RUN(&r, "--help");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "usage: twinvm"));
+	RUN(&r, "run", "--help");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "--trace-api"));
+}
+END_TEST
+
+START_TEST(test_run_hello_on_emu_exits_0)
+{
+	struct result r;
+
+	if (!tv_backend_find("emu"))
+		TV_SKIP("the emulator is not built in");
+	RUN(&r, "run", "--backend", "emu", "--mode", "real");
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "Hello, world!\n"));
+	ck_assert_ptr_nonnull(strstr(r.out, "42 at 0x400: ok"));
+	ck_assert_ptr_nonnull(strstr(r.out, "42 in RAX: ok"));
+}
+END_TEST
+
+START_TEST(test_guest_ending_in_shutdown_exits_1)
+{
+	static const uint8_t ud2[] = { 0x0f, 0x0b };
+	struct result r;
+	char path[64];
+	FILE *f;
+
+	if (!tv_backend_find("emu"))
+		TV_SKIP("the emulator is not built in");
+	temp_image(0, path, sizeof(path));
+	f = fopen(path, "wb");
+	fwrite(ud2, 1, sizeof(ud2), f);
+	fclose(f);
+	RUN(&r, "run", "--backend", "emu", "--mode", "protected", "--guest", path);
+	unlink(path);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "SHUTDOWN"));
+	ck_assert_ptr_nonnull(strstr(r.err, "rip=0x0"));
+}
+END_TEST
+
+START_TEST(test_simple_kvm_flags)
+{
+	struct result r;
+
+	run(&r, "SIMPLE_KVM_BIN", (const char *const[]){ "-x", NULL });
+	assert_usage_error(&r, "unknown option '-x'");
+	if (!tv_backend_find("emu"))
+		TV_SKIP("the emulator is not built in");
+	run(&r, "SIMPLE_KVM_BIN", (const char *const[]){ "-s", "--backend", "emu", NULL });
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "Hello, world!\n"));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("binary");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_missing_image_exits_2);
+	tcase_add_test(tc, test_empty_image_exits_2);
+	tcase_add_test(tc, test_image_larger_than_ram_exits_2);
+	tcase_add_test(tc, test_image_overlapping_hypervisor_exits_2);
+	tcase_add_test(tc, test_unknown_guest_name_exits_2);
+	tcase_add_test(tc, test_bad_flags_exit_2);
+	tcase_add_test(tc, test_help_exits_0);
+	tcase_add_test(tc, test_run_hello_on_emu_exits_0);
+	tcase_add_test(tc, test_guest_ending_in_shutdown_exits_1);
+	tcase_add_test(tc, test_simple_kvm_flags);
+	suite_add_tcase(s, tc);
+	return tv_test_main(s);
+}
