@@ -81,8 +81,8 @@ struct tv_exit {
 			uint8_t is_write;
 		} mmio;
 		struct {
-			uint64_t code; /* KVM: suberror or hardware_entry_failure_reason;
-			                * emu: the uc_err */
+			uint64_t code; /* KVM: suberror, hardware_entry_failure_reason, or
+			                * for UNKNOWN the raw exit reason; emu: the uc_err */
 		} fail;
 	};
 	/* The engine's own words for SHUTDOWN, INTERNAL_ERROR and FAIL_ENTRY, for example
@@ -97,19 +97,24 @@ enum tv_io_action {
 };
 
 /* Called by the backend for every IO and MMIO exit, before the exiting instruction completes:
- * for IN it fills exit->io.data, for an MMIO read exit->mmio.data. Returns enum tv_io_action, or
+ * for IN it fills exit->io.data, for an MMIO read exit->mmio.data (both hold all ones before the
+ * call, so a handler that leaves them reads as an empty bus). Returns enum tv_io_action, or
  * a negative errno, which makes run() return it. It may run inside the engine (Unicorn's hooks), so
  * it must not call back into the backend for this vcpu except get_regs. */
 typedef int (*tv_io_fn)(void *ctx, struct tv_exit *exit);
 
 /* Run flags (set_run_flags). Without any, run() is "fast": IO and MMIO exits are handled through
  * the I/O handler without returning, and run() returns only on HLT, SHUTDOWN, a failure, a
- * kick (INTR), or a handler's TV_IO_STOP. */
+ * kick (INTR), or a handler's TV_IO_STOP (in fast mode the exiting instruction may then be left
+ * uncompleted: the next run() completes it). */
 enum tv_run_flags {
 	/* run() returns after every IO and MMIO exit, with the exiting instruction completed: the
-	 * registers then are the canonical state of the README (RIP on the next instruction). */
+	 * registers then are the canonical state of the README (RIP on the next instruction).
+	 * An instruction that makes several exits (rep string I/O, a 16-byte MMIO access) is
+	 * mid-way at every exit but its last. */
 	TV_RUN_PRECISE = 1u << 0,
-	/* run() returns DEBUG after every instruction (implies PRECISE). */
+	/* run() returns one exit per instruction (implies PRECISE): DEBUG after an ordinary one,
+	 * the IO or MMIO exit for an I/O instruction (one per element of string I/O), HLT for hlt. */
 	TV_RUN_STEP = 1u << 1,
 	/* kick() will be used to time-slice: it must stop at an instruction boundary with no
 	 * instruction lost or executed twice. May cost speed on the emulator. */
