@@ -100,7 +100,8 @@ enum tv_io_action {
  * for IN it fills exit->io.data, for an MMIO read exit->mmio.data (both hold all ones before the
  * call, so a handler that leaves them reads as an empty bus). Returns enum tv_io_action, or
  * a negative errno, which makes run() return it. It may run inside the engine (Unicorn's hooks), so
- * it must not call back into the backend for this vcpu except get_regs. */
+ * it must not call back into the backend for this vcpu except get_regs and get_sregs (which
+ * hypercalls need for their arguments and to walk the guest's page tables). */
 typedef int (*tv_io_fn)(void *ctx, struct tv_exit *exit);
 
 /* Run flags (set_run_flags). Without any, run() is "fast": IO and MMIO exits are handled through

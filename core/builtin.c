@@ -14,6 +14,7 @@
 	.len = { &tv_blob_##name##_16_len, &tv_blob_##name##_32_len, &tv_blob_##name##_64_len }
 
 BLOBS(hello)
+BLOBS(hypercalls)
 
 /* hello's two 42s, as in the assignment: one the guest stored at 0x400, one it left in RAX. */
 static int hello_check(struct tv_machine *m, FILE *out)
@@ -42,7 +43,13 @@ static const struct tv_builtin hello = {
 	.check = hello_check,
 };
 
-const struct tv_builtin *const tv_builtins[] = { &hello, NULL };
+static const struct tv_builtin hypercalls = {
+	.name = "hypercalls",
+	.summary = "calls each of the six hypercalls and prints what they return",
+	IMAGES(hypercalls),
+};
+
+const struct tv_builtin *const tv_builtins[] = { &hello, &hypercalls, NULL };
 
 const struct tv_builtin *tv_builtin_find(const char *name)
 {

@@ -4,17 +4,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "hypercalls.h"
 #include "machine.h"
-
-static void console_out(struct tv_machine *m, const struct tv_exit *e)
-{
-	const uint8_t *bytes = e->io.data;
-
-	/* Only the low byte of each element is the character, whatever the access size. */
-	for (uint32_t i = 0; i < e->io.count; i++)
-		fputc(bytes[(size_t)i * e->io.size], m->opt.console);
-	fflush(m->opt.console);
-}
 
 static void no_device(struct tv_machine *m, struct tv_exit *e)
 {
@@ -36,9 +27,7 @@ static void io_exit(struct tv_machine *m, struct tv_exit *e)
 	else
 		m->stats.io_out++;
 
-	if (e->io.port == TV_PORT_CONSOLE && e->io.direction == TV_IO_OUT)
-		console_out(m, e);
-	else
+	if (!tv_hypercall(m, e))
 		no_device(m, e);
 }
 
@@ -58,6 +47,7 @@ int tv_io_handle(void *machine, struct tv_exit *e)
 {
 	struct tv_machine *m = machine;
 
+	m->hc.name = NULL;
 	m->stats.total++;
 	if ((unsigned)e->reason < TV_EXIT_REASON_MAX)
 		m->stats.by_reason[e->reason]++;

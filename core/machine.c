@@ -141,6 +141,8 @@ static void write_trace(struct tv_machine *m, const struct tv_exit *e)
 	json_t *rec = tv_trace_record(m->opt.id, m->stats.total, e, have_regs ? &regs : NULL,
 				      have_sregs ? &sregs : NULL);
 
+	if (rec && m->hc.name && e->reason == TV_EXIT_IO)
+		json_object_set_new(rec, "hypercall", tv_trace_hypercall(&m->hc));
 	if (rec) {
 		tv_trace_write(m->opt.trace, rec);
 		json_decref(rec);

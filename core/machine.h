@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "guestmem.h"
+#include "hypercalls.h"
 #include "modes.h"
 
 #define TV_EXIT_REASON_MAX 32
@@ -40,6 +41,7 @@ struct tv_machine {
 	struct tv_ram ram;
 	enum tv_mode mode;
 	struct tv_exit_stats stats;
+	struct tv_hc_record hc; /* what the current exit's hypercall did, for the trace */
 	bool warned_mmio;
 	uint8_t warned_port[65536 / 8]; /* one warning per port with no device */
 };

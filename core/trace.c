@@ -116,6 +116,19 @@ json_t *tv_trace_record(int vm, uint64_t seq, const struct tv_exit *exit,
 	return rec;
 }
 
+json_t *tv_trace_hypercall(const struct tv_hc_record *hc)
+{
+	json_t *o = json_pack("{s:s}", "name", hc->name);
+
+	if (hc->has_arg)
+		json_object_set_new(o, "arg", tv_json_hex(hc->arg));
+	if (hc->has_result)
+		json_object_set_new(o, "result", tv_json_hex(hc->result));
+	if (hc->failed)
+		json_object_set_new(o, "error", json_string(hc->error));
+	return o;
+}
+
 int tv_trace_write(FILE *f, json_t *record)
 {
 	if (json_dumpf(record, f, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF ||

@@ -16,11 +16,16 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "hypercalls.h"
 
 /* The JSON object for one exit; the caller owns the reference. regs and sregs may be NULL when
  * the state could not be read (the record then has no "regs"/"sregs"). */
 json_t *tv_trace_record(int vm, uint64_t seq, const struct tv_exit *exit,
 			const struct tv_regs *regs, const struct tv_sregs *sregs);
+
+/* {"name":"HC_printStr","arg":"0x...","result":"0x...","error":"..."}: what a hypercall exit did;
+ * arg, result and error appear only when there is one. */
+json_t *tv_trace_hypercall(const struct tv_hc_record *hc);
 
 /* Writes the object as one line and flushes, so a trace survives a crash of the guest's run.
  * 0, or -EIO. */

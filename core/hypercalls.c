@@ -1,0 +1,234 @@
+/* The six hypercalls. */
+#include "hypercalls.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "layout.h"
+#include "machine.h"
+#include "pagewalk.h"
+
+/* Marks the hypercall failed and says why on stderr, one line. */
+static void hc_fail(struct tv_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void hc_fail(struct tv_machine *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->hc.error, sizeof(m->hc.error), fmt, ap);
+	va_end(ap);
+	m->hc.failed = true;
+	fprintf(stderr, "twinvm: %s: %s\n", m->hc.name, m->hc.error);
+}
+
+/* The guest's value for an OUT hypercall, or false (with the failure recorded) when the guest
+ * used the wrong width or direction. */
+static bool hc_out_arg(struct tv_machine *m, const struct tv_exit *e, uint32_t *value)
+{
+	if (e->io.direction != TV_IO_OUT || e->io.size != 4 || e->io.count != 1) {
+		hc_fail(m, "expects one 32-bit OUT (outl) on port 0x%x, got %s of size %u count %u",
+			e->io.port, e->io.direction == TV_IO_OUT ? "OUT" : "IN", e->io.size,
+			e->io.count);
+		return false;
+	}
+	memcpy(value, e->io.data, 4);
+	m->hc.has_arg = true;
+	m->hc.arg = *value;
+	return true;
+}
+
+/* Hands an IN hypercall's result to the guest: the low bytes of value, as many as it asked. */
+static bool hc_in_result(struct tv_machine *m, struct tv_exit *e, uint32_t value)
+{
+	if (e->io.direction != TV_IO_IN || e->io.count != 1) {
+		hc_fail(m, "expects one IN (inl) on port 0x%x", e->io.port);
+		return false;
+	}
+	memcpy(e->io.data, &value, e->io.size <= 4 ? e->io.size : 4);
+	m->hc.has_result = true;
+	m->hc.result = value;
+	return true;
+}
+
+/* The guest's special registers, read inside the exit, to translate its addresses. */
+static bool hc_sregs(struct tv_machine *m, struct tv_sregs *s)
+{
+	if (m->be->get_sregs(m->vcpu, s) != 0) {
+		hc_fail(m, "cannot read the guest's registers: %s", tv_last_error());
+		return false;
+	}
+	return true;
+}
+
+/* gva to a host pointer for len bytes that stay within one guest page; NULL and a recorded
+ * failure when the address is not mapped or not in RAM. */
+static const uint8_t *hc_translate(struct tv_machine *m, const struct tv_sregs *s, uint64_t gva,
+				   uint64_t len)
+{
+	enum tv_walk_result r;
+	const uint8_t *p;
+	uint64_t gpa;
+
+	r = tv_gva_to_gpa(&m->ram, s, gva, &gpa);
+	if (r != TV_WALK_OK) {
+		hc_fail(m, "guest address 0x%" PRIx64 " is %s", gva, tv_walk_result_name(r));
+		return NULL;
+	}
+	p = tv_ram_ptr(&m->ram, gpa, len);
+	if (!p)
+		hc_fail(m, "guest address 0x%" PRIx64 " maps to physical 0x%" PRIx64
+			", outside guest RAM (0x%" PRIx64 " bytes)", gva, gpa, m->ram.size);
+	return p;
+}
+
+static void hc_print8bit(struct tv_machine *m, struct tv_exit *e)
+{
+	const uint8_t *bytes = e->io.data;
+
+	if (e->io.direction != TV_IO_OUT) {
+		hc_fail(m, "port 0xe9 is output only");
+		return;
+	}
+	m->hc.has_arg = true;
+	m->hc.arg = bytes[0];
+	/* Only the low byte of each element is the character, whatever the access size; string
+	 * OUT (rep outsb) prints every element. */
+	for (uint32_t i = 0; i < e->io.count; i++)
+		fputc(bytes[(size_t)i * e->io.size], m->opt.console);
+	fflush(m->opt.console);
+}
+
+static void hc_print32bit(struct tv_machine *m, struct tv_exit *e)
+{
+	uint32_t value;
+
+	if (!hc_out_arg(m, e, &value))
+		return;
+	fprintf(m->opt.console, "%" PRIu32 "\n", value);
+	fflush(m->opt.console);
+}
+
+static void hc_num_exits(struct tv_machine *m, struct tv_exit *e)
+{
+	hc_in_result(m, e, (uint32_t)m->stats.total);
+}
+
+/* The string is checked whole (mapped, in RAM, NUL within the limit) before a byte is printed,
+ * so a bad one prints nothing. It is walked page by page: consecutive virtual pages need not be
+ * consecutive in guest-physical memory. */
+static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
+{
+	char buf[TV_HC_STR_MAX + 1];
+	struct tv_sregs s;
+	uint32_t gva;
+	size_t len = 0;
+
+	if (!hc_out_arg(m, e, &gva) || !hc_sregs(m, &s))
+		return;
+	while (len <= TV_HC_STR_MAX) {
+		uint64_t addr = (uint64_t)gva + len, gpa;
+		enum tv_walk_result r = tv_gva_to_gpa(&m->ram, &s, addr, &gpa);
+		uint64_t n = TV_PAGE_SIZE - (addr & (TV_PAGE_SIZE - 1));
+		const uint8_t *p, *nul;
+
+		if (r != TV_WALK_OK || !tv_ram_ptr(&m->ram, gpa, 1)) {
+			if (len == 0 && r != TV_WALK_OK)
+				hc_fail(m, "the string address 0x%" PRIx32 " is %s", gva,
+					tv_walk_result_name(r));
+			else if (len == 0)
+				hc_fail(m, "the string address 0x%" PRIx32 " maps to physical 0x%" PRIx64
+					", outside guest RAM (0x%" PRIx64 " bytes)", gva, gpa, m->ram.size);
+			else
+				hc_fail(m, "the string at 0x%" PRIx32 " runs to the end of guest RAM or of "
+					"its mapping (0x%" PRIx64 ") with no NUL", gva, addr);
+			return;
+		}
+		if (n > m->ram.size - gpa)
+			n = m->ram.size - gpa;
+		if (n > sizeof(buf) - len)
+			n = sizeof(buf) - len;
+		p = tv_ram_ptr(&m->ram, gpa, n);
+		nul = memchr(p, 0, n);
+		memcpy(buf + len, p, nul ? (size_t)(nul - p) : n);
+		if (nul) {
+			len += (size_t)(nul - p);
+			fwrite(buf, 1, len, m->opt.console);
+			fflush(m->opt.console);
+			m->hc.has_result = true;
+			m->hc.result = len;
+			return;
+		}
+		len += n;
+	}
+	hc_fail(m, "the string at 0x%" PRIx32 " is longer than %d bytes", gva, TV_HC_STR_MAX);
+}
+
+static void hc_num_exits_by_type(struct tv_machine *m, struct tv_exit *e)
+{
+	char text[96];
+	int n = snprintf(text, sizeof(text), "IO in: %" PRIu64 "\nIO out: %" PRIu64 "\n",
+			 m->stats.io_in, m->stats.io_out);
+
+	/* The scratch page is identity-mapped in every mode twinvm sets up, so its physical address
+	 * is also the address the guest uses. */
+	if (tv_ram_write(&m->ram, TV_SCRATCH, text, (uint64_t)n + 1) != 0) {
+		hc_fail(m, "the scratch page at 0x%llx is outside guest RAM", TV_SCRATCH);
+		hc_in_result(m, e, 0);
+		return;
+	}
+	hc_in_result(m, e, (uint32_t)TV_SCRATCH);
+}
+
+static void hc_gva_to_hva(struct tv_machine *m, struct tv_exit *e)
+{
+	struct tv_regs r;
+	struct tv_sregs s;
+	const uint8_t *p = NULL;
+	uint64_t gva;
+
+	if (m->be->get_regs(m->vcpu, &r) != 0) {
+		hc_fail(m, "cannot read the guest's registers: %s", tv_last_error());
+		hc_in_result(m, e, 0);
+		return;
+	}
+	if (!hc_sregs(m, &s)) {
+		hc_in_result(m, e, 0);
+		return;
+	}
+	gva = (s.efer & (1ull << 10)) && s.cs.l ? r.rbx : (r.rbx & 0xffffffffu);
+	m->hc.has_arg = true;
+	m->hc.arg = gva;
+	p = hc_translate(m, &s, gva, 1);
+	if (!p) {
+		fputs("Invalid GVA\n", m->opt.console);
+		fflush(m->opt.console);
+	}
+	hc_in_result(m, e, p ? (uint32_t)(uintptr_t)p : 0);
+}
+
+bool tv_hypercall(struct tv_machine *m, struct tv_exit *e)
+{
+	static const struct {
+		uint16_t port;
+		const char *name;
+		void (*fn)(struct tv_machine *, struct tv_exit *);
+	} calls[] = {
+		{ TV_HC_PRINT8BIT, "HC_print8bit", hc_print8bit },
+		{ TV_HC_PRINT32BIT, "HC_print32bit", hc_print32bit },
+		{ TV_HC_NUMEXITS, "HC_numExits", hc_num_exits },
+		{ TV_HC_PRINTSTR, "HC_printStr", hc_print_str },
+		{ TV_HC_NUMEXITSBYTYPE, "HC_numExitsByType", hc_num_exits_by_type },
+		{ TV_HC_GVATOHVA, "HC_gvaToHva", hc_gva_to_hva },
+	};
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		if (calls[i].port != e->io.port)
+			continue;
+		memset(&m->hc, 0, sizeof(m->hc));
+		m->hc.name = calls[i].name;
+		calls[i].fn(m, e);
+		return true;
+	}
+	return false;
+}

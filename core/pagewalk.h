@@ -1,0 +1,31 @@
+/* Guest virtual to guest physical, in software, by walking the guest's own page tables for the
+ * mode its control registers say it is in. Every table entry is read through the checked accessor,
+ * so page tables that point outside RAM are a failed walk, never a host access. */
+#ifndef TWINVM_PAGEWALK_H
+#define TWINVM_PAGEWALK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "guestmem.h"
+
+/* How a walk ended, for messages: TV_WALK_OK, or why it did not. */
+enum tv_walk_result {
+	TV_WALK_OK = 0,
+	TV_WALK_NOT_PRESENT,   /* an entry on the way has P clear */
+	TV_WALK_TABLE_OUTSIDE, /* a table lies outside guest RAM */
+	TV_WALK_NONCANONICAL,  /* long mode: bits 63..48 are not a sign extension of bit 47 */
+	TV_WALK_UNSUPPORTED,   /* a paging form twinvm does not walk (5-level) */
+};
+
+/* Translates the data-segment address gva as the guest's instructions would see it: DS.base is
+ * added, then paging applies if CR0.PG is set (32-bit 4 KiB and 4 MiB pages; PAE; long mode with
+ * 4 KiB, 2 MiB and 1 GiB pages). *gpa may lie outside RAM: the caller checks it. */
+enum tv_walk_result tv_gva_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
+				  uint64_t gva, uint64_t *gpa);
+
+/* "not present", "page table outside RAM", ... */
+const char *tv_walk_result_name(enum tv_walk_result r);
+
+#endif
