@@ -8,11 +8,12 @@ import sys
 
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
+    build = path.split("/meson-logs/")[0]
     with open(path) as f:
         for line in f:
             t = json.loads(line)
             out = t.get("stdout", "") or ""
-            name = t.get("name", "?")
+            name = build + "/" + t.get("name", "?")
             m = re.search(r"(\d+)%: Checks: (\d+), Failures: (\d+), Errors: (\d+)", out)
             skips = [l for l in out.splitlines() if l.startswith("SKIP: ")]
             for l in skips:

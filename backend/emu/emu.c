@@ -1,0 +1,1480 @@
+/* The Unicorn engine: backend.h on the Unicorn CPU emulator (2.0 and 2.1).
+ *
+ * An engine is the library; a VM is a uc instance whose guest-physical memory is the caller's RAM
+ * (uc_mem_map_ptr) plus one MMIO region from the end of RAM to 4 GiB (uc_mmio_map), whose reads
+ * and writes become MMIO exits. The vCPU is the uc instance's CPU and the hooks on it.
+ *
+ * Unicorn fixes the CPU mode when the instance is opened: UC_MODE_16, 32 or 64 decides how wide
+ * uc_reg_read/write see the registers, how uc_emu_start reads its begin address (CS * 16 + IP in
+ * UC_MODE_16, EIP or RIP otherwise), and whether writing a segment register loads its descriptor
+ * from the GDT (UC_MODE_16/32) or only sets the selector (UC_MODE_64, whose code is always
+ * 64-bit). So set_sregs picks the mode the new state needs and, when it differs from the
+ * instance's, replaces the instance (the general registers are carried over).
+ *
+ * How backend.h's exit model maps onto Unicorn (the traps are measured in DESIGN.md):
+ * - fast (no run flags): IN/OUT hooks (UC_HOOK_INSN) and the MMIO callbacks call the I/O handler
+ *   in the middle of the instruction and the guest runs on. RIP read inside them is stale (the
+ *   start of the translated block); the other registers are current. HLT ends uc_emu_start with
+ *   UC_ERR_OK. A handler's TV_IO_STOP calls uc_emu_stop, which takes effect only at the end of the
+ *   translated block: the guest may run a few more instructions (their exits go to the handler as
+ *   usual), and a HLT among them is not seen, so the run looks as if it stopped after the hlt.
+ *   With TV_RUN_PREEMPTIBLE the block hook stops instead, at the next block, and a HLT before it
+ *   is reported after the exit.
+ * - precise: a code hook (UC_HOOK_CODE) on every instruction. An exit is handled in its I/O hook
+ *   (IN needs its data there) and kept; the code hook of the next instruction stops the engine
+ *   before that instruction runs, so run() returns with the exiting instruction completed and RIP
+ *   on the next one. Rep string I/O is one exit per element with RIP on the instruction and RCX
+ *   counting down (Unicorn runs one element per pass, each with its code hook), as on KVM. An
+ *   instruction with several exits (movs between two MMIO addresses) returns them from
+ *   successive run()s.
+ * - step: the same code hook stops before the second instruction of each run: DEBUG after every
+ *   instruction. An instruction that exits (IO, MMIO, HLT) reports that exit instead, and rep
+ *   string I/O one IO exit per element, with RIP on the instruction, then DEBUG once it is done:
+ *   the sequence KVM gives for the same guest.
+ * - kick: sets a flag. In the fast mode it also calls uc_emu_stop, which Unicorn may honour in
+ *   the middle of a block with RIP left at the block's start: good enough to give up on a run, not
+ *   to resume it (and a kick that lands just before uc_emu_start begins is only seen at the
+ *   guest's next I/O). With TV_RUN_PREEMPTIBLE a block hook stops at the next block boundary
+ *   instead, and in the precise and step modes the code hook at the next instruction: both exact.
+ * - guest exceptions: Unicorn does not deliver them through the guest's IDT. ud2 ends
+ *   uc_emu_start with UC_ERR_INSN_INVALID; the others reach the interrupt hook (UC_HOOK_INTR),
+ *   which stops. Both are SHUTDOWN, with RIP on the faulting instruction as KVM leaves it (after
+ *   it for INT3 and INT n, which are traps). */
+#include "../backend.h"
+#include "emu.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* uc_ctl_tlb_mode and UC_TLB_CPU came with 2.1. */
+#if UC_API_MAJOR > 2 || (UC_API_MAJOR == 2 && UC_API_MINOR >= 1)
+#define EMU_HAVE_TLB_CTL 1
+#else
+#define EMU_HAVE_TLB_CTL 0
+#endif
+
+/* uc_emu_start's "until": non-canonical, so no fetch in any mode reaches it and the run ends
+ * only on our terms. */
+#define EMU_UNREACHABLE ((uint64_t)1 << 63)
+#define EMU_4G ((uint64_t)1 << 32)
+
+/* Exits one instruction can make before precise mode stops it: a movs between two MMIO
+ * addresses makes two, an fxsave into MMIO 64. More than this are handled but not returned. */
+#define EMU_QUEUE 64
+
+#define EMU_MSR_EFER 0xc0000080u
+#define EMU_CR0_PE (1ull << 0)
+#define EMU_CR0_PG (1ull << 31)
+#define EMU_CR4_PAE (1ull << 5)
+#define EMU_EFER_LME (1ull << 8)
+#define EMU_EFER_LMA (1ull << 10)
+
+#define TV_RUN_ALL_FLAGS (TV_RUN_PRECISE | TV_RUN_STEP | TV_RUN_PREEMPTIBLE)
+
+struct tv_engine {
+	FILE *log;	  /* --trace-api, or NULL */
+	unsigned version; /* uc_version(): major << 24 | minor << 16 | patch << 8 | extra */
+	bool mmu;	  /* 2.1 and later walk the guest's page tables */
+};
+
+struct tv_vm {
+	struct tv_engine *e;
+	uc_engine *uc; /* replaced by set_sregs when the guest's mode needs another uc mode */
+	int mode;      /* the uc_mode uc was opened with */
+	void *ram;
+	uint64_t ram_size;
+	struct tv_vcpu *vcpu; /* for the MMIO callbacks; NULL until vcpu_create */
+};
+
+/* An exit that run() will return, with the bytes its io.data points to. */
+struct emu_pending {
+	struct tv_exit exit;
+	uint8_t data[8];
+};
+
+/* Why a hook stopped the engine. */
+enum emu_stop {
+	EMU_STOP_NONE,	    /* no hook did: HLT, an engine error, or kick()'s uc_emu_stop */
+	EMU_STOP_EXIT,	    /* an exit waits to be returned (or the handler failed) */
+	EMU_STOP_STEP,	    /* one instruction done */
+	EMU_STOP_KICK,	    /* a kick, at an instruction or block boundary */
+	EMU_STOP_EXCEPTION, /* a CPU exception the guest cannot handle */
+};
+
+struct tv_vcpu {
+	struct tv_vm *vm;
+	FILE *log;
+	struct tv_vcpu_config cfg;
+	unsigned flags; /* enum tv_run_flags; STEP implies PRECISE */
+	uc_hook hook_in, hook_out, hook_intr, hook_code, hook_block; /* 0: not installed */
+
+	volatile sig_atomic_t kicked;
+	volatile sig_atomic_t kick_stopped; /* kick() called uc_emu_stop, for the log */
+	/* The instance kick() may stop directly: set only while a fast run is in uc_emu_start. */
+	_Atomic(uc_engine *) async_uc;
+
+	/* One run, reset by run(). */
+	bool in_run;
+	enum emu_stop stop;
+	int io_error;	   /* the I/O handler's negative errno */
+	int64_t exception; /* the vector UC_HOOK_INTR saw, -1 if none */
+	unsigned insns;	   /* instructions begun, in the precise and step modes */
+	uint64_t insn_addr;
+
+	/* Exits not yet returned, in order. */
+	struct emu_pending queue[EMU_QUEUE];
+	unsigned q_next, q_len, q_lost;
+	struct emu_pending scratch; /* an exit handled in place (fast mode) */
+
+	/* The segments' hidden parts as set_sregs received them: Unicorn has no way to report a
+	 * segment's base, limit or flags, only its selector. */
+	struct tv_sregs shadow;
+	bool shadow_valid;
+	/* R8-R15 outside UC_MODE_64, where Unicorn cannot reach them (nor can 32-bit code). */
+	uint64_t high_regs[8];
+};
+
+static int emu_errno(uc_err err)
+{
+	switch (err) {
+	case UC_ERR_NOMEM: return -ENOMEM;
+	case UC_ERR_ARCH:
+	case UC_ERR_MODE:
+	case UC_ERR_VERSION: return -ENODEV;
+	case UC_ERR_HANDLE: return -EBADF;
+	case UC_ERR_ARG:
+	case UC_ERR_MAP:
+	case UC_ERR_HOOK:
+	case UC_ERR_HOOK_EXIST: return -EINVAL;
+	default: return -EIO;
+	}
+}
+
+/* Leaves "uc_mem_map_ptr: Invalid memory mapping (UC_ERR_MAP)" in tv_last_error() (Unicorn's
+ * text already ends with the code's name) and returns the errno for it. */
+static int emu_fail(const char *call, uc_err err)
+{
+	tv_set_error("%s: %s", call, uc_strerror(err));
+	return emu_errno(err);
+}
+
+static bool emu_precise(unsigned flags)
+{
+	return flags & (TV_RUN_PRECISE | TV_RUN_STEP);
+}
+
+/* The block hook is needed only where no code hook stops at instruction boundaries already. */
+static bool emu_block_hooked(unsigned flags)
+{
+	return (flags & TV_RUN_PREEMPTIBLE) && !emu_precise(flags);
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Registers */
+
+static int emu_reg_write(struct tv_vcpu *v, int id, uint64_t value)
+{
+	/* Unicorn reads as many bytes as the register has in the instance's mode: the low ones of
+	 * a little-endian uint64_t, whatever the width. */
+	uc_err err = uc_reg_write(v->vm->uc, id, &value);
+
+	EMU_LOG(v->log, "uc_reg_write(%s, 0x%" PRIx64 ") = %s", emu_reg_name(id), value,
+		emu_err_name(err));
+	if (err) {
+		tv_set_error("uc_reg_write(%s, 0x%" PRIx64 "): %s", emu_reg_name(id), value,
+			     uc_strerror(err));
+		return emu_errno(err);
+	}
+	return 0;
+}
+
+static int emu_mmr_write(struct tv_vcpu *v, int id, const uc_x86_mmr *m)
+{
+	uc_err err = uc_reg_write(v->vm->uc, id, m);
+
+	EMU_LOG(v->log,
+		"uc_reg_write(%s, {selector 0x%x, base 0x%" PRIx64 ", limit 0x%x, flags 0x%x}) = %s",
+		emu_reg_name(id), m->selector, m->base, m->limit, m->flags, emu_err_name(err));
+	if (err) {
+		tv_set_error("uc_reg_write(%s): %s", emu_reg_name(id), uc_strerror(err));
+		return emu_errno(err);
+	}
+	return 0;
+}
+
+static int emu_mmr_read(struct tv_vcpu *v, int id, uc_x86_mmr *m)
+{
+	uc_err err;
+
+	memset(m, 0, sizeof(*m));
+	err = uc_reg_read(v->vm->uc, id, m);
+	EMU_LOG(v->log,
+		"uc_reg_read(%s) = %s: {selector 0x%x, base 0x%" PRIx64 ", limit 0x%x, flags 0x%x}",
+		emu_reg_name(id), emu_err_name(err), m->selector, m->base, m->limit, m->flags);
+	if (err) {
+		tv_set_error("uc_reg_read(%s): %s", emu_reg_name(id), uc_strerror(err));
+		return emu_errno(err);
+	}
+	return 0;
+}
+
+static int emu_msr_access(struct tv_vcpu *v, bool write, uint32_t rid, uint64_t *value)
+{
+	uc_x86_msr msr = { .rid = rid, .value = write ? *value : 0 };
+	uc_err err = write ? uc_reg_write(v->vm->uc, UC_X86_REG_MSR, &msr)
+			   : uc_reg_read(v->vm->uc, UC_X86_REG_MSR, &msr);
+
+	EMU_LOG(v->log, "%s(UC_X86_REG_MSR, {rid 0x%x, value 0x%" PRIx64 "}) = %s",
+		write ? "uc_reg_write" : "uc_reg_read", rid, msr.value, emu_err_name(err));
+	if (err) {
+		tv_set_error("%s(UC_X86_REG_MSR 0x%x): %s", write ? "uc_reg_write" : "uc_reg_read",
+			     rid, uc_strerror(err));
+		return emu_errno(err);
+	}
+	*value = msr.value;
+	return 0;
+}
+
+/* Reads n registers into vals, each zero-extended to 64 bits. */
+static int emu_read_batch(struct tv_vcpu *v, const int *ids, uint64_t *vals, int n)
+{
+	void *ptrs[32];
+	uc_err err;
+
+	for (int i = 0; i < n; i++) {
+		vals[i] = 0;
+		ptrs[i] = &vals[i];
+	}
+	err = uc_reg_read_batch(v->vm->uc, (int *)ids, ptrs, n);
+	if (v->log)
+		emu_log_regs(v->log, "uc_reg_read_batch", ids, vals, n, err);
+	if (err)
+		return emu_fail("uc_reg_read_batch", err);
+	return 0;
+}
+
+static int emu_write_batch(struct tv_vcpu *v, const int *ids, const uint64_t *vals, int n)
+{
+	void *ptrs[32];
+	uc_err err;
+
+	for (int i = 0; i < n; i++)
+		ptrs[i] = (void *)&vals[i];
+	err = uc_reg_write_batch(v->vm->uc, (int *)ids, ptrs, n);
+	if (v->log)
+		emu_log_regs(v->log, "uc_reg_write_batch", ids, vals, n, err);
+	if (err)
+		return emu_fail("uc_reg_write_batch", err);
+	return 0;
+}
+
+/* struct tv_regs in the order of emu_gpr64; emu_gpr32 is the same without R8-R15. */
+static const int emu_gpr64[18] = {
+	UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
+	UC_X86_REG_RDI, UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_R8,	UC_X86_REG_R9,
+	UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,
+	UC_X86_REG_R15, UC_X86_REG_RIP, UC_X86_REG_RFLAGS,
+};
+static const int emu_gpr32[10] = {
+	UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_ESI,
+	UC_X86_REG_EDI, UC_X86_REG_ESP, UC_X86_REG_EBP, UC_X86_REG_EIP, UC_X86_REG_EFLAGS,
+};
+
+static void emu_regs_to_array(const struct tv_regs *r, uint64_t a[18])
+{
+	const uint64_t src[18] = { r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi,
+				   r->rsp, r->rbp, r->r8,  r->r9,  r->r10, r->r11,
+				   r->r12, r->r13, r->r14, r->r15, r->rip, r->rflags };
+
+	memcpy(a, src, sizeof(src));
+}
+
+static void emu_regs_from_array(struct tv_regs *r, const uint64_t a[18])
+{
+	*r = (struct tv_regs){
+		.rax = a[0], .rbx = a[1], .rcx = a[2], .rdx = a[3], .rsi = a[4], .rdi = a[5],
+		.rsp = a[6], .rbp = a[7], .r8 = a[8], .r9 = a[9], .r10 = a[10], .r11 = a[11],
+		.r12 = a[12], .r13 = a[13], .r14 = a[14], .r15 = a[15], .rip = a[16],
+		.rflags = a[17],
+	};
+}
+
+static int emu_get_regs(struct tv_vcpu *v, struct tv_regs *r)
+{
+	uint64_t a[18], b[10];
+	int rc;
+
+	if (v->vm->mode == UC_MODE_64) {
+		rc = emu_read_batch(v, emu_gpr64, a, 18);
+		if (rc)
+			return rc;
+	} else {
+		rc = emu_read_batch(v, emu_gpr32, b, 10);
+		if (rc)
+			return rc;
+		memcpy(a, b, 8 * sizeof(b[0]));
+		memcpy(a + 8, v->high_regs, sizeof(v->high_regs));
+		a[16] = b[8];
+		a[17] = b[9];
+	}
+	emu_regs_from_array(r, a);
+	return 0;
+}
+
+static int emu_set_regs(struct tv_vcpu *v, const struct tv_regs *r)
+{
+	uint64_t a[18], b[10];
+
+	emu_regs_to_array(r, a);
+	if (v->vm->mode == UC_MODE_64)
+		return emu_write_batch(v, emu_gpr64, a, 18);
+	memcpy(b, a, 8 * sizeof(b[0]));
+	b[8] = a[16];
+	b[9] = a[17];
+	memcpy(v->high_regs, a + 8, sizeof(v->high_regs));
+	return emu_write_batch(v, emu_gpr32, b, 10);
+}
+
+/* The linear address uc_emu_start takes as "begin": it writes begin - CS.selector * 16 to IP in
+ * UC_MODE_16, begin to EIP or RIP otherwise. */
+static int emu_begin_address(struct tv_vcpu *v, uint64_t *begin)
+{
+	static const int rip[1] = { UC_X86_REG_RIP };
+	static const int eip_cs[2] = { UC_X86_REG_EIP, UC_X86_REG_CS };
+	uint64_t vals[2];
+	int rc;
+
+	if (v->vm->mode == UC_MODE_64) {
+		rc = emu_read_batch(v, rip, vals, 1);
+		*begin = vals[0];
+		return rc;
+	}
+	rc = emu_read_batch(v, eip_cs, vals, 2);
+	*begin = vals[0] + (v->vm->mode == UC_MODE_16 ? (vals[1] & 0xffff) * 16 : 0);
+	return rc;
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Special registers */
+
+#define EMU_NSEGS 6
+
+static const int emu_seg_regs[EMU_NSEGS] = {
+	UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS,
+};
+static const char *const emu_seg_names[EMU_NSEGS] = { "CS", "SS", "DS", "ES", "FS", "GS" };
+
+/* In emu_seg_regs' order: CS before SS (SS's checks use the CPL), both before the data ones. */
+static void emu_segs_of(struct tv_sregs *s, struct tv_segment *segs[EMU_NSEGS])
+{
+	segs[0] = &s->cs;
+	segs[1] = &s->ss;
+	segs[2] = &s->ds;
+	segs[3] = &s->es;
+	segs[4] = &s->fs;
+	segs[5] = &s->gs;
+}
+
+/* The hidden part of a segment from its 8-byte descriptor, as the CPU loads it. */
+static void emu_desc_decode(uint64_t d, uint16_t selector, struct tv_segment *s)
+{
+	uint32_t limit = (uint32_t)((d & 0xffff) | ((d >> 32) & 0xf0000));
+
+	s->selector = selector;
+	s->base = ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
+	s->type = (d >> 40) & 0xf;
+	s->s = (d >> 44) & 1;
+	s->dpl = (d >> 45) & 3;
+	s->present = (d >> 47) & 1;
+	s->avl = (d >> 52) & 1;
+	s->l = (d >> 53) & 1;
+	s->db = (d >> 54) & 1;
+	s->g = (d >> 55) & 1;
+	s->limit = s->g ? (limit << 12) | 0xfff : limit;
+	s->unusable = !s->present;
+}
+
+/* QEMU's segment flags (the descriptor's high word: type at bit 8, S 12, DPL 13, P 15, AVL 20,
+ * L 21, D/B 22, G 23), which uc_x86_mmr carries for LDTR and TR. */
+static uint32_t emu_seg_flags(const struct tv_segment *s)
+{
+	return (uint32_t)(s->type & 0xf) << 8 | (uint32_t)(s->s & 1) << 12 |
+	       (uint32_t)(s->dpl & 3) << 13 | (uint32_t)(s->present & 1) << 15 |
+	       (uint32_t)(s->avl & 1) << 20 | (uint32_t)(s->l & 1) << 21 |
+	       (uint32_t)(s->db & 1) << 22 | (uint32_t)(s->g & 1) << 23;
+}
+
+static void emu_seg_from_mmr(const uc_x86_mmr *m, struct tv_segment *s)
+{
+	uint64_t high = (uint64_t)m->flags << 32;
+
+	/* Decode the flags as a descriptor's high word, then take base and limit as they are. */
+	emu_desc_decode(high, m->selector, s);
+	s->base = m->base;
+	s->limit = m->limit;
+}
+
+/* Reads the GDT descriptor for selector from guest RAM, as Unicorn will when the selector is
+ * loaded. The GDT's base is taken as guest-physical: set_sregs loads segments with paging off. */
+static int emu_gdt_read(const struct tv_vm *vm, const struct tv_dtable *gdt, const char *name,
+			uint16_t selector, uint64_t *desc, uint64_t *where)
+{
+	uint64_t off = selector & ~7u;
+
+	if (selector & 4) {
+		tv_set_error("set_sregs: %s selector 0x%x points into an LDT, which the emulator "
+			     "backend does not support", name, selector);
+		return -EINVAL;
+	}
+	if (off + 7 > gdt->limit) {
+		tv_set_error("set_sregs: %s selector 0x%x is past the GDT's limit 0x%x", name,
+			     selector, gdt->limit);
+		return -EINVAL;
+	}
+	*where = gdt->base + off;
+	if (*where < gdt->base || *where + 8 > vm->ram_size) {
+		tv_set_error("set_sregs: the GDT descriptor for %s (selector 0x%x) at 0x%" PRIx64
+			     " is outside guest RAM", name, selector, *where);
+		return -EINVAL;
+	}
+	memcpy(desc, (const uint8_t *)vm->ram + *where, sizeof(*desc));
+	return 0;
+}
+
+/* Unicorn takes a selector and loads the rest itself (from the GDT in protected mode, as
+ * selector * 16 in real mode), where KVM takes the whole segment from sregs. Refuse sregs that
+ * Unicorn would turn into something else, so the two engines cannot silently disagree. */
+static int emu_sregs_check(const struct tv_vm *vm, const struct tv_sregs *s, int mode)
+{
+	struct tv_sregs copy = *s;
+	struct tv_segment *segs[EMU_NSEGS];
+
+	emu_segs_of(&copy, segs);
+	for (int i = 0; i < EMU_NSEGS; i++) {
+		const struct tv_segment *want = segs[i];
+		const char *name = emu_seg_names[i];
+		struct tv_segment got = { 0 };
+		uint64_t desc, where;
+		int rc;
+
+		if (mode == UC_MODE_16) {
+			if (want->base != (uint64_t)want->selector * 16) {
+				tv_set_error("set_sregs: real-mode %s has base 0x%" PRIx64
+					     " and selector 0x%x; the emulator derives real-mode "
+					     "bases from selectors (base = selector * 16)",
+					     name, want->base, want->selector);
+				return -EINVAL;
+			}
+			continue;
+		}
+		/* A null selector loads an unusable segment; UC_MODE_64 loads only FS and GS. */
+		if ((want->selector & ~3u) == 0 || (mode == UC_MODE_64 && i < 4))
+			continue;
+		rc = emu_gdt_read(vm, &s->gdt, name, want->selector, &desc, &where);
+		if (rc)
+			return rc;
+		if (mode == UC_MODE_64)
+			continue; /* FS and GS bases come from sregs, through FS_BASE and GS_BASE */
+		emu_desc_decode(desc, want->selector, &got);
+		/* The accessed bit is left out: the CPU sets it in the GDT when it loads one. */
+		if (got.base != want->base || got.limit != want->limit ||
+		    (got.type | 1) != (want->type | 1) || got.s != want->s || got.dpl != want->dpl ||
+		    got.present != want->present || got.db != want->db || got.l != want->l ||
+		    got.g != want->g) {
+			tv_set_error("set_sregs: %s (selector 0x%x) is base 0x%" PRIx64
+				     " limit 0x%x type 0x%x db %u in sregs, but its GDT descriptor at "
+				     "0x%" PRIx64 " says base 0x%" PRIx64 " limit 0x%x type 0x%x db %u; "
+				     "the emulator loads segments from the GDT, so the two must agree",
+				     name, want->selector, want->base, want->limit, want->type, want->db,
+				     where, got.base, got.limit, got.type, got.db);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The uc mode a state needs (see the comment at the top). */
+static int emu_mode_for(const struct tv_sregs *s, int *mode)
+{
+	bool pe = s->cr0 & EMU_CR0_PE, pg = s->cr0 & EMU_CR0_PG;
+
+	if (pg && !pe) {
+		tv_set_error("set_sregs: CR0 0x%" PRIx64 " has PG without PE", s->cr0);
+		return -EINVAL;
+	}
+	if (pg && (s->efer & EMU_EFER_LME)) {
+		if (!(s->cr4 & EMU_CR4_PAE)) {
+			tv_set_error("set_sregs: long mode (EFER.LME with CR0.PG) needs CR4.PAE "
+				     "(CR4 0x%" PRIx64 ")", s->cr4);
+			return -EINVAL;
+		}
+		if (!s->cs.l) {
+			tv_set_error("set_sregs: compatibility mode (long mode with a CS without L) "
+				     "is not supported by the emulator backend");
+			return -EINVAL;
+		}
+		*mode = UC_MODE_64;
+	} else {
+		*mode = pe ? UC_MODE_32 : UC_MODE_16;
+	}
+	return 0;
+}
+
+static int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out);
+static int emu_hooks_install(struct tv_vcpu *v);
+
+/* Replaces the uc instance with one opened in mode, over the same RAM, with the same hooks and
+ * general registers. The special registers are for the caller (set_sregs) to write. */
+static int emu_reopen(struct tv_vcpu *v, int mode)
+{
+	struct tv_vm *vm = v->vm;
+	uc_engine *fresh;
+	struct tv_regs r;
+	uc_err err;
+	int rc;
+
+	rc = emu_get_regs(v, &r);
+	if (rc)
+		return rc;
+	rc = emu_uc_create(vm, mode, &fresh);
+	if (rc)
+		return rc;
+	err = uc_close(vm->uc);
+	EMU_LOG(v->log, "uc_close(%p) = %s (replaced: the guest's mode needs %s)", (void *)vm->uc,
+		emu_err_name(err), emu_mode_name(mode));
+	vm->uc = fresh;
+	vm->mode = mode;
+	v->hook_in = v->hook_out = v->hook_intr = v->hook_code = v->hook_block = 0;
+	rc = emu_hooks_install(v);
+	if (rc)
+		return rc;
+	return emu_set_regs(v, &r);
+}
+
+static int emu_set_sregs(struct tv_vcpu *v, const struct tv_sregs *s)
+{
+	/* CR2 first: Unicorn 2.1.1 writes CR2's value to CR3 as well. */
+	static const int crs[] = { UC_X86_REG_CR2, UC_X86_REG_CR4, UC_X86_REG_CR3,
+				   UC_X86_REG_CR0 };
+	const uint64_t cr_vals[] = { s->cr2, s->cr4, s->cr3, s->cr0 };
+	struct tv_sregs copy = *s;
+	struct tv_segment *segs[EMU_NSEGS];
+	uc_x86_mmr mmr;
+	uint64_t efer;
+	int mode, rc;
+
+	/* Unicorn has no local APIC, hence no TPR; 2.1 has no CR8 register either. */
+	if (s->cr8) {
+		tv_set_error("set_sregs: CR8 0x%" PRIx64 ": the emulator has no task-priority "
+			     "register", s->cr8);
+		return -EINVAL;
+	}
+	rc = emu_mode_for(s, &mode);
+	if (!rc)
+		rc = emu_sregs_check(v->vm, s, mode);
+	if (!rc && mode != v->vm->mode)
+		rc = emu_reopen(v, mode);
+	if (rc)
+		return rc;
+
+	/* Descriptor tables first: loading a selector reads the GDT. */
+	mmr = (uc_x86_mmr){ .base = s->gdt.base, .limit = s->gdt.limit };
+	rc = emu_mmr_write(v, UC_X86_REG_GDTR, &mmr);
+	if (rc)
+		return rc;
+	mmr = (uc_x86_mmr){ .base = s->idt.base, .limit = s->idt.limit };
+	rc = emu_mmr_write(v, UC_X86_REG_IDTR, &mmr);
+	if (rc)
+		return rc;
+
+	/* Then the selectors. Unicorn reads descriptors through the guest's MMU, so in
+	 * UC_MODE_16/32 they are loaded with CR0.PE as wanted but paging off, where the GDT's base
+	 * is the physical address emu_sregs_check looked at. In UC_MODE_64 clearing CR0.PG would
+	 * leave long mode for good (the CS selector cannot bring 64-bit code back): there only FS
+	 * and GS read the GDT, before the CR0 write of a fresh instance turns paging on. */
+	if (mode != UC_MODE_64) {
+		rc = emu_reg_write(v, UC_X86_REG_CR0, s->cr0 & ~EMU_CR0_PG);
+		if (rc)
+			return rc;
+	}
+	emu_segs_of(&copy, segs);
+	for (int i = 0; i < EMU_NSEGS; i++) {
+		rc = emu_reg_write(v, emu_seg_regs[i], segs[i]->selector);
+		if (rc)
+			return rc;
+	}
+
+	/* EFER before CR0, so that CR0.PG with EFER.LME turns on EFER.LMA (which a write to
+	 * EFER itself cannot). CR4.PAE before CR0 for the same reason. */
+	efer = s->efer;
+	rc = emu_msr_access(v, true, EMU_MSR_EFER, &efer);
+	for (size_t i = 0; !rc && i < sizeof(crs) / sizeof(crs[0]); i++)
+		rc = emu_reg_write(v, crs[i], cr_vals[i]);
+	if (!rc && mode == UC_MODE_64)
+		rc = emu_reg_write(v, UC_X86_REG_FS_BASE, s->fs.base);
+	if (!rc && mode == UC_MODE_64)
+		rc = emu_reg_write(v, UC_X86_REG_GS_BASE, s->gs.base);
+	if (rc)
+		return rc;
+
+	mmr = (uc_x86_mmr){ .selector = s->ldt.selector, .base = s->ldt.base,
+			    .limit = s->ldt.limit, .flags = emu_seg_flags(&s->ldt) };
+	rc = emu_mmr_write(v, UC_X86_REG_LDTR, &mmr);
+	if (rc)
+		return rc;
+	mmr = (uc_x86_mmr){ .selector = s->tr.selector, .base = s->tr.base, .limit = s->tr.limit,
+			    .flags = emu_seg_flags(&s->tr) };
+	rc = emu_mmr_write(v, UC_X86_REG_TR, &mmr);
+	if (rc)
+		return rc;
+
+	if (mode == UC_MODE_64) {
+		rc = emu_msr_access(v, false, EMU_MSR_EFER, &efer);
+		if (rc)
+			return rc;
+		if (!(efer & EMU_EFER_LMA)) {
+			tv_set_error("set_sregs: Unicorn did not enter long mode (EFER 0x%" PRIx64
+				     " after CR0 0x%" PRIx64 ", CR4 0x%" PRIx64 ")",
+				     efer, s->cr0, s->cr4);
+			return -EINVAL;
+		}
+	}
+	v->shadow = *s;
+	v->shadow_valid = true;
+	return 0;
+}
+
+/* A segment whose selector changed since set_sregs (the guest loaded it): rebuilt the way the
+ * CPU loaded it, from the selector in real mode and from the GDT as it is now otherwise. */
+static void emu_seg_rebuild(const struct tv_vm *vm, const struct tv_sregs *s, int i,
+			    uint16_t selector, struct tv_segment *seg)
+{
+	uint64_t desc, where;
+
+	memset(seg, 0, sizeof(*seg));
+	seg->selector = selector;
+	if (!(s->cr0 & EMU_CR0_PE)) {
+		seg->base = (uint64_t)selector * 16;
+		seg->limit = 0xffff;
+		seg->type = i == 0 ? 0xb : 0x3;
+		seg->present = seg->s = 1;
+		return;
+	}
+	if ((selector & ~3u) == 0 ||
+	    emu_gdt_read(vm, &s->gdt, emu_seg_names[i], selector, &desc, &where) != 0) {
+		seg->unusable = 1;
+		return;
+	}
+	emu_desc_decode(desc, selector, seg);
+}
+
+static int emu_get_sregs(struct tv_vcpu *v, struct tv_sregs *s)
+{
+	static const int ids[] = { UC_X86_REG_CR0, UC_X86_REG_CR2,     UC_X86_REG_CR3,
+				   UC_X86_REG_CR4, UC_X86_REG_CS,      UC_X86_REG_SS,
+				   UC_X86_REG_DS,  UC_X86_REG_ES,      UC_X86_REG_FS,
+				   UC_X86_REG_GS,  UC_X86_REG_FS_BASE, UC_X86_REG_GS_BASE };
+	const bool is64 = v->vm->mode == UC_MODE_64;
+	uint64_t vals[12];
+	struct tv_segment *segs[EMU_NSEGS], *old[EMU_NSEGS];
+	uc_x86_mmr mmr;
+	int rc;
+
+	if (v->shadow_valid)
+		*s = v->shadow;
+	else
+		memset(s, 0, sizeof(*s));
+
+	/* The first ten exist in every mode, the two bases only in UC_MODE_64. */
+	rc = emu_read_batch(v, ids, vals, is64 ? 12 : 10);
+	if (!rc)
+		rc = emu_msr_access(v, false, EMU_MSR_EFER, &s->efer);
+	if (rc)
+		return rc;
+	s->cr0 = vals[0];
+	s->cr2 = vals[1];
+	s->cr3 = vals[2];
+	s->cr4 = vals[3];
+	s->cr8 = 0;
+
+	rc = emu_mmr_read(v, UC_X86_REG_GDTR, &mmr);
+	if (rc)
+		return rc;
+	s->gdt.base = mmr.base;
+	s->gdt.limit = (uint16_t)mmr.limit;
+	rc = emu_mmr_read(v, UC_X86_REG_IDTR, &mmr);
+	if (rc)
+		return rc;
+	s->idt.base = mmr.base;
+	s->idt.limit = (uint16_t)mmr.limit;
+	rc = emu_mmr_read(v, UC_X86_REG_LDTR, &mmr);
+	if (rc)
+		return rc;
+	emu_seg_from_mmr(&mmr, &s->ldt);
+	rc = emu_mmr_read(v, UC_X86_REG_TR, &mmr);
+	if (rc)
+		return rc;
+	emu_seg_from_mmr(&mmr, &s->tr);
+
+	emu_segs_of(s, segs);
+	emu_segs_of(&v->shadow, old);
+	for (int i = 0; i < EMU_NSEGS; i++) {
+		uint16_t selector = (uint16_t)vals[4 + i];
+
+		if (!v->shadow_valid || old[i]->selector != selector)
+			emu_seg_rebuild(v->vm, s, i, selector, segs[i]);
+	}
+	if (is64) {
+		s->fs.base = vals[10];
+		s->gs.base = vals[11];
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Exits and hooks */
+
+static struct emu_pending *emu_exit_begin(struct tv_vcpu *v, int reason)
+{
+	struct emu_pending *p = &v->scratch;
+
+	if (emu_precise(v->flags) && v->q_len < EMU_QUEUE)
+		p = &v->queue[v->q_len];
+	p->exit.reason = reason;
+	p->exit.detail[0] = '\0';
+	return p;
+}
+
+/* Stops the engine from a hook. From a code or block hook the engine stops before the
+ * instruction the hook was called for; from an I/O hook only at the end of the block. why is
+ * EMU_STOP_NONE for the I/O hooks' stops, which run() tells apart by the exit they kept. */
+static void emu_stop_engine(struct tv_vcpu *v, enum emu_stop why, const char *note)
+{
+	uc_err err = uc_emu_stop(v->vm->uc);
+
+	if (why != EMU_STOP_NONE)
+		v->stop = why;
+	EMU_LOG(v->log, "  uc_emu_stop() = %s (%s)", emu_err_name(err), note);
+}
+
+static const char *emu_io_note(int rc)
+{
+	if (rc == TV_IO_CONTINUE)
+		return "";
+	return rc == TV_IO_STOP ? " (handler: STOP)" : " (handler: error)";
+}
+
+/* After the I/O handler ran for the exit in p and said rc. */
+static void emu_exit_end(struct tv_vcpu *v, struct emu_pending *p, int rc)
+{
+	if (rc < 0 && !v->io_error)
+		v->io_error = rc;
+	if (emu_precise(v->flags)) {
+		/* Kept for run(); the code hook of the next instruction stops the engine. */
+		if (p == &v->scratch)
+			v->q_lost++;
+		else
+			v->q_len++;
+		return;
+	}
+	if (rc == TV_IO_CONTINUE && !(v->kicked && !emu_block_hooked(v->flags)))
+		return;
+	if (rc != TV_IO_CONTINUE && v->q_len == 0) {
+		v->queue[0] = *p;
+		if (p->exit.reason == TV_EXIT_IO)
+			v->queue[0].exit.io.data = v->queue[0].data;
+		v->q_len = 1;
+	}
+	/* With a block hook, let it stop at the next block: an exact boundary, and a run that ends
+	 * before it then can only have ended on a HLT. Without one, stop as soon as Unicorn can
+	 * (a kick() that came just before uc_emu_start began is caught here too). */
+	if (!emu_block_hooked(v->flags))
+		emu_stop_engine(v, EMU_STOP_NONE,
+				rc == TV_IO_CONTINUE ? "kick" : "handler; lands at the block's end");
+}
+
+static void emu_io_fill(struct emu_pending *p, uint8_t dir, uint32_t port, int size)
+{
+	p->exit.io.direction = dir;
+	p->exit.io.size = (uint8_t)size;
+	p->exit.io.port = (uint16_t)port;
+	p->exit.io.count = 1; /* Unicorn calls the hooks once per element of string I/O */
+	p->exit.io.data = p->data;
+}
+
+static uint32_t emu_on_in(uc_engine *uc, uint32_t port, int size, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+	struct emu_pending *p = emu_exit_begin(v, TV_EXIT_IO);
+	uint32_t value = 0;
+	int rc;
+
+	(void)uc;
+	if (size < 1 || size > 4)
+		size = 4;
+	emu_io_fill(p, TV_IO_IN, port, size);
+	memset(p->data, 0xff, sizeof(p->data)); /* no device: all ones */
+	rc = v->cfg.on_io(v->cfg.ctx, &p->exit);
+	memcpy(&value, p->data, (size_t)size);
+	EMU_LOG(v->log, "  hook IN port 0x%x size %d -> 0x%x%s", port, size, value, emu_io_note(rc));
+	emu_exit_end(v, p, rc);
+	return value;
+}
+
+static void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+	struct emu_pending *p = emu_exit_begin(v, TV_EXIT_IO);
+	int rc;
+
+	(void)uc;
+	if (size < 1 || size > 4)
+		size = 4;
+	emu_io_fill(p, TV_IO_OUT, port, size);
+	memcpy(p->data, &value, sizeof(value));
+	rc = v->cfg.on_io(v->cfg.ctx, &p->exit);
+	EMU_LOG(v->log, "  hook OUT port 0x%x size %d value 0x%x%s", port, size, value,
+		emu_io_note(rc));
+	emu_exit_end(v, p, rc);
+}
+
+static uint64_t emu_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
+{
+	struct tv_vm *vm = opaque;
+	struct tv_vcpu *v = vm->vcpu;
+	uint64_t addr = vm->ram_size + offset, value = 0;
+	struct emu_pending *p;
+	int rc;
+
+	(void)uc;
+	if (size < 1 || size > 8)
+		size = 8;
+	if (!v || !v->in_run) {
+		/* Not the guest's access (nothing of ours reads MMIO outside a run): no device. */
+		EMU_LOG(vm->e->log, "callback MMIO read 0x%" PRIx64 " size %u outside a run -> ones",
+			addr, size);
+		return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+	}
+	p = emu_exit_begin(v, TV_EXIT_MMIO);
+	p->exit.mmio.addr = addr;
+	p->exit.mmio.len = size;
+	p->exit.mmio.is_write = 0;
+	memset(p->exit.mmio.data, 0xff, sizeof(p->exit.mmio.data));
+	rc = v->cfg.on_io(v->cfg.ctx, &p->exit);
+	memcpy(&value, p->exit.mmio.data, size);
+	EMU_LOG(v->log, "  hook MMIO read 0x%" PRIx64 " size %u -> 0x%" PRIx64 "%s", addr, size, value,
+		emu_io_note(rc));
+	emu_exit_end(v, p, rc);
+	return value;
+}
+
+static void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
+			   void *opaque)
+{
+	struct tv_vm *vm = opaque;
+	struct tv_vcpu *v = vm->vcpu;
+	uint64_t addr = vm->ram_size + offset;
+	struct emu_pending *p;
+	int rc;
+
+	(void)uc;
+	if (size < 1 || size > 8)
+		size = 8;
+	if (!v || !v->in_run) {
+		EMU_LOG(vm->e->log, "callback MMIO write 0x%" PRIx64 " size %u value 0x%" PRIx64
+			" outside a run: dropped", addr, size, value);
+		return;
+	}
+	p = emu_exit_begin(v, TV_EXIT_MMIO);
+	p->exit.mmio.addr = addr;
+	p->exit.mmio.len = size;
+	p->exit.mmio.is_write = 1;
+	memset(p->exit.mmio.data, 0, sizeof(p->exit.mmio.data));
+	memcpy(p->exit.mmio.data, &value, size);
+	rc = v->cfg.on_io(v->cfg.ctx, &p->exit);
+	EMU_LOG(v->log, "  hook MMIO write 0x%" PRIx64 " size %u value 0x%" PRIx64 "%s", addr, size,
+		value, emu_io_note(rc));
+	emu_exit_end(v, p, rc);
+}
+
+/* Precise and step modes: called before every instruction, with RIP exact. */
+static void emu_on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+	enum emu_stop why = EMU_STOP_NONE;
+
+	(void)uc;
+	(void)size;
+	if (v->q_len || v->q_lost || v->io_error)
+		why = EMU_STOP_EXIT; /* the previous instruction exited and is now complete */
+	else if (v->insns && (v->flags & TV_RUN_STEP))
+		why = EMU_STOP_STEP;
+	else if (v->kicked)
+		why = EMU_STOP_KICK;
+	if (why != EMU_STOP_NONE) {
+		EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": stop before it", addr);
+		emu_stop_engine(v, why, why == EMU_STOP_EXIT ? "exit pending"
+					: why == EMU_STOP_STEP ? "step" : "kick");
+		return;
+	}
+	v->insns++;
+	v->insn_addr = addr;
+}
+
+/* Preemptible fast mode: called before every translated block. */
+static void emu_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+	enum emu_stop why = EMU_STOP_NONE;
+
+	(void)uc;
+	(void)size;
+	if (v->q_len || v->io_error)
+		why = EMU_STOP_EXIT; /* a handler's STOP in the previous block */
+	else if (v->kicked)
+		why = EMU_STOP_KICK;
+	if (why != EMU_STOP_NONE) {
+		EMU_LOG(v->log, "  hook BLOCK 0x%" PRIx64 ": stop before it", addr);
+		emu_stop_engine(v, why, why == EMU_STOP_EXIT ? "exit pending" : "kick");
+	}
+}
+
+/* Every CPU exception but #UD (which Unicorn ends with UC_ERR_INSN_INVALID) and every INT n.
+ * Unicorn would go on after the hook as if the guest had handled it: stop instead. */
+static void emu_on_intr(uc_engine *uc, uint32_t intno, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+
+	(void)uc;
+	v->exception = intno;
+	EMU_LOG(v->log, "  hook INTR vector %u (%s)", intno, emu_vector_name(intno));
+	emu_stop_engine(v, EMU_STOP_EXCEPTION, "exception");
+}
+
+static int emu_hook_add(struct tv_vcpu *v, uc_hook *h, int type, void *cb, const char *what,
+			int insn)
+{
+	uc_err err = type == UC_HOOK_INSN
+			     ? uc_hook_add(v->vm->uc, h, type, cb, v, 1, 0, insn)
+			     : uc_hook_add(v->vm->uc, h, type, cb, v, 1, 0);
+
+	/* begin 1 > end 0: every address. */
+	EMU_LOG(v->log, "uc_hook_add(%s, begin 1, end 0) = %s", what, emu_err_name(err));
+	if (err) {
+		*h = 0;
+		tv_set_error("uc_hook_add(%s): %s", what, uc_strerror(err));
+		return emu_errno(err);
+	}
+	return 0;
+}
+
+static void emu_hook_del(struct tv_vcpu *v, uc_hook *h, const char *what)
+{
+	uc_err err;
+
+	if (!*h)
+		return;
+	err = uc_hook_del(v->vm->uc, *h);
+	EMU_LOG(v->log, "uc_hook_del(%s) = %s", what, emu_err_name(err));
+	*h = 0;
+}
+
+/* Unicorn 2 compiles code and block hooks into the translated blocks it caches (calls to freed
+ * hooks included): after adding or removing one, drop the cache. */
+static int emu_flush_tb(struct tv_vcpu *v)
+{
+	uc_err err = uc_ctl(v->vm->uc, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
+
+	EMU_LOG(v->log, "uc_ctl(UC_CTL_TB_FLUSH) = %s", emu_err_name(err));
+	if (err)
+		return emu_fail("uc_ctl(UC_CTL_TB_FLUSH)", err);
+	return 0;
+}
+
+/* Installs or removes the code and block hooks that flags need. */
+static int emu_hooks_sync(struct tv_vcpu *v, unsigned flags)
+{
+	bool changed = false;
+	int rc = 0;
+
+	if (emu_precise(flags) && !v->hook_code) {
+		rc = emu_hook_add(v, &v->hook_code, UC_HOOK_CODE, (void *)emu_on_code, "UC_HOOK_CODE",
+				  0);
+		changed = true;
+	} else if (!emu_precise(flags) && v->hook_code) {
+		emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
+		changed = true;
+	}
+	if (!rc && emu_block_hooked(flags) && !v->hook_block) {
+		rc = emu_hook_add(v, &v->hook_block, UC_HOOK_BLOCK, (void *)emu_on_block,
+				  "UC_HOOK_BLOCK", 0);
+		changed = true;
+	} else if (!rc && !emu_block_hooked(flags) && v->hook_block) {
+		emu_hook_del(v, &v->hook_block, "UC_HOOK_BLOCK");
+		changed = true;
+	}
+	if (changed) {
+		int flush = emu_flush_tb(v);
+
+		if (!rc)
+			rc = flush;
+	}
+	return rc;
+}
+
+/* All the vCPU's hooks on a fresh instance. */
+static int emu_hooks_install(struct tv_vcpu *v)
+{
+	int rc;
+
+	rc = emu_hook_add(v, &v->hook_in, UC_HOOK_INSN, (void *)emu_on_in,
+			  "UC_HOOK_INSN UC_X86_INS_IN", UC_X86_INS_IN);
+	if (!rc)
+		rc = emu_hook_add(v, &v->hook_out, UC_HOOK_INSN, (void *)emu_on_out,
+				  "UC_HOOK_INSN UC_X86_INS_OUT", UC_X86_INS_OUT);
+	if (!rc)
+		rc = emu_hook_add(v, &v->hook_intr, UC_HOOK_INTR, (void *)emu_on_intr,
+				  "UC_HOOK_INTR", 0);
+	if (!rc)
+		rc = emu_hooks_sync(v, v->flags);
+	return rc;
+}
+
+static void emu_hooks_remove(struct tv_vcpu *v)
+{
+	emu_hook_del(v, &v->hook_in, "UC_HOOK_INSN UC_X86_INS_IN");
+	emu_hook_del(v, &v->hook_out, "UC_HOOK_INSN UC_X86_INS_OUT");
+	emu_hook_del(v, &v->hook_intr, "UC_HOOK_INTR");
+	emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
+	emu_hook_del(v, &v->hook_block, "UC_HOOK_BLOCK");
+	emu_flush_tb(v);
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Engine and VM */
+
+static int emu_open(struct tv_engine **out, FILE *api_log)
+{
+	struct tv_engine *e;
+	unsigned major, minor;
+
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		tv_set_error("Unicorn engine: out of memory");
+		return -ENOMEM;
+	}
+	e->log = api_log;
+	e->version = uc_version(&major, &minor);
+	EMU_LOG(e->log, "uc_version() = 0x%08x (%u.%u)", e->version, major, minor);
+	if (major < 2) {
+		tv_set_error("Unicorn %u.%u: twinvm needs Unicorn 2 or later", major, minor);
+		free(e);
+		return -ENODEV;
+	}
+	if (!uc_arch_supported(UC_ARCH_X86)) {
+		EMU_LOG(e->log, "uc_arch_supported(UC_ARCH_X86) = false");
+		tv_set_error("Unicorn %u.%u was built without x86 support", major, minor);
+		free(e);
+		return -ENODEV;
+	}
+	/* 2.0 walks the guest's page tables for faults but translates virtual = physical. */
+	e->mmu = major > 2 || minor >= 1;
+	*out = e;
+	return 0;
+}
+
+static void emu_close(struct tv_engine *e)
+{
+	free(e);
+}
+
+static int emu_get_caps(struct tv_engine *e, struct tv_caps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	snprintf(caps->version, sizeof(caps->version), "Unicorn %u.%u.%u", e->version >> 24,
+		 (e->version >> 16) & 0xff, (e->version >> 8) & 0xff);
+	caps->mmu_translates = e->mmu;
+	caps->single_step = true;
+	snprintf(caps->notes, sizeof(caps->notes),
+		 "uc_open per guest mode: UC_MODE_16/32/64, reopened when set_sregs changes it\n"
+		 "RAM: uc_mem_map_ptr; MMIO up to 4 GiB: uc_mmio_map\n"
+		 "port I/O: UC_HOOK_INSN IN/OUT, one exit per string element\n"
+		 "exceptions: UC_HOOK_INTR, not delivered to the guest: SHUTDOWN\n"
+		 "precise and step: UC_HOOK_CODE (much slower)\n"
+		 "preemptible: UC_HOOK_BLOCK\n"
+		 "%s\n"
+		 "translate: none (Unicorn has no call for it)\n",
+		 e->mmu ? "TLB: UC_TLB_CPU (the guest's page tables)"
+			: "TLB: virtual = physical (Unicorn before 2.1 ignores page tables)");
+	return 0;
+}
+
+/* A uc instance in mode over the VM's RAM, with the MMIO region above it. */
+static int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
+{
+	FILE *log = vm->e->log;
+	uc_engine *uc;
+	uc_err err;
+	int rc;
+
+	err = uc_open(UC_ARCH_X86, mode, &uc);
+	EMU_LOG(log, "uc_open(UC_ARCH_X86, %s) = %s", emu_mode_name(mode), emu_err_name(err));
+	if (err)
+		return emu_fail("uc_open", err);
+#if EMU_HAVE_TLB_CTL
+	if (vm->e->mmu) {
+		/* The default, said out loud: the CPU's own MMU, walking the guest's tables. */
+		err = uc_ctl_tlb_mode(uc, UC_TLB_CPU);
+		EMU_LOG(log, "uc_ctl_tlb_mode(UC_TLB_CPU) = %s", emu_err_name(err));
+		if (err) {
+			rc = emu_fail("uc_ctl_tlb_mode", err);
+			goto close_uc;
+		}
+	}
+#endif
+	err = uc_mem_map_ptr(uc, 0, vm->ram_size, UC_PROT_ALL, vm->ram);
+	EMU_LOG(log, "uc_mem_map_ptr(0x0, 0x%" PRIx64 ", UC_PROT_ALL, %p) = %s", vm->ram_size,
+		vm->ram, emu_err_name(err));
+	if (err) {
+		rc = emu_fail("uc_mem_map_ptr", err);
+		goto close_uc;
+	}
+	if (vm->ram_size < EMU_4G) {
+		err = uc_mmio_map(uc, vm->ram_size, EMU_4G - vm->ram_size, emu_mmio_read, vm,
+				  emu_mmio_write, vm);
+		EMU_LOG(log, "uc_mmio_map(0x%" PRIx64 ", 0x%" PRIx64 ", read, write) = %s",
+			vm->ram_size, EMU_4G - vm->ram_size, emu_err_name(err));
+		if (err) {
+			rc = emu_fail("uc_mmio_map", err);
+			goto close_uc;
+		}
+	}
+	*out = uc;
+	return 0;
+
+close_uc:
+	err = uc_close(uc);
+	EMU_LOG(log, "uc_close(%p) = %s", (void *)uc, emu_err_name(err));
+	return rc;
+}
+
+static int emu_vm_create(struct tv_engine *e, void *ram, uint64_t ram_size, struct tv_vm **out)
+{
+	struct tv_vm *vm;
+	int rc;
+
+	if (!ram || ((uintptr_t)ram & 0xfff) || !ram_size || (ram_size & 0xfff)) {
+		tv_set_error("vm_create: guest RAM must be page aligned and a non-zero multiple of "
+			     "4 KiB (%p, 0x%" PRIx64 " bytes)", ram, ram_size);
+		return -EINVAL;
+	}
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		tv_set_error("Unicorn VM: out of memory");
+		return -ENOMEM;
+	}
+	vm->e = e;
+	vm->ram = ram;
+	vm->ram_size = ram_size;
+	/* Real mode, as a CPU comes out of reset; set_sregs reopens in the guest's mode. */
+	vm->mode = UC_MODE_16;
+	rc = emu_uc_create(vm, vm->mode, &vm->uc);
+	if (rc) {
+		free(vm);
+		return rc;
+	}
+	*out = vm;
+	return 0;
+}
+
+static void emu_vm_destroy(struct tv_vm *vm)
+{
+	uc_err err;
+
+	if (!vm)
+		return;
+	if (vm->vcpu)
+		vm->vcpu->vm = NULL; /* its hooks go with the instance */
+	err = uc_close(vm->uc);
+	EMU_LOG(vm->e->log, "uc_close(%p) = %s", (void *)vm->uc, emu_err_name(err));
+	free(vm);
+}
+
+static int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
+			   struct tv_vcpu **out)
+{
+	struct tv_vcpu *v;
+	int rc;
+
+	if (!cfg || !cfg->on_io) {
+		tv_set_error("vcpu_create: an I/O handler is mandatory");
+		return -EINVAL;
+	}
+	if (vm->vcpu) {
+		tv_set_error("vcpu_create: the emulator backend runs one vCPU per VM");
+		return -EBUSY;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		tv_set_error("Unicorn vCPU: out of memory");
+		return -ENOMEM;
+	}
+	v->vm = vm;
+	v->log = vm->e->log;
+	v->cfg = *cfg;
+	v->exception = -1;
+	atomic_init(&v->async_uc, NULL);
+	rc = emu_hooks_install(v);
+	if (rc) {
+		emu_hooks_remove(v);
+		free(v);
+		return rc;
+	}
+	vm->vcpu = v;
+	*out = v;
+	return 0;
+}
+
+static void emu_vcpu_destroy(struct tv_vcpu *v)
+{
+	if (!v)
+		return;
+	if (v->vm) {
+		emu_hooks_remove(v);
+		v->vm->vcpu = NULL;
+	}
+	free(v);
+}
+
+static int emu_set_run_flags(struct tv_vcpu *v, unsigned flags)
+{
+	int rc;
+
+	if (flags & ~TV_RUN_ALL_FLAGS) {
+		tv_set_error("set_run_flags: unknown flags 0x%x", flags & ~TV_RUN_ALL_FLAGS);
+		return -EINVAL;
+	}
+	if (flags & TV_RUN_STEP)
+		flags |= TV_RUN_PRECISE;
+	rc = emu_hooks_sync(v, flags);
+	if (rc)
+		return rc;
+	v->flags = flags;
+	return 0;
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Run */
+
+static bool emu_pop(struct tv_vcpu *v, struct tv_exit *exit)
+{
+	if (v->q_next >= v->q_len)
+		return false;
+	*exit = v->queue[v->q_next++].exit;
+	/* The slot's data stays as it is until the next uc_emu_start, as io.data promises. */
+	if (v->q_next == v->q_len)
+		v->q_next = v->q_len = 0;
+	return true;
+}
+
+static void emu_push(struct tv_vcpu *v, int reason)
+{
+	if (v->q_len < EMU_QUEUE) {
+		memset(&v->queue[v->q_len].exit, 0, sizeof(v->queue[0].exit));
+		v->queue[v->q_len++].exit.reason = reason;
+	}
+}
+
+/* Unicorn's errors that are the guest's doing: the machine would have shut down. */
+static bool emu_guest_fault(uc_err err)
+{
+	switch (err) {
+	case UC_ERR_READ_UNMAPPED:
+	case UC_ERR_WRITE_UNMAPPED:
+	case UC_ERR_FETCH_UNMAPPED:
+	case UC_ERR_INSN_INVALID:
+	case UC_ERR_WRITE_PROT:
+	case UC_ERR_READ_PROT:
+	case UC_ERR_FETCH_PROT:
+	case UC_ERR_READ_UNALIGNED:
+	case UC_ERR_WRITE_UNALIGNED:
+	case UC_ERR_FETCH_UNALIGNED:
+	case UC_ERR_EXCEPTION: return true;
+	default: return false;
+	}
+}
+
+/* Step mode, after a fetch failure: whether the instruction the run began completed first (it
+ * jumped somewhere that cannot be fetched, and RIP moved off it). */
+static bool emu_step_done(struct tv_vcpu *v, uc_err err)
+{
+	uint64_t pc;
+
+	if (err != UC_ERR_FETCH_UNMAPPED && err != UC_ERR_FETCH_PROT)
+		return false;
+	return v->insns == 1 && emu_begin_address(v, &pc) == 0 && pc != v->insn_addr;
+}
+
+/* Turns the way uc_emu_start ended into the exit run() reports. */
+static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exit *exit)
+{
+	bool step = v->flags & TV_RUN_STEP;
+
+	if (v->io_error) {
+		int rc = v->io_error;
+
+		v->q_next = v->q_len = 0;
+		return rc;
+	}
+	if (v->q_lost)
+		EMU_LOG(v->log, "run: %u exits of one instruction were handled but not kept",
+			v->q_lost);
+
+	if (v->q_len) {
+		/* Exits the guest made before the engine stopped, in order. With a block hook, an
+		 * OK end that no hook asked for is a HLT run after them. */
+		if (err == UC_ERR_OK && v->stop == EMU_STOP_NONE && v->exception < 0 &&
+		    emu_block_hooked(v->flags))
+			emu_push(v, TV_EXIT_HLT);
+		emu_pop(v, exit);
+		return 0;
+	}
+
+	if (v->exception >= 0) {
+		exit->reason = TV_EXIT_SHUTDOWN;
+		exit->fail.code = UC_ERR_EXCEPTION;
+		snprintf(exit->detail, sizeof(exit->detail),
+			 "UC_HOOK_INTR: CPU exception %s (vector %" PRId64 "), which the emulator "
+			 "does not deliver to the guest", emu_vector_name((uint32_t)v->exception),
+			 v->exception);
+		return 0;
+	}
+	if (err != UC_ERR_OK) {
+		if (step && emu_step_done(v, err)) {
+			/* The jump completed; the failed fetch comes back at the next run(). */
+			exit->reason = TV_EXIT_DEBUG;
+			return 0;
+		}
+		exit->reason = emu_guest_fault(err) ? TV_EXIT_SHUTDOWN : TV_EXIT_INTERNAL_ERROR;
+		exit->fail.code = err;
+		snprintf(exit->detail, sizeof(exit->detail), "uc_emu_start: %s", uc_strerror(err));
+		return 0;
+	}
+	switch (v->stop) {
+	case EMU_STOP_KICK:
+		v->kicked = 0;
+		exit->reason = TV_EXIT_INTR;
+		return 0;
+	case EMU_STOP_STEP:
+		exit->reason = TV_EXIT_DEBUG;
+		return 0;
+	case EMU_STOP_NONE:
+		/* Nothing of ours stopped it but kick()'s uc_emu_stop: else the guest halted. A kick
+		 * that raced a HLT counts as the kick. */
+		if (async && v->kicked) {
+			v->kicked = 0;
+			exit->reason = TV_EXIT_INTR;
+			return 0;
+		}
+		exit->reason = TV_EXIT_HLT;
+		return 0;
+	default:
+		exit->reason = TV_EXIT_INTERNAL_ERROR;
+		snprintf(exit->detail, sizeof(exit->detail),
+			 "uc_emu_start: stopped for an exit that was not kept");
+		return 0;
+	}
+}
+
+static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
+{
+	uc_engine *uc = v->vm->uc;
+	bool async = !emu_precise(v->flags) && !emu_block_hooked(v->flags);
+	uint64_t begin;
+	uc_err err;
+	int rc;
+
+	memset(exit, 0, sizeof(*exit));
+	if (emu_pop(v, exit)) {
+		EMU_LOG(v->log, "run: %s exit kept from the last uc_emu_start",
+			tv_exit_reason_name(exit->reason));
+		return 0;
+	}
+	if (v->kicked) {
+		v->kicked = 0;
+		exit->reason = TV_EXIT_INTR;
+		EMU_LOG(v->log, "run: INTR for a kick that came between runs");
+		return 0;
+	}
+
+	rc = emu_begin_address(v, &begin);
+	if (rc)
+		return rc;
+	v->stop = EMU_STOP_NONE;
+	v->io_error = 0;
+	v->exception = -1;
+	v->insns = 0;
+	v->q_next = v->q_len = v->q_lost = 0;
+	v->kick_stopped = 0;
+	v->in_run = true;
+	if (async) {
+		/* kick() can stop this run now. One that came before this line found nothing to
+		 * stop: the flag is all that is left of it, so look again. */
+		atomic_store(&v->async_uc, uc);
+		if (v->kicked) {
+			atomic_store(&v->async_uc, NULL);
+			v->in_run = false;
+			v->kicked = 0;
+			exit->reason = TV_EXIT_INTR;
+			return 0;
+		}
+	}
+	err = uc_emu_start(uc, begin, EMU_UNREACHABLE, 0, 0);
+	if (async)
+		atomic_store(&v->async_uc, NULL);
+	v->in_run = false;
+	EMU_LOG(v->log,
+		"uc_emu_start(begin 0x%" PRIx64 ", until 0x%" PRIx64 ", timeout 0, count 0) = %s", begin,
+		EMU_UNREACHABLE, emu_err_name(err));
+	if (v->kick_stopped)
+		EMU_LOG(v->log, "uc_emu_stop() = (called by kick() during the run; logged here "
+				"because kick() runs in a signal handler)");
+	return emu_classify(v, err, async, exit);
+}
+
+static void emu_kick(struct tv_vcpu *v)
+{
+	uc_engine *uc;
+
+	v->kicked = 1;
+	uc = atomic_load(&v->async_uc);
+	if (uc) {
+		uc_emu_stop(uc);
+		v->kick_stopped = 1;
+	}
+}
+
+const struct tv_backend_ops tv_emu_backend = {
+	.name = "emu",
+	.description = "Unicorn CPU emulator",
+	.open = emu_open,
+	.close = emu_close,
+	.get_caps = emu_get_caps,
+	.vm_create = emu_vm_create,
+	.vm_destroy = emu_vm_destroy,
+	.vcpu_create = emu_vcpu_create,
+	.vcpu_destroy = emu_vcpu_destroy,
+	.get_regs = emu_get_regs,
+	.set_regs = emu_set_regs,
+	.get_sregs = emu_get_sregs,
+	.set_sregs = emu_set_sregs,
+	.set_run_flags = emu_set_run_flags,
+	.run = emu_run,
+	.kick = emu_kick,
+	.translate = NULL,
+};

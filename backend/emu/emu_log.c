@@ -1,0 +1,141 @@
+/* Names for Unicorn's numbers and the --trace-api lines of the Unicorn backend. */
+#include "emu.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+void emu_log_line(FILE *log, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(log, fmt, ap);
+	va_end(ap);
+	fputc('\n', log);
+	/* The guest's own output goes to another stream: flush so the two interleave in order. */
+	fflush(log);
+}
+
+void emu_log_regs(FILE *log, const char *call, const int *ids, const uint64_t *vals, int n,
+		  uc_err err)
+{
+	fprintf(log, "%s(", call);
+	for (int i = 0; i < n; i++)
+		fprintf(log, "%s%s=0x%" PRIx64, i ? " " : "", emu_reg_short(ids[i]), vals[i]);
+	fprintf(log, ") = %s\n", emu_err_name(err));
+	fflush(log);
+}
+
+const char *emu_err_name(uc_err err)
+{
+	/* Spelled out rather than taken from uc_strerror(), whose words differ between releases. */
+	static const char *const names[] = {
+		[UC_ERR_OK] = "UC_ERR_OK",
+		[UC_ERR_NOMEM] = "UC_ERR_NOMEM",
+		[UC_ERR_ARCH] = "UC_ERR_ARCH",
+		[UC_ERR_HANDLE] = "UC_ERR_HANDLE",
+		[UC_ERR_MODE] = "UC_ERR_MODE",
+		[UC_ERR_VERSION] = "UC_ERR_VERSION",
+		[UC_ERR_READ_UNMAPPED] = "UC_ERR_READ_UNMAPPED",
+		[UC_ERR_WRITE_UNMAPPED] = "UC_ERR_WRITE_UNMAPPED",
+		[UC_ERR_FETCH_UNMAPPED] = "UC_ERR_FETCH_UNMAPPED",
+		[UC_ERR_HOOK] = "UC_ERR_HOOK",
+		[UC_ERR_INSN_INVALID] = "UC_ERR_INSN_INVALID",
+		[UC_ERR_MAP] = "UC_ERR_MAP",
+		[UC_ERR_WRITE_PROT] = "UC_ERR_WRITE_PROT",
+		[UC_ERR_READ_PROT] = "UC_ERR_READ_PROT",
+		[UC_ERR_FETCH_PROT] = "UC_ERR_FETCH_PROT",
+		[UC_ERR_ARG] = "UC_ERR_ARG",
+		[UC_ERR_READ_UNALIGNED] = "UC_ERR_READ_UNALIGNED",
+		[UC_ERR_WRITE_UNALIGNED] = "UC_ERR_WRITE_UNALIGNED",
+		[UC_ERR_FETCH_UNALIGNED] = "UC_ERR_FETCH_UNALIGNED",
+		[UC_ERR_HOOK_EXIST] = "UC_ERR_HOOK_EXIST",
+		[UC_ERR_RESOURCE] = "UC_ERR_RESOURCE",
+		[UC_ERR_EXCEPTION] = "UC_ERR_EXCEPTION",
+	};
+
+	if ((unsigned)err < sizeof(names) / sizeof(names[0]) && names[err])
+		return names[err];
+	/* UC_ERR_OVERFLOW exists from 2.1 on; the 2.0 headers do not name it. */
+	return (unsigned)err == (unsigned)UC_ERR_EXCEPTION + 1 ? "UC_ERR_OVERFLOW" : "UC_ERR_?";
+}
+
+const char *emu_mode_name(int mode)
+{
+	switch (mode) {
+	case UC_MODE_16: return "UC_MODE_16";
+	case UC_MODE_32: return "UC_MODE_32";
+	case UC_MODE_64: return "UC_MODE_64";
+	default: return "UC_MODE_?";
+	}
+}
+
+const char *emu_reg_name(int reg)
+{
+	switch (reg) {
+	case UC_X86_REG_RAX: return "UC_X86_REG_RAX";
+	case UC_X86_REG_RBX: return "UC_X86_REG_RBX";
+	case UC_X86_REG_RCX: return "UC_X86_REG_RCX";
+	case UC_X86_REG_RDX: return "UC_X86_REG_RDX";
+	case UC_X86_REG_RSI: return "UC_X86_REG_RSI";
+	case UC_X86_REG_RDI: return "UC_X86_REG_RDI";
+	case UC_X86_REG_RSP: return "UC_X86_REG_RSP";
+	case UC_X86_REG_RBP: return "UC_X86_REG_RBP";
+	case UC_X86_REG_R8: return "UC_X86_REG_R8";
+	case UC_X86_REG_R9: return "UC_X86_REG_R9";
+	case UC_X86_REG_R10: return "UC_X86_REG_R10";
+	case UC_X86_REG_R11: return "UC_X86_REG_R11";
+	case UC_X86_REG_R12: return "UC_X86_REG_R12";
+	case UC_X86_REG_R13: return "UC_X86_REG_R13";
+	case UC_X86_REG_R14: return "UC_X86_REG_R14";
+	case UC_X86_REG_R15: return "UC_X86_REG_R15";
+	case UC_X86_REG_RIP: return "UC_X86_REG_RIP";
+	case UC_X86_REG_RFLAGS: return "UC_X86_REG_RFLAGS";
+	case UC_X86_REG_EAX: return "UC_X86_REG_EAX";
+	case UC_X86_REG_EBX: return "UC_X86_REG_EBX";
+	case UC_X86_REG_ECX: return "UC_X86_REG_ECX";
+	case UC_X86_REG_EDX: return "UC_X86_REG_EDX";
+	case UC_X86_REG_ESI: return "UC_X86_REG_ESI";
+	case UC_X86_REG_EDI: return "UC_X86_REG_EDI";
+	case UC_X86_REG_ESP: return "UC_X86_REG_ESP";
+	case UC_X86_REG_EBP: return "UC_X86_REG_EBP";
+	case UC_X86_REG_EIP: return "UC_X86_REG_EIP";
+	case UC_X86_REG_EFLAGS: return "UC_X86_REG_EFLAGS";
+	case UC_X86_REG_CS: return "UC_X86_REG_CS";
+	case UC_X86_REG_DS: return "UC_X86_REG_DS";
+	case UC_X86_REG_ES: return "UC_X86_REG_ES";
+	case UC_X86_REG_FS: return "UC_X86_REG_FS";
+	case UC_X86_REG_GS: return "UC_X86_REG_GS";
+	case UC_X86_REG_SS: return "UC_X86_REG_SS";
+	case UC_X86_REG_CR0: return "UC_X86_REG_CR0";
+	case UC_X86_REG_CR2: return "UC_X86_REG_CR2";
+	case UC_X86_REG_CR3: return "UC_X86_REG_CR3";
+	case UC_X86_REG_CR4: return "UC_X86_REG_CR4";
+	case UC_X86_REG_CR8: return "UC_X86_REG_CR8";
+	case UC_X86_REG_GDTR: return "UC_X86_REG_GDTR";
+	case UC_X86_REG_IDTR: return "UC_X86_REG_IDTR";
+	case UC_X86_REG_LDTR: return "UC_X86_REG_LDTR";
+	case UC_X86_REG_TR: return "UC_X86_REG_TR";
+	case UC_X86_REG_MSR: return "UC_X86_REG_MSR";
+	case UC_X86_REG_FS_BASE: return "UC_X86_REG_FS_BASE";
+	case UC_X86_REG_GS_BASE: return "UC_X86_REG_GS_BASE";
+	default: return "UC_X86_REG_?";
+	}
+}
+
+const char *emu_reg_short(int reg)
+{
+	return emu_reg_name(reg) + strlen("UC_X86_REG_");
+}
+
+const char *emu_vector_name(uint32_t vector)
+{
+	static const char *const names[32] = {
+		"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#9", "#TS", "#NP",
+		"#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23",
+		"#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
+	};
+
+	return vector < 32 ? names[vector] : "INT";
+}
