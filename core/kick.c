@@ -67,6 +67,9 @@ int tv_kick_arm(const struct tv_backend_ops *be, struct tv_vcpu *v, double timeo
 	its.it_value.tv_nsec = (long)((timeout_s - (double)its.it_value.tv_sec) * 1e9);
 	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
 		its.it_value.tv_nsec = 1;
+	/* Then again every 20 ms: a kick that lands just before the engine starts running can be
+	 * missed by the emulator's fast mode, and a timeout must never be lost. */
+	its.it_interval.tv_nsec = 20 * 1000 * 1000;
 	timer_settime(timer, 0, &its, NULL);
 	return 0;
 }

@@ -52,10 +52,15 @@ static int judge(const struct tv_machine *m, enum tv_mode mode, const struct tv_
 	}
 	eax = (uint32_t)regs.rax;
 	if (eax != PROBE_MARKER) {
+		struct tv_caps caps = { 0 };
+
+		m->be->get_caps(m->engine, &caps);
 		if (tv_mode_paged(mode))
-			snprintf(reason, len, "%s mode: the engine ignores the guest page tables "
-				 "(virtual 0x%x read 0x%08" PRIx32 ", not the marker at physical 0x%x)",
-				 tv_mode_name(mode), PROBE_ALIAS_GVA, eax, PROBE_MARKER_GPA);
+			snprintf(reason, len, "%s mode: the engine (%s) ignores the guest page tables "
+				 "(virtual 0x%x read 0x%08" PRIx32 ", not the marker at physical 0x%x)%s",
+				 tv_mode_name(mode), caps.version, PROBE_ALIAS_GVA, eax,
+				 PROBE_MARKER_GPA,
+				 caps.mmu_translates ? "" : "; Unicorn 2.1 translates: see scripts/fetch-unicorn.sh");
 		else
 			snprintf(reason, len, "%s mode: the probe read 0x%08" PRIx32 ", not 0x%08x",
 				 tv_mode_name(mode), eax, PROBE_MARKER);

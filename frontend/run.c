@@ -13,7 +13,7 @@
 
 static void print_exit_counts(const struct tv_machine *m)
 {
-	fprintf(stderr, " after %" PRIu64 " exits (", m->stats.total);
+	fprintf(stderr, "; %" PRIu64 " exit%s (", m->stats.total, m->stats.total == 1 ? "" : "s");
 	for (int r = 0, first = 1; r < TV_EXIT_REASON_MAX; r++) {
 		if (!m->stats.by_reason[r])
 			continue;
@@ -25,7 +25,8 @@ static void print_exit_counts(const struct tv_machine *m)
 }
 
 /* Says how the guest ended and turns it into the exit code. */
-static int report(struct tv_machine *m, const struct tv_guest *g, const struct tv_exit *e)
+static int report(struct tv_machine *m, const struct tv_guest *g, const struct tv_exit *e,
+		  double timeout_s)
 {
 	struct tv_regs regs;
 	char line[512];
@@ -50,7 +51,7 @@ static int report(struct tv_machine *m, const struct tv_guest *g, const struct t
 	}
 	fflush(stdout);
 	if (e->reason == TV_EXIT_INTR && tv_kick_timed_out())
-		fprintf(stderr, "twinvm: timeout: the guest was stopped");
+		fprintf(stderr, "twinvm: timeout: the guest was stopped after %g s", timeout_s);
 	else if (e->reason == TV_EXIT_INTR && tv_kick_interrupted())
 		fprintf(stderr, "twinvm: interrupted: the guest was stopped");
 	else
@@ -58,7 +59,7 @@ static int report(struct tv_machine *m, const struct tv_guest *g, const struct t
 			tv_exit_reason_name(e->reason), e->reason, e->detail[0] ? ": " : "",
 			e->detail);
 	print_exit_counts(m);
-	fprintf(stderr, ": %s\n", line);
+	fprintf(stderr, "; %s\n", line);
 	return TV_EXIT_STATUS_GUEST;
 }
 
@@ -112,7 +113,7 @@ int tv_run_guest(const struct tv_run_options *o)
 		fprintf(stderr, "twinvm: %s engine failed: %s\n", be->name, tv_last_error());
 		goto destroy;
 	}
-	status = report(&m, &g, &e);
+	status = report(&m, &g, &e, o->timeout_s);
 destroy:
 	tv_machine_destroy(&m);
 close_trace:
