@@ -45,8 +45,8 @@ const struct tv_backend_ops *tv_select_backend(const char *name, enum tv_mode mo
 		const struct tv_backend_ops *be = tv_backends[i];
 
 		if (tv_probe_mode(be, mode, reason, sizeof(reason)) == 0) {
-			snprintf(note, note_len, "engine %s (%s%s%s)", be->name,
-				 tried[0] ? tried : "", tried[0] ? "; " : "", reason);
+			snprintf(note, note_len, "engine %s (%s)%s%s", be->name, reason,
+				 tried[0] ? "; passed over " : "", tried);
 			return be;
 		}
 		if (used < sizeof(tried))
