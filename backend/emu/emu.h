@@ -1,13 +1,116 @@
-/* The Unicorn backend's names and --trace-api output. Private to backend/emu/.
+/* The Unicorn backend's private header, for backend/emu/ only: the engine, VM and vCPU structs
+ * and the functions emu.c (engine, VM, vCPU, hooks, run) and emu_regs.c (registers) call in each
+ * other, and emu_log.c's names and --trace-api output. Outside backend/emu/ only tv_emu_backend
+ * is meant to be used.
  *
  * Nothing here runs when the trace is off: EMU_LOG checks the FILE before it evaluates its
  * arguments, so a run without --trace-api formats nothing. */
 #ifndef TWINVM_EMU_H
 #define TWINVM_EMU_H
 
+#include "../backend.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <unicorn/unicorn.h>
+
+/* Exits one instruction can make before precise mode stops it: a movs between two MMIO
+ * addresses makes two, an fxsave into MMIO 64. More than this are handled but not returned. */
+#define EMU_QUEUE 64
+
+struct tv_engine {
+	FILE *log;	  /* --trace-api, or NULL */
+	unsigned version; /* uc_version(): major << 24 | minor << 16 | patch << 8 | extra */
+	bool mmu;	  /* 2.1 and later walk the guest's page tables */
+};
+
+struct tv_vm {
+	struct tv_engine *e;
+	uc_engine *uc; /* replaced by set_sregs when the guest's mode needs another uc mode */
+	int mode;      /* the uc_mode uc was opened with */
+	void *ram;
+	uint64_t ram_size;
+	struct tv_vcpu *vcpu; /* for the MMIO callbacks; NULL until vcpu_create */
+};
+
+/* An exit that run() will return, with the bytes its io.data points to. */
+struct emu_pending {
+	struct tv_exit exit;
+	uint8_t data[8];
+};
+
+/* Why a hook stopped the engine. */
+enum emu_stop {
+	EMU_STOP_NONE,	    /* no hook did: HLT, an engine error, or kick()'s uc_emu_stop */
+	EMU_STOP_EXIT,	    /* an exit waits to be returned (or the handler failed) */
+	EMU_STOP_STEP,	    /* one instruction done */
+	EMU_STOP_KICK,	    /* a kick, at an instruction or block boundary */
+	EMU_STOP_EXCEPTION, /* a CPU exception the guest cannot handle */
+};
+
+struct tv_vcpu {
+	struct tv_vm *vm;
+	FILE *log;
+	struct tv_vcpu_config cfg;
+	unsigned flags; /* enum tv_run_flags; STEP implies PRECISE */
+	uc_hook hook_in, hook_out, hook_intr, hook_code, hook_block; /* 0: not installed */
+
+	volatile sig_atomic_t kicked;
+	volatile sig_atomic_t kick_stopped; /* kick() called uc_emu_stop, for the log */
+	/* The instance kick() may stop directly: set only while a fast run is in uc_emu_start. */
+	_Atomic(uc_engine *) async_uc;
+
+	/* One run, reset by run(). */
+	bool in_run;
+	enum emu_stop stop;
+	int io_error;	   /* the I/O handler's negative errno */
+	int64_t exception; /* the vector UC_HOOK_INTR saw, -1 if none */
+	unsigned insns;	   /* instructions begun, in the precise and step modes */
+	uint64_t insn_addr;
+
+	/* Exits not yet returned, in order. */
+	struct emu_pending queue[EMU_QUEUE];
+	unsigned q_next, q_len, q_lost;
+	struct emu_pending scratch; /* an exit handled in place (fast mode) */
+
+	/* The segments' hidden parts as set_sregs received them: Unicorn has no way to report a
+	 * segment's base, limit or flags, only its selector. */
+	struct tv_sregs shadow;
+	bool shadow_valid;
+	/* R8-R15 outside UC_MODE_64, where Unicorn cannot reach them (nor can 32-bit code). */
+	uint64_t high_regs[8];
+};
+
+/* emu.c */
+
+/* The negative errno for a Unicorn error code. */
+int emu_errno(uc_err err);
+
+/* Leaves "uc_mem_map_ptr: Invalid memory mapping (UC_ERR_MAP)" in tv_last_error() (Unicorn's
+ * text already ends with the code's name) and returns the errno for it. */
+int emu_fail(const char *call, uc_err err);
+
+/* A uc instance in mode over the VM's RAM, with the MMIO region above it. */
+int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out);
+
+/* All the vCPU's hooks on a fresh instance. */
+int emu_hooks_install(struct tv_vcpu *v);
+
+/* emu_regs.c: the register members of tv_emu_backend, and the address a run begins at. */
+
+int emu_get_regs(struct tv_vcpu *v, struct tv_regs *r);
+int emu_set_regs(struct tv_vcpu *v, const struct tv_regs *r);
+int emu_get_sregs(struct tv_vcpu *v, struct tv_sregs *s);
+int emu_set_sregs(struct tv_vcpu *v, const struct tv_sregs *s);
+
+/* The linear address uc_emu_start takes as "begin": CS.selector * 16 + IP in UC_MODE_16, EIP or
+ * RIP otherwise. */
+int emu_begin_address(struct tv_vcpu *v, uint64_t *begin);
+
+/* emu_log.c */
 
 #define EMU_LOG(log, ...)                             \
 	do {                                          \
