@@ -12,6 +12,7 @@
 #define TWINVM_BACKEND_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -180,6 +181,17 @@ struct tv_backend_ops {
 	/* Mandatory. Async-signal-safe: makes the current run(), or the next one, return INTR
 	 * soon. Exact (no instruction lost or repeated) when TV_RUN_PREEMPTIBLE is set. */
 	void (*kick)(struct tv_vcpu *v);
+
+	/* Mandatory. The thread's signal mask while the guest runs, so that a signal kept blocked in
+	 * the control thread still interrupts the guest: KVM_SET_SIGNAL_MASK on KVM (a pending
+	 * signal the mask lets in makes KVM_RUN return EINTR, and the signal stays pending for
+	 * the caller to take with sigtimedwait), pthread_sigmask around the run on the emulator
+	 * (the signal is delivered there and its handler must kick). NULL: the thread's own mask. */
+	int (*set_signal_mask)(struct tv_vcpu *v, const sigset_t *mask);
+
+	/* Optional. The number that names this VM in the assignment's output ("VMFD: 4"): the VM fd
+	 * on KVM; the emulator numbers its VMs. */
+	int (*vm_label)(struct tv_vm *vm);
 
 	/* Optional. The engine's own translation of a guest virtual address, for cross-checking
 	 * core's software page walk (KVM_TRANSLATE). -EFAULT when unmapped. */

@@ -49,6 +49,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -60,6 +62,9 @@
 #else
 #define EMU_HAVE_TLB_CTL 0
 #endif
+
+/* VMs opened by this process, to number them. */
+static atomic_int emu_vm_count;
 
 /* uc_emu_start's "until": non-canonical, so no fetch in any mode reaches it and the run ends
  * only on our terms. */
@@ -548,6 +553,7 @@ static int emu_vm_create(struct tv_engine *e, void *ram, uint64_t ram_size, stru
 	vm->e = e;
 	vm->ram = ram;
 	vm->ram_size = ram_size;
+	vm->label = atomic_fetch_add(&emu_vm_count, 1) + 1;
 	/* Real mode, as a CPU comes out of reset; set_sregs reopens in the guest's mode. */
 	vm->mode = UC_MODE_16;
 	rc = emu_uc_create(vm, vm->mode, &vm->uc);
@@ -761,6 +767,7 @@ static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exi
 static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 {
 	uc_engine *uc = v->vm->uc;
+	sigset_t saved_mask;
 	bool async = !emu_precise(v->flags) && !emu_block_hooked(v->flags);
 	uint64_t begin;
 	uc_err err;
@@ -801,7 +808,11 @@ static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 			return 0;
 		}
 	}
+	if (v->has_run_mask)
+		pthread_sigmask(SIG_SETMASK, &v->run_mask, &saved_mask);
 	err = uc_emu_start(uc, begin, EMU_UNREACHABLE, 0, 0);
+	if (v->has_run_mask)
+		pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
 	if (async)
 		atomic_store(&v->async_uc, NULL);
 	v->in_run = false;
@@ -826,6 +837,23 @@ static void emu_kick(struct tv_vcpu *v)
 	}
 }
 
+/* The signals a time-slicing caller keeps blocked are let in only while the guest runs, so their
+ * handler (which kicks) runs inside uc_emu_start, as KVM_SET_SIGNAL_MASK has KVM_RUN see them. */
+static int emu_set_signal_mask(struct tv_vcpu *v, const sigset_t *mask)
+{
+	v->has_run_mask = mask != NULL;
+	if (mask)
+		v->run_mask = *mask;
+	EMU_LOG(v->log, "set_signal_mask(%s): applied with pthread_sigmask around uc_emu_start",
+		mask ? "set" : "none");
+	return 0;
+}
+
+static int emu_vm_label(struct tv_vm *vm)
+{
+	return vm->label;
+}
+
 const struct tv_backend_ops tv_emu_backend = {
 	.name = "emu",
 	.description = "Unicorn CPU emulator",
@@ -843,5 +871,7 @@ const struct tv_backend_ops tv_emu_backend = {
 	.set_run_flags = emu_set_run_flags,
 	.run = emu_run,
 	.kick = emu_kick,
+	.set_signal_mask = emu_set_signal_mask,
+	.vm_label = emu_vm_label,
 	.translate = NULL,
 };

@@ -34,6 +34,7 @@ struct tv_vm {
 	void *ram;
 	uint64_t ram_size;
 	struct tv_vcpu *vcpu; /* for the MMIO callbacks; NULL until vcpu_create */
+	int label;            /* this process's VM number, for "VMFD: 1" style output */
 };
 
 /* An exit that run() will return, with the bytes its io.data points to. */
@@ -62,6 +63,10 @@ struct tv_vcpu {
 	volatile sig_atomic_t kick_stopped; /* kick() called uc_emu_stop, for the log */
 	/* The instance kick() may stop directly: set only while a fast run is in uc_emu_start. */
 	_Atomic(uc_engine *) async_uc;
+
+	/* set_signal_mask: the thread's mask during uc_emu_start, as KVM_SET_SIGNAL_MASK does. */
+	sigset_t run_mask;
+	bool has_run_mask;
 
 	/* One run, reset by run(). */
 	bool in_run;

@@ -851,6 +851,36 @@ static void kvm_kick(struct tv_vcpu *v)
 	set_immediate_exit(v->run, 1);
 }
 
+/* KVM takes the kernel's sigset layout: 8 bytes on x86-64, not glibc's 128-byte sigset_t. */
+static int kvm_set_signal_mask(struct tv_vcpu *v, const sigset_t *mask)
+{
+	struct kvm_signal_mask *m;
+	int ret;
+
+	if (!mask) {
+		/* A zero-length mask tells KVM to use the thread's own mask while the guest runs. */
+		struct kvm_signal_mask none = { .len = 0 };
+
+		ret = kvm_ioctl(v->log, v->fd, &kvm_ioc_set_signal_mask, (unsigned long)&none);
+		return ret < 0 ? ret : 0;
+	}
+	m = calloc(1, sizeof(*m) + 8);
+	if (!m) {
+		tv_set_error("KVM_SET_SIGNAL_MASK: out of memory");
+		return -ENOMEM;
+	}
+	m->len = 8;
+	memcpy(m->sigset, mask, 8);
+	ret = kvm_ioctl(v->log, v->fd, &kvm_ioc_set_signal_mask, (unsigned long)m);
+	free(m);
+	return ret < 0 ? ret : 0;
+}
+
+static int kvm_vm_label(struct tv_vm *vm)
+{
+	return vm->fd;
+}
+
 static int kvm_translate(struct tv_vcpu *v, uint64_t gva, uint64_t *gpa)
 {
 	struct kvm_translation tl = { .linear_address = gva };
@@ -884,5 +914,7 @@ const struct tv_backend_ops tv_kvm_backend = {
 	.set_run_flags = kvm_set_run_flags,
 	.run = kvm_run,
 	.kick = kvm_kick,
+	.set_signal_mask = kvm_set_signal_mask,
+	.vm_label = kvm_vm_label,
 	.translate = kvm_translate,
 };

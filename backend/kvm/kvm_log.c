@@ -336,6 +336,19 @@ static void out_translation(struct kvm_trace *t, unsigned long arg, int ret)
 		tr(t, " = %d: not mapped (valid 0)", ret);
 }
 
+static void in_signal_mask(struct kvm_trace *t, unsigned long arg)
+{
+	const struct kvm_signal_mask *m = (const void *)arg;
+	uint64_t set = 0;
+
+	if (m->len == 0) {
+		tr(t, "(len 0: the thread's own mask)");
+		return;
+	}
+	memcpy(&set, m->sigset, m->len < 8 ? m->len : 8);
+	tr(t, "(len %u, blocked while the guest runs 0x%llx)", m->len, (unsigned long long)set);
+}
+
 #define IOC(req, in, out) { req, #req, in, out }
 
 const struct kvm_ioctl_desc kvm_ioc_get_api_version = IOC(KVM_GET_API_VERSION, NULL, NULL);
@@ -356,6 +369,8 @@ const struct kvm_ioctl_desc kvm_ioc_set_sregs = IOC(KVM_SET_SREGS, in_sregs, NUL
 const struct kvm_ioctl_desc kvm_ioc_set_guest_debug =
 	IOC(KVM_SET_GUEST_DEBUG, in_guest_debug, NULL);
 const struct kvm_ioctl_desc kvm_ioc_translate = IOC(KVM_TRANSLATE, in_translation, out_translation);
+const struct kvm_ioctl_desc kvm_ioc_set_signal_mask =
+	IOC(KVM_SET_SIGNAL_MASK, in_signal_mask, NULL);
 
 void kvm_log_line(FILE *log, const char *fmt, ...)
 {
