@@ -13,8 +13,19 @@
 	.image = { tv_blob_##name##_16, tv_blob_##name##_32, tv_blob_##name##_64 },     \
 	.len = { &tv_blob_##name##_16_len, &tv_blob_##name##_32_len, &tv_blob_##name##_64_len }
 
+#define BLOBS16(name)                                                                  \
+	extern const uint8_t tv_blob_##name##_16[];                                    \
+	extern const size_t tv_blob_##name##_16_len;
+/* A guest written for real mode only. */
+#define IMAGES16(name) .image = { tv_blob_##name##_16 }, .len = { &tv_blob_##name##_16_len }
+
 BLOBS(hello)
 BLOBS(hypercalls)
+BLOBS16(guest1)
+BLOBS16(guest2)
+BLOBS16(guest1_noio)
+BLOBS16(guest2_noio)
+BLOBS16(counter)
 
 /* hello's two 42s, as in the assignment: one the guest stored at 0x400, one it left in RAX. */
 static int hello_check(struct tv_machine *m, FILE *out)
@@ -49,7 +60,39 @@ static const struct tv_builtin hypercalls = {
 	IMAGES(hypercalls),
 };
 
-const struct tv_builtin *const tv_builtins[] = { &hello, &hypercalls, NULL };
+static const struct tv_builtin guest1 = {
+	.name = "guest1",
+	.summary = "matrix: writes AX to port 0x10 and increments it, forever (real mode)",
+	IMAGES16(guest1),
+};
+
+static const struct tv_builtin guest2 = {
+	.name = "guest2",
+	.summary = "matrix: writes AX to port 0x11 and decrements it, forever (real mode)",
+	IMAGES16(guest2),
+};
+
+static const struct tv_builtin guest1_noio = {
+	.name = "guest1-noio",
+	.summary = "matrix: guest1 without the OUT; only a timer can preempt it (real mode)",
+	IMAGES16(guest1_noio),
+};
+
+static const struct tv_builtin guest2_noio = {
+	.name = "guest2-noio",
+	.summary = "matrix: guest2 without the OUT (real mode)",
+	IMAGES16(guest2_noio),
+};
+
+static const struct tv_builtin counter = {
+	.name = "counter",
+	.summary = "four counters that preemption must keep equal; halts with 0xbad at 0x504 if not",
+	IMAGES16(counter),
+};
+
+const struct tv_builtin *const tv_builtins[] = {
+	&hello, &hypercalls, &guest1, &guest2, &guest1_noio, &guest2_noio, &counter, NULL,
+};
 
 const struct tv_builtin *tv_builtin_find(const char *name)
 {
@@ -59,11 +102,14 @@ const struct tv_builtin *tv_builtin_find(const char *name)
 	return NULL;
 }
 
-void tv_builtin_image(const struct tv_builtin *g, enum tv_mode mode, const uint8_t **image,
+bool tv_builtin_image(const struct tv_builtin *g, enum tv_mode mode, const uint8_t **image,
 		      size_t *len)
 {
 	int slot = tv_mode_bits(mode) == 16 ? 0 : tv_mode_bits(mode) == 32 ? 1 : 2;
 
+	if (!g->image[slot])
+		return false;
 	*image = g->image[slot];
 	*len = *g->len[slot];
+	return true;
 }

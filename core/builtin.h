@@ -2,6 +2,7 @@
 #ifndef TWINVM_BUILTIN_H
 #define TWINVM_BUILTIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,7 +11,7 @@
 struct tv_builtin {
 	const char *name;
 	const char *summary;
-	const uint8_t *image[3]; /* 16-, 32- and 64-bit builds */
+	const uint8_t *image[3]; /* 16-, 32- and 64-bit builds; NULL where there is none */
 	const size_t *len[3];
 	/* Optional: the host-side checks that prove the guest ran right, after it halted. Prints
 	 * one line per check to out; returns the number of failed checks. */
@@ -23,8 +24,8 @@ const struct tv_builtin *tv_builtin_find(const char *name);
 /* All built-in guests, NULL-terminated. */
 extern const struct tv_builtin *const tv_builtins[];
 
-/* The image of g for mode. */
-void tv_builtin_image(const struct tv_builtin *g, enum tv_mode mode, const uint8_t **image,
+/* The image of g for mode; false when g has no build for that mode's bitness. */
+bool tv_builtin_image(const struct tv_builtin *g, enum tv_mode mode, const uint8_t **image,
 		      size_t *len);
 
 #endif

@@ -100,7 +100,11 @@ bool tv_guest_open(struct tv_guest *g, const char *spec, enum tv_mode mode)
 	snprintf(g->name, sizeof(g->name), "%s", spec);
 	g->builtin = tv_builtin_find(spec);
 	if (g->builtin) {
-		tv_builtin_image(g->builtin, mode, &g->bytes, &g->len);
+		if (!tv_builtin_image(g->builtin, mode, &g->bytes, &g->len)) {
+			fprintf(stderr, "twinvm: the built-in guest %s has no %d-bit build for %s mode "
+				"(it runs in real mode)\n", spec, tv_mode_bits(mode), tv_mode_name(mode));
+			return false;
+		}
 		return true;
 	}
 	if (!strchr(spec, '/') && access(spec, F_OK) != 0) {

@@ -19,7 +19,7 @@ static void hello_on(const char *engine, enum tv_mode mode)
 	if (!be)
 		TV_SKIP("%s in %s mode: %s", engine, tv_mode_name(mode), why);
 	ck_assert_ptr_nonnull(hello);
-	tv_builtin_image(hello, mode, &image, &len);
+	ck_assert(tv_builtin_image(hello, mode, &image, &len));
 	tv_test_run(&t, be, mode, image, len, NULL, 30);
 	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "%s/%s ended in %s: %s", engine,
 		      tv_mode_name(mode), tv_exit_reason_name(t.last.reason), t.last.detail);

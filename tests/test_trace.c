@@ -31,7 +31,7 @@ static bool traced_hello(const char *engine, enum tv_mode mode, struct parsed *p
 		return false;
 	f = tmpfile();
 	ck_assert_ptr_nonnull(f);
-	tv_builtin_image(hello, mode, &image, &len);
+	ck_assert(tv_builtin_image(hello, mode, &image, &len));
 	tv_test_run(&t, be, mode, image, len, f, 30);
 	ck_assert_int_eq(t.last.reason, TV_EXIT_HLT);
 	ck_assert_str_eq(t.console, "Hello, world!\n");
