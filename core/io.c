@@ -55,5 +55,5 @@ int tv_io_handle(void *machine, struct tv_exit *e)
 		io_exit(m, e);
 	else if (e->reason == TV_EXIT_MMIO)
 		mmio_exit(m, e);
-	return TV_IO_CONTINUE;
+	return m->opt.observer ? m->opt.observer(m->opt.observer_ctx, m, e) : TV_IO_CONTINUE;
 }

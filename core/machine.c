@@ -149,6 +149,16 @@ static void write_trace(struct tv_machine *m, const struct tv_exit *e)
 	}
 }
 
+void tv_machine_count_exit(struct tv_machine *m, const struct tv_exit *e)
+{
+	/* IO and MMIO exits were counted by the I/O handler as they happened. */
+	if (e->reason == TV_EXIT_IO || e->reason == TV_EXIT_MMIO)
+		return;
+	m->stats.total++;
+	if ((unsigned)e->reason < TV_EXIT_REASON_MAX)
+		m->stats.by_reason[e->reason]++;
+}
+
 int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
 {
 	int rc = tv_kick_arm(m->be, m->vcpu, timeout_s);
@@ -160,12 +170,7 @@ int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
 		rc = m->be->run(m->vcpu, last);
 		if (rc)
 			break;
-		/* IO and MMIO exits were counted by the I/O handler as they happened. */
-		if (last->reason != TV_EXIT_IO && last->reason != TV_EXIT_MMIO) {
-			m->stats.total++;
-			if ((unsigned)last->reason < TV_EXIT_REASON_MAX)
-				m->stats.by_reason[last->reason]++;
-		}
+		tv_machine_count_exit(m, last);
 		if (m->opt.trace)
 			write_trace(m, last);
 		if (last->reason != TV_EXIT_IO && last->reason != TV_EXIT_MMIO)

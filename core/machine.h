@@ -30,6 +30,11 @@ struct tv_machine_opts {
 	unsigned run_flags; /* enum tv_run_flags; a trace adds TV_RUN_PRECISE */
 	int id;         /* the VM's number in traces */
 	bool quiet;     /* no warnings about ports and MMIO with no device (probes) */
+	/* Optional: sees every IO and MMIO exit once the devices have handled it, and decides
+	 * whether the vCPU runs on (enum tv_io_action). The matrix prints the assignment's lines
+	 * from here, because in the fast run mode such exits never leave the engine's run(). */
+	int (*observer)(void *ctx, struct tv_machine *m, const struct tv_exit *exit);
+	void *observer_ctx;
 };
 
 struct tv_machine {
@@ -67,6 +72,10 @@ int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode);
  * timeout or Ctrl-C, an I/O handler's STOP) and returns it in *last. timeout_s <= 0: no limit.
  * 0, or -errno when the engine failed. */
 int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last);
+
+/* Counts an exit that run() returned in m->stats (IO and MMIO exits are counted as they happen,
+ * by the I/O handler). For loops that call the backend's run() themselves. */
+void tv_machine_count_exit(struct tv_machine *m, const struct tv_exit *e);
 
 /* One line: "rax=0x2a rbx=0x0 ... rip=0x1e rflags=0x2". */
 void tv_format_regs(const struct tv_regs *r, char *buf, size_t len);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "builtin.h"
+#include "commands.h"
 #include "layout.h"
 
 bool tv_parse_size(const char *s, uint64_t *out)
@@ -134,4 +136,16 @@ void tv_run_options_default(struct tv_run_options *o)
 	o->guest = "hello";
 	o->mem = TV_RAM_DEFAULT;
 	o->timeout_s = 60;
+}
+
+int tv_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "twinvm %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see twinvm %s --help)\n", cmd);
+	return TV_EXIT_STATUS_USAGE;
 }

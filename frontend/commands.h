@@ -5,6 +5,10 @@
 
 int tv_cmd_run(int argc, char **argv);
 int tv_cmd_info(int argc, char **argv);
+int tv_cmd_matrix(int argc, char **argv);
+
+/* The matrix tool; cmd names it in messages ("matrix"). */
+int tv_matrix_main(const char *cmd, int argc, char **argv);
 
 /* Prints "twinvm CMD: <message>" and a pointer to --help on stderr; returns 2. */
 int tv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

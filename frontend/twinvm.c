@@ -1,5 +1,4 @@
 /* twinvm: the tool people run. Dispatches to a subcommand. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,22 +11,11 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  run     run one guest in real, protected, paged32 or long mode\n"
+	"  matrix  several VMs on one CPU: threads, io, rr or share (7:3) scheduling\n"
 	"  info    the engines on this host, their versions and the limits probes found\n"
 	"  help    this text\n"
 	"\n"
 	"`twinvm COMMAND --help` describes each command.\n";
-
-int tv_usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "twinvm %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see twinvm %s --help)\n", cmd);
-	return TV_EXIT_STATUS_USAGE;
-}
 
 int main(int argc, char **argv)
 {
@@ -37,6 +25,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{ "run", tv_cmd_run },
 		{ "info", tv_cmd_info },
+		{ "matrix", tv_cmd_matrix },
 	};
 
 	if (argc < 2) {

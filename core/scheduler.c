@@ -1,0 +1,519 @@
+/* The matrix scheduler: policies, preemption by timer signal, accounting and the exit lines. */
+#include "scheduler.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trace.h"
+
+/* The preemption signal: real-time, so it is queued apart from everything else. */
+#define TV_SCHED_SIGNAL (SIGRTMIN + 2)
+
+/* Two slices of one VM closer than this are drawn as one: the io policy switches every few
+ * microseconds, and a timeline of millions of slivers shows nothing and fills memory. */
+#define SLICE_MERGE_S 0.0005
+
+static const char *const policy_names[TV_POLICY_COUNT] = {
+	[TV_POLICY_THREADS] = "threads",
+	[TV_POLICY_IO] = "io",
+	[TV_POLICY_RR] = "rr",
+	[TV_POLICY_SHARE] = "share",
+};
+
+/* The VM this thread is running now: the signal handler kicks it. */
+static _Thread_local struct tv_sched_vm *volatile running_vm;
+/* The scheduler Ctrl-C stops. */
+static struct tv_sched *volatile active_sched;
+
+const char *tv_policy_name(enum tv_policy p)
+{
+	return (unsigned)p < TV_POLICY_COUNT ? policy_names[p] : "unknown";
+}
+
+bool tv_policy_parse(const char *name, enum tv_policy *p)
+{
+	for (int i = 0; i < TV_POLICY_COUNT; i++) {
+		if (strcmp(name, policy_names[i]) == 0) {
+			*p = (enum tv_policy)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static double clock_s(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double tv_sched_now(const struct tv_sched *s)
+{
+	return clock_s(CLOCK_MONOTONIC) - s->t_start;
+}
+
+double tv_sched_target(const struct tv_sched *s, int i)
+{
+	unsigned total = 0;
+
+	if (s->opt.policy != TV_POLICY_SHARE)
+		return 1.0 / s->nvms;
+
+	for (int j = 0; j < s->nvms; j++)
+		total += s->vms[j].weight;
+	return total ? (double)s->vms[i].weight / total : 0;
+}
+
+/* ---- output: the assignment's lines and the trace --------------------------------------- */
+
+static void say(struct tv_sched *s, const struct tv_sched_vm *vm, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(struct tv_sched *s, const struct tv_sched_vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->opt.out)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (vm)
+		fprintf(s->opt.out, "VMFD: %d ", vm->label);
+	va_start(ap, fmt);
+	vfprintf(s->opt.out, fmt, ap);
+	va_end(ap);
+	fputc('\n', s->opt.out);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void trace_exit(struct tv_sched *s, const struct tv_sched_vm *vm, const struct tv_exit *e,
+		       double t)
+{
+	json_t *rec;
+
+	if (!s->opt.trace)
+		return;
+	pthread_mutex_lock(&s->lock);
+	rec = tv_trace_record((int)(vm - s->vms) + 1, ++s->trace_seq, e, NULL, NULL);
+	if (rec) {
+		json_object_set_new(rec, "t", json_real(t));
+		tv_trace_write(s->opt.trace, rec);
+		json_decref(rec);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* What the assignment's control loop prints after KVM_RUN returns. */
+static void report_exit(struct tv_sched *s, struct tv_sched_vm *vm, const struct tv_exit *e)
+{
+	double t = tv_sched_now(s);
+
+	say(s, NULL, "Time: %f", t);
+	say(s, vm, "stopped running - exit reason: %d", e->reason);
+	say(s, vm, "KVM_EXIT_%s", tv_exit_reason_name(e->reason));
+	if (e->reason == TV_EXIT_IO && e->io.data) {
+		uint32_t value = 0;
+
+		memcpy(&value, e->io.data, e->io.size <= 4 ? e->io.size : 4);
+		say(s, vm, "%s port: %u, data: %u", e->io.direction == TV_IO_OUT ? "out" : "in",
+		    e->io.port, value);
+	} else if (e->detail[0]) {
+		say(s, vm, "%s", e->detail);
+	}
+	trace_exit(s, vm, e, t);
+}
+
+/* Every IO and MMIO exit of a matrix VM comes through here, inside the engine's run(). */
+static int observe(void *ctx, struct tv_machine *m, const struct tv_exit *e)
+{
+	struct tv_sched_vm *vm = ctx;
+	struct tv_sched *s = vm->sched;
+
+	(void)m;
+	report_exit(s, vm, e);
+	/* Under io, run() returns at this exit and the scheduler moves on; otherwise the vCPU is
+	 * back in the guest as soon as this returns. */
+	if (s->opt.policy != TV_POLICY_IO)
+		say(s, vm, "started running");
+	return TV_IO_CONTINUE;
+}
+
+void tv_sched_machine_opts(struct tv_sched *s, int i, struct tv_machine_opts *mopt)
+{
+	s->vms[i].sched = s;
+	mopt->observer = observe;
+	mopt->observer_ctx = &s->vms[i];
+	mopt->quiet = true; /* ports 0x10 and 0x11 are the matrix's: no "no device" warnings */
+	mopt->id = i + 1;
+	/* io needs run() back at every IO exit, with nothing run past it; the timer policies need a
+	 * stop that loses and repeats nothing. */
+	mopt->run_flags = s->opt.policy == TV_POLICY_IO ? TV_RUN_PRECISE : TV_RUN_PREEMPTIBLE;
+}
+
+/* ---- accounting ---------------------------------------------------------------------------- */
+
+static void add_slice(struct tv_sched_vm *vm, double t0, double t1)
+{
+	struct tv_slice *last = vm->nslices ? &vm->slices[vm->nslices - 1] : NULL;
+
+	if (last && t0 - last->t1 < SLICE_MERGE_S) {
+		last->t1 = t1;
+		return;
+	}
+	if (vm->nslices == vm->slices_cap) {
+		size_t cap = vm->slices_cap ? 2 * vm->slices_cap : 64;
+		struct tv_slice *p = realloc(vm->slices, cap * sizeof(*p));
+
+		if (!p)
+			return; /* the timeline loses a slice; the accounting below does not */
+		vm->slices = p;
+		vm->slices_cap = cap;
+	}
+	vm->slices[vm->nslices++] = (struct tv_slice){ t0, t1 };
+}
+
+/* One turn on the CPU: run the VM's vCPU until run() returns, and account for it. */
+static int turn(struct tv_sched *s, struct tv_sched_vm *vm)
+{
+	struct tv_exit e;
+	double t0, c0;
+	int rc;
+
+	say(s, vm, "started running");
+	t0 = tv_sched_now(s);
+	c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	running_vm = vm;
+	rc = vm->m.be->run(vm->m.vcpu, &e);
+	running_vm = NULL;
+	vm->cpu_s += clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	add_slice(vm, t0, tv_sched_now(s));
+	vm->quanta++;
+	__atomic_add_fetch(&s->total_quanta, 1, __ATOMIC_RELAXED);
+	if (rc) {
+		vm->done = true;
+		return rc;
+	}
+	if (e.reason == TV_EXIT_IO || e.reason == TV_EXIT_MMIO)
+		return 0; /* observe() has reported it */
+	tv_machine_count_exit(&vm->m, &e);
+	report_exit(s, vm, &e);
+	if (e.reason != TV_EXIT_INTR) {
+		vm->done = true;
+		vm->last = e;
+	}
+	return 0;
+}
+
+/* ---- signals ------------------------------------------------------------------------------- */
+
+static void on_signal(int sig)
+{
+	struct tv_sched_vm *vm = running_vm;
+
+	if (sig == SIGINT || sig == SIGTERM) {
+		struct tv_sched *s = active_sched;
+
+		if (s) {
+			s->stop = 1;
+			s->interrupted = true;
+		}
+	}
+	if (vm)
+		vm->m.be->kick(vm->m.vcpu);
+}
+
+struct saved_signals {
+	sigset_t mask;
+	struct sigaction sched, intr, term;
+};
+
+/* Blocks TV_SCHED_SIGNAL in this thread (threads created later inherit that) and gives every
+ * vCPU the mask to run with: this thread's, with TV_SCHED_SIGNAL let in. */
+static int signals_take(struct tv_sched *s, struct saved_signals *saved)
+{
+	struct sigaction sa;
+	sigset_t block, run_mask;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: a KVM_RUN must come back with EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(TV_SCHED_SIGNAL, &sa, &saved->sched);
+	sigaction(SIGINT, &sa, &saved->intr);
+	sigaction(SIGTERM, &sa, &saved->term);
+	active_sched = s;
+
+	sigemptyset(&block);
+	sigaddset(&block, TV_SCHED_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &block, &saved->mask);
+	run_mask = saved->mask;
+	sigdelset(&run_mask, TV_SCHED_SIGNAL);
+	for (int i = 0; i < s->nvms; i++) {
+		int rc = s->vms[i].m.be->set_signal_mask(s->vms[i].m.vcpu, &run_mask);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Takes a pending TV_SCHED_SIGNAL off the queue: left there, it would end the next run at once. */
+static void signals_drain(void)
+{
+	const struct timespec zero = { 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, TV_SCHED_SIGNAL);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+}
+
+static void signals_restore(struct tv_sched *s, const struct saved_signals *saved)
+{
+	for (int i = 0; i < s->nvms; i++)
+		s->vms[i].m.be->set_signal_mask(s->vms[i].m.vcpu, NULL);
+	signals_drain();
+	active_sched = NULL;
+	sigaction(TV_SCHED_SIGNAL, &saved->sched, NULL);
+	sigaction(SIGINT, &saved->intr, NULL);
+	sigaction(SIGTERM, &saved->term, NULL);
+	pthread_sigmask(SIG_SETMASK, &saved->mask, NULL);
+}
+
+static int timer_make(timer_t *t)
+{
+	struct sigevent sev;
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = TV_SCHED_SIGNAL;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, t) != 0) {
+		tv_set_error("timer_create: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Fires once after seconds, then every period seconds (0: once). 0 disarms. */
+static void timer_arm(timer_t t, double seconds, double period)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = (time_t)seconds;
+	its.it_value.tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (seconds > 0 && its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;
+	its.it_interval.tv_sec = (time_t)period;
+	its.it_interval.tv_nsec = (long)((period - (double)(time_t)period) * 1e9);
+	timer_settime(t, 0, &its, NULL);
+}
+
+/* ---- policies ------------------------------------------------------------------------------ */
+
+static bool limits_reached(struct tv_sched *s)
+{
+	if (s->opt.max_quanta && s->total_quanta >= s->opt.max_quanta)
+		return true;
+	if (s->opt.duration_s > 0 && tv_sched_now(s) >= s->opt.duration_s)
+		return true;
+	return s->stop;
+}
+
+/* rr and io: the next VM after the last one that ran, skipping the done. */
+static struct tv_sched_vm *pick_round_robin(struct tv_sched *s, int *last)
+{
+	for (int k = 1; k <= s->nvms; k++) {
+		int i = (*last + k) % s->nvms;
+
+		if (!s->vms[i].done) {
+			*last = i;
+			return &s->vms[i];
+		}
+	}
+	return NULL;
+}
+
+/* share: smooth weighted round robin (as nginx balances upstreams). Every VM gains its weight;
+ * the richest runs and pays the total. Over one cycle of sum(weights) quanta each VM runs exactly
+ * its weight, spread out rather than in a block. A VM that is done drops out of the sums, so
+ * its share goes to the others. */
+static struct tv_sched_vm *pick_share(struct tv_sched *s)
+{
+	struct tv_sched_vm *best = NULL;
+	int64_t total = 0;
+
+	for (int i = 0; i < s->nvms; i++) {
+		struct tv_sched_vm *vm = &s->vms[i];
+
+		if (vm->done)
+			continue;
+		vm->credit += vm->weight;
+		total += vm->weight;
+		if (!best || vm->credit > best->credit)
+			best = vm;
+	}
+	if (best)
+		best->credit -= total;
+	return best;
+}
+
+/* io, rr and share: one control thread runs every vCPU in turn. */
+static int run_single_thread(struct tv_sched *s)
+{
+	bool timed = s->opt.policy != TV_POLICY_IO;
+	timer_t timer;
+	int last = s->nvms - 1, rc;
+
+	rc = timer_make(&timer);
+	if (rc)
+		return rc;
+	while (!limits_reached(s)) {
+		struct tv_sched_vm *vm = s->opt.policy == TV_POLICY_SHARE ? pick_share(s)
+									    : pick_round_robin(s, &last);
+		if (!vm)
+			break;
+		/* A fresh quantum for every turn, so a VM that halts early gives the next one a
+		 * whole quantum. Under io the timer only enforces --duration. */
+		if (timed)
+			timer_arm(timer, s->opt.quantum_s, s->opt.quantum_s);
+		else if (s->opt.duration_s > 0)
+			timer_arm(timer, s->opt.duration_s - tv_sched_now(s), 0.02);
+		rc = turn(s, vm);
+		timer_arm(timer, 0, 0);
+		signals_drain();
+		if (rc)
+			break;
+	}
+	timer_delete(timer);
+	return rc;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct tv_sched_vm *vm = arg;
+	struct tv_sched *s = vm->sched;
+	intptr_t rc = 0;
+
+	while (!vm->done && !s->stop && rc == 0)
+		rc = turn(s, vm);
+	return (void *)rc;
+}
+
+/* threads: a host thread per vCPU; the control thread only watches the clock and, to stop, sends
+ * each thread the preemption signal (again every 20 ms: a signal that arrives between two runs
+ * stays pending and ends the next one at once, but the thread must get to it). */
+static int run_threads(struct tv_sched *s)
+{
+	const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+	int rc = 0, started = 0;
+
+	for (int i = 0; i < s->nvms; i++) {
+		rc = -pthread_create(&s->vms[i].thread, NULL, vcpu_thread, &s->vms[i]);
+		if (rc) {
+			tv_set_error("pthread_create: %s", strerror(-rc));
+			s->stop = 1;
+			break;
+		}
+		started++;
+	}
+	for (;;) {
+		bool all_done = true;
+
+		for (int i = 0; i < started; i++)
+			all_done &= s->vms[i].done;
+		if (all_done || s->stop)
+			break;
+		if (s->opt.duration_s > 0 && tv_sched_now(s) >= s->opt.duration_s)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	s->stop = 1;
+	for (int i = 0; i < started; i++) {
+		for (;;) {
+			struct timespec deadline;
+			void *ret;
+
+			pthread_kill(s->vms[i].thread, TV_SCHED_SIGNAL);
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_nsec += 20 * 1000 * 1000;
+			if (deadline.tv_nsec >= 1000000000) {
+				deadline.tv_sec++;
+				deadline.tv_nsec -= 1000000000;
+			}
+			if (pthread_timedjoin_np(s->vms[i].thread, &ret, &deadline) == 0) {
+				if (!rc && (intptr_t)ret)
+					rc = (int)(intptr_t)ret;
+				break;
+			}
+		}
+	}
+	return rc;
+}
+
+int tv_sched_run(struct tv_sched *s)
+{
+	struct saved_signals saved;
+	int rc;
+
+	s->t_start = clock_s(CLOCK_MONOTONIC);
+	rc = signals_take(s, &saved);
+	if (!rc)
+		rc = s->opt.policy == TV_POLICY_THREADS ? run_threads(s) : run_single_thread(s);
+	signals_restore(s, &saved);
+	return rc;
+}
+
+int tv_sched_init(struct tv_sched *s, const struct tv_sched_opts *opt, int n)
+{
+	memset(s, 0, sizeof(*s));
+	s->opt = *opt;
+	s->vms = calloc((size_t)n, sizeof(*s->vms));
+	if (!s->vms)
+		return -ENOMEM;
+	s->nvms = n;
+	pthread_mutex_init(&s->lock, NULL);
+	return 0;
+}
+
+void tv_sched_free(struct tv_sched *s)
+{
+	for (int i = 0; i < s->nvms; i++) {
+		tv_machine_destroy(&s->vms[i].m);
+		free(s->vms[i].slices);
+	}
+	free(s->vms);
+	pthread_mutex_destroy(&s->lock);
+	s->vms = NULL;
+}
+
+void tv_sched_trace_summary(struct tv_sched *s)
+{
+	json_t *vms = json_array(), *rec;
+	double cpu_total = 0;
+
+	if (!s->opt.trace)
+		return;
+	for (int i = 0; i < s->nvms; i++)
+		cpu_total += s->vms[i].cpu_s;
+	for (int i = 0; i < s->nvms; i++) {
+		const struct tv_sched_vm *vm = &s->vms[i];
+
+		json_array_append_new(vms, json_pack("{s:i,s:s,s:i,s:I,s:f,s:f,s:f}", "id", i + 1,
+						     "name", vm->name, "weight", (int)vm->weight,
+						     "quanta", (json_int_t)vm->quanta, "cpu_s",
+						     vm->cpu_s, "share",
+						     cpu_total > 0 ? vm->cpu_s / cpu_total : 0.0,
+						     "target", tv_sched_target(s, i)));
+	}
+	rec = json_pack("{s:b,s:s,s:f,s:o}", "summary", 1, "policy", tv_policy_name(s->opt.policy),
+			"quantum_s", s->opt.quantum_s, "vms", vms);
+	tv_trace_write(s->opt.trace, rec);
+	json_decref(rec);
+}
