@@ -1,0 +1,349 @@
+/* The matrix scheduler on each engine, with short quanta: every policy, strict alternation under
+ * io, fairness under rr, 7:3 under share, timer preemption of guests that never exit, a halting VM,
+ * exact preemption, and a control thread left as it was. */
+#include <jansson.h>
+#include <signal.h>
+#include <string.h>
+
+#include "builtin.h"
+#include "layout.h"
+#include "run_guest.h"
+#include "scheduler.h"
+#include "tv_test.h"
+
+#define QUANTUM_S 0.02
+
+struct matrix {
+	struct tv_sched s;
+	FILE *trace;
+};
+
+/* Sets up n VMs from built-in guest names on engine, or returns false with why. */
+static bool matrix_open(struct matrix *mx, const char *engine, enum tv_policy policy,
+			const char *const *guests, const unsigned *weights, int n, uint64_t max_quanta,
+			double duration_s, char *why, size_t why_len)
+{
+	const struct tv_backend_ops *be = tv_test_engine(engine, TV_MODE_REAL, why, why_len);
+	struct tv_sched_opts opt = { .policy = policy, .quantum_s = QUANTUM_S,
+				     .max_quanta = max_quanta, .duration_s = duration_s };
+
+	if (!be)
+		return false;
+	mx->trace = tmpfile();
+	ck_assert_ptr_nonnull(mx->trace);
+	opt.trace = mx->trace;
+	ck_assert_int_eq(tv_sched_init(&mx->s, &opt, n), 0);
+	for (int i = 0; i < n; i++) {
+		struct tv_machine_opts mopt = { .backend = be, .ram_size = TV_RAM_DEFAULT };
+		const struct tv_builtin *g = tv_builtin_find(guests[i]);
+		const uint8_t *image;
+		size_t len;
+
+		ck_assert_ptr_nonnull(g);
+		ck_assert(tv_builtin_image(g, TV_MODE_REAL, &image, &len));
+		snprintf(mx->s.vms[i].name, sizeof(mx->s.vms[i].name), "%s", guests[i]);
+		mx->s.vms[i].weight = weights ? weights[i] : 1;
+		tv_sched_machine_opts(&mx->s, i, &mopt);
+		ck_assert_msg(tv_machine_create(&mx->s.vms[i].m, &mopt) == 0, "%s", tv_last_error());
+		ck_assert_int_eq(tv_machine_load(&mx->s.vms[i].m, image, len), 0);
+		ck_assert_int_eq(tv_machine_enter_mode(&mx->s.vms[i].m, TV_MODE_REAL), 0);
+	}
+	return true;
+}
+
+static void matrix_run(struct matrix *mx)
+{
+	ck_assert_msg(tv_sched_run(&mx->s) == 0, "%s", tv_last_error());
+	tv_sched_trace_summary(&mx->s);
+	fflush(mx->trace);
+}
+
+static void matrix_close(struct matrix *mx)
+{
+	tv_sched_free(&mx->s);
+	fclose(mx->trace);
+}
+
+/* The VM number of each trace record with the given reason, in order; returns the count. */
+static int trace_vms(struct matrix *mx, const char *reason, int *vms, int max)
+{
+	char line[4096];
+	int n = 0;
+
+	rewind(mx->trace);
+	while (fgets(line, sizeof(line), mx->trace)) {
+		json_t *rec = json_loads(line, 0, NULL);
+
+		ck_assert_ptr_nonnull(rec);
+		if (!json_object_get(rec, "summary") &&
+		    strcmp(json_string_value(json_object_get(rec, "reason")), reason) == 0) {
+			ck_assert_int_lt(n, max);
+			vms[n++] = (int)json_integer_value(json_object_get(rec, "vm"));
+		}
+		json_decref(rec);
+	}
+	return n;
+}
+
+static const char *const io_pair[] = { "guest1", "guest2" };
+static const char *const noio_pair[] = { "guest1-noio", "guest2-noio" };
+
+static void every_policy_runs(const char *engine, enum tv_policy policy)
+{
+	struct matrix mx;
+	char why[256];
+
+	if (!matrix_open(&mx, engine, policy, io_pair, NULL, 2,
+			 policy == TV_POLICY_THREADS ? 0 : 10,
+			 policy == TV_POLICY_THREADS ? 0.3 : 0, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	matrix_run(&mx);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(mx.s.vms[i].m.stats.io_out > 0, "%s: VM%d made no OUT under %s", engine,
+			      i + 1, tv_policy_name(policy));
+		ck_assert(!mx.s.vms[i].done);
+	}
+	matrix_close(&mx);
+}
+
+static void io_alternates_strictly(const char *engine)
+{
+	struct matrix mx;
+	int vms[64], n;
+	char why[256];
+
+	if (!matrix_open(&mx, engine, TV_POLICY_IO, io_pair, NULL, 2, 40, 0, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	matrix_run(&mx);
+	n = trace_vms(&mx, "IO", vms, 64);
+	ck_assert_int_eq(n, 40);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(vms[i] == 1 + i % 2, "exit %d came from VM%d", i + 1, vms[i]);
+	matrix_close(&mx);
+}
+
+static void rr_is_fair(const char *engine)
+{
+	struct matrix mx;
+	char why[256];
+
+	if (!matrix_open(&mx, engine, TV_POLICY_RR, io_pair, NULL, 2, 9, 0, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	matrix_run(&mx);
+	ck_assert_uint_eq(mx.s.vms[0].quanta + mx.s.vms[1].quanta, 9);
+	ck_assert_uint_le(mx.s.vms[0].quanta, mx.s.vms[1].quanta + 1);
+	ck_assert_uint_le(mx.s.vms[1].quanta, mx.s.vms[0].quanta + 1);
+	matrix_close(&mx);
+}
+
+static void share_is_7_to_3(const char *engine)
+{
+	static const unsigned weights[] = { 7, 3 };
+	double cpu0, cpu1, share;
+	struct matrix mx;
+	int vms[64], n;
+	char why[256];
+
+	if (!matrix_open(&mx, engine, TV_POLICY_SHARE, io_pair, weights, 2, 40, 0, why,
+			 sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	matrix_run(&mx);
+	ck_assert_uint_eq(mx.s.vms[0].quanta, 28);
+	ck_assert_uint_eq(mx.s.vms[1].quanta, 12);
+	/* 7:3 within every 10-quantum cycle, not just overall. */
+	n = trace_vms(&mx, "INTR", vms, 64);
+	ck_assert_int_eq(n, 40);
+	for (int cycle = 0; cycle < 4; cycle++) {
+		int first = 0;
+
+		for (int k = 0; k < 10; k++)
+			first += vms[10 * cycle + k] == 1;
+		ck_assert_msg(first == 7, "cycle %d gave VM1 %d quanta of 10", cycle + 1, first);
+	}
+	cpu0 = mx.s.vms[0].cpu_s;
+	cpu1 = mx.s.vms[1].cpu_s;
+	share = cpu0 / (cpu0 + cpu1);
+	ck_assert_msg(share > 0.67 && share < 0.73, "VM1's CPU share is %.3f, not 0.70 +- 0.03",
+		      share);
+	matrix_close(&mx);
+}
+
+static void noio_guests_are_preempted(const char *engine)
+{
+	struct matrix mx;
+	char why[256];
+
+	if (!matrix_open(&mx, engine, TV_POLICY_RR, noio_pair, NULL, 2, 8, 0, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	matrix_run(&mx);
+	for (int i = 0; i < 2; i++) {
+		const struct tv_exit_stats *st = &mx.s.vms[i].m.stats;
+
+		/* Only the timer took the CPU away: every exit is an INTR, one per quantum. */
+		ck_assert_uint_eq(mx.s.vms[i].quanta, 4);
+		ck_assert_uint_eq(st->by_reason[TV_EXIT_INTR], 4);
+		ck_assert_uint_eq(st->total, 4);
+	}
+	matrix_close(&mx);
+}
+
+static void halting_vm_leaves_the_rest(const char *engine)
+{
+	static const char *const guests[] = { "hello", "guest1-noio", "guest2-noio" };
+	struct matrix mx;
+	char why[256];
+
+	if (!matrix_open(&mx, engine, TV_POLICY_RR, guests, NULL, 3, 9, 0, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	matrix_run(&mx);
+	ck_assert(mx.s.vms[0].done);
+	ck_assert_int_eq(mx.s.vms[0].last.reason, TV_EXIT_HLT);
+	ck_assert_uint_eq(mx.s.vms[0].quanta, 1);
+	/* The other two share the remaining 8 quanta. */
+	ck_assert_uint_eq(mx.s.vms[1].quanta, 4);
+	ck_assert_uint_eq(mx.s.vms[2].quanta, 4);
+	matrix_close(&mx);
+}
+
+/* Hundreds of preemptions of a guest whose four counters must stay equal (guests/counter.S). */
+static void preemption_is_exact(const char *engine)
+{
+	static const char *const guests[] = { "counter", "counter" };
+	struct matrix mx;
+	char why[256];
+
+	if (!matrix_open(&mx, engine, TV_POLICY_RR, guests, NULL, 2, 0, 0, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	mx.s.opt.quantum_s = 0.002;
+	mx.s.opt.max_quanta = 400;
+	matrix_run(&mx);
+	for (int i = 0; i < 2; i++) {
+		struct tv_sched_vm *vm = &mx.s.vms[i];
+		uint32_t counter = 0, bad = 0;
+		struct tv_regs r;
+
+		ck_assert_msg(!vm->done, "VM%d halted: a counter was skipped or counted twice",
+			      i + 1);
+		ck_assert_uint_eq(vm->quanta, 200);
+		ck_assert_int_eq(tv_ram_read(&vm->m.ram, 0x500, &counter, 4), 0);
+		ck_assert_int_eq(tv_ram_read(&vm->m.ram, 0x504, &bad, 4), 0);
+		ck_assert_uint_eq(bad, 0);
+		ck_assert_int_eq(vm->m.be->get_regs(vm->m.vcpu, &r), 0);
+		/* Stopped at an instruction boundary inside one round: the counters differ by at
+		 * most one, in the order the guest increments them. */
+		ck_assert_uint_ge((uint32_t)r.rax, (uint32_t)r.rbx);
+		ck_assert_uint_ge((uint32_t)r.rbx, (uint32_t)r.rcx);
+		ck_assert_uint_ge((uint32_t)r.rcx, counter);
+		ck_assert_uint_le((uint32_t)r.rax - counter, 1);
+		ck_assert_uint_gt(counter, 1000);
+	}
+	matrix_close(&mx);
+}
+
+/* SA_RESTORER is glibc's own: it appears once an action has been set through glibc at all. */
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+static bool same_action(const struct sigaction *a, const struct sigaction *b)
+{
+	return a->sa_handler == b->sa_handler &&
+	       (a->sa_flags & ~SA_RESTORER) == (b->sa_flags & ~SA_RESTORER);
+}
+
+static void control_thread_left_as_it_was(const char *engine)
+{
+	const int sigs[] = { SIGRTMIN + 2, SIGINT, SIGTERM };
+	struct sigaction before[3], after[3];
+	sigset_t mask_before, mask_after;
+	struct matrix mx;
+	char why[256];
+
+	if (!matrix_open(&mx, engine, TV_POLICY_RR, noio_pair, NULL, 2, 4, 0, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	pthread_sigmask(SIG_SETMASK, NULL, &mask_before);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], NULL, &before[i]);
+	matrix_run(&mx);
+	pthread_sigmask(SIG_SETMASK, NULL, &mask_after);
+	for (int i = 0; i < 3; i++) {
+		sigaction(sigs[i], NULL, &after[i]);
+		ck_assert_msg(same_action(&before[i], &after[i]), "signal %d's handler changed",
+			      sigs[i]);
+		ck_assert_int_eq(sigismember(&mask_before, sigs[i]), sigismember(&mask_after, sigs[i]));
+	}
+	ck_assert(!sigismember(&mask_after, SIGRTMIN + 2));
+	matrix_close(&mx);
+}
+
+/* test_<fn>_kvm and test_<fn>_emu: the same check on each engine. */
+#define ENGINE_TESTS(fn)                                                         \
+	START_TEST(test_##fn##_kvm) { fn("kvm"); }                              \
+	START_TEST(test_##fn##_emu) { fn("emu"); }
+
+START_TEST(test_every_policy_runs_kvm) { every_policy_runs("kvm", (enum tv_policy)_i); }
+END_TEST
+START_TEST(test_every_policy_runs_emu) { every_policy_runs("emu", (enum tv_policy)_i); }
+END_TEST
+ENGINE_TESTS(io_alternates_strictly)
+ENGINE_TESTS(rr_is_fair)
+ENGINE_TESTS(share_is_7_to_3)
+ENGINE_TESTS(noio_guests_are_preempted)
+ENGINE_TESTS(halting_vm_leaves_the_rest)
+ENGINE_TESTS(preemption_is_exact)
+ENGINE_TESTS(control_thread_left_as_it_was)
+
+/* The counter guest can fail: the emulator's fast mode, stopped asynchronously from a signal
+ * handler, re-executes instructions (DESIGN.md, "Unicorn traps"), and the guest catches it. */
+START_TEST(test_counter_guest_catches_reexecution_emu)
+{
+	const struct tv_builtin *g = tv_builtin_find("counter");
+	const struct tv_backend_ops *be;
+	struct tv_test_run t;
+	const uint8_t *image;
+	uint32_t bad = 0;
+	char why[256];
+	size_t len;
+	int runs;
+
+	be = tv_test_engine("emu", TV_MODE_REAL, why, sizeof(why));
+	if (!be)
+		TV_SKIP("emu: %s", why);
+	ck_assert(tv_builtin_image(g, TV_MODE_REAL, &image, &len));
+	tv_test_run(&t, be, TV_MODE_REAL, image, len, NULL, 0.001);
+	for (runs = 1; runs < 2000 && t.last.reason == TV_EXIT_INTR; runs++)
+		ck_assert_int_eq(tv_machine_run(&t.m, 0.001, &t.last), 0);
+	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "no re-execution caught in %d async stops",
+		      runs);
+	ck_assert_int_eq(tv_ram_read(&t.m.ram, 0x504, &bad, 4), 0);
+	ck_assert_uint_eq(bad, 0xbad);
+	tv_test_run_end(&t);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("matrix");
+	TCase *tc = tcase_create("scheduler");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_every_policy_runs_kvm, 0, TV_POLICY_COUNT);
+	tcase_add_loop_test(tc, test_every_policy_runs_emu, 0, TV_POLICY_COUNT);
+	tcase_add_test(tc, test_io_alternates_strictly_kvm);
+	tcase_add_test(tc, test_io_alternates_strictly_emu);
+	tcase_add_test(tc, test_rr_is_fair_kvm);
+	tcase_add_test(tc, test_rr_is_fair_emu);
+	tcase_add_test(tc, test_share_is_7_to_3_kvm);
+	tcase_add_test(tc, test_share_is_7_to_3_emu);
+	tcase_add_test(tc, test_noio_guests_are_preempted_kvm);
+	tcase_add_test(tc, test_noio_guests_are_preempted_emu);
+	tcase_add_test(tc, test_halting_vm_leaves_the_rest_kvm);
+	tcase_add_test(tc, test_halting_vm_leaves_the_rest_emu);
+	tcase_add_test(tc, test_preemption_is_exact_kvm);
+	tcase_add_test(tc, test_preemption_is_exact_emu);
+	tcase_add_test(tc, test_control_thread_left_as_it_was_kvm);
+	tcase_add_test(tc, test_control_thread_left_as_it_was_emu);
+	tcase_add_test(tc, test_counter_guest_catches_reexecution_emu);
+	suite_add_tcase(s, tc);
+	return tv_test_main(s);
+}
