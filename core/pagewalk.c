@@ -5,6 +5,8 @@
 
 #define CR4_LA57 (1ull << 12)
 #define PTE_ADDR_MASK 0x000ffffffffff000ull /* bits 51..12 of a 64-bit entry */
+#define PTE_NX (1ull << 63)
+#define EFER_NXE (1ull << 11)
 
 const char *tv_walk_result_name(enum tv_walk_result r)
 {
@@ -13,6 +15,7 @@ const char *tv_walk_result_name(enum tv_walk_result r)
 	case TV_WALK_NOT_PRESENT: return "not mapped (a page-table entry is not present)";
 	case TV_WALK_TABLE_OUTSIDE: return "a page table lies outside guest RAM";
 	case TV_WALK_NONCANONICAL: return "not a canonical 64-bit address";
+	case TV_WALK_RESERVED: return "not mapped (a page-table entry has a reserved bit set)";
 	case TV_WALK_UNSUPPORTED: return "5-level paging is not supported by the page walk";
 	}
 	return "unknown";
@@ -78,6 +81,11 @@ static enum tv_walk_result walk64(const struct tv_ram *ram, const struct tv_sreg
 			return r;
 		if (!(entry & TV_PTE_P))
 			return TV_WALK_NOT_PRESENT;
+		/* Without EFER.NXE bit 63 is reserved, and PS is reserved in a PML4 entry: the CPU
+		 * faults on either, so the walk must not translate through them. */
+		if (((entry & PTE_NX) && !(s->efer & EFER_NXE)) ||
+		    (level == 4 && (entry & TV_PTE_PS)))
+			return TV_WALK_RESERVED;
 		if (level == 1 || ((level == 2 || (level == 3 && levels == 4)) && (entry & TV_PTE_PS))) {
 			uint64_t page_mask = (1ull << shift) - 1;
 

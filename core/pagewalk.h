@@ -16,6 +16,7 @@ enum tv_walk_result {
 	TV_WALK_NOT_PRESENT,   /* an entry on the way has P clear */
 	TV_WALK_TABLE_OUTSIDE, /* a table lies outside guest RAM */
 	TV_WALK_NONCANONICAL,  /* long mode: bits 63..48 are not a sign extension of bit 47 */
+	TV_WALK_RESERVED,      /* an entry has a reserved bit set: the CPU would fault */
 	TV_WALK_UNSUPPORTED,   /* a paging form twinvm does not walk (5-level) */
 };
 
