@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io.h"
 #include "kick.h"
 #include "layout.h"
+#include "record.h"
 #include "trace.h"
 
 int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
@@ -62,6 +64,8 @@ void tv_machine_destroy(struct tv_machine *m)
 	m->be->vm_destroy(m->vm);
 	m->be->close(m->engine);
 	tv_ram_free(&m->ram);
+	free(m->pending);
+	m->pending = NULL;
 	m->be = NULL;
 }
 
@@ -132,23 +136,6 @@ int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode)
 	return 0;
 }
 
-static void write_trace(struct tv_machine *m, const struct tv_exit *e)
-{
-	struct tv_regs regs;
-	struct tv_sregs sregs;
-	bool have_regs = m->be->get_regs(m->vcpu, &regs) == 0;
-	bool have_sregs = m->be->get_sregs(m->vcpu, &sregs) == 0;
-	json_t *rec = tv_trace_record(m->opt.id, m->stats.total, e, have_regs ? &regs : NULL,
-				      have_sregs ? &sregs : NULL);
-
-	if (rec && m->hc.name && e->reason == TV_EXIT_IO)
-		json_object_set_new(rec, "hypercall", tv_trace_hypercall(&m->hc));
-	if (rec) {
-		tv_trace_write(m->opt.trace, rec);
-		json_decref(rec);
-	}
-}
-
 void tv_machine_count_exit(struct tv_machine *m, const struct tv_exit *e)
 {
 	/* IO and MMIO exits were counted by the I/O handler as they happened. */
@@ -159,22 +146,50 @@ void tv_machine_count_exit(struct tv_machine *m, const struct tv_exit *e)
 		m->stats.by_reason[e->reason]++;
 }
 
+/* The run loop with a trace: one canonical record a line (record.h). */
+static int run_traced(struct tv_machine *m, struct tv_exit *last)
+{
+	struct tv_record *r = malloc(sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	for (;;) {
+		json_t *line;
+
+		rc = tv_machine_next_record(m, r);
+		if (rc)
+			break;
+		line = tv_record_json(m->opt.id, ++m->records, r);
+		if (line) {
+			tv_trace_write(m->opt.trace, line);
+			json_decref(line);
+		}
+		if (r->exit.reason != TV_EXIT_IO && r->exit.reason != TV_EXIT_MMIO)
+			break;
+	}
+	*last = r->exit;
+	if (last->reason == TV_EXIT_IO)
+		last->io.data = NULL; /* r's buffer is gone after this */
+	free(r);
+	return rc;
+}
+
 int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
 {
 	int rc = tv_kick_arm(m->be, m->vcpu, timeout_s);
 
 	if (rc)
 		return rc;
-	for (;;) {
-		memset(last, 0, sizeof(*last));
-		rc = m->be->run(m->vcpu, last);
-		if (rc)
-			break;
-		tv_machine_count_exit(m, last);
-		if (m->opt.trace)
-			write_trace(m, last);
-		if (last->reason != TV_EXIT_IO && last->reason != TV_EXIT_MMIO)
-			break;
+	if (m->opt.trace) {
+		rc = run_traced(m, last);
+	} else {
+		do {
+			memset(last, 0, sizeof(*last));
+			rc = m->be->run(m->vcpu, last);
+			if (!rc)
+				tv_machine_count_exit(m, last);
+		} while (!rc && (last->reason == TV_EXIT_IO || last->reason == TV_EXIT_MMIO));
 	}
 	tv_kick_disarm();
 	return rc;

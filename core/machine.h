@@ -13,6 +13,8 @@
 #include "hypercalls.h"
 #include "modes.h"
 
+struct tv_record;
+
 #define TV_EXIT_REASON_MAX 32
 
 struct tv_exit_stats {
@@ -48,6 +50,9 @@ struct tv_machine {
 	struct tv_exit_stats stats;
 	struct tv_hc_record hc; /* what the current exit's hypercall did, for the trace */
 	bool warned_mmio;
+	struct tv_record *pending; /* an exit read ahead while merging string I/O (record.c) */
+	bool has_pending;
+	uint64_t records;          /* canonical records written to the trace */
 	uint8_t warned_port[65536 / 8]; /* one warning per port with no device */
 };
 
