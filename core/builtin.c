@@ -21,6 +21,7 @@
 
 BLOBS(hello)
 BLOBS(hypercalls)
+BLOBS(cpuid)
 BLOBS16(guest1)
 BLOBS16(guest2)
 BLOBS16(guest1_noio)
@@ -60,6 +61,12 @@ static const struct tv_builtin hypercalls = {
 	IMAGES(hypercalls),
 };
 
+static const struct tv_builtin cpuid = {
+	.name = "cpuid",
+	.summary = "prints the CPU vendor and CPUID(1).EAX: differs between KVM and the emulator",
+	IMAGES(cpuid),
+};
+
 static const struct tv_builtin guest1 = {
 	.name = "guest1",
 	.summary = "matrix: writes AX to port 0x10 and increments it, forever (real mode)",
@@ -91,7 +98,7 @@ static const struct tv_builtin counter = {
 };
 
 const struct tv_builtin *const tv_builtins[] = {
-	&hello, &hypercalls, &guest1, &guest2, &guest1_noio, &guest2_noio, &counter, NULL,
+	&hello, &hypercalls, &cpuid, &guest1, &guest2, &guest1_noio, &guest2_noio, &counter, NULL,
 };
 
 const struct tv_builtin *tv_builtin_find(const char *name)

@@ -73,3 +73,12 @@ int tv_ram_write(const struct tv_ram *ram, uint64_t gpa, const void *src, uint64
 	memcpy(p, src, len);
 	return 0;
 }
+
+uint64_t tv_ram_hash(const struct tv_ram *ram)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (uint64_t i = 0; i < ram->size; i++)
+		h = (h ^ ram->host[i]) * 0x100000001b3ull;
+	return h;
+}

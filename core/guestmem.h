@@ -22,4 +22,7 @@ void *tv_ram_ptr(const struct tv_ram *ram, uint64_t gpa, uint64_t len);
 int tv_ram_read(const struct tv_ram *ram, uint64_t gpa, void *dst, uint64_t len);
 int tv_ram_write(const struct tv_ram *ram, uint64_t gpa, const void *src, uint64_t len);
 
+/* FNV-1a (64-bit) of all of guest RAM: golden traces end with it. */
+uint64_t tv_ram_hash(const struct tv_ram *ram);
+
 #endif

@@ -19,7 +19,8 @@ static void hc_fail(struct tv_machine *m, const char *fmt, ...)
 	vsnprintf(m->hc.error, sizeof(m->hc.error), fmt, ap);
 	va_end(ap);
 	m->hc.failed = true;
-	fprintf(stderr, "twinvm: %s: %s\n", m->hc.name, m->hc.error);
+	if (!m->opt.quiet)
+		fprintf(stderr, "twinvm: %s: %s\n", m->hc.name, m->hc.error);
 }
 
 /* The guest's value for an OUT hypercall, or false (with the failure recorded) when the guest

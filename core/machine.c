@@ -172,6 +172,17 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 	if (last->reason == TV_EXIT_IO)
 		last->io.data = NULL; /* r's buffer is gone after this */
 	free(r);
+	/* The trace closes with guest RAM's size and hash, for `diff --against` to compare. */
+	if (!rc && last->reason != TV_EXIT_INTR) {
+		json_t *ram = json_pack("{s:i,s:{s:o,s:o}}", "vm", m->opt.id, "ram", "size",
+					tv_json_hex(m->ram.size), "fnv1a64",
+					tv_json_hex(tv_ram_hash(&m->ram)));
+
+		if (ram) {
+			tv_trace_write(m->opt.trace, ram);
+			json_decref(ram);
+		}
+	}
 	return rc;
 }
 

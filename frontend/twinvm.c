@@ -12,6 +12,7 @@ static const char usage[] =
 	"commands:\n"
 	"  run     run one guest in real, protected, paged32 or long mode\n"
 	"  matrix  several VMs on one CPU: threads, io, rr or share (7:3) scheduling\n"
+	"  diff    one guest on KVM and the emulator in lockstep; the first divergence\n"
 	"  info    the engines on this host, their versions and the limits probes found\n"
 	"  help    this text\n"
 	"\n"
@@ -26,6 +27,7 @@ int main(int argc, char **argv)
 		{ "run", tv_cmd_run },
 		{ "info", tv_cmd_info },
 		{ "matrix", tv_cmd_matrix },
+		{ "diff", tv_cmd_diff },
 	};
 
 	if (argc < 2) {

@@ -1,0 +1,538 @@
+/* Lockstep comparison of two engines, or of one engine and a golden trace. */
+#include "diff.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "disasm.h"
+#include "insn.h"
+#include "kick.h"
+#include "machine.h"
+#include "record.h"
+#include "trace.h"
+
+#define HISTORY 4            /* records shown before a divergence */
+#define LOCATE_MAX_STEPS 5000000ull
+
+/* A compared field: its name and its path in a trace record. */
+struct field {
+	const char *name;
+	const char *path[3];
+};
+
+static const struct field fields[] = {
+	{ "reason", { "reason" } },
+	{ "io.dir", { "io", "dir" } },      { "io.port", { "io", "port" } },
+	{ "io.size", { "io", "size" } },    { "io.count", { "io", "count" } },
+	{ "io.data", { "io", "data" } },    { "mmio.addr", { "mmio", "addr" } },
+	{ "mmio.len", { "mmio", "len" } },  { "mmio.write", { "mmio", "write" } },
+	{ "mmio.data", { "mmio", "data" } },
+	{ "rax", { "regs", "rax" } },       { "rbx", { "regs", "rbx" } },
+	{ "rcx", { "regs", "rcx" } },       { "rdx", { "regs", "rdx" } },
+	{ "rsi", { "regs", "rsi" } },       { "rdi", { "regs", "rdi" } },
+	{ "rsp", { "regs", "rsp" } },       { "rbp", { "regs", "rbp" } },
+	{ "r8", { "regs", "r8" } },         { "r9", { "regs", "r9" } },
+	{ "r10", { "regs", "r10" } },       { "r11", { "regs", "r11" } },
+	{ "r12", { "regs", "r12" } },       { "r13", { "regs", "r13" } },
+	{ "r14", { "regs", "r14" } },       { "r15", { "regs", "r15" } },
+	{ "rip", { "regs", "rip" } },       { "rflags", { "regs", "rflags" } },
+	{ "cs.sel", { "sregs", "cs", "sel" } }, { "cs.base", { "sregs", "cs", "base" } },
+	{ "ds.sel", { "sregs", "ds", "sel" } }, { "ds.base", { "sregs", "ds", "base" } },
+	{ "es.sel", { "sregs", "es", "sel" } }, { "es.base", { "sregs", "es", "base" } },
+	{ "fs.sel", { "sregs", "fs", "sel" } }, { "fs.base", { "sregs", "fs", "base" } },
+	{ "gs.sel", { "sregs", "gs", "sel" } }, { "gs.base", { "sregs", "gs", "base" } },
+	{ "ss.sel", { "sregs", "ss", "sel" } }, { "ss.base", { "sregs", "ss", "base" } },
+	{ "cr0", { "sregs", "cr0" } },      { "cr3", { "sregs", "cr3" } },
+	{ "cr4", { "sregs", "cr4" } },      { "efer", { "sregs", "efer" } },
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+static const struct {
+	const char *name;
+	int bit;
+} flag_bits[] = {
+	{ "cf", 0 }, { "pf", 2 }, { "af", 4 }, { "zf", 6 }, { "sf", 7 },
+	{ "tf", 8 }, { "if", 9 }, { "df", 10 }, { "of", 11 },
+};
+
+const char *const tv_diff_fields[] = {
+	"reason", "io.dir", "io.port", "io.size", "io.count", "io.data", "mmio.addr", "mmio.len",
+	"mmio.write", "mmio.data", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp", "r8",
+	"r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags", "cs.sel", "cs.base",
+	"ds.sel", "ds.base", "es.sel", "es.base", "fs.sel", "fs.base", "gs.sel", "gs.base",
+	"ss.sel", "ss.base", "cr0", "cr3", "cr4", "efer", "ram", NULL,
+};
+
+static int flag_bit(const char *name)
+{
+	if (strncmp(name, "rflags.", 7) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(flag_bits) / sizeof(flag_bits[0]); i++)
+		if (strcmp(name + 7, flag_bits[i].name) == 0)
+			return flag_bits[i].bit;
+	return -1;
+}
+
+bool tv_diff_field_known(const char *name)
+{
+	for (size_t i = 0; tv_diff_fields[i]; i++)
+		if (strcmp(name, tv_diff_fields[i]) == 0)
+			return true;
+	return flag_bit(name) >= 0;
+}
+
+static bool ignored(const struct tv_diff_opts *o, const char *name)
+{
+	for (int i = 0; i < o->nignore; i++)
+		if (strcmp(o->ignore[i], name) == 0)
+			return true;
+	return false;
+}
+
+static uint64_t rflags_mask(const struct tv_diff_opts *o)
+{
+	uint64_t mask = ~0ull;
+
+	for (int i = 0; i < o->nignore; i++) {
+		int bit = flag_bit(o->ignore[i]);
+
+		if (bit >= 0)
+			mask &= ~(1ull << bit);
+	}
+	return mask;
+}
+
+static const json_t *field_value(const json_t *rec, const struct field *f)
+{
+	const json_t *v = rec;
+
+	for (int i = 0; i < 3 && f->path[i] && v; i++)
+		v = json_object_get(v, f->path[i]);
+	return v;
+}
+
+static void value_text(const json_t *v, char *buf, size_t len)
+{
+	char *s;
+
+	if (!v) {
+		snprintf(buf, len, "(absent)");
+		return;
+	}
+	if (json_is_string(v)) {
+		snprintf(buf, len, "%s", json_string_value(v));
+		return;
+	}
+	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	snprintf(buf, len, "%s", s ? s : "?");
+	free(s);
+}
+
+/* The first field in which a and b differ, or NULL. */
+static const struct field *first_difference(const struct tv_diff_opts *o, const json_t *a,
+					     const json_t *b)
+{
+	for (size_t i = 0; i < NFIELDS; i++) {
+		const struct field *f = &fields[i];
+		const json_t *va = field_value(a, f), *vb = field_value(b, f);
+
+		if (ignored(o, f->name))
+			continue;
+		if (strcmp(f->name, "rflags") == 0 && va && vb) {
+			uint64_t fa, fb, mask = rflags_mask(o);
+
+			if (tv_trace_hex(json_object_get(a, "regs"), "rflags", &fa) == 0 &&
+			    tv_trace_hex(json_object_get(b, "regs"), "rflags", &fb) == 0 &&
+			    (fa & mask) == (fb & mask))
+				continue;
+			return f;
+		}
+		if (!va && !vb)
+			continue;
+		if (!va || !vb || !json_equal((json_t *)va, (json_t *)vb))
+			return f;
+	}
+	return NULL;
+}
+
+/* ---- the two sides ---------------------------------------------------------------------- */
+
+struct side {
+	const char *label;
+	bool live;
+	struct tv_machine m;
+	struct tv_record *rec;
+	FILE *golden;
+	json_t *golden_ram; /* the golden trace's closing {"ram": ...} object */
+	uint64_t line;
+	json_t *history[HISTORY];
+	uint64_t count;
+};
+
+static int side_open_live(struct side *s, const struct tv_diff_opts *o,
+			  const struct tv_backend_ops *be, bool step)
+{
+	struct tv_machine_opts mopt = {
+		.backend = be, .ram_size = o->ram_size, .quiet = true,
+		.run_flags = step ? TV_RUN_STEP : TV_RUN_PRECISE,
+	};
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->label = be->name;
+	s->live = true;
+	/* The guest's console output is not what diff shows; its bytes are in the records. */
+	mopt.console = fopen("/dev/null", "w");
+	if (!mopt.console)
+		return -errno;
+	s->rec = malloc(sizeof(*s->rec));
+	rc = s->rec ? tv_machine_create(&s->m, &mopt) : -ENOMEM;
+	if (rc) {
+		fclose(mopt.console);
+		return rc;
+	}
+	rc = tv_machine_load(&s->m, o->image, o->len);
+	if (!rc)
+		rc = tv_machine_enter_mode(&s->m, o->mode);
+	return rc;
+}
+
+static void side_close(struct side *s)
+{
+	if (s->live) {
+		fclose(s->m.opt.console);
+		tv_machine_destroy(&s->m);
+	}
+	free(s->rec);
+	json_decref(s->golden_ram);
+	for (int i = 0; i < HISTORY; i++)
+		json_decref(s->history[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The side's next record (a new reference), or NULL at the end of a golden trace or on an
+ * error (with the text in why). */
+static json_t *side_next(struct side *s, const struct tv_diff_opts *o, char *why, size_t len)
+{
+	json_t *rec;
+	int rc;
+
+	why[0] = '\0';
+	if (!s->live) {
+		char buf[65536];
+
+		while (fgets(buf, sizeof(buf), s->golden)) {
+			json_error_t err;
+
+			s->line++;
+			rec = json_loads(buf, 0, &err);
+			if (!rec) {
+				snprintf(why, len, "%s line %" PRIu64 ": %s", o->golden_name, s->line,
+					 err.text);
+				return NULL;
+			}
+			if (json_object_get(rec, "ram")) {
+				json_decref(s->golden_ram);
+				s->golden_ram = json_incref(json_object_get(rec, "ram"));
+				json_decref(rec);
+				continue;
+			}
+			return rec;
+		}
+		return NULL;
+	}
+	rc = tv_kick_arm(s->m.be, s->m.vcpu, o->timeout_s);
+	if (!rc)
+		rc = tv_machine_next_record(&s->m, s->rec);
+	tv_kick_disarm();
+	if (rc) {
+		snprintf(why, len, "%s: %s", s->label, tv_last_error());
+		return NULL;
+	}
+	if (s->rec->exit.reason == TV_EXIT_INTR && tv_kick_timed_out()) {
+		snprintf(why, len, "%s: no exit within %g s (raise --timeout, or use --step)",
+			 s->label, o->timeout_s);
+		return NULL;
+	}
+	return tv_record_json(0, s->count + 1, s->rec);
+}
+
+static void side_remember(struct side *s, json_t *rec)
+{
+	json_decref(s->history[s->count % HISTORY]);
+	s->history[s->count % HISTORY] = json_incref(rec);
+	s->count++;
+}
+
+static bool record_final(const json_t *rec)
+{
+	const char *r = json_string_value(json_object_get(rec, "reason"));
+
+	return r && strcmp(r, "IO") != 0 && strcmp(r, "MMIO") != 0 && strcmp(r, "DEBUG") != 0 &&
+	       strcmp(r, "INTR") != 0;
+}
+
+/* ---- the report ---------------------------------------------------------------------------- */
+
+static void describe(FILE *out, const json_t *rec)
+{
+	const json_t *io = json_object_get(rec, "io"), *mmio = json_object_get(rec, "mmio");
+	uint64_t rip = 0;
+
+	tv_trace_hex(json_object_get(rec, "regs"), "rip", &rip);
+	fprintf(out, "%s", json_string_value(json_object_get(rec, "reason")));
+	if (io)
+		fprintf(out, " %s port 0x%llx size %lld count %lld data %s",
+			json_string_value(json_object_get(io, "dir")),
+			(long long)json_integer_value(json_object_get(io, "port")),
+			(long long)json_integer_value(json_object_get(io, "size")),
+			(long long)json_integer_value(json_object_get(io, "count")),
+			json_string_value(json_object_get(io, "data")));
+	if (mmio)
+		fprintf(out, " %s %s len %lld data %s",
+			json_is_true(json_object_get(mmio, "write")) ? "write" : "read",
+			json_string_value(json_object_get(mmio, "addr")),
+			(long long)json_integer_value(json_object_get(mmio, "len")),
+			json_string_value(json_object_get(mmio, "data")));
+	fprintf(out, ", rip 0x%" PRIx64, rip);
+}
+
+/* "0f a2  cpuid": the bytes at rip in s's guest memory, disassembled where Capstone is built in. */
+static void show_instruction(FILE *out, struct side *s, const char *what, uint64_t rip)
+{
+	uint8_t bytes[TV_INSN_MAX];
+	struct tv_sregs sregs;
+	char text[128];
+	size_t n, len;
+
+	if (!s->live || s->m.be->get_sregs(s->m.vcpu, &sregs) != 0)
+		return;
+	n = tv_insn_fetch(&s->m.ram, &sregs, rip, bytes);
+	fprintf(out, "  %s at rip 0x%" PRIx64 ":", what, rip);
+	if (n == 0) {
+		fprintf(out, " (not readable)\n");
+		return;
+	}
+	len = tv_disasm(bytes, n, tv_code_bits(&sregs), rip, text, sizeof(text));
+	if (len == 0)
+		len = n < 8 ? n : 8;
+	for (size_t i = 0; i < len; i++)
+		fprintf(out, " %02x", bytes[i]);
+	fprintf(out, "  %s\n", text[0] ? text : "(install libcapstone-dev to see it disassembled)");
+}
+
+static void show_history(FILE *out, const struct side *s, const char *unit)
+{
+	uint64_t first = s->count > HISTORY ? s->count - HISTORY : 0;
+
+	if (s->count == 0)
+		return;
+	fprintf(out, "  the last %s before it (agreed):\n", unit);
+	for (uint64_t i = first; i < s->count; i++) {
+		fprintf(out, "    #%" PRIu64 " ", i + 1);
+		describe(out, s->history[i % HISTORY]);
+		fprintf(out, "\n");
+	}
+}
+
+/* ---- lockstep ------------------------------------------------------------------------------ */
+
+struct divergence {
+	json_t *rec_a; /* a's record where they differ */
+	uint64_t index;
+	const struct field *field;
+	char a[256], b[256];
+	uint64_t prev_rip; /* the RIP of the record before: in step mode, the instruction's address */
+	bool have_prev;
+};
+
+/* Runs a and b in lockstep. TV_DIFF_SAME with *count records agreeing, TV_DIFF_DIVERGED with *d
+ * filled, TV_DIFF_ERROR with why. */
+static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a, struct side *b,
+				    uint64_t max, struct divergence *d, char *why, size_t len)
+{
+	for (uint64_t n = 1;; n++) {
+		json_t *ra = side_next(a, o, why, len), *rb;
+		const struct field *f;
+
+		if (!ra)
+			return TV_DIFF_ERROR;
+		rb = side_next(b, o, why, len);
+		if (!rb) {
+			if (why[0]) {
+				json_decref(ra);
+				return TV_DIFF_ERROR;
+			}
+			/* The golden trace ended and this engine did not. */
+			memset(d, 0, sizeof(*d));
+			d->rec_a = ra;
+			d->index = n;
+			snprintf(d->a, sizeof(d->a), "%s", json_string_value(json_object_get(ra, "reason")));
+			snprintf(d->b, sizeof(d->b), "(the trace ends)");
+			d->field = &fields[0];
+			return TV_DIFF_DIVERGED;
+		}
+		f = first_difference(o, ra, rb);
+		if (f) {
+			d->index = n;
+			d->field = f;
+			value_text(field_value(ra, f), d->a, sizeof(d->a));
+			value_text(field_value(rb, f), d->b, sizeof(d->b));
+			d->have_prev = a->count > 0;
+			if (d->have_prev)
+				tv_trace_hex(json_object_get(a->history[(a->count - 1) % HISTORY], "regs"),
+					     "rip", &d->prev_rip);
+			d->rec_a = ra;
+			json_decref(rb);
+			return TV_DIFF_DIVERGED;
+		}
+		side_remember(a, ra);
+		side_remember(b, rb);
+		json_decref(rb);
+		if (record_final(ra) || (max && n >= max)) {
+			json_decref(ra);
+			return TV_DIFF_SAME;
+		}
+		json_decref(ra);
+	}
+}
+
+/* Compares guest RAM at the end; returns true when it agrees. */
+static bool compare_ram(const struct tv_diff_opts *o, struct side *a, struct side *b)
+{
+	uint64_t ha = tv_ram_hash(&a->m.ram), hb;
+
+	if (ignored(o, "ram"))
+		return true;
+	if (!b->live) {
+		uint64_t size = 0;
+
+		if (!b->golden_ram)
+			return true; /* an old trace without the RAM line: nothing to compare */
+		tv_trace_hex(b->golden_ram, "size", &size);
+		tv_trace_hex(b->golden_ram, "fnv1a64", &hb);
+		if (size == a->m.ram.size && hb == ha)
+			return true;
+		fprintf(o->out, "DIVERGED in guest RAM at the end: %s hash 0x%016" PRIx64
+			" (%" PRIu64 " bytes), %s 0x%016" PRIx64 " (%" PRIu64 " bytes)\n",
+			a->label, ha, a->m.ram.size, o->golden_name, hb, size);
+		return false;
+	}
+	hb = tv_ram_hash(&b->m.ram);
+	if (ha == hb && memcmp(a->m.ram.host, b->m.ram.host, a->m.ram.size) == 0)
+		return true;
+	for (uint64_t i = 0; i < a->m.ram.size; i++) {
+		if (a->m.ram.host[i] != b->m.ram.host[i]) {
+			fprintf(o->out, "DIVERGED in guest RAM at the end: first difference at "
+				"guest-physical 0x%" PRIx64 ": %s 0x%02x, %s 0x%02x (hashes 0x%016" PRIx64
+				", 0x%016" PRIx64 ")\n", i, a->label, a->m.ram.host[i], b->label,
+				b->m.ram.host[i], ha, hb);
+			break;
+		}
+	}
+	return false;
+}
+
+static void report_divergence(const struct tv_diff_opts *o, struct side *a, struct side *b,
+			      const struct divergence *d, bool step)
+{
+	const char *unit = step ? "instruction" : "exit";
+	const json_t *last = d->rec_a;
+	uint64_t rip = 0;
+
+	fprintf(o->out, "DIVERGED at %s %" PRIu64 ": %s: %s %s, %s %s\n", unit, d->index,
+		d->field->name, a->label, d->a, b->live ? b->label : o->golden_name, d->b);
+	if (last) {
+		fprintf(o->out, "  %s: ", a->label);
+		describe(o->out, last);
+		fprintf(o->out, "\n");
+		tv_trace_hex(json_object_get(last, "regs"), "rip", &rip);
+	}
+	if (step && d->have_prev)
+		show_instruction(o->out, a, "the instruction that differs", d->prev_rip);
+	show_instruction(o->out, a, "next instruction", rip);
+	show_history(o->out, a, step ? "instructions" : "exits");
+}
+
+/* After an exit-level divergence between two live engines: the same guest again, instruction by
+ * instruction, to name the first instruction after which the two states differ. */
+static void locate(const struct tv_diff_opts *o)
+{
+	struct side a, b;
+	struct divergence d;
+	char why[512];
+	enum tv_diff_status st;
+
+	if (side_open_live(&a, o, o->a, true) != 0) {
+		side_close(&a);
+		return;
+	}
+	if (side_open_live(&b, o, o->b, true) != 0) {
+		side_close(&a);
+		side_close(&b);
+		return;
+	}
+	st = lockstep(o, &a, &b, LOCATE_MAX_STEPS, &d, why, sizeof(why));
+	if (st == TV_DIFF_DIVERGED) {
+		fprintf(o->out, "stepping the guest again to find the instruction:\n");
+		report_divergence(o, &a, &b, &d, true);
+		json_decref(d.rec_a);
+	} else {
+		fprintf(o->out, "stepping the guest again found no differing instruction (%s)\n",
+			st == TV_DIFF_ERROR ? why : "the states agree after every instruction");
+	}
+	side_close(&a);
+	side_close(&b);
+}
+
+enum tv_diff_status tv_diff(const struct tv_diff_opts *o)
+{
+	const char *unit = o->step ? "instructions" : "exits";
+	struct side a, b;
+	struct divergence d;
+	enum tv_diff_status st;
+	char why[512];
+	int rc;
+
+	rc = side_open_live(&a, o, o->a, o->step);
+	if (rc) {
+		fprintf(o->out, "twinvm diff: %s: %s\n", o->a->name, tv_last_error());
+		side_close(&a);
+		return TV_DIFF_ERROR;
+	}
+	if (o->b) {
+		rc = side_open_live(&b, o, o->b, o->step);
+		if (rc) {
+			fprintf(o->out, "twinvm diff: %s: %s\n", o->b->name, tv_last_error());
+			side_close(&a);
+			side_close(&b);
+			return TV_DIFF_ERROR;
+		}
+	} else {
+		memset(&b, 0, sizeof(b));
+		b.label = o->golden_name;
+		b.golden = o->golden;
+	}
+
+	st = lockstep(o, &a, &b, o->max_records, &d, why, sizeof(why));
+	if (st == TV_DIFF_ERROR) {
+		fprintf(o->out, "twinvm diff: %s\n", why);
+	} else if (st == TV_DIFF_DIVERGED) {
+		report_divergence(o, &a, &b, &d, o->step);
+		json_decref(d.rec_a);
+	} else if (!compare_ram(o, &a, &b)) {
+		st = TV_DIFF_DIVERGED;
+	} else {
+		fprintf(o->out, "identical: %" PRIu64 " %s compared (%s, %s mode, %s against %s)%s\n",
+			a.count, unit, o->guest_name, tv_mode_name(o->mode), a.label,
+			b.live ? b.label : o->golden_name,
+			ignored(o, "ram") ? "; RAM not compared" : "; guest RAM identical at the end");
+	}
+	side_close(&a);
+	side_close(&b);
+	if (st == TV_DIFF_DIVERGED && !o->step && o->b)
+		locate(o);
+	return st;
+}

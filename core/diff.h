@@ -1,0 +1,54 @@
+/* The differential tester: one guest on two engines in lockstep (or one engine against a golden
+ * trace), canonical record by canonical record (record.h), reporting the first divergence.
+ *
+ * What is compared, per record: the exit reason; the IO payload (direction, port, size, count,
+ * data) or the MMIO one (address, length, direction, data); every general register, RIP and
+ * RFLAGS; the six segment selectors and bases; CR0, CR3, CR4 and EFER. At the end, guest RAM: a
+ * hash, then the first differing byte. Fields can be masked with --ignore (exact names, as
+ * `tv_diff_fields` lists them, or one RFLAGS bit such as rflags.af). */
+#ifndef TWINVM_DIFF_H
+#define TWINVM_DIFF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "backend.h"
+#include "modes.h"
+
+enum tv_diff_status {
+	TV_DIFF_SAME = 0,
+	TV_DIFF_DIVERGED = 1,
+	TV_DIFF_ERROR = 2,
+};
+
+struct tv_diff_opts {
+	enum tv_mode mode;
+	const char *guest_name; /* for the report */
+	const uint8_t *image;
+	size_t len;
+	uint64_t ram_size;
+	bool step;            /* compare after every instruction, not only at exits */
+	uint64_t max_records; /* stop, agreeing, after this many; 0: until the guest ends */
+	const char *const *ignore;
+	int nignore;
+	const struct tv_backend_ops *a; /* the engine that runs */
+	const struct tv_backend_ops *b; /* the other engine, or NULL with golden */
+	FILE *golden;                   /* --against: records recorded earlier */
+	const char *golden_name;
+	double timeout_s; /* for each engine to reach its next record */
+	FILE *out;        /* the report */
+};
+
+/* The field names the comparison uses, NULL-terminated: "reason", "io.port", "rax", "cs.base",
+ * "cr0", ..., "ram". */
+extern const char *const tv_diff_fields[];
+
+/* True when name is something --ignore understands (a field, or rflags.<flag>). */
+bool tv_diff_field_known(const char *name);
+
+/* Runs the comparison and writes its report to o->out. */
+enum tv_diff_status tv_diff(const struct tv_diff_opts *o);
+
+#endif

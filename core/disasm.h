@@ -1,0 +1,13 @@
+/* One instruction as text, through Capstone where the build found it (it is optional). */
+#ifndef TWINVM_DISASM_H
+#define TWINVM_DISASM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Disassembles the instruction at the start of bytes (code of 16, 32 or 64 bits at address addr)
+ * into text, e.g. "cpuid" or "out 0xe9, al"; returns its length, or 0 (text empty) when it cannot
+ * be decoded or Capstone is not built in. */
+size_t tv_disasm(const uint8_t *bytes, size_t n, int bits, uint64_t addr, char *text, size_t len);
+
+#endif

@@ -1,0 +1,27 @@
+/* cpuid: prints what the CPU says about itself, so its output depends on the engine: the vendor
+ * string (CPUID leaf 0) through HC_printStr and the family/model/stepping word (leaf 1, EAX)
+ * through HC_print32bit. A real CPU under KVM and Unicorn's emulated one differ, so `twinvm diff`
+ * must report this guest, naming the cpuid instruction. */
+#include "hypercall.h"
+
+static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+GUEST_ENTRY
+{
+	uint32_t a, b, c, d, vendor[4];
+
+	cpuid(0, &a, &b, &c, &d);
+	vendor[0] = b;
+	vendor[1] = d;
+	vendor[2] = c;
+	vendor[3] = 0;
+	HC_printStr("CPU vendor: ");
+	HC_printStr((const char *)vendor);
+	HC_printStr("\nCPUID(1).EAX: ");
+	cpuid(1, &a, &b, &c, &d);
+	HC_print32bit(a);
+	halt_with(0);
+}
