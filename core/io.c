@@ -55,5 +55,7 @@ int tv_io_handle(void *machine, struct tv_exit *e)
 		io_exit(m, e);
 	else if (e->reason == TV_EXIT_MMIO)
 		mmio_exit(m, e);
+	if (m->opt.max_exits && m->stats.total >= m->opt.max_exits)
+		return TV_IO_STOP;
 	return m->opt.observer ? m->opt.observer(m->opt.observer_ctx, m, e) : TV_IO_CONTINUE;
 }

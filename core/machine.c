@@ -167,6 +167,8 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 		}
 		if (r->exit.reason != TV_EXIT_IO && r->exit.reason != TV_EXIT_MMIO)
 			break;
+		if (m->opt.max_exits && m->records >= m->opt.max_exits)
+			break;
 	}
 	*last = r->exit;
 	if (last->reason == TV_EXIT_IO)
@@ -200,7 +202,8 @@ int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
 			rc = m->be->run(m->vcpu, last);
 			if (!rc)
 				tv_machine_count_exit(m, last);
-		} while (!rc && (last->reason == TV_EXIT_IO || last->reason == TV_EXIT_MMIO));
+		} while (!rc && (last->reason == TV_EXIT_IO || last->reason == TV_EXIT_MMIO) &&
+			 !(m->opt.max_exits && m->stats.total >= m->opt.max_exits));
 	}
 	tv_kick_disarm();
 	return rc;

@@ -44,6 +44,7 @@ struct tv_run_options {
 	const char *trace_path;
 	bool trace_api;
 	double timeout_s;
+	uint64_t max_exits; /* 0: no limit */
 };
 
 void tv_run_options_default(struct tv_run_options *o);

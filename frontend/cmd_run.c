@@ -1,5 +1,6 @@
 /* `twinvm run`: flags into tv_run_options. */
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ static const char run_usage[] =
 	"      --trace FILE.jsonl      one JSON line per exit: reason, payload, registers\n"
 	"      --trace-api             print every KVM ioctl / Unicorn call on stderr as it is made\n"
 	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit)\n"
+	"      --max-exits N           stop the guest after N exits (for recording endless guests)\n"
 	"  -h, --help                  this text\n"
 	"\n"
 	"Exit status: 0 the guest halted (and a built-in guest's checks passed); 1 it ended any\n"
@@ -26,7 +28,7 @@ static const char run_usage[] =
 /* Parses the flags every single-guest tool shares; argv[optind..] must be empty after. */
 int tv_cmd_run(int argc, char **argv)
 {
-	enum { OPT_MEM = 256, OPT_TRACE, OPT_TRACE_API, OPT_TIMEOUT };
+	enum { OPT_MEM = 256, OPT_TRACE, OPT_TRACE_API, OPT_TIMEOUT, OPT_MAX_EXITS };
 	static const struct option longopts[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "mode", required_argument, NULL, 'm' },
@@ -35,6 +37,7 @@ int tv_cmd_run(int argc, char **argv)
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "trace-api", no_argument, NULL, OPT_TRACE_API },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "max-exits", required_argument, NULL, OPT_MAX_EXITS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -74,6 +77,14 @@ int tv_cmd_run(int argc, char **argv)
 				return tv_usage_error("run", "--timeout '%s': give seconds, e.g. 10 or 500ms",
 						      optarg);
 			break;
+		case OPT_MAX_EXITS: {
+			char *end;
+
+			o.max_exits = strtoull(optarg, &end, 10);
+			if (*optarg == '-' || *end || o.max_exits == 0)
+				return tv_usage_error("run", "--max-exits '%s': give a positive count", optarg);
+			break;
+		}
 		case 'h':
 			fputs(run_usage, stdout);
 			return TV_EXIT_STATUS_OK;

@@ -54,6 +54,8 @@ static int report(struct tv_machine *m, const struct tv_guest *g, const struct t
 		fprintf(stderr, "twinvm: timeout: the guest was stopped after %g s", timeout_s);
 	else if (e->reason == TV_EXIT_INTR && tv_kick_interrupted())
 		fprintf(stderr, "twinvm: interrupted: the guest was stopped");
+	else if (e->reason == TV_EXIT_IO || e->reason == TV_EXIT_MMIO)
+		fprintf(stderr, "twinvm: stopped at the exit limit (--max-exits)");
 	else
 		fprintf(stderr, "twinvm: guest ended in %s (exit reason %d)%s%s",
 			tv_exit_reason_name(e->reason), e->reason, e->detail[0] ? ": " : "",
@@ -69,6 +71,7 @@ int tv_run_guest(const struct tv_run_options *o)
 		.ram_size = o->mem,
 		.console = stdout,
 		.api_log = o->trace_api ? stderr : NULL,
+		.max_exits = o->max_exits,
 	};
 	const struct tv_backend_ops *be;
 	char note[768], why[768];
