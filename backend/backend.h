@@ -132,6 +132,12 @@ struct tv_caps {
 	char notes[512]; /* capabilities found and used, one per line, for `twinvm info` */
 };
 
+/* What a benchmark baseline run measured (raw_run). */
+struct tv_raw_result {
+	uint64_t io_exits; /* port I/O exits (KVM) or OUT hook calls (Unicorn) */
+	double seconds;    /* from the first entry into the guest to its HLT */
+};
+
 struct tv_engine; /* an open engine: /dev/kvm fd, or the Unicorn library */
 struct tv_vm;     /* guest RAM registered with the engine */
 struct tv_vcpu;   /* one virtual CPU */
@@ -192,6 +198,11 @@ struct tv_backend_ops {
 	/* Optional. The number that names this VM in the assignment's output ("VMFD: 4"): the VM fd
 	 * on KVM; the emulator numbers its VMs. */
 	int (*vm_label)(struct tv_vm *vm);
+
+	/* Optional. The benchmarks' baseline: runs a real-mode guest (all segments 0, entry 0, SP
+	 * 0xf000) in ram to its HLT with the least code the engine allows and no twinvm code in the
+	 * loop: a bare KVM_RUN loop; uc_emu_start with one counting OUT hook (hook_io) or none. */
+	int (*raw_run)(void *ram, uint64_t ram_size, bool hook_io, struct tv_raw_result *res);
 
 	/* Optional. The engine's own translation of a guest virtual address, for cross-checking
 	 * core's software page walk (KVM_TRANSLATE). -EFAULT when unmapped. */

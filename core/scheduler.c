@@ -187,6 +187,7 @@ static int turn(struct tv_sched *s, struct tv_sched_vm *vm)
 
 	say(s, vm, "started running");
 	t0 = tv_sched_now(s);
+	s->run_started = t0;
 	c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
 	running_vm = vm;
 	rc = vm->m.be->run(vm->m.vcpu, &e);
@@ -364,10 +365,25 @@ static struct tv_sched_vm *pick_share(struct tv_sched *s)
 	return best;
 }
 
+static void note_latency(struct tv_sched *s, double expiry)
+{
+	if (s->nlatency == s->latency_cap) {
+		size_t cap = s->latency_cap ? 2 * s->latency_cap : 256;
+		double *p = realloc(s->latency_s, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		s->latency_s = p;
+		s->latency_cap = cap;
+	}
+	s->latency_s[s->nlatency++] = s->run_started - expiry;
+}
+
 /* io, rr and share: one control thread runs every vCPU in turn. */
 static int run_single_thread(struct tv_sched *s)
 {
 	bool timed = s->opt.policy != TV_POLICY_IO;
+	double expiry = -1; /* when the timer that ended the last turn fired, if it did */
 	timer_t timer;
 	int last = s->nvms - 1, rc;
 
@@ -381,6 +397,9 @@ static int run_single_thread(struct tv_sched *s)
 			break;
 		/* A fresh quantum for every turn, so a VM that halts early gives the next one a
 		 * whole quantum. Under io the timer only enforces --duration. */
+		double armed = tv_sched_now(s);
+		uint64_t intr_before = vm->m.stats.by_reason[TV_EXIT_INTR];
+
 		if (timed)
 			timer_arm(timer, s->opt.quantum_s, s->opt.quantum_s);
 		else if (s->opt.duration_s > 0)
@@ -390,6 +409,12 @@ static int run_single_thread(struct tv_sched *s)
 		signals_drain();
 		if (rc)
 			break;
+		if (s->opt.measure_latency && expiry >= 0)
+			note_latency(s, expiry);
+		/* The turn ended at the timer: it fired one quantum after it was armed. */
+		expiry = timed && vm->m.stats.by_reason[TV_EXIT_INTR] > intr_before
+				 ? armed + s->opt.quantum_s
+				 : -1;
 	}
 	timer_delete(timer);
 	return rc;
@@ -489,6 +514,7 @@ void tv_sched_free(struct tv_sched *s)
 		free(s->vms[i].slices);
 	}
 	free(s->vms);
+	free(s->latency_s);
 	pthread_mutex_destroy(&s->lock);
 	s->vms = NULL;
 }

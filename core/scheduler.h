@@ -58,6 +58,7 @@ struct tv_sched_opts {
 	double duration_s;   /* stop after this long; 0: no limit */
 	FILE *out;           /* the assignment's lines; NULL: quiet */
 	FILE *trace;         /* one JSON line per exit and a summary line; or NULL */
+	bool measure_latency; /* rr/share: record each preemption's latency (twinvm bench) */
 };
 
 struct tv_sched {
@@ -70,6 +71,11 @@ struct tv_sched {
 	pthread_mutex_t lock; /* output and trace, shared by the threads policy */
 	volatile int stop;    /* set by Ctrl-C, the duration, or the quanta limit */
 	bool interrupted;     /* Ctrl-C */
+	double run_started;   /* when the last turn's vCPU was entered */
+	/* With measure_latency: for each timer preemption, seconds from the timer's expiry to the
+	 * next vCPU running. */
+	double *latency_s;
+	size_t nlatency, latency_cap;
 };
 
 /* Sets up the scheduler for n VMs; the caller then fills vms[i].name and weight and creates,

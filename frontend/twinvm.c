@@ -13,6 +13,7 @@ static const char usage[] =
 	"  run     run one guest in real, protected, paged32 or long mode\n"
 	"  matrix  several VMs on one CPU: threads, io, rr or share (7:3) scheduling\n"
 	"  diff    one guest on KVM and the emulator in lockstep; the first divergence\n"
+	"  bench   twinvm's cost on each engine, as ratios against raw baselines\n"
 	"  info    the engines on this host, their versions and the limits probes found\n"
 	"  help    this text\n"
 	"\n"
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
 		{ "info", tv_cmd_info },
 		{ "matrix", tv_cmd_matrix },
 		{ "diff", tv_cmd_diff },
+		{ "bench", tv_cmd_bench },
 	};
 
 	if (argc < 2) {

@@ -46,6 +46,7 @@
  *   it for INT3 and INT n, which are traps). */
 #include "../backend.h"
 #include "emu.h"
+#include "emu_raw.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -65,6 +66,10 @@
 
 /* VMs opened by this process, to number them. */
 static atomic_int emu_vm_count;
+
+/* The translation cache per engine. Unicorn 2.1's default is 1 GiB, and the first run zeroes
+ * the part it uses as huge pages: about 250 ms per VM here. Guests twinvm runs are small. */
+#define EMU_TCG_BUFFER (32u << 20)
 
 /* uc_emu_start's "until": non-canonical, so no fetch in any mode reaches it and the run ends
  * only on our terms. */
@@ -499,6 +504,12 @@ int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 	if (err)
 		return emu_fail("uc_open", err);
 #if EMU_HAVE_TLB_CTL
+	err = uc_ctl_set_tcg_buffer_size(uc, EMU_TCG_BUFFER);
+	EMU_LOG(log, "uc_ctl_set_tcg_buffer_size(%u) = %s", EMU_TCG_BUFFER, emu_err_name(err));
+	if (err) {
+		rc = emu_fail("uc_ctl_set_tcg_buffer_size", err);
+		goto close_uc;
+	}
 	if (vm->e->mmu) {
 		/* The default, said out loud: the CPU's own MMU, walking the guest's tables. */
 		err = uc_ctl_tlb_mode(uc, UC_TLB_CPU);
@@ -873,5 +884,6 @@ const struct tv_backend_ops tv_emu_backend = {
 	.kick = emu_kick,
 	.set_signal_mask = emu_set_signal_mask,
 	.vm_label = emu_vm_label,
+	.raw_run = emu_raw_run,
 	.translate = NULL,
 };

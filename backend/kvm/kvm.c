@@ -24,6 +24,7 @@
  *   the guest stops on an instruction boundary. */
 #include "backend.h"
 #include "kvm_log.h"
+#include "kvm_raw.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -916,5 +917,6 @@ const struct tv_backend_ops tv_kvm_backend = {
 	.kick = kvm_kick,
 	.set_signal_mask = kvm_set_signal_mask,
 	.vm_label = kvm_vm_label,
+	.raw_run = kvm_raw_run,
 	.translate = kvm_translate,
 };

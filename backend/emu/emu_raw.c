@@ -1,0 +1,66 @@
+/* The benchmarks' baseline on Unicorn: uc_emu_start on a real-mode guest with, at most, one bare
+ * OUT hook that counts, and nothing of twinvm in the loop. What `twinvm bench` compares twinvm's
+ * own emulator run with. */
+#include "../backend.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unicorn/unicorn.h>
+
+#include "emu_raw.h"
+
+static void count_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user)
+{
+	(void)uc, (void)port, (void)size, (void)value;
+	(*(uint64_t *)user)++;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int emu_raw_run(void *ram, uint64_t ram_size, bool hook_io, struct tv_raw_result *res)
+{
+	uint64_t sp = 0xf000;
+	uc_hook hook;
+	uc_engine *uc;
+	uc_err err;
+	double t0;
+
+	memset(res, 0, sizeof(*res));
+	err = uc_open(UC_ARCH_X86, UC_MODE_16, &uc);
+	if (err) {
+		tv_set_error("uc_open: %s", uc_strerror(err));
+		return -EIO;
+	}
+#if UC_API_MAJOR > 2 || (UC_API_MAJOR == 2 && UC_API_MINOR >= 1)
+	/* The same translation cache as twinvm's engine gets (emu.c), so both pay alike. */
+	err = uc_ctl_set_tcg_buffer_size(uc, 32u << 20);
+	if (!err)
+#endif
+		err = uc_mem_map_ptr(uc, 0, ram_size, UC_PROT_ALL, ram);
+	if (!err)
+		err = uc_reg_write(uc, UC_X86_REG_SP, &sp);
+	if (!err && hook_io)
+		err = uc_hook_add(uc, &hook, UC_HOOK_INSN, (void *)count_out, &res->io_exits, 1, 0,
+				  UC_X86_INS_OUT);
+	if (err) {
+		tv_set_error("raw Unicorn set-up: %s", uc_strerror(err));
+		uc_close(uc);
+		return -EIO;
+	}
+	t0 = now_s();
+	err = uc_emu_start(uc, 0, 0xfffff, 0, 0); /* ends at the guest's hlt */
+	res->seconds = now_s() - t0;
+	uc_close(uc);
+	if (err) {
+		tv_set_error("raw uc_emu_start: %s", uc_strerror(err));
+		return -EIO;
+	}
+	return 0;
+}
