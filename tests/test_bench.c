@@ -1,0 +1,72 @@
+/* `twinvm bench --quick` runs and writes the JSON it promises. No figure is judged here:
+ * benchmarks are not pass/fail tests, and this machine is shared. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tv_test.h"
+
+static const char *const keys[] = {
+	"exit_cost_ratio",	  "throughput_ratio",	    "lifecycle_ms",
+	"preempt_latency_us_p50", "preempt_latency_us_p99", "share_error",
+	"diff_exits_per_s",	  "diff_steps_per_s",
+};
+
+START_TEST(test_bench_quick_writes_valid_json)
+{
+	char path[] = "/tmp/twinvm-bench-XXXXXX";
+	const char *bin = getenv("TWINVM_BIN");
+	json_error_t err;
+	json_t *root;
+	int fd = mkstemp(path), st, engines = 0;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(bin);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		execl(bin, bin, "bench", "--quick", "--json", path, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "twinvm bench exited %d",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	root = json_load_file(path, 0, &err);
+	unlink(path);
+	ck_assert_msg(root != NULL, "the JSON does not parse: %s", err.text);
+	for (const char *const *e = (const char *const[]){ "kvm", "emu", NULL }; *e; e++) {
+		json_t *obj = json_object_get(root, *e);
+
+		if (!obj)
+			continue;
+		engines++;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			json_t *v = json_object_get(obj, keys[i]);
+
+			ck_assert_msg(v != NULL, "%s lacks %s", *e, keys[i]);
+			ck_assert_msg(json_is_number(v) || json_is_null(v), "%s.%s is not a number",
+				      *e, keys[i]);
+		}
+		/* The two ratios are measured on every engine that runs real mode. */
+		ck_assert(json_is_number(json_object_get(obj, "exit_cost_ratio")));
+		ck_assert(json_is_number(json_object_get(obj, "throughput_ratio")));
+	}
+	ck_assert_int_gt(engines, 0);
+	json_decref(root);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("bench");
+	TCase *tc = tcase_create("quick");
+
+	tcase_set_timeout(tc, 900);
+	tcase_add_test(tc, test_bench_quick_writes_valid_json);
+	suite_add_tcase(s, tc);
+	return tv_test_main(s);
+}
