@@ -54,7 +54,7 @@ static const struct {
 	int bit;
 } flag_bits[] = {
 	{ "cf", 0 }, { "pf", 2 }, { "af", 4 }, { "zf", 6 }, { "sf", 7 },
-	{ "tf", 8 }, { "if", 9 }, { "df", 10 }, { "of", 11 },
+	{ "tf", 8 }, { "if", 9 }, { "df", 10 }, { "of", 11 }, { "rf", 16 },
 };
 
 const char *const tv_diff_fields[] = {
@@ -399,30 +399,42 @@ static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a
 	}
 }
 
-/* Compares guest RAM at the end; returns true when it agrees. */
-static bool compare_ram(const struct tv_diff_opts *o, struct side *a, struct side *b)
+enum ram_verdict { RAM_DIFFERS, RAM_SAME, RAM_NOT_COMPARED };
+
+/* Compares guest RAM at the end. */
+static enum ram_verdict compare_ram(const struct tv_diff_opts *o, struct side *a, struct side *b)
 {
 	uint64_t ha = tv_ram_hash(&a->m.ram), hb;
 
 	if (ignored(o, "ram"))
-		return true;
+		return RAM_NOT_COMPARED;
 	if (!b->live) {
 		uint64_t size = 0;
 
+		if (!b->golden_ram) {
+			/* The closing RAM line follows the last record compared; read on to it. */
+			char why[512];
+			json_t *more = side_next(b, o, why, sizeof(why));
+
+			if (more) {
+				json_decref(more);
+				return RAM_NOT_COMPARED; /* the trace goes on: no RAM state here */
+			}
+		}
 		if (!b->golden_ram)
-			return true; /* an old trace without the RAM line: nothing to compare */
+			return RAM_NOT_COMPARED; /* a trace without the RAM line */
 		tv_trace_hex(b->golden_ram, "size", &size);
 		tv_trace_hex(b->golden_ram, "fnv1a64", &hb);
 		if (size == a->m.ram.size && hb == ha)
-			return true;
+			return RAM_SAME;
 		fprintf(o->out, "DIVERGED in guest RAM at the end: %s hash 0x%016" PRIx64
 			" (%" PRIu64 " bytes), %s 0x%016" PRIx64 " (%" PRIu64 " bytes)\n",
 			a->label, ha, a->m.ram.size, o->golden_name, hb, size);
-		return false;
+		return RAM_DIFFERS;
 	}
 	hb = tv_ram_hash(&b->m.ram);
 	if (ha == hb && memcmp(a->m.ram.host, b->m.ram.host, a->m.ram.size) == 0)
-		return true;
+		return RAM_SAME;
 	for (uint64_t i = 0; i < a->m.ram.size; i++) {
 		if (a->m.ram.host[i] != b->m.ram.host[i]) {
 			fprintf(o->out, "DIVERGED in guest RAM at the end: first difference at "
@@ -432,7 +444,7 @@ static bool compare_ram(const struct tv_diff_opts *o, struct side *a, struct sid
 			break;
 		}
 	}
-	return false;
+	return RAM_DIFFERS;
 }
 
 static void report_divergence(const struct tv_diff_opts *o, struct side *a, struct side *b,
@@ -492,6 +504,7 @@ enum tv_diff_status tv_diff(const struct tv_diff_opts *o)
 	const char *unit = o->step ? "instructions" : "exits";
 	struct side a, b;
 	struct divergence d;
+	enum ram_verdict ram = RAM_NOT_COMPARED;
 	enum tv_diff_status st;
 	char why[512];
 	int rc;
@@ -522,13 +535,14 @@ enum tv_diff_status tv_diff(const struct tv_diff_opts *o)
 	} else if (st == TV_DIFF_DIVERGED) {
 		report_divergence(o, &a, &b, &d, o->step);
 		json_decref(d.rec_a);
-	} else if (!compare_ram(o, &a, &b)) {
+	} else if ((ram = compare_ram(o, &a, &b)) == RAM_DIFFERS) {
 		st = TV_DIFF_DIVERGED;
 	} else {
 		fprintf(o->out, "identical: %" PRIu64 " %s compared (%s, %s mode, %s against %s)%s\n",
 			a.count, unit, o->guest_name, tv_mode_name(o->mode), a.label,
 			b.live ? b.label : o->golden_name,
-			ignored(o, "ram") ? "; RAM not compared" : "; guest RAM identical at the end");
+			ram == RAM_SAME ? "; guest RAM identical at the end"
+					: "; guest RAM not compared");
 	}
 	side_close(&a);
 	side_close(&b);

@@ -69,6 +69,7 @@ static int merge_string_io(struct tv_machine *m, struct tv_record *r, const stru
 		r->exit.io.count += e.io.count;
 		r->hc = m->hc;
 		r->have_state = m->be->get_regs(m->vcpu, &r->regs) == 0;
+		r->regs.rflags &= ~(1ull << 16);
 	}
 	/* Every element done: the instruction is complete, whatever RIP the engine left. */
 	if ((!sio->rep || (r->regs.rcx & sio->count_mask) == 0) && r->regs.rip == rip)
@@ -95,6 +96,11 @@ int tv_machine_next_record(struct tv_machine *m, struct tv_record *r)
 			return rc;
 		take_exit(m, r, &e);
 	}
+	/* RFLAGS.RF (bit 16) is no part of the canonical state: KVM leaves it set on a rep string
+	 * instruction its emulator restarts and at a SHUTDOWN; the CPU clears it once an
+	 * instruction completes, and the emulator never sets it. */
+	if (r->have_state)
+		r->regs.rflags &= ~(1ull << 16);
 	if (r->exit.reason != TV_EXIT_IO || !r->have_state)
 		return 0;
 	n = tv_insn_fetch(&m->ram, &r->sregs, r->regs.rip, bytes);
