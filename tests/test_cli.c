@@ -4,70 +4,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "run_binary.h"
 #include "tv_test.h"
-
-struct result {
-	int status;
-	char out[8192];
-	char err[8192];
-};
-
-static void slurp(FILE *f, char *buf, size_t len)
-{
-	size_t n;
-
-	rewind(f);
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-}
 
 /* Runs the binary named by the environment variable bin_env with args; NULL-terminated. */
 static void run(struct result *r, const char *bin_env, const char *const *args)
 {
-	const char *bin = getenv(bin_env);
-	char *argv[32];
-	FILE *out = tmpfile(), *err = tmpfile();
-	pid_t pid;
-	int i, st;
-
-	ck_assert_msg(bin != NULL, "%s is not set (run through meson test)", bin_env);
-	argv[0] = (char *)bin;
-	for (i = 0; args[i]; i++)
-		argv[i + 1] = (char *)args[i];
-	argv[i + 1] = NULL;
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		dup2(fileno(out), 1);
-		dup2(fileno(err), 2);
-		execv(bin, argv);
-		_exit(127);
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st), "the binary died with signal %d", WTERMSIG(st));
-	r->status = WEXITSTATUS(st);
-	slurp(out, r->out, sizeof(r->out));
-	slurp(err, r->err, sizeof(r->err));
+	tv_run_binary(bin_env, args, r);
 }
 
 #define RUN(r, ...) run((r), "TWINVM_BIN", (const char *const[]){ __VA_ARGS__, NULL })
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
 
 /* A bad input gets exit 2 and exactly one line on stderr that contains what. */
 static void assert_usage_error(const struct result *r, const char *what)
 {
 	ck_assert_msg(r->status == 2, "status %d, stderr: %s", r->status, r->err);
 	ck_assert_msg(strstr(r->err, what) != NULL, "stderr lacks '%s': %s", what, r->err);
-	ck_assert_msg(count_lines(r->err) == 1, "stderr has %d lines: %s", count_lines(r->err),
+	ck_assert_msg(tv_count_lines(r->err) == 1, "stderr has %d lines: %s", tv_count_lines(r->err),
 		      r->err);
 }
 

@@ -14,18 +14,13 @@
 #include <unistd.h>
 
 #include "disasm.h"
+#include "run_binary.h"
 #include "trace.h"
 #include "tv_test.h"
 
 /* ==== running the binary ===================================================================== */
 
-struct result {
-	int status;
-	char out[32768];
-	char err[8192];
-};
-
-/* An argument list under construction: argv[0] is filled in by run(). */
+/* An argument list under construction: argv[1] on; argv[0] stays unused. */
 struct cmd {
 	const char *argv[48];
 	int argc;
@@ -46,42 +41,11 @@ static void cmd_add(struct cmd *c, ...)
 }
 #define CMD(c, ...) cmd_add((c), __VA_ARGS__, (const char *)NULL)
 
-static void slurp(FILE *f, char *buf, size_t len)
-{
-	size_t n;
-
-	rewind(f);
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-}
-
 /* Runs $TWINVM_BIN with c's arguments, capturing its exit status, stdout and stderr. */
 static void run(struct cmd *c, struct result *r)
 {
-	const char *bin = getenv("TWINVM_BIN");
-	FILE *out = tmpfile(), *err = tmpfile();
-	pid_t pid;
-	int st;
-
-	ck_assert_msg(bin != NULL, "TWINVM_BIN is not set (run through meson test)");
-	ck_assert(out && err);
-	c->argv[0] = bin;
 	c->argv[c->argc + 1] = NULL;
-	fflush(stdout);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		dup2(fileno(out), 1);
-		dup2(fileno(err), 2);
-		execv(bin, (char *const *)c->argv);
-		_exit(127);
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st), "twinvm died with signal %d", WTERMSIG(st));
-	r->status = WEXITSTATUS(st);
-	slurp(out, r->out, sizeof(r->out));
-	slurp(err, r->err, sizeof(r->err));
+	tv_run_binary("TWINVM_BIN", c->argv + 1, r);
 }
 
 /* Starts `twinvm diff --guest guest --mode mode` in c; more arguments can be added. */
@@ -89,15 +53,6 @@ static void diff_cmd(struct cmd *c, const char *guest, enum tv_mode mode)
 {
 	memset(c, 0, sizeof(*c));
 	CMD(c, "diff", "--guest", guest, "--mode", tv_mode_name(mode));
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
 }
 
 /* The first line of s, for messages and for parsing the report's headline. */
@@ -167,7 +122,7 @@ static bool diff_can_compare(struct cmd *c, struct result *r, enum tv_mode mode,
 	}
 	ck_assert_msg(r->status == 77, "%s mode cannot run here (%s), yet diff exited %d: %s%s",
 		      tv_mode_name(mode), reason, r->status, r->out, r->err);
-	ck_assert_msg(count_lines(r->err) == 1 && strstr(r->err, "cannot compare") != NULL,
+	ck_assert_msg(tv_count_lines(r->err) == 1 && strstr(r->err, "cannot compare") != NULL,
 		      "77 without its one line of reason: %s", r->err);
 	snprintf(why, len, "diff exits 77 as it should: %s", reason);
 	return false;
@@ -761,7 +716,7 @@ START_TEST(test_paged32_exits_77_exactly_when_a_probe_fails)
 	}
 	ck_assert_msg(r.status == 77, "paged32: probe says '%s', diff exited %d: %s%s",
 		      kvm ? emu_why : kvm_why, r.status, r.out, r.err);
-	ck_assert_int_eq(count_lines(r.err), 1);
+	ck_assert_int_eq(tv_count_lines(r.err), 1);
 	ck_assert_str_eq(r.out, "");
 	/* The probe's own reason, when the engine is built in and its probe said no. */
 	if (!kvm && tv_backend_find("kvm"))
@@ -1056,8 +1011,8 @@ START_TEST(test_ignore_unknown_field_exits_2_with_one_line)
 		CMD(&c, "--ignore", bad[i]);
 		run(&c, &r);
 		ck_assert_msg(r.status == 2, "--ignore '%s': status %d", bad[i], r.status);
-		ck_assert_msg(count_lines(r.err) == 1, "--ignore '%s': %d lines: %s", bad[i],
-			      count_lines(r.err), r.err);
+		ck_assert_msg(tv_count_lines(r.err) == 1, "--ignore '%s': %d lines: %s", bad[i],
+			      tv_count_lines(r.err), r.err);
 		ck_assert_ptr_nonnull(strstr(r.err, "not a compared field"));
 		ck_assert_str_eq(r.out, "");
 	}

@@ -1,0 +1,59 @@
+/* Running the project's binaries from tests. */
+#include "run_binary.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void slurp(FILE *f, char *buf, size_t len)
+{
+	size_t n;
+
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+void tv_run_binary(const char *bin_env, const char *const *args, struct result *r)
+{
+	const char *bin = getenv(bin_env);
+	const char *argv[64];
+	FILE *out = tmpfile(), *err = tmpfile();
+	pid_t pid;
+	int i, st;
+
+	ck_assert_msg(bin != NULL, "%s is not set (run through meson test)", bin_env);
+	ck_assert(out && err);
+	argv[0] = bin;
+	for (i = 0; args[i]; i++) {
+		ck_assert_int_lt(i, 62);
+		argv[i + 1] = args[i];
+	}
+	argv[i + 1] = NULL;
+	fflush(stdout);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(fileno(out), 1);
+		dup2(fileno(err), 2);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st), "%s died with signal %d", bin, WTERMSIG(st));
+	r->status = WEXITSTATUS(st);
+	slurp(out, r->out, sizeof(r->out));
+	slurp(err, r->err, sizeof(r->err));
+}
+
+int tv_count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}

@@ -1,0 +1,20 @@
+/* Running the project's binaries from a test as a user would: arguments in, exit status,
+ * stdout and stderr out. The binaries' paths come from the environment meson test sets
+ * (TWINVM_BIN, SIMPLE_KVM_BIN). */
+#ifndef TWINVM_TEST_RUN_BINARY_H
+#define TWINVM_TEST_RUN_BINARY_H
+
+struct result {
+	int status;      /* the exit status */
+	char out[32768]; /* stdout, NUL-terminated, cut at the buffer's size */
+	char err[8192];  /* stderr, likewise */
+};
+
+/* Runs the binary named by the environment variable bin_env with the NULL-terminated args
+ * (argv[1] on), asserting (ck_assert) that it started and exited rather than died. */
+void tv_run_binary(const char *bin_env, const char *const *args, struct result *r);
+
+/* The number of newlines in s. */
+int tv_count_lines(const char *s);
+
+#endif
