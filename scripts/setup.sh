@@ -15,7 +15,7 @@ case "$what" in
 esac
 
 packages=(gcc libc6-dev binutils meson ninja-build pkg-config python3 curl ca-certificates
-          check libsubunit-dev libjansson-dev libunicorn-dev)
+          check libsubunit-dev libjansson-dev libunicorn-dev libcapstone-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
