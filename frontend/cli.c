@@ -41,6 +41,31 @@ bool tv_parse_size(const char *s, uint64_t *out)
 	return true;
 }
 
+bool tv_parse_mem(const char *s, uint64_t *out)
+{
+	uint64_t v;
+
+	if (!tv_parse_size(s, &v) || v % TV_PAGE_SIZE || v < TV_RAM_MIN || v > TV_RAM_MAX)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool tv_parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0)
+		return false;
+	*out = v;
+	return true;
+}
+
 bool tv_parse_seconds(const char *s, double *out)
 {
 	char *end;

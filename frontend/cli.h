@@ -18,6 +18,12 @@ enum {
 /* "2M", "512K", "1G", "4096": bytes into *out. false on anything else. */
 bool tv_parse_size(const char *s, uint64_t *out);
 
+/* A guest RAM size for --mem: tv_parse_size, a multiple of 4K, from TV_RAM_MIN to TV_RAM_MAX. */
+bool tv_parse_mem(const char *s, uint64_t *out);
+
+/* A positive decimal count ("40") for --quanta and --max-exits. */
+bool tv_parse_count(const char *s, uint64_t *out);
+
 /* "10", "2.5", "300ms", "2s": seconds into *out, >= 0. */
 bool tv_parse_seconds(const char *s, double *out);
 

@@ -59,7 +59,7 @@ int tv_cmd_diff(int argc, char **argv)
 	const char *ignore[MAX_IGNORE], *guest = "hello", *against = NULL, *backend = "emu";
 	struct tv_diff_opts o = { .mode = TV_MODE_LONG, .ram_size = TV_RAM_DEFAULT,
 				  .timeout_s = 20, .out = stdout };
-	char why[512], *end;
+	char why[512];
 	struct tv_guest g;
 	int c, status;
 
@@ -79,8 +79,7 @@ int tv_cmd_diff(int argc, char **argv)
 			o.step = true;
 			break;
 		case OPT_MAX:
-			o.max_records = strtoull(optarg, &end, 10);
-			if (*optarg == '-' || *end || o.max_records == 0)
+			if (!tv_parse_count(optarg, &o.max_records))
 				return tv_usage_error("diff", "--max-exits '%s': give a positive count", optarg);
 			break;
 		case OPT_AGAINST:
@@ -98,8 +97,7 @@ int tv_cmd_diff(int argc, char **argv)
 			ignore[o.nignore++] = optarg;
 			break;
 		case OPT_MEM:
-			if (!tv_parse_size(optarg, &o.ram_size) || o.ram_size % TV_PAGE_SIZE ||
-			    o.ram_size < TV_RAM_MIN || o.ram_size > TV_RAM_MAX)
+			if (!tv_parse_mem(optarg, &o.ram_size))
 				return tv_usage_error("diff", "--mem '%s': give a multiple of 4K from 128K to 3G",
 						      optarg);
 			break;

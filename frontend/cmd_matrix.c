@@ -148,7 +148,7 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 	const char *backend = "auto", *trace_path = NULL, *timeline_path = NULL;
 	const struct tv_backend_ops *be;
 	uint64_t mem = TV_RAM_DEFAULT;
-	char note[768], why[768], *end;
+	char note[768], why[768];
 	struct tv_sched s;
 	int nspecs = 0, c, status = TV_EXIT_STATUS_USAGE, rc;
 
@@ -178,8 +178,7 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 						      "e.g. 20ms", optarg);
 			break;
 		case OPT_QUANTA:
-			opt.max_quanta = strtoull(optarg, &end, 10);
-			if (*optarg == '-' || *end || opt.max_quanta == 0)
+			if (!tv_parse_count(optarg, &opt.max_quanta))
 				return tv_usage_error(cmd, "--quanta '%s': give a positive count", optarg);
 			break;
 		case OPT_DURATION:
@@ -196,8 +195,7 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 			timeline_path = optarg;
 			break;
 		case OPT_MEM:
-			if (!tv_parse_size(optarg, &mem) || mem % TV_PAGE_SIZE || mem < TV_RAM_MIN ||
-			    mem > TV_RAM_MAX)
+			if (!tv_parse_mem(optarg, &mem))
 				return tv_usage_error(cmd, "--mem '%s': give a multiple of 4K from 128K to 3G",
 						      optarg);
 			break;

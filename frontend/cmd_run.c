@@ -61,8 +61,7 @@ int tv_cmd_run(int argc, char **argv)
 			o.guest = optarg;
 			break;
 		case OPT_MEM:
-			if (!tv_parse_size(optarg, &o.mem) || o.mem % TV_PAGE_SIZE || o.mem < TV_RAM_MIN ||
-			    o.mem > TV_RAM_MAX)
+			if (!tv_parse_mem(optarg, &o.mem))
 				return tv_usage_error("run", "--mem '%s': give a multiple of 4K from 128K to 3G",
 						      optarg);
 			break;
@@ -77,14 +76,10 @@ int tv_cmd_run(int argc, char **argv)
 				return tv_usage_error("run", "--timeout '%s': give seconds, e.g. 10 or 500ms",
 						      optarg);
 			break;
-		case OPT_MAX_EXITS: {
-			char *end;
-
-			o.max_exits = strtoull(optarg, &end, 10);
-			if (*optarg == '-' || *end || o.max_exits == 0)
+		case OPT_MAX_EXITS:
+			if (!tv_parse_count(optarg, &o.max_exits))
 				return tv_usage_error("run", "--max-exits '%s': give a positive count", optarg);
 			break;
-		}
 		case 'h':
 			fputs(run_usage, stdout);
 			return TV_EXIT_STATUS_OK;

@@ -42,6 +42,32 @@ START_TEST(test_parse_seconds_units)
 }
 END_TEST
 
+START_TEST(test_parse_mem_range_and_alignment)
+{
+	uint64_t v;
+
+	ck_assert(tv_parse_mem("2M", &v) && v == 2 << 20);
+	ck_assert(tv_parse_mem("128K", &v) && v == 128 << 10);
+	ck_assert(!tv_parse_mem("64K", &v));   /* below the layout's needs */
+	ck_assert(!tv_parse_mem("4G", &v));    /* would cover the MMIO hole */
+	ck_assert(!tv_parse_mem("130000", &v)); /* not a multiple of 4K */
+}
+END_TEST
+
+START_TEST(test_parse_count_positive_decimal)
+{
+	uint64_t v;
+
+	ck_assert(tv_parse_count("40", &v) && v == 40);
+	ck_assert(!tv_parse_count("0", &v));
+	ck_assert(!tv_parse_count("-3", &v));
+	ck_assert(!tv_parse_count("+3", &v));
+	ck_assert(!tv_parse_count("4x", &v));
+	ck_assert(!tv_parse_count("", &v));
+	ck_assert(!tv_parse_count("99999999999999999999", &v));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli_parse");
@@ -50,6 +76,8 @@ int main(void)
 	tcase_add_test(tc, test_parse_size_suffixes);
 	tcase_add_test(tc, test_parse_size_refuses_garbage);
 	tcase_add_test(tc, test_parse_seconds_units);
+	tcase_add_test(tc, test_parse_mem_range_and_alignment);
+	tcase_add_test(tc, test_parse_count_positive_decimal);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }
