@@ -109,19 +109,6 @@ int tv_machine_next_record(struct tv_machine *m, struct tv_record *r)
 	return merge_string_io(m, r, &sio);
 }
 
-bool tv_record_final(const struct tv_record *r)
-{
-	switch (r->exit.reason) {
-	case TV_EXIT_IO:
-	case TV_EXIT_MMIO:
-	case TV_EXIT_DEBUG:
-	case TV_EXIT_INTR:
-		return false;
-	default:
-		return true;
-	}
-}
-
 json_t *tv_record_json(int vm, uint64_t seq, const struct tv_record *r)
 {
 	json_t *rec = tv_trace_record(vm, seq, &r->exit, r->have_state ? &r->regs : NULL,

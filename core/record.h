@@ -29,9 +29,6 @@ struct tv_record {
  * *r. Counts the exits in m->stats as tv_machine_run does. 0, or -errno when the engine failed. */
 int tv_machine_next_record(struct tv_machine *m, struct tv_record *r);
 
-/* True for the exits after which the guest cannot go on: HLT, SHUTDOWN and the failures. */
-bool tv_record_final(const struct tv_record *r);
-
 /* The record as a trace line: tv_trace_record plus the "hypercall" object. */
 json_t *tv_record_json(int vm, uint64_t seq, const struct tv_record *r);
 
