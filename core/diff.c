@@ -340,7 +340,7 @@ static void show_history(FILE *out, const struct side *s, const char *unit)
 /* ---- lockstep ------------------------------------------------------------------------------ */
 
 struct divergence {
-	json_t *rec_a; /* a's record where they differ */
+	json_t *rec_a, *rec_b; /* the two records where they differ (rec_b NULL: b had none) */
 	uint64_t index;
 	const struct field *field;
 	char a[256], b[256];
@@ -385,7 +385,7 @@ static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a
 				tv_trace_hex(json_object_get(a->history[(a->count - 1) % HISTORY], "regs"),
 					     "rip", &d->prev_rip);
 			d->rec_a = ra;
-			json_decref(rb);
+			d->rec_b = rb;
 			return TV_DIFF_DIVERGED;
 		}
 		side_remember(a, ra);
@@ -462,6 +462,11 @@ static void report_divergence(const struct tv_diff_opts *o, struct side *a, stru
 		fprintf(o->out, "\n");
 		tv_trace_hex(json_object_get(last, "regs"), "rip", &rip);
 	}
+	if (d->rec_b) {
+		fprintf(o->out, "  %s: ", b->live ? b->label : o->golden_name);
+		describe(o->out, d->rec_b);
+		fprintf(o->out, "\n");
+	}
 	if (step && d->have_prev)
 		show_instruction(o->out, a, "the instruction that differs", d->prev_rip);
 	show_instruction(o->out, a, "next instruction", rip);
@@ -491,6 +496,7 @@ static void locate(const struct tv_diff_opts *o)
 		fprintf(o->out, "stepping the guest again to find the instruction:\n");
 		report_divergence(o, &a, &b, &d, true);
 		json_decref(d.rec_a);
+		json_decref(d.rec_b);
 	} else {
 		fprintf(o->out, "stepping the guest again found no differing instruction (%s)\n",
 			st == TV_DIFF_ERROR ? why : "the states agree after every instruction");
@@ -535,6 +541,7 @@ enum tv_diff_status tv_diff(const struct tv_diff_opts *o)
 	} else if (st == TV_DIFF_DIVERGED) {
 		report_divergence(o, &a, &b, &d, o->step);
 		json_decref(d.rec_a);
+		json_decref(d.rec_b);
 	} else if ((ram = compare_ram(o, &a, &b)) == RAM_DIFFERS) {
 		st = TV_DIFF_DIVERGED;
 	} else {
