@@ -7,8 +7,8 @@
 
 #include "layout.h"
 
-void tv_test_run(struct tv_test_run *t, const struct tv_backend_ops *be, enum tv_mode mode,
-		 const void *image, size_t len, FILE *trace, double timeout_s)
+void tv_test_prepare(struct tv_test_run *t, const struct tv_backend_ops *be, enum tv_mode mode,
+		     const void *image, size_t len, FILE *trace)
 {
 	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .trace = trace };
 
@@ -19,9 +19,20 @@ void tv_test_run(struct tv_test_run *t, const struct tv_backend_ops *be, enum tv
 	ck_assert_msg(tv_machine_create(&t->m, &opt) == 0, "create: %s", tv_last_error());
 	ck_assert_msg(tv_machine_load(&t->m, image, len) == 0, "load: %s", tv_last_error());
 	ck_assert_msg(tv_machine_enter_mode(&t->m, mode) == 0, "mode: %s", tv_last_error());
+}
+
+void tv_test_finish(struct tv_test_run *t, double timeout_s)
+{
 	ck_assert_msg(tv_machine_run(&t->m, timeout_s, &t->last) == 0, "run: %s", tv_last_error());
 	ck_assert_int_eq(t->m.be->get_regs(t->m.vcpu, &t->regs), 0);
 	fflush(t->console_f);
+}
+
+void tv_test_run(struct tv_test_run *t, const struct tv_backend_ops *be, enum tv_mode mode,
+		 const void *image, size_t len, FILE *trace, double timeout_s)
+{
+	tv_test_prepare(t, be, mode, image, len, trace);
+	tv_test_finish(t, timeout_s);
 }
 
 void tv_test_run_end(struct tv_test_run *t)

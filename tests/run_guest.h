@@ -22,4 +22,10 @@ void tv_test_run(struct tv_test_run *t, const struct tv_backend_ops *be, enum tv
 		 const void *image, size_t len, FILE *trace, double timeout_s);
 void tv_test_run_end(struct tv_test_run *t);
 
+/* tv_test_run in two halves, for a test that sets up guest RAM between them: create, load and
+ * enter the mode; then run to the end and read the registers and the console. */
+void tv_test_prepare(struct tv_test_run *t, const struct tv_backend_ops *be, enum tv_mode mode,
+		     const void *image, size_t len, FILE *trace);
+void tv_test_finish(struct tv_test_run *t, double timeout_s);
+
 #endif

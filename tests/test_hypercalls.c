@@ -184,17 +184,10 @@ static bool prepare(struct tv_test_run *t, const char *engine, enum tv_mode mode
 		    const uint8_t *image, size_t len, FILE *trace, char *why, size_t why_len)
 {
 	const struct tv_backend_ops *be = engine_for(engine, mode, why, why_len);
-	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .trace = trace };
 
 	if (!be)
 		return false;
-	memset(t, 0, sizeof(*t));
-	t->console_f = open_memstream(&t->console, &t->console_len);
-	ck_assert_ptr_nonnull(t->console_f);
-	opt.console = t->console_f;
-	ck_assert_msg(tv_machine_create(&t->m, &opt) == 0, "create: %s", tv_last_error());
-	ck_assert_msg(tv_machine_load(&t->m, image, len) == 0, "load: %s", tv_last_error());
-	ck_assert_msg(tv_machine_enter_mode(&t->m, mode) == 0, "mode: %s", tv_last_error());
+	tv_test_prepare(t, be, mode, image, len, trace);
 	return true;
 }
 
@@ -208,9 +201,7 @@ static bool prepare_guest(struct tv_test_run *t, const char *engine, enum tv_mod
 /* Runs the prepared machine to its end and reads the registers and the console. */
 static void run(struct tv_test_run *t)
 {
-	ck_assert_msg(tv_machine_run(&t->m, 30, &t->last) == 0, "run: %s", tv_last_error());
-	ck_assert_int_eq(t->m.be->get_regs(t->m.vcpu, &t->regs), 0);
-	fflush(t->console_f);
+	tv_test_finish(t, 30);
 }
 
 static void poke(struct tv_test_run *t, uint64_t gpa, const void *data, size_t len)
