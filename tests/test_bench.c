@@ -15,16 +15,15 @@ static const char *const keys[] = {
 
 START_TEST(test_bench_quick_writes_valid_json)
 {
-	char path[] = "/tmp/twinvm-bench-XXXXXX";
+	char path[64];
 	const char *bin = getenv("TWINVM_BIN");
 	json_error_t err;
 	json_t *root;
-	int fd = mkstemp(path), st, engines = 0;
+	int st, engines = 0;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(bin);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	tv_temp_path(path, sizeof(path), ".json");
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {

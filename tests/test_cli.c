@@ -24,15 +24,10 @@ static void assert_usage_error(const struct result *r, const char *what)
 		      r->err);
 }
 
+/* A temporary guest image of size bytes (zeros); the caller unlinks it. */
 static const char *temp_image(size_t size, char *path, size_t len)
 {
-	int fd;
-
-	snprintf(path, len, "/tmp/twinvm-test-image-XXXXXX");
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
-	close(fd);
+	ck_assert_int_eq(truncate(tv_temp_path(path, len, ""), (off_t)size), 0);
 	return path;
 }
 

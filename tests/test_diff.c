@@ -138,21 +138,10 @@ static bool have_capstone(void)
 
 /* ==== temporary files ======================================================================== */
 
-static const char *temp_path(char *path, size_t len, const char *suffix)
-{
-	int fd;
-
-	snprintf(path, len, "/tmp/twinvm-test-diff-XXXXXX%s", suffix);
-	fd = mkstemps(path, (int)strlen(suffix));
-	ck_assert_int_ge(fd, 0);
-	close(fd);
-	return path;
-}
-
 /* A raw guest image in a temporary file; the caller unlinks it. */
 static const char *temp_guest(const uint8_t *bytes, size_t len, char *path, size_t path_len)
 {
-	FILE *f = fopen(temp_path(path, path_len, ".bin"), "wb");
+	FILE *f = fopen(tv_temp_path(path, path_len, ".bin"), "wb");
 
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fwrite(bytes, 1, len, f), len);
@@ -212,7 +201,7 @@ static bool traced_run(struct trace *t, const char *engine, enum tv_mode mode, c
 
 	if (!tv_test_engine(engine, mode, why, why_len))
 		return false;
-	temp_path(path, sizeof(path), ".jsonl");
+	tv_temp_path(path, sizeof(path), ".jsonl");
 	CMD(&c, "run", "--backend", engine, "--mode", tv_mode_name(mode), "--guest", guest, "--trace",
 	    path);
 	run(&c, &r);
@@ -391,7 +380,7 @@ static const char *golden_copy(const char *name, bool (*edit)(json_t *rec, int l
 	snprintf(src, sizeof(src), "%s/%s", golden_dir, name);
 	in = fopen(src, "r");
 	ck_assert_msg(in != NULL, "cannot open %s", src);
-	out = fopen(temp_path(path, len, ".jsonl"), "w");
+	out = fopen(tv_temp_path(path, len, ".jsonl"), "w");
 	ck_assert_ptr_nonnull(out);
 	while (fgets(buf, sizeof(buf), in)) {
 		json_t *rec = json_loads(buf, 0, NULL);

@@ -2,6 +2,7 @@
 #include "tv_test.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "probe.h"
 
@@ -17,6 +18,17 @@ const struct tv_backend_ops *tv_test_engine(const char *name, enum tv_mode mode,
 	if (tv_probe_mode(be, mode, why, len) != 0)
 		return NULL;
 	return be;
+}
+
+const char *tv_temp_path(char *path, size_t len, const char *suffix)
+{
+	int fd;
+
+	ck_assert_int_lt(snprintf(path, len, "/tmp/twinvm-test-XXXXXX%s", suffix), (int)len);
+	fd = mkstemps(path, (int)strlen(suffix));
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	return path;
 }
 
 int tv_test_main(Suite *s)

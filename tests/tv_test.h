@@ -26,6 +26,10 @@
 const struct tv_backend_ops *tv_test_engine(const char *name, enum tv_mode mode, char *why,
 					    size_t len);
 
+/* Creates an empty temporary file whose name ends in suffix ("" for none), writes its path into
+ * path and returns it; the caller unlinks it. */
+const char *tv_temp_path(char *path, size_t len, const char *suffix);
+
 /* Runs the suite with verbose output; the exit code is meson's (0 pass, 1 fail). */
 int tv_test_main(Suite *s);
 
