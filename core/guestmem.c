@@ -1,6 +1,8 @@
 /* Guest RAM allocation and the bounds-checked accessor. */
 #include "guestmem.h"
 
+#include "ram_range.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -48,10 +50,7 @@ void tv_ram_free(struct tv_ram *ram)
 
 void *tv_ram_ptr(const struct tv_ram *ram, uint64_t gpa, uint64_t len)
 {
-	/* Written so that no sum can overflow: gpa < size first, then len <= size - gpa. */
-	if (len == 0 || gpa >= ram->size || len > ram->size - gpa)
-		return NULL;
-	return ram->host + gpa;
+	return tv_ram_range(ram->host, ram->size, gpa, len);
 }
 
 int tv_ram_read(const struct tv_ram *ram, uint64_t gpa, void *dst, uint64_t len)

@@ -12,6 +12,7 @@
  * emu_uc_create and emu_hooks_install), and keeps what it wrote; get_sregs answers from that,
  * rebuilding only the segments the guest has loaded since. */
 #include "emu.h"
+#include "emu_desc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -214,52 +215,9 @@ int emu_begin_address(struct tv_vcpu *v, uint64_t *begin)
 /* -------------------------------------------------------------------------------------------
  * Special registers */
 
-#define EMU_NSEGS 6
-
 static const int emu_seg_regs[EMU_NSEGS] = {
 	UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS,
 };
-static const char *const emu_seg_names[EMU_NSEGS] = { "CS", "SS", "DS", "ES", "FS", "GS" };
-
-/* In emu_seg_regs' order: CS before SS (SS's checks use the CPL), both before the data ones. */
-static void emu_segs_of(struct tv_sregs *s, struct tv_segment *segs[EMU_NSEGS])
-{
-	segs[0] = &s->cs;
-	segs[1] = &s->ss;
-	segs[2] = &s->ds;
-	segs[3] = &s->es;
-	segs[4] = &s->fs;
-	segs[5] = &s->gs;
-}
-
-/* The hidden part of a segment from its 8-byte descriptor, as the CPU loads it. */
-static void emu_desc_decode(uint64_t d, uint16_t selector, struct tv_segment *s)
-{
-	uint32_t limit = (uint32_t)((d & 0xffff) | ((d >> 32) & 0xf0000));
-
-	s->selector = selector;
-	s->base = ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
-	s->type = (d >> 40) & 0xf;
-	s->s = (d >> 44) & 1;
-	s->dpl = (d >> 45) & 3;
-	s->present = (d >> 47) & 1;
-	s->avl = (d >> 52) & 1;
-	s->l = (d >> 53) & 1;
-	s->db = (d >> 54) & 1;
-	s->g = (d >> 55) & 1;
-	s->limit = s->g ? (limit << 12) | 0xfff : limit;
-	s->unusable = !s->present;
-}
-
-/* QEMU's segment flags (the descriptor's high word: type at bit 8, S 12, DPL 13, P 15, AVL 20,
- * L 21, D/B 22, G 23), which uc_x86_mmr carries for LDTR and TR. */
-static uint32_t emu_seg_flags(const struct tv_segment *s)
-{
-	return (uint32_t)(s->type & 0xf) << 8 | (uint32_t)(s->s & 1) << 12 |
-	       (uint32_t)(s->dpl & 3) << 13 | (uint32_t)(s->present & 1) << 15 |
-	       (uint32_t)(s->avl & 1) << 20 | (uint32_t)(s->l & 1) << 21 |
-	       (uint32_t)(s->db & 1) << 22 | (uint32_t)(s->g & 1) << 23;
-}
 
 static void emu_seg_from_mmr(const uc_x86_mmr *m, struct tv_segment *s)
 {
@@ -269,33 +227,6 @@ static void emu_seg_from_mmr(const uc_x86_mmr *m, struct tv_segment *s)
 	emu_desc_decode(high, m->selector, s);
 	s->base = m->base;
 	s->limit = m->limit;
-}
-
-/* Reads the GDT descriptor for selector from guest RAM, as Unicorn will when the selector is
- * loaded. The GDT's base is taken as guest-physical: set_sregs loads segments with paging off. */
-static int emu_gdt_read(const struct tv_vm *vm, const struct tv_dtable *gdt, const char *name,
-			uint16_t selector, uint64_t *desc, uint64_t *where)
-{
-	uint64_t off = selector & ~7u;
-
-	if (selector & 4) {
-		tv_set_error("set_sregs: %s selector 0x%x points into an LDT, which the emulator "
-			     "backend does not support", name, selector);
-		return -EINVAL;
-	}
-	if (off + 7 > gdt->limit) {
-		tv_set_error("set_sregs: %s selector 0x%x is past the GDT's limit 0x%x", name,
-			     selector, gdt->limit);
-		return -EINVAL;
-	}
-	*where = gdt->base + off;
-	if (*where < gdt->base || *where + 8 > vm->ram_size) {
-		tv_set_error("set_sregs: the GDT descriptor for %s (selector 0x%x) at 0x%" PRIx64
-			     " is outside guest RAM", name, selector, *where);
-		return -EINVAL;
-	}
-	memcpy(desc, (const uint8_t *)vm->ram + *where, sizeof(*desc));
-	return 0;
 }
 
 /* Unicorn takes a selector and loads the rest itself (from the GDT in protected mode, as
@@ -327,7 +258,7 @@ static int emu_sregs_check(const struct tv_vm *vm, const struct tv_sregs *s, int
 		/* A null selector loads an unusable segment; UC_MODE_64 loads only FS and GS. */
 		if ((want->selector & ~3u) == 0 || (mode == UC_MODE_64 && i < 4))
 			continue;
-		rc = emu_gdt_read(vm, &s->gdt, name, want->selector, &desc, &where);
+		rc = emu_gdt_read(vm->ram, vm->ram_size, s, name, want->selector, &desc, &where);
 		if (rc)
 			return rc;
 		if (mode == UC_MODE_64)
@@ -499,30 +430,6 @@ int emu_set_sregs(struct tv_vcpu *v, const struct tv_sregs *s)
 	return 0;
 }
 
-/* A segment whose selector changed since set_sregs (the guest loaded it): rebuilt the way the
- * CPU loaded it, from the selector in real mode and from the GDT as it is now otherwise. */
-static void emu_seg_rebuild(const struct tv_vm *vm, const struct tv_sregs *s, int i,
-			    uint16_t selector, struct tv_segment *seg)
-{
-	uint64_t desc, where;
-
-	memset(seg, 0, sizeof(*seg));
-	seg->selector = selector;
-	if (!(s->cr0 & EMU_CR0_PE)) {
-		seg->base = (uint64_t)selector * 16;
-		seg->limit = 0xffff;
-		seg->type = i == 0 ? 0xb : 0x3;
-		seg->present = seg->s = 1;
-		return;
-	}
-	if ((selector & ~3u) == 0 ||
-	    emu_gdt_read(vm, &s->gdt, emu_seg_names[i], selector, &desc, &where) != 0) {
-		seg->unusable = 1;
-		return;
-	}
-	emu_desc_decode(desc, selector, seg);
-}
-
 int emu_get_sregs(struct tv_vcpu *v, struct tv_sregs *s)
 {
 	static const int ids[] = { UC_X86_REG_CR0, UC_X86_REG_CR2,     UC_X86_REG_CR3,
@@ -577,7 +484,9 @@ int emu_get_sregs(struct tv_vcpu *v, struct tv_sregs *s)
 		uint16_t selector = (uint16_t)vals[4 + i];
 
 		if (!v->shadow_valid || old[i]->selector != selector)
-			emu_seg_rebuild(v->vm, s, i, selector, segs[i]);
+			/* Rebuilt the way the CPU loaded it: from the selector in real
+			 * mode, from the GDT as it is now otherwise. */
+			emu_seg_rebuild(v->vm->ram, v->vm->ram_size, s, i, selector, segs[i]);
 	}
 	if (is64) {
 		s->fs.base = vals[10];

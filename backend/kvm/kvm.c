@@ -25,6 +25,7 @@
 #include "backend.h"
 #include "kvm_log.h"
 #include "kvm_raw.h"
+#include "ram_range.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -586,6 +587,7 @@ static uint64_t kvm_linear_pc(const struct kvm_sync_regs *sync)
 static bool kvm_stepped_over_hlt(struct tv_vcpu *v, uint64_t from)
 {
 	const struct kvm_sync_regs *sync = &v->run->s.regs;
+	const uint8_t *op;
 	uint64_t gpa = from;
 
 	if (kvm_linear_pc(sync) != from + 1)
@@ -598,7 +600,8 @@ static bool kvm_stepped_over_hlt(struct tv_vcpu *v, uint64_t from)
 			return false;
 		gpa = tl.physical_address;
 	}
-	return gpa < v->vm->ram_size && v->vm->ram[gpa] == 0xf4;
+	op = tv_ram_range(v->vm->ram, v->vm->ram_size, gpa, 1);
+	return op && *op == 0xf4;
 }
 
 static int kvm_set_run_flags(struct tv_vcpu *v, unsigned flags)
@@ -653,7 +656,15 @@ static int kvm_handle_io(struct tv_vcpu *v, struct tv_exit *exit)
 		exit->io.count = run->io.count;
 		/* The data lives in the kvm_run mapping itself: OUT data KVM put there, IN data
 		 * the handler writes there for KVM to load. */
-		exit->io.data = (char *)run + run->io.data_offset;
+		exit->io.data = tv_ram_range(run, v->run_size, run->io.data_offset,
+					     (uint64_t)run->io.size * run->io.count);
+		if (!exit->io.data) {
+			/* KVM keeps the data inside the mapping; a guest's count never moves it. */
+			tv_set_error("KVM: IO exit data (offset 0x%llx, %u x %u bytes) lies outside "
+				     "the %zu-byte kvm_run mapping", (unsigned long long)run->io.data_offset,
+				     run->io.count, run->io.size, v->run_size);
+			return -EIO;
+		}
 		/* An IN nobody answers reads all ones, as on an empty ISA bus. */
 		if (run->io.direction == KVM_EXIT_IO_IN)
 			memset(exit->io.data, 0xff, (size_t)run->io.size * run->io.count);

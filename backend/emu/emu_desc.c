@@ -1,0 +1,105 @@
+/* Segment descriptors for the Unicorn backend (see emu_desc.h). Every read of guest RAM here
+ * goes through tv_ram_range, the bounds check core's accessor uses too. */
+#include "emu_desc.h"
+
+#include "../ram_range.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#define EMU_CR0_PE (1ull << 0)
+#define EMU_CR0_PG (1ull << 31)
+#define EMU_EFER_LME (1ull << 8)
+#define EMU_EFER_LMA (1ull << 10)
+
+const char *const emu_seg_names[EMU_NSEGS] = { "CS", "SS", "DS", "ES", "FS", "GS" };
+
+void emu_segs_of(struct tv_sregs *s, struct tv_segment *segs[EMU_NSEGS])
+{
+	segs[0] = &s->cs;
+	segs[1] = &s->ss;
+	segs[2] = &s->ds;
+	segs[3] = &s->es;
+	segs[4] = &s->fs;
+	segs[5] = &s->gs;
+}
+
+void emu_desc_decode(uint64_t d, uint16_t selector, struct tv_segment *s)
+{
+	uint32_t limit = (uint32_t)((d & 0xffff) | ((d >> 32) & 0xf0000));
+
+	s->selector = selector;
+	s->base = ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
+	s->type = (d >> 40) & 0xf;
+	s->s = (d >> 44) & 1;
+	s->dpl = (d >> 45) & 3;
+	s->present = (d >> 47) & 1;
+	s->avl = (d >> 52) & 1;
+	s->l = (d >> 53) & 1;
+	s->db = (d >> 54) & 1;
+	s->g = (d >> 55) & 1;
+	s->limit = s->g ? (limit << 12) | 0xfff : limit;
+	s->unusable = !s->present;
+}
+
+/* Type at bit 8, S 12, DPL 13, P 15, AVL 20, L 21, D/B 22, G 23. */
+uint32_t emu_seg_flags(const struct tv_segment *s)
+{
+	return (uint32_t)(s->type & 0xf) << 8 | (uint32_t)(s->s & 1) << 12 |
+	       (uint32_t)(s->dpl & 3) << 13 | (uint32_t)(s->present & 1) << 15 |
+	       (uint32_t)(s->avl & 1) << 20 | (uint32_t)(s->l & 1) << 21 |
+	       (uint32_t)(s->db & 1) << 22 | (uint32_t)(s->g & 1) << 23;
+}
+
+int emu_gdt_read(const void *ram, uint64_t ram_size, const struct tv_sregs *s, const char *name,
+		 uint16_t selector, uint64_t *desc, uint64_t *where)
+{
+	uint64_t off = selector & ~7u;
+	const void *p;
+
+	if (selector & 4) {
+		tv_set_error("set_sregs: %s selector 0x%x points into an LDT, which the emulator "
+			     "backend does not support", name, selector);
+		return -EINVAL;
+	}
+	if (off + 7 > s->gdt.limit) {
+		tv_set_error("set_sregs: %s selector 0x%x is past the GDT's limit 0x%x", name,
+			     selector, s->gdt.limit);
+		return -EINVAL;
+	}
+	/* A linear address wraps at the address size, as the CPU computes it. */
+	*where = s->gdt.base + off;
+	if (!(s->efer & EMU_EFER_LMA) && !((s->efer & EMU_EFER_LME) && (s->cr0 & EMU_CR0_PG)))
+		*where &= 0xffffffffull;
+	p = tv_ram_range(ram, ram_size, *where, sizeof(*desc));
+	if (!p) {
+		tv_set_error("set_sregs: the GDT descriptor for %s (selector 0x%x) at 0x%" PRIx64
+			     " is outside guest RAM", name, selector, *where);
+		return -EINVAL;
+	}
+	memcpy(desc, p, sizeof(*desc));
+	return 0;
+}
+
+void emu_seg_rebuild(const void *ram, uint64_t ram_size, const struct tv_sregs *s, int i,
+		     uint16_t selector, struct tv_segment *seg)
+{
+	uint64_t desc, where;
+
+	memset(seg, 0, sizeof(*seg));
+	seg->selector = selector;
+	if (!(s->cr0 & EMU_CR0_PE)) {
+		seg->base = (uint64_t)selector * 16;
+		seg->limit = 0xffff;
+		seg->type = i == 0 ? 0xb : 0x3;
+		seg->present = seg->s = 1;
+		return;
+	}
+	if (i < 0 || i >= EMU_NSEGS || (selector & ~3u) == 0 ||
+	    emu_gdt_read(ram, ram_size, s, emu_seg_names[i], selector, &desc, &where) != 0) {
+		seg->unusable = 1;
+		return;
+	}
+	emu_desc_decode(desc, selector, seg);
+}
