@@ -84,6 +84,85 @@ END_TEST
 START_TEST(test_gdt_at_top_of_address_space_traced_emu) { gdt_at_top_stays_in_ram("emu", true); }
 END_TEST
 
+/* ---- A real-mode guest that enters protected mode and runs above 64 KiB --------------------
+ * Precise runs (--trace, diff, the io policy) re-enter Unicorn after every exit; an instance
+ * opened in UC_MODE_16 takes its start address as CS * 16 + a 16-bit IP, so EIP 0x20004 came
+ * back as 0x0004. Real mode, at 0:
+ *   cli
+ *   lgdt [0x120]                 ; the image's own GDT: null, flat code32, flat data
+ *   mov eax, cr0
+ *   or al, 1
+ *   mov cr0, eax
+ *   jmp dword 0x08:0x20000
+ * and at 0x20000, in 32-bit code (put there by the test, above the image limit):
+ *   mov ax, 0x10
+ *   mov ds, ax
+ *   mov al, 'A'
+ *   out 0xe9, al
+ *   mov al, 'B'
+ *   out 0xe9, al
+ *   hlt */
+static const uint8_t to_protected_high[] = {
+	0xfa,
+	0x0f, 0x01, 0x16, 0x20, 0x01,
+	0x0f, 0x20, 0xc0,
+	0x0c, 0x01,
+	0x0f, 0x22, 0xc0,
+	0x66, 0xea, 0x00, 0x00, 0x02, 0x00, 0x08, 0x00,
+};
+static const uint8_t high_code32[] = {
+	0x66, 0xb8, 0x10, 0x00,
+	0x8e, 0xd8,
+	0xb0, 'A',
+	0xe6, 0xe9,
+	0xb0, 'B',
+	0xe6, 0xe9,
+	0xf4,
+};
+#define HIGH_CODE 0x20000ull
+#define OWN_GDT 0x100ull
+
+static void mode_switch_keeps_eip(const char *engine, bool traced)
+{
+	const uint64_t gdt[3] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull };
+	const uint8_t gdtr[6] = { 0x17, 0x00, OWN_GDT & 0xff, OWN_GDT >> 8, 0, 0 };
+	uint8_t image[0x200] = { 0 };
+	const struct tv_backend_ops *be;
+	struct tv_test_run t;
+	FILE *trace = NULL;
+	char why[512];
+
+	be = tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why));
+	if (!be)
+		TV_SKIP("%s: %s", engine, why);
+	memcpy(image, to_protected_high, sizeof(to_protected_high));
+	memcpy(image + OWN_GDT, gdt, sizeof(gdt));
+	memcpy(image + 0x120, gdtr, sizeof(gdtr));
+	if (traced) {
+		trace = tmpfile();
+		ck_assert_ptr_nonnull(trace);
+	}
+	tv_test_prepare(&t, be, TV_MODE_REAL, image, sizeof(image), trace);
+	ck_assert_int_eq(tv_ram_write(&t.m.ram, HIGH_CODE, high_code32, sizeof(high_code32)), 0);
+	tv_test_finish(&t, 30);
+	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "ended in %s: %s",
+		      tv_exit_reason_name(t.last.reason), t.last.detail);
+	ck_assert_str_eq(t.console, "AB");
+	ck_assert_uint_eq(t.regs.rip, HIGH_CODE + sizeof(high_code32));
+	tv_test_run_end(&t);
+	if (trace)
+		fclose(trace);
+}
+
+START_TEST(test_real_to_protected_above_64k_kvm) { mode_switch_keeps_eip("kvm", false); }
+END_TEST
+START_TEST(test_real_to_protected_above_64k_emu) { mode_switch_keeps_eip("emu", false); }
+END_TEST
+START_TEST(test_real_to_protected_above_64k_traced_kvm) { mode_switch_keeps_eip("kvm", true); }
+END_TEST
+START_TEST(test_real_to_protected_above_64k_traced_emu) { mode_switch_keeps_eip("emu", true); }
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hostile");
@@ -94,6 +173,10 @@ int main(void)
 	tcase_add_test(tc, test_gdt_at_top_of_address_space_emu);
 	tcase_add_test(tc, test_gdt_at_top_of_address_space_traced_kvm);
 	tcase_add_test(tc, test_gdt_at_top_of_address_space_traced_emu);
+	tcase_add_test(tc, test_real_to_protected_above_64k_kvm);
+	tcase_add_test(tc, test_real_to_protected_above_64k_emu);
+	tcase_add_test(tc, test_real_to_protected_above_64k_traced_kvm);
+	tcase_add_test(tc, test_real_to_protected_above_64k_traced_emu);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

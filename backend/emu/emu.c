@@ -584,8 +584,10 @@ static void emu_vm_destroy(struct tv_vm *vm)
 		return;
 	if (vm->vcpu)
 		vm->vcpu->vm = NULL; /* its hooks go with the instance */
-	err = uc_close(vm->uc);
-	EMU_LOG(vm->e->log, "uc_close(%p) = %s", (void *)vm->uc, emu_err_name(err));
+	if (vm->uc) {
+		err = uc_close(vm->uc);
+		EMU_LOG(vm->e->log, "uc_close(%p) = %s", (void *)vm->uc, emu_err_name(err));
+	}
 	free(vm);
 }
 
@@ -777,7 +779,7 @@ static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exi
 
 static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 {
-	uc_engine *uc = v->vm->uc;
+	uc_engine *uc;
 	sigset_t saved_mask;
 	bool async = !emu_precise(v->flags) && !emu_block_hooked(v->flags);
 	uint64_t begin;
@@ -785,6 +787,8 @@ static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 	int rc;
 
 	memset(exit, 0, sizeof(*exit));
+	if (emu_instance_lost(v->vm))
+		return -EIO;
 	if (emu_pop(v, exit)) {
 		EMU_LOG(v->log, "run: %s exit kept from the last uc_emu_start",
 			tv_exit_reason_name(exit->reason));
@@ -800,6 +804,7 @@ static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 	rc = emu_begin_address(v, &begin);
 	if (rc)
 		return rc;
+	uc = v->vm->uc;
 	v->stop = EMU_STOP_NONE;
 	v->io_error = 0;
 	v->exception = -1;
@@ -833,6 +838,9 @@ static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 	if (v->kick_stopped)
 		EMU_LOG(v->log, "uc_emu_stop() = (called by kick() during the run; logged here "
 				"because kick() runs in a signal handler)");
+	rc = emu_mode_follow(v);
+	if (rc)
+		return rc;
 	return emu_classify(v, err, async, exit);
 }
 

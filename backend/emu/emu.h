@@ -87,6 +87,8 @@ struct tv_vcpu {
 	bool shadow_valid;
 	/* R8-R15 outside UC_MODE_64, where Unicorn cannot reach them (nor can 32-bit code). */
 	uint64_t high_regs[8];
+	/* What the instance's context holds for R8-R15 meanwhile (see emu_reopen). */
+	uint64_t high_env[8];
 };
 
 /* emu.c */
@@ -110,6 +112,18 @@ int emu_get_regs(struct tv_vcpu *v, struct tv_regs *r);
 int emu_set_regs(struct tv_vcpu *v, const struct tv_regs *r);
 int emu_get_sregs(struct tv_vcpu *v, struct tv_sregs *s);
 int emu_set_sregs(struct tv_vcpu *v, const struct tv_sregs *s);
+
+/* -EIO when the VM has no instance left (a reopen could open none, out of memory): every entry
+ * point that touches the instance checks this first. */
+int emu_instance_lost(const struct tv_vm *vm);
+
+/* Replaces the instance with one in mode (see emu_regs.c): fresh, with only the general
+ * registers carried over (set_sregs then writes the rest), or with the whole CPU state. */
+int emu_reopen(struct tv_vcpu *v, int mode, bool fresh);
+
+/* Reopens the instance when the guest has switched to a mode the instance's cannot run or
+ * report (see emu_regs.c). Called after every uc_emu_start. */
+int emu_mode_follow(struct tv_vcpu *v);
 
 /* The linear address uc_emu_start takes as "begin": CS.selector * 16 + IP in UC_MODE_16, EIP or
  * RIP otherwise. */
