@@ -163,6 +163,100 @@ END_TEST
 START_TEST(test_real_to_protected_above_64k_traced_emu) { mode_switch_keeps_eip("emu", true); }
 END_TEST
 
+/* ---- The other directions: protected to real, long to compatibility mode -------------------
+ * Both re-enter at the address the current mode uses: IP with CS * 16 in real mode, RIP with
+ * the compatibility segment's base of 0. Protected mode, at 0:
+ *   lgdt [0x120]              ; null, code32, data, code16 (base 0, limit 0xffff)
+ *   jmp 0x18:0x0e             ; into 16-bit protected mode
+ *   mov eax, cr0              ; (16-bit code from here)
+ *   and al, 0xfe
+ *   mov cr0, eax              ; real mode
+ *   jmp 0x1000:0x0000         ; linear 0x10000
+ * and at 0x10000: mov al, 'R'; out 0xe9, al; mov al, 'M'; out 0xe9, al; hlt */
+static const uint8_t to_real[] = {
+	0x0f, 0x01, 0x15, 0x20, 0x01, 0x00, 0x00,
+	0xea, 0x0e, 0x00, 0x00, 0x00, 0x18, 0x00,
+	0x0f, 0x20, 0xc0,
+	0x24, 0xfe,
+	0x0f, 0x22, 0xc0,
+	0xea, 0x00, 0x00, 0x00, 0x10,
+};
+static const uint8_t real_tail[] = { 0xb0, 'R', 0xe6, 0xe9, 0xb0, 'M', 0xe6, 0xe9, 0xf4 };
+
+/* Long mode, at 0:
+ *   jmp far [0x7]             ; m16:32 -> 0x08:0x20000, the layout's 32-bit code segment
+ *   farptr: dd 0x20000; dw 0x08
+ * and at 0x20000 (compatibility mode): mov al, 'C'; out 0xe9, al; hlt */
+static const uint8_t to_compat[] = {
+	0xff, 0x2c, 0x25, 0x07, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x02, 0x00, 0x08, 0x00,
+};
+static const uint8_t compat_tail[] = { 0xb0, 'C', 0xe6, 0xe9, 0xf4 };
+
+struct mode_switch {
+	enum tv_mode mode;
+	const uint8_t *image;
+	size_t len;
+	bool own_gdt;
+	uint64_t tail_at;
+	const uint8_t *tail;
+	size_t tail_len;
+	const char *console;
+	uint64_t rip; /* at the end, as the mode counts it */
+};
+
+static const struct mode_switch switches[] = {
+	{ TV_MODE_PROTECTED, to_real, sizeof(to_real), true, 0x10000, real_tail,
+	  sizeof(real_tail), "RM", sizeof(real_tail) },
+	{ TV_MODE_LONG, to_compat, sizeof(to_compat), false, 0x20000, compat_tail,
+	  sizeof(compat_tail), "C", 0x20000 + sizeof(compat_tail) },
+};
+
+static void mode_switch_runs(const char *engine, const struct mode_switch *w, bool traced)
+{
+	const uint64_t gdt[4] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull,
+				  0x00009a000000ffffull };
+	const uint8_t gdtr[6] = { 0x1f, 0x00, OWN_GDT & 0xff, OWN_GDT >> 8, 0, 0 };
+	uint8_t image[0x200] = { 0 };
+	const struct tv_backend_ops *be;
+	struct tv_test_run t;
+	FILE *trace = NULL;
+	char why[512];
+
+	be = tv_test_engine(engine, w->mode, why, sizeof(why));
+	if (!be)
+		TV_SKIP("%s/%s: %s", engine, tv_mode_name(w->mode), why);
+	memcpy(image, w->image, w->len);
+	if (w->own_gdt) {
+		memcpy(image + OWN_GDT, gdt, sizeof(gdt));
+		memcpy(image + 0x120, gdtr, sizeof(gdtr));
+	}
+	if (traced) {
+		trace = tmpfile();
+		ck_assert_ptr_nonnull(trace);
+	}
+	tv_test_prepare(&t, be, w->mode, image, sizeof(image), trace);
+	ck_assert_int_eq(tv_ram_write(&t.m.ram, w->tail_at, w->tail, w->tail_len), 0);
+	tv_test_finish(&t, 30);
+	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "%s/%s: ended in %s: %s", engine,
+		      tv_mode_name(w->mode), tv_exit_reason_name(t.last.reason), t.last.detail);
+	ck_assert_str_eq(t.console, w->console);
+	ck_assert_uint_eq(t.regs.rip, w->rip);
+	tv_test_run_end(&t);
+	if (trace)
+		fclose(trace);
+}
+
+/* _i: the entry of switches. */
+START_TEST(test_mode_switch_back_kvm) { mode_switch_runs("kvm", &switches[_i], false); }
+END_TEST
+START_TEST(test_mode_switch_back_emu) { mode_switch_runs("emu", &switches[_i], false); }
+END_TEST
+START_TEST(test_mode_switch_back_traced_kvm) { mode_switch_runs("kvm", &switches[_i], true); }
+END_TEST
+START_TEST(test_mode_switch_back_traced_emu) { mode_switch_runs("emu", &switches[_i], true); }
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hostile");
@@ -177,6 +271,10 @@ int main(void)
 	tcase_add_test(tc, test_real_to_protected_above_64k_emu);
 	tcase_add_test(tc, test_real_to_protected_above_64k_traced_kvm);
 	tcase_add_test(tc, test_real_to_protected_above_64k_traced_emu);
+	tcase_add_loop_test(tc, test_mode_switch_back_kvm, 0, 2);
+	tcase_add_loop_test(tc, test_mode_switch_back_emu, 0, 2);
+	tcase_add_loop_test(tc, test_mode_switch_back_traced_kvm, 0, 2);
+	tcase_add_loop_test(tc, test_mode_switch_back_traced_emu, 0, 2);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }
