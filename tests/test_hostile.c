@@ -257,6 +257,57 @@ END_TEST
 START_TEST(test_mode_switch_back_traced_emu) { mode_switch_runs("emu", &switches[_i], true); }
 END_TEST
 
+/* ---- One instruction, 189 exits ------------------------------------------------------------
+ * fxsave64 into MMIO writes its 512-byte area as 189 MMIO exits on the emulator. The trace once
+ * kept 64 per instruction and let the rest go while the run still counted them. (KVM's
+ * instruction emulator cannot do fxsave into MMIO: INTERNAL_ERROR, no exits.) Long mode:
+ *   mov eax, 0x300000          ; above the 2 MiB of RAM: MMIO
+ *   fxsave64 [rax]
+ *   hlt */
+static const uint8_t fxsave_to_mmio[] = {
+	0xb8, 0x00, 0x00, 0x30, 0x00,
+	0x48, 0x0f, 0xae, 0x00,
+	0xf4,
+};
+
+/* Trace lines that record an exit of reason (the closing RAM line is not one). */
+static uint64_t trace_count(FILE *trace, const char *reason)
+{
+	char line[8192], want[64];
+	uint64_t n = 0;
+
+	snprintf(want, sizeof(want), "\"reason\":\"%s\"", reason);
+	fflush(trace);
+	rewind(trace);
+	while (fgets(line, sizeof(line), trace))
+		n += strstr(line, want) != NULL;
+	return n;
+}
+
+static void every_exit_is_traced(const char *engine)
+{
+	const struct tv_backend_ops *be;
+	struct tv_test_run t;
+	FILE *trace = tmpfile();
+	char why[512];
+
+	be = tv_test_engine(engine, TV_MODE_LONG, why, sizeof(why));
+	if (!be)
+		TV_SKIP("%s: %s", engine, why);
+	ck_assert_ptr_nonnull(trace);
+	tv_test_prepare(&t, be, TV_MODE_LONG, fxsave_to_mmio, sizeof(fxsave_to_mmio), trace);
+	tv_test_finish(&t, 30);
+	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "ended in %s: %s",
+		      tv_exit_reason_name(t.last.reason), t.last.detail);
+	ck_assert_uint_gt(t.m.stats.by_reason[TV_EXIT_MMIO], 64);
+	ck_assert_uint_eq(trace_count(trace, "MMIO"), t.m.stats.by_reason[TV_EXIT_MMIO]);
+	tv_test_run_end(&t);
+	fclose(trace);
+}
+
+START_TEST(test_fxsave_to_mmio_every_exit_traced_emu) { every_exit_is_traced("emu"); }
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hostile");
@@ -275,6 +326,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_mode_switch_back_emu, 0, 2);
 	tcase_add_loop_test(tc, test_mode_switch_back_traced_kvm, 0, 2);
 	tcase_add_loop_test(tc, test_mode_switch_back_traced_emu, 0, 2);
+	tcase_add_test(tc, test_fxsave_to_mmio_every_exit_traced_emu);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

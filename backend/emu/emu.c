@@ -116,11 +116,30 @@ static bool emu_block_hooked(unsigned flags)
 /* -------------------------------------------------------------------------------------------
  * Exits and hooks */
 
+/* Room for one more queued exit: false when the queue is at EMU_QUEUE_MAX or out of memory. */
+static bool emu_queue_room(struct tv_vcpu *v)
+{
+	struct emu_pending *grown;
+	unsigned cap;
+
+	if (v->q_len < v->q_cap)
+		return true;
+	if (v->q_cap >= EMU_QUEUE_MAX)
+		return false;
+	cap = v->q_cap ? v->q_cap * 2 : EMU_QUEUE;
+	grown = realloc(v->queue, cap * sizeof(*grown));
+	if (!grown)
+		return false;
+	v->queue = grown;
+	v->q_cap = cap;
+	return true;
+}
+
 static struct emu_pending *emu_exit_begin(struct tv_vcpu *v, int reason)
 {
 	struct emu_pending *p = &v->scratch;
 
-	if (emu_precise(v->flags) && v->q_len < EMU_QUEUE)
+	if (emu_precise(v->flags) && emu_queue_room(v))
 		p = &v->queue[v->q_len];
 	p->exit.reason = reason;
 	p->exit.detail[0] = '\0';
@@ -613,11 +632,17 @@ static int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
 	v->vm = vm;
 	v->log = vm->e->log;
 	v->cfg = *cfg;
+	if (!emu_queue_room(v)) { /* the fast mode keeps its stopping exit in slot 0 */
+		free(v);
+		tv_set_error("Unicorn vCPU: out of memory");
+		return -ENOMEM;
+	}
 	v->exception = -1;
 	atomic_init(&v->async_uc, NULL);
 	rc = emu_hooks_install(v);
 	if (rc) {
 		emu_hooks_remove(v);
+		free(v->queue);
 		free(v);
 		return rc;
 	}
@@ -634,6 +659,7 @@ static void emu_vcpu_destroy(struct tv_vcpu *v)
 		emu_hooks_remove(v);
 		v->vm->vcpu = NULL;
 	}
+	free(v->queue);
 	free(v);
 }
 
@@ -661,7 +687,10 @@ static bool emu_pop(struct tv_vcpu *v, struct tv_exit *exit)
 {
 	if (v->q_next >= v->q_len)
 		return false;
-	*exit = v->queue[v->q_next++].exit;
+	*exit = v->queue[v->q_next].exit;
+	if (exit->reason == TV_EXIT_IO)
+		exit->io.data = v->queue[v->q_next].data; /* the queue may have moved since */
+	v->q_next++;
 	/* The slot's data stays as it is until the next uc_emu_start, as io.data promises. */
 	if (v->q_next == v->q_len)
 		v->q_next = v->q_len = 0;
@@ -670,7 +699,7 @@ static bool emu_pop(struct tv_vcpu *v, struct tv_exit *exit)
 
 static void emu_push(struct tv_vcpu *v, int reason)
 {
-	if (v->q_len < EMU_QUEUE) {
+	if (emu_queue_room(v)) {
 		memset(&v->queue[v->q_len].exit, 0, sizeof(v->queue[0].exit));
 		v->queue[v->q_len++].exit.reason = reason;
 	}
@@ -717,9 +746,13 @@ static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exi
 		v->q_next = v->q_len = 0;
 		return rc;
 	}
-	if (v->q_lost)
-		EMU_LOG(v->log, "run: %u exits of one instruction were handled but not kept",
-			v->q_lost);
+	if (v->q_lost) {
+		/* Handled, but a trace would miss them: fail rather than drop them silently. */
+		tv_set_error("emulator: one instruction made more than %u exits (%u not kept)",
+			     v->q_cap, v->q_lost);
+		v->q_next = v->q_len = 0;
+		return -E2BIG;
+	}
 
 	if (v->q_len) {
 		/* Exits the guest made before the engine stopped, in order. With a block hook, an

@@ -18,8 +18,11 @@
 #include <unicorn/unicorn.h>
 
 /* Exits one instruction can make before precise mode stops it: a movs between two MMIO
- * addresses makes two, an fxsave into MMIO 64. More than this are handled but not returned. */
+ * addresses makes two, an fxsave64 into MMIO 189. The queue starts at EMU_QUEUE and doubles as
+ * needed up to EMU_QUEUE_MAX (an xsave of every AVX-512 component byte by byte stays below it);
+ * an exit past that fails the run rather than go missing from the trace. */
 #define EMU_QUEUE 64
+#define EMU_QUEUE_MAX 65536
 
 struct tv_engine {
 	FILE *log;	  /* --trace-api, or NULL */
@@ -77,8 +80,8 @@ struct tv_vcpu {
 	uint64_t insn_addr;
 
 	/* Exits not yet returned, in order. */
-	struct emu_pending queue[EMU_QUEUE];
-	unsigned q_next, q_len, q_lost;
+	struct emu_pending *queue; /* q_cap slots; io.data is set to the slot's data when popped */
+	unsigned q_cap, q_next, q_len, q_lost;
 	struct emu_pending scratch; /* an exit handled in place (fast mode) */
 
 	/* The segments' hidden parts as set_sregs received them: Unicorn has no way to report a
