@@ -116,8 +116,9 @@ static void hc_num_exits(struct tv_machine *m, struct tv_exit *e)
 }
 
 /* The string is checked whole (mapped, in RAM, NUL within the limit) before a byte is printed,
- * so a bad one prints nothing. It is walked page by page: consecutive virtual pages need not be
- * consecutive in guest-physical memory. */
+ * so a bad one prints nothing. It is walked page by page of the linear address (DS.base + offset):
+ * consecutive virtual pages need not be consecutive in guest-physical memory, and with a DS.base
+ * that is not page aligned the offset's page boundaries are not the pages'. */
 static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 {
 	char buf[TV_HC_STR_MAX + 1];
@@ -128,11 +129,13 @@ static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 	if (!hc_out_arg(m, e, &gva) || !hc_sregs(m, &s))
 		return;
 	while (len <= TV_HC_STR_MAX) {
-		uint64_t addr = (uint64_t)gva + len, gpa;
-		enum tv_walk_result r = tv_gva_to_gpa(&m->ram, &s, addr, &gpa);
-		uint64_t n = TV_PAGE_SIZE - (addr & (TV_PAGE_SIZE - 1));
+		uint64_t addr = (uint64_t)gva + len, la = 0, gpa = 0, n;
+		enum tv_walk_result r = tv_gva_to_linear(&s, addr, &la);
 		const uint8_t *p, *nul;
 
+		if (r == TV_WALK_OK)
+			r = tv_linear_to_gpa(&m->ram, &s, la, &gpa);
+		n = TV_PAGE_SIZE - (la & (TV_PAGE_SIZE - 1));
 		if (r != TV_WALK_OK || !tv_ram_ptr(&m->ram, gpa, 1)) {
 			if (len == 0 && r != TV_WALK_OK)
 				hc_fail(m, "the string address 0x%" PRIx32 " is %s", gva,

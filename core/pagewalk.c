@@ -97,23 +97,31 @@ static enum tv_walk_result walk64(const struct tv_ram *ram, const struct tv_sreg
 	return TV_WALK_NOT_PRESENT; /* not reached: level 1 always returns */
 }
 
-enum tv_walk_result tv_gva_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
-				  uint64_t gva, uint64_t *gpa)
+static bool canonical48(uint64_t la)
+{
+	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
+}
+
+enum tv_walk_result tv_gva_to_linear(const struct tv_sregs *sregs, uint64_t gva, uint64_t *la)
+{
+	if ((sregs->efer & TV_EFER_LMA) && sregs->cs.l) {
+		/* 64-bit code: DS's base is ignored (FS/GS aside) and the address must be canonical. */
+		if (!canonical48(gva))
+			return TV_WALK_NONCANONICAL;
+		*la = gva;
+		return TV_WALK_OK;
+	}
+	*la = (sregs->ds.base + (gva & 0xffffffffu)) & 0xffffffffu;
+	return TV_WALK_OK;
+}
+
+enum tv_walk_result tv_linear_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
+				     uint64_t la, uint64_t *gpa)
 {
 	bool long_mode = sregs->efer & TV_EFER_LMA;
-	uint64_t la;
 
-	if (long_mode && sregs->cs.l) {
-		/* 64-bit code: DS's base is ignored (FS/GS aside) and the address must be canonical. */
-		int64_t sext = (int64_t)(gva << 16) >> 16;
-
-		if ((uint64_t)sext != gva)
-			return TV_WALK_NONCANONICAL;
-		la = gva;
-	} else {
-		la = (sregs->ds.base + (gva & 0xffffffffu)) & 0xffffffffu;
-	}
-
+	if (!long_mode)
+		la &= 0xffffffffu;
 	if (!(sregs->cr0 & TV_CR0_PG)) {
 		/* Real mode reaches one byte past 1 MiB + 64 KiB at most; protected mode 4 GiB. */
 		*gpa = la;
@@ -122,9 +130,20 @@ enum tv_walk_result tv_gva_to_gpa(const struct tv_ram *ram, const struct tv_sreg
 	if (long_mode) {
 		if (sregs->cr4 & CR4_LA57)
 			return TV_WALK_UNSUPPORTED;
+		if (!canonical48(la))
+			return TV_WALK_NONCANONICAL;
 		return walk64(ram, sregs, la, 4, gpa);
 	}
 	if (sregs->cr4 & TV_CR4_PAE)
 		return walk64(ram, sregs, la, 3, gpa);
 	return walk32(ram, sregs, (uint32_t)la, gpa);
+}
+
+enum tv_walk_result tv_gva_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
+				  uint64_t gva, uint64_t *gpa)
+{
+	uint64_t la;
+	enum tv_walk_result r = tv_gva_to_linear(sregs, gva, &la);
+
+	return r ? r : tv_linear_to_gpa(ram, sregs, la, gpa);
 }

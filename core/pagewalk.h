@@ -20,9 +20,18 @@ enum tv_walk_result {
 	TV_WALK_UNSUPPORTED,   /* a paging form twinvm does not walk (5-level) */
 };
 
-/* Translates the data-segment address gva as the guest's instructions would see it: DS.base is
- * added, then paging applies if CR0.PG is set (32-bit 4 KiB and 4 MiB pages; PAE; long mode with
- * 4 KiB, 2 MiB and 1 GiB pages). *gpa may lie outside RAM: the caller checks it. */
+/* The linear address of the data-segment address gva, as the guest's instructions form it: in
+ * 64-bit code gva itself, which must be canonical (DS.base is ignored); otherwise DS.base + the low
+ * 32 bits of gva, wrapped to 32 bits. */
+enum tv_walk_result tv_gva_to_linear(const struct tv_sregs *sregs, uint64_t gva, uint64_t *la);
+
+/* Translates the linear address la through paging, if CR0.PG is set (32-bit 4 KiB and 4 MiB
+ * pages; PAE; long mode with 4 KiB, 2 MiB and 1 GiB pages). Outside long mode only la's low 32
+ * bits count; in long mode la must be canonical. *gpa may lie outside RAM: the caller checks it. */
+enum tv_walk_result tv_linear_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
+				     uint64_t la, uint64_t *gpa);
+
+/* tv_gva_to_linear, then tv_linear_to_gpa. */
 enum tv_walk_result tv_gva_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
 				  uint64_t gva, uint64_t *gpa);
 

@@ -492,6 +492,87 @@ START_TEST(test_other_ports_are_not_hypercalls)
 }
 END_TEST
 
+/* --- the handler with guest registers from a fake engine ----------------------------------------
+ *
+ * HC_printStr and HC_gvaToHva read the guest's registers. A fake engine that answers get_regs and
+ * get_sregs from a struct lets a test set states the built-in modes never use (a data segment
+ * whose base is not page aligned) on every host, with no engine at all. */
+
+static struct tv_regs fake_regs;
+static struct tv_sregs fake_sregs;
+
+static int fake_get_regs(struct tv_vcpu *v, struct tv_regs *r)
+{
+	(void)v;
+	*r = fake_regs;
+	return 0;
+}
+
+static int fake_get_sregs(struct tv_vcpu *v, struct tv_sregs *s)
+{
+	(void)v;
+	*s = fake_sregs;
+	return 0;
+}
+
+static const struct tv_backend_ops fake_engine = {
+	.name = "fake",
+	.get_regs = fake_get_regs,
+	.get_sregs = fake_get_sregs,
+};
+
+/* A bare machine on the fake engine with the default RAM in mode (tables and GDT written). */
+static void fake_start(struct bare *b, enum tv_mode mode)
+{
+	struct tv_regs r;
+
+	bare_start(b);
+	b->m.be = &fake_engine;
+	ck_assert_int_eq(tv_ram_alloc(&b->m.ram, TV_RAM_DEFAULT), 0);
+	ck_assert_int_eq(tv_mode_setup(mode, b->m.ram.host, b->m.ram.size, &fake_sregs, &r), 0);
+	memset(&fake_regs, 0, sizeof(fake_regs));
+	b->m.mode = mode;
+}
+
+static void fake_end(struct bare *b)
+{
+	tv_ram_free(&b->m.ram);
+	bare_end(b);
+}
+
+static void fake_poke(struct bare *b, uint64_t gpa, const void *data, size_t len)
+{
+	ck_assert_int_eq(tv_ram_write(&b->m.ram, gpa, data, len), 0);
+}
+
+/* With DS.base = ALIAS + 0x800, offset 0x7f8 is linear ALIAS + 0xff8: the string's last 8 bytes
+ * before the linear page boundary are on one split page and the rest on the other, which is
+ * physically *below* it. Split at the offset's page boundary (0x1000) instead, the walk would read
+ * on from 0x31ff8 into physical 0x32000, the page after it in RAM. */
+START_TEST(test_printstr_splits_at_linear_page_boundaries_with_an_unaligned_ds_base)
+{
+	const uint32_t pte0 = 0x31000 | TV_PTE_P | TV_PTE_RW, pte1 = 0x30000 | TV_PTE_P | TV_PTE_RW;
+	const uint32_t pde = SPLIT_PT | TV_PTE_P | TV_PTE_RW;
+	uint32_t offset = 0x7f8;
+	struct tv_exit e = io_exit(TV_HC_PRINTSTR, TV_IO_OUT, 4, 1, &offset);
+	struct bare b;
+
+	fake_start(&b, TV_MODE_PAGED32);
+	fake_poke(&b, SPLIT_PT, &pte0, 4);
+	fake_poke(&b, SPLIT_PT + 4, &pte1, 4);
+	fake_poke(&b, TV_PD32 + 4 * (ALIAS >> 22), &pde, 4);
+	fake_poke(&b, 0x31ff8, "01234567", 8);
+	fake_poke(&b, 0x30000, "89\n", 4);
+	fake_poke(&b, 0x32000, "physically next\n", 17);
+	fake_sregs.ds.base = ALIAS + 0x800;
+	ck_assert(tv_hypercall(&b.m, &e));
+	fflush(b.m.opt.console);
+	ck_assert_msg(!b.m.hc.failed, "failed: %s", b.m.hc.error);
+	ck_assert_str_eq(b.console, "0123456789\n");
+	fake_end(&b);
+}
+END_TEST
+
 /* --- through the guest's own page tables (paged modes) ---------------------------------------- */
 
 /* Maps the large page at ALIAS (4 MiB in paged32, 2 MiB in long mode) to physical 0, present or
@@ -1029,6 +1110,7 @@ int main(void)
 	tcase_add_test(handler, test_print32bit_refuses_a_byte_wide_out);
 	tcase_add_test(handler, test_numexits_answers_a_16_bit_in_with_the_low_half);
 	tcase_add_test(handler, test_other_ports_are_not_hypercalls);
+	tcase_add_test(handler, test_printstr_splits_at_linear_page_boundaries_with_an_unaligned_ds_base);
 	suite_add_tcase(s, handler);
 
 	tcase_set_timeout(paged, 120);
