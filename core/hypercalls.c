@@ -71,7 +71,7 @@ static const uint8_t *hc_translate(struct tv_machine *m, const struct tv_sregs *
 	const uint8_t *p;
 	uint64_t gpa;
 
-	r = tv_gva_to_gpa(&m->ram, s, gva, &gpa);
+	r = tv_gva_to_gpa(&m->ram, s, m->maxphyaddr, gva, &gpa);
 	if (r != TV_WALK_OK) {
 		hc_fail(m, "guest address 0x%" PRIx64 " is %s", gva, tv_walk_result_name(r));
 		return NULL;
@@ -134,7 +134,7 @@ static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 		const uint8_t *p, *nul;
 
 		if (r == TV_WALK_OK)
-			r = tv_linear_to_gpa(&m->ram, &s, la, &gpa);
+			r = tv_linear_to_gpa(&m->ram, &s, m->maxphyaddr, la, &gpa);
 		n = TV_PAGE_SIZE - (la & (TV_PAGE_SIZE - 1));
 		if (r != TV_WALK_OK || !tv_ram_ptr(&m->ram, gpa, 1)) {
 			if (len == 0 && r != TV_WALK_OK)

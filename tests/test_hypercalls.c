@@ -1065,6 +1065,51 @@ static void gvatohva_refuses_unmapped(const char *engine, enum tv_mode mode)
 }
 ON_EACH_ENGINE(gvatohva_refuses_pointer_whose_translation_faults, gvatohva_refuses_unmapped)
 
+/* The alias's large-page entry with a bit the CPU reserves (bit 21 of a 4 MiB PDE, bit 13 of a
+ * 2 MiB one): the guest would fault on the address, so the hypercall must not translate it. */
+static void gvatohva_refuses_reserved(const char *engine, enum tv_mode mode)
+{
+	uint64_t e = TV_PTE_P | TV_PTE_RW | TV_PTE_PS | (mode == TV_MODE_PAGED32 ? 1u << 21 : 1u << 13);
+	uint32_t e32 = (uint32_t)e;
+	struct tv_test_run t;
+	char why[256];
+
+	if (!prepare_guest(&t, engine, mode, &gvatohva_alias, NULL, why, sizeof(why)))
+		TV_SKIP("%s/%s: %s", engine, tv_mode_name(mode), why);
+	if (mode == TV_MODE_PAGED32)
+		poke(&t, TV_PD32 + 4 * (ALIAS >> 22), &e32, sizeof(e32));
+	else
+		poke(&t, TV_PD64 + 8 * (ALIAS >> 21), &e, sizeof(e));
+	run(&t);
+	expect_invalid_gva(&t, guest_len(&gvatohva_alias, mode), "0x400800", "reserved bit");
+	tv_test_run_end(&t);
+}
+ON_EACH_ENGINE(gvatohva_refuses_pointer_through_an_entry_with_a_reserved_bit,
+	       gvatohva_refuses_reserved)
+
+/* The page walk's MAXPHYADDR is what the guest's own cpuid instruction reports (leaf 0x80000008,
+ * EAX[7:0]), on each engine. */
+static const uint8_t cpuid_maxphyaddr_64[] = {
+	0xb8, LE32(0x80000008u), /* mov eax, 0x80000008 */
+	0x0f, 0xa2,              /* cpuid */
+	0xf4,                    /* hlt */
+};
+
+static void maxphyaddr_is_the_guests(const char *engine, enum tv_mode mode)
+{
+	struct tv_test_run t;
+	char why[256];
+
+	if (!prepare(&t, engine, mode, cpuid_maxphyaddr_64, sizeof(cpuid_maxphyaddr_64), NULL, why,
+		     sizeof(why)))
+		TV_SKIP("%s/%s: %s", engine, tv_mode_name(mode), why);
+	run(&t);
+	expect_halted_at_end(&t, sizeof(cpuid_maxphyaddr_64));
+	ck_assert_uint_eq(t.m.maxphyaddr, t.regs.rax & 0xff);
+	tv_test_run_end(&t);
+}
+ON_EACH_ENGINE(page_walk_maxphyaddr_is_the_guests_cpuid, maxphyaddr_is_the_guests)
+
 /* Long mode only: the loop runs over the one mode. */
 static void gvatohva_refuses_noncanonical(const char *engine, enum tv_mode mode)
 {
@@ -1138,6 +1183,9 @@ int main(void)
 	ADD_ON_EACH_ENGINE(hostile, gvatohva_refuses_pointer_whose_translation_faults,
 			   TV_MODE_PAGED32);
 	ADD_ON_EACH_ENGINE(hostile, gvatohva_refuses_noncanonical_address, TV_MODE_LONG);
+	ADD_ON_EACH_ENGINE(hostile, gvatohva_refuses_pointer_through_an_entry_with_a_reserved_bit,
+			   TV_MODE_PAGED32);
+	ADD_ON_EACH_ENGINE(hostile, page_walk_maxphyaddr_is_the_guests_cpuid, TV_MODE_LONG);
 	suite_add_tcase(s, hostile);
 	return tv_test_main(s);
 }

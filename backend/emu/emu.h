@@ -115,6 +115,9 @@ int emu_set_sregs(struct tv_vcpu *v, const struct tv_sregs *s);
  * RIP otherwise. */
 int emu_begin_address(struct tv_vcpu *v, uint64_t *begin);
 
+/* emu_cpuid.c: the cpuid member of tv_emu_backend. */
+int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
 /* emu_log.c */
 
 #define EMU_LOG(log, ...)                             \
