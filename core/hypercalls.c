@@ -9,7 +9,46 @@
 #include "machine.h"
 #include "pagewalk.h"
 
-/* Marks the hypercall failed and says why on stderr, one line. */
+/* Counts one occurrence of the current hypercall's message template fmt; true while that kind
+ * is still to be printed (see struct tv_hc_log). */
+static bool hc_log_count(struct tv_machine *m, const char *fmt)
+{
+	struct tv_hc_log *log = &m->hc_log;
+	unsigned i;
+
+	for (i = 0; i < log->kinds; i++) {
+		if (log->kind[i].fmt == fmt && log->kind[i].name == m->hc.name)
+			break;
+	}
+	if (i == log->kinds) {
+		if (log->kinds < TV_HC_LOG_KINDS)
+			log->kinds++;
+		else
+			i = TV_HC_LOG_KINDS - 1; /* not reached with today's templates */
+		log->kind[i].name = m->hc.name;
+		log->kind[i].fmt = fmt;
+	}
+	if (++log->kind[i].count > TV_HC_LOG_REPEAT)
+		return false;
+	snprintf(log->kind[i].last, sizeof(log->kind[i].last), "%s", m->hc.error);
+	return true;
+}
+
+void tv_hypercall_log_flush(struct tv_machine *m)
+{
+	struct tv_hc_log *log = &m->hc_log;
+
+	for (unsigned i = 0; i < log->kinds; i++) {
+		if (log->kind[i].count > TV_HC_LOG_REPEAT)
+			fprintf(stderr, "twinvm: %s: %s (%" PRIu64 " more like this suppressed)\n",
+				log->kind[i].name, log->kind[i].last,
+				log->kind[i].count - TV_HC_LOG_REPEAT);
+	}
+	memset(log, 0, sizeof(*log));
+}
+
+/* Marks the hypercall failed and says why on stderr, one line, unless this kind of message has
+ * been said often enough already. */
 static void hc_fail(struct tv_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void hc_fail(struct tv_machine *m, const char *fmt, ...)
 {
@@ -19,7 +58,7 @@ static void hc_fail(struct tv_machine *m, const char *fmt, ...)
 	vsnprintf(m->hc.error, sizeof(m->hc.error), fmt, ap);
 	va_end(ap);
 	m->hc.failed = true;
-	if (!m->opt.quiet)
+	if (!m->opt.quiet && hc_log_count(m, fmt))
 		fprintf(stderr, "twinvm: %s: %s\n", m->hc.name, m->hc.error);
 }
 
@@ -39,13 +78,22 @@ static bool hc_out_arg(struct tv_machine *m, const struct tv_exit *e, uint32_t *
 	return true;
 }
 
-/* Hands an IN hypercall's result to the guest: the low bytes of value, as many as it asked. */
-static bool hc_in_result(struct tv_machine *m, struct tv_exit *e, uint32_t value)
+/* True when e is one IN, the only form an IN hypercall takes; false with the failure recorded
+ * otherwise. Checked before the call does anything, so a refused call has no effect. */
+static bool hc_in_form(struct tv_machine *m, const struct tv_exit *e)
 {
 	if (e->io.direction != TV_IO_IN || e->io.count != 1) {
 		hc_fail(m, "expects one IN (inl) on port 0x%x", e->io.port);
 		return false;
 	}
+	return true;
+}
+
+/* Hands an IN hypercall's result to the guest: the low bytes of value, as many as it asked. */
+static bool hc_in_result(struct tv_machine *m, struct tv_exit *e, uint32_t value)
+{
+	if (!hc_in_form(m, e))
+		return false;
 	memcpy(e->io.data, &value, e->io.size <= 4 ? e->io.size : 4);
 	m->hc.has_result = true;
 	m->hc.result = value;
@@ -171,9 +219,12 @@ static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 static void hc_num_exits_by_type(struct tv_machine *m, struct tv_exit *e)
 {
 	char text[96];
-	int n = snprintf(text, sizeof(text), "IO in: %" PRIu64 "\nIO out: %" PRIu64 "\n",
-			 m->stats.io_in, m->stats.io_out);
+	int n;
 
+	if (!hc_in_form(m, e))
+		return;
+	n = snprintf(text, sizeof(text), "IO in: %" PRIu64 "\nIO out: %" PRIu64 "\n",
+		     m->stats.io_in, m->stats.io_out);
 	/* The scratch page is identity-mapped in every mode twinvm sets up, so its physical address
 	 * is also the address the guest uses. */
 	if (tv_ram_write(&m->ram, TV_SCRATCH, text, (uint64_t)n + 1) != 0) {
@@ -191,6 +242,8 @@ static void hc_gva_to_hva(struct tv_machine *m, struct tv_exit *e)
 	const uint8_t *p = NULL;
 	uint64_t gva;
 
+	if (!hc_in_form(m, e))
+		return;
 	if (m->be->get_regs(m->vcpu, &r) != 0) {
 		hc_fail(m, "cannot read the guest's registers: %s", tv_last_error());
 		hc_in_result(m, e, 0);

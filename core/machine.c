@@ -76,6 +76,7 @@ free_ram:
 
 void tv_machine_destroy(struct tv_machine *m)
 {
+	tv_hypercall_log_flush(m); /* the run is over: say what was suppressed */
 	if (!m->be)
 		return;
 	m->be->vcpu_destroy(m->vcpu);
