@@ -207,6 +207,10 @@ struct tv_backend_ops {
 	/* Optional. The engine's own translation of a guest virtual address, for cross-checking
 	 * core's software page walk (KVM_TRANSLATE). -EFAULT when unmapped. */
 	int (*translate)(struct tv_vcpu *v, uint64_t gva, uint64_t *gpa);
+
+	/* Optional. What the guest's CPUID instruction answers for leaf and subleaf on this vCPU:
+	 * out[] = EAX, EBX, ECX, EDX. Core's page walk takes MAXPHYADDR from it. */
+	int (*cpuid)(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 };
 
 /* The engines built into this binary, in order of preference ("kvm" first). */

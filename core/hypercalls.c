@@ -9,7 +9,46 @@
 #include "machine.h"
 #include "pagewalk.h"
 
-/* Marks the hypercall failed and says why on stderr, one line. */
+/* Counts one occurrence of the current hypercall's message template fmt; true while that kind
+ * is still to be printed (see struct tv_hc_log). */
+static bool hc_log_count(struct tv_machine *m, const char *fmt)
+{
+	struct tv_hc_log *log = &m->hc_log;
+	unsigned i;
+
+	for (i = 0; i < log->kinds; i++) {
+		if (log->kind[i].fmt == fmt && log->kind[i].name == m->hc.name)
+			break;
+	}
+	if (i == log->kinds) {
+		if (log->kinds < TV_HC_LOG_KINDS)
+			log->kinds++;
+		else
+			i = TV_HC_LOG_KINDS - 1; /* not reached with today's templates */
+		log->kind[i].name = m->hc.name;
+		log->kind[i].fmt = fmt;
+	}
+	if (++log->kind[i].count > TV_HC_LOG_REPEAT)
+		return false;
+	snprintf(log->kind[i].last, sizeof(log->kind[i].last), "%s", m->hc.error);
+	return true;
+}
+
+void tv_hypercall_log_flush(struct tv_machine *m)
+{
+	struct tv_hc_log *log = &m->hc_log;
+
+	for (unsigned i = 0; i < log->kinds; i++) {
+		if (log->kind[i].count > TV_HC_LOG_REPEAT)
+			fprintf(stderr, "twinvm: %s: %s (%" PRIu64 " more like this suppressed)\n",
+				log->kind[i].name, log->kind[i].last,
+				log->kind[i].count - TV_HC_LOG_REPEAT);
+	}
+	memset(log, 0, sizeof(*log));
+}
+
+/* Marks the hypercall failed and says why on stderr, one line, unless this kind of message has
+ * been said often enough already. */
 static void hc_fail(struct tv_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void hc_fail(struct tv_machine *m, const char *fmt, ...)
 {
@@ -19,7 +58,7 @@ static void hc_fail(struct tv_machine *m, const char *fmt, ...)
 	vsnprintf(m->hc.error, sizeof(m->hc.error), fmt, ap);
 	va_end(ap);
 	m->hc.failed = true;
-	if (!m->opt.quiet)
+	if (!m->opt.quiet && hc_log_count(m, fmt))
 		fprintf(stderr, "twinvm: %s: %s\n", m->hc.name, m->hc.error);
 }
 
@@ -39,13 +78,22 @@ static bool hc_out_arg(struct tv_machine *m, const struct tv_exit *e, uint32_t *
 	return true;
 }
 
-/* Hands an IN hypercall's result to the guest: the low bytes of value, as many as it asked. */
-static bool hc_in_result(struct tv_machine *m, struct tv_exit *e, uint32_t value)
+/* True when e is one IN, the only form an IN hypercall takes; false with the failure recorded
+ * otherwise. Checked before the call does anything, so a refused call has no effect. */
+static bool hc_in_form(struct tv_machine *m, const struct tv_exit *e)
 {
 	if (e->io.direction != TV_IO_IN || e->io.count != 1) {
 		hc_fail(m, "expects one IN (inl) on port 0x%x", e->io.port);
 		return false;
 	}
+	return true;
+}
+
+/* Hands an IN hypercall's result to the guest: the low bytes of value, as many as it asked. */
+static bool hc_in_result(struct tv_machine *m, struct tv_exit *e, uint32_t value)
+{
+	if (!hc_in_form(m, e))
+		return false;
 	memcpy(e->io.data, &value, e->io.size <= 4 ? e->io.size : 4);
 	m->hc.has_result = true;
 	m->hc.result = value;
@@ -71,7 +119,7 @@ static const uint8_t *hc_translate(struct tv_machine *m, const struct tv_sregs *
 	const uint8_t *p;
 	uint64_t gpa;
 
-	r = tv_gva_to_gpa(&m->ram, s, gva, &gpa);
+	r = tv_gva_to_gpa(&m->ram, s, m->maxphyaddr, gva, &gpa);
 	if (r != TV_WALK_OK) {
 		hc_fail(m, "guest address 0x%" PRIx64 " is %s", gva, tv_walk_result_name(r));
 		return NULL;
@@ -116,8 +164,9 @@ static void hc_num_exits(struct tv_machine *m, struct tv_exit *e)
 }
 
 /* The string is checked whole (mapped, in RAM, NUL within the limit) before a byte is printed,
- * so a bad one prints nothing. It is walked page by page: consecutive virtual pages need not be
- * consecutive in guest-physical memory. */
+ * so a bad one prints nothing. It is walked page by page of the linear address (DS.base + offset):
+ * consecutive virtual pages need not be consecutive in guest-physical memory, and with a DS.base
+ * that is not page aligned the offset's page boundaries are not the pages'. */
 static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 {
 	char buf[TV_HC_STR_MAX + 1];
@@ -128,11 +177,13 @@ static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 	if (!hc_out_arg(m, e, &gva) || !hc_sregs(m, &s))
 		return;
 	while (len <= TV_HC_STR_MAX) {
-		uint64_t addr = (uint64_t)gva + len, gpa;
-		enum tv_walk_result r = tv_gva_to_gpa(&m->ram, &s, addr, &gpa);
-		uint64_t n = TV_PAGE_SIZE - (addr & (TV_PAGE_SIZE - 1));
+		uint64_t addr = (uint64_t)gva + len, la = 0, gpa = 0, n;
+		enum tv_walk_result r = tv_gva_to_linear(&s, addr, &la);
 		const uint8_t *p, *nul;
 
+		if (r == TV_WALK_OK)
+			r = tv_linear_to_gpa(&m->ram, &s, m->maxphyaddr, la, &gpa);
+		n = TV_PAGE_SIZE - (la & (TV_PAGE_SIZE - 1));
 		if (r != TV_WALK_OK || !tv_ram_ptr(&m->ram, gpa, 1)) {
 			if (len == 0 && r != TV_WALK_OK)
 				hc_fail(m, "the string address 0x%" PRIx32 " is %s", gva,
@@ -168,9 +219,12 @@ static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 static void hc_num_exits_by_type(struct tv_machine *m, struct tv_exit *e)
 {
 	char text[96];
-	int n = snprintf(text, sizeof(text), "IO in: %" PRIu64 "\nIO out: %" PRIu64 "\n",
-			 m->stats.io_in, m->stats.io_out);
+	int n;
 
+	if (!hc_in_form(m, e))
+		return;
+	n = snprintf(text, sizeof(text), "IO in: %" PRIu64 "\nIO out: %" PRIu64 "\n",
+		     m->stats.io_in, m->stats.io_out);
 	/* The scratch page is identity-mapped in every mode twinvm sets up, so its physical address
 	 * is also the address the guest uses. */
 	if (tv_ram_write(&m->ram, TV_SCRATCH, text, (uint64_t)n + 1) != 0) {
@@ -188,6 +242,8 @@ static void hc_gva_to_hva(struct tv_machine *m, struct tv_exit *e)
 	const uint8_t *p = NULL;
 	uint64_t gva;
 
+	if (!hc_in_form(m, e))
+		return;
 	if (m->be->get_regs(m->vcpu, &r) != 0) {
 		hc_fail(m, "cannot read the guest's registers: %s", tv_last_error());
 		hc_in_result(m, e, 0);

@@ -11,7 +11,8 @@
  *
  * Addresses are guest virtual, translated by walking the guest's own page tables (pagewalk.h);
  * every byte read or written goes through the checked accessor. A hypercall that fails says why
- * in one line on stderr and the guest goes on. */
+ * in one line on stderr (ten of a kind at most, then a count at the end: struct tv_hc_log) and
+ * the guest goes on. A refused call (wrong direction, width or count) has no other effect. */
 #ifndef TWINVM_HYPERCALLS_H
 #define TWINVM_HYPERCALLS_H
 
@@ -39,10 +40,32 @@ struct tv_hc_record {
 	char error[192];
 };
 
+/* A failure message is printed the first TV_HC_LOG_REPEAT times each kind occurs; the rest are
+ * counted, and tv_hypercall_log_flush says how many in one line: a guest looping on a bad
+ * hypercall (one rep outsb makes thousands) cannot flood stderr. A kind is one message template
+ * of one hypercall: "HC_printStr: the string address 0x%x is %s" is one kind whatever the address
+ * and the reason, because the guest picks those and could otherwise make every line unique. */
+#define TV_HC_LOG_REPEAT 10
+#define TV_HC_LOG_KINDS 32 /* more than the templates there are; extra kinds share the last */
+
+struct tv_hc_log {
+	struct {
+		const char *name, *fmt; /* the hypercall and its message template */
+		uint64_t count;         /* how many times it occurred */
+		char last[192];         /* the last line printed, for the suppressed count's line */
+	} kind[TV_HC_LOG_KINDS];
+	unsigned kinds;
+};
+
 struct tv_machine;
 
 /* Handles e if it is a hypercall (an IO exit on one of the ports above) and returns true; the
  * record of what it did is left in m->hc. */
 bool tv_hypercall(struct tv_machine *m, struct tv_exit *e);
+
+/* Prints "twinvm: <hypercall>: <last message> (N more like this suppressed)" on stderr for each
+ * kind of failure message that occurred more than TV_HC_LOG_REPEAT times, and starts counting
+ * afresh. The machine calls it when it is destroyed: the end of the run. */
+void tv_hypercall_log_flush(struct tv_machine *m);
 
 #endif

@@ -17,12 +17,13 @@ size_t tv_insn_fetch(const struct tv_ram *ram, const struct tv_sregs *s, uint64_
 	struct tv_sregs code = *s;
 	size_t n = 0;
 
-	/* The page walk adds DS.base; an instruction is fetched through CS. */
+	/* The page walk adds DS.base; an instruction is fetched through CS. The instruction has run,
+	 * so its bytes translated: the widest MAXPHYADDR checks only the fixed reserved bits. */
 	code.ds = s->cs;
 	for (; n < TV_INSN_MAX; n++) {
 		uint64_t gpa;
 
-		if (tv_gva_to_gpa(ram, &code, rip + n, &gpa) != TV_WALK_OK ||
+		if (tv_gva_to_gpa(ram, &code, TV_MAXPHYADDR_MAX, rip + n, &gpa) != TV_WALK_OK ||
 		    tv_ram_read(ram, gpa, &bytes[n], 1) != 0)
 			break;
 	}

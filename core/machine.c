@@ -9,8 +9,25 @@
 #include "io.h"
 #include "kick.h"
 #include "layout.h"
+#include "pagewalk.h"
 #include "record.h"
 #include "trace.h"
+
+/* The vCPU's MAXPHYADDR, CPUID 0x80000008 EAX[7:0], asked once per vCPU. The op is optional and
+ * the leaf may be missing; then 36 bits, the least a CPU with PAE has. The guess cannot let a
+ * hypercall through that the CPU would fault on: guest RAM ends below 4 GiB, so an address with a
+ * bit at 32 or above is refused as outside RAM anyway, and the guess only picks which reason a
+ * refused hypercall names. */
+static unsigned vcpu_maxphyaddr(struct tv_machine *m)
+{
+	uint32_t out[4];
+
+	if (!m->be->cpuid || m->be->cpuid(m->vcpu, 0x80000000u, 0, out) != 0 ||
+	    out[0] < 0x80000008u || m->be->cpuid(m->vcpu, 0x80000008u, 0, out) != 0 ||
+	    (out[0] & 0xff) < TV_MAXPHYADDR_MIN || (out[0] & 0xff) > TV_MAXPHYADDR_MAX)
+		return TV_MAXPHYADDR_DEFAULT;
+	return out[0] & 0xff;
+}
 
 int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
 {
@@ -43,6 +60,7 @@ int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
 	rc = m->be->set_run_flags(m->vcpu, flags);
 	if (rc)
 		goto destroy_vcpu;
+	m->maxphyaddr = vcpu_maxphyaddr(m);
 	return 0;
 
 destroy_vcpu:
@@ -58,6 +76,7 @@ free_ram:
 
 void tv_machine_destroy(struct tv_machine *m)
 {
+	tv_hypercall_log_flush(m); /* the run is over: say what was suppressed */
 	if (!m->be)
 		return;
 	m->be->vcpu_destroy(m->vcpu);

@@ -50,6 +50,8 @@ struct tv_machine {
 	enum tv_mode mode;
 	struct tv_exit_stats stats;
 	struct tv_hc_record hc; /* what the current exit's hypercall did, for the trace */
+	unsigned maxphyaddr;    /* the vCPU's physical-address width, for the page walk */
+	struct tv_hc_log hc_log; /* hypercall failure messages, counted to throttle them */
 	bool warned_mmio;
 	struct tv_record *pending; /* an exit read ahead while merging string I/O (record.c) */
 	bool has_pending;

@@ -36,9 +36,19 @@ static enum tv_walk_result read_entry(const struct tv_ram *ram, uint64_t gpa, un
 	return tv_ram_read(ram, gpa, entry, 8) ? TV_WALK_TABLE_OUTSIDE : TV_WALK_OK;
 }
 
-/* Classic 32-bit paging: page directory, then a page table unless PDE.PS (with CR4.PSE). */
-static enum tv_walk_result walk32(const struct tv_ram *ram, const struct tv_sregs *s, uint32_t la,
-				  uint64_t *gpa)
+/* Bits hi..lo of a 64-bit value, hi >= lo; none when lo > hi. */
+static uint64_t bit_range(unsigned hi, unsigned lo)
+{
+	if (lo > hi)
+		return 0;
+	return (~0ull >> (63 - hi)) & ~((1ull << lo) - 1);
+}
+
+/* Classic 32-bit paging: page directory, then a page table unless PDE.PS (with CR4.PSE). Only a
+ * 4 MiB PDE has reserved bits: bit 21, and those of bits 20..13 (physical bits 39..32, PSE-36)
+ * at or above MAXPHYADDR, which this form caps at 40. */
+static enum tv_walk_result walk32(const struct tv_ram *ram, const struct tv_sregs *s,
+				  unsigned maxphyaddr, uint32_t la, uint64_t *gpa)
 {
 	uint64_t pde, pte;
 	enum tv_walk_result r;
@@ -49,9 +59,12 @@ static enum tv_walk_result walk32(const struct tv_ram *ram, const struct tv_sreg
 	if (!(pde & TV_PTE_P))
 		return TV_WALK_NOT_PRESENT;
 	if ((pde & TV_PTE_PS) && (s->cr4 & TV_CR4_PSE)) {
-		/* PSE-36: bits 20..13 of the PDE are physical bits 39..32. */
-		uint64_t base = (pde & 0xffc00000u) | ((pde >> 13) & 0xffull) << 32;
+		unsigned m = maxphyaddr < 40 ? maxphyaddr : 40;
+		uint64_t base;
 
+		if (pde & ((1ull << 21) | bit_range(20, m - 19)))
+			return TV_WALK_RESERVED;
+		base = (pde & 0xffc00000u) | ((pde >> 13) & 0xffull) << 32;
 		*gpa = base | (la & 0x3fffff);
 		return TV_WALK_OK;
 	}
@@ -64,29 +77,54 @@ static enum tv_walk_result walk32(const struct tv_ram *ram, const struct tv_sreg
 	return TV_WALK_OK;
 }
 
+/* The reserved bits of a present 64-bit entry at level (4: PML4E, 3: PDPTE, 2: PDE, 1: PTE) that
+ * maps a page (large) or points to a table:
+ * - above MAXPHYADDR: bits 51..M in long mode (62..52 are ignored or protection keys), 62..M in
+ *   PAE, where the PDPTE also has 63 and R/W, U/S and bits 8..5 (PS among them) reserved;
+ * - bit 63 (XD) without EFER.NXE;
+ * - PS in a PML4E; bits 29..13 of a 1 GiB PDPTE and 20..13 of a 2 MiB PDE (bit 12 is PAT). */
+static uint64_t reserved64(const struct tv_sregs *s, unsigned maxphyaddr, bool pae, int level,
+			   bool large)
+{
+	uint64_t rsvd;
+
+	if (pae && level == 3)
+		return bit_range(63, maxphyaddr) | bit_range(8, 5) | bit_range(2, 1);
+	rsvd = bit_range(pae ? 62 : 51, maxphyaddr);
+	if (!(s->efer & EFER_NXE))
+		rsvd |= PTE_NX;
+	if (level == 4)
+		rsvd |= TV_PTE_PS;
+	else if (large)
+		rsvd |= bit_range(level == 3 ? 29 : 20, 13);
+	return rsvd;
+}
+
 /* PAE and long mode: 64-bit entries, 9 address bits a level. levels is 3 (PAE: the top level is
  * the 4-entry PDPT) or 4 (long mode). PS is honoured at the PDPT (1 GiB) and PD (2 MiB) levels. */
-static enum tv_walk_result walk64(const struct tv_ram *ram, const struct tv_sregs *s, uint64_t la,
-				  int levels, uint64_t *gpa)
+static enum tv_walk_result walk64(const struct tv_ram *ram, const struct tv_sregs *s,
+				  unsigned maxphyaddr, uint64_t la, int levels, uint64_t *gpa)
 {
-	uint64_t table = levels == 3 ? (s->cr3 & 0xffffffe0u) : (s->cr3 & PTE_ADDR_MASK);
+	bool pae = levels == 3;
+	uint64_t table = pae ? (s->cr3 & 0xffffffe0u) : (s->cr3 & PTE_ADDR_MASK);
 
 	for (int level = levels; level >= 1; level--) {
 		int shift = 12 + 9 * (level - 1);
-		uint64_t index = (la >> shift) & (level == 3 && levels == 3 ? 0x3 : 0x1ff);
+		uint64_t index = (la >> shift) & (level == 3 && pae ? 0x3 : 0x1ff);
 		uint64_t entry;
 		enum tv_walk_result r = read_entry(ram, table + 8 * index, 8, &entry);
+		bool large;
 
 		if (r)
 			return r;
 		if (!(entry & TV_PTE_P))
 			return TV_WALK_NOT_PRESENT;
-		/* Without EFER.NXE bit 63 is reserved, and PS is reserved in a PML4 entry: the CPU
-		 * faults on either, so the walk must not translate through them. */
-		if (((entry & PTE_NX) && !(s->efer & EFER_NXE)) ||
-		    (level == 4 && (entry & TV_PTE_PS)))
+		large = (level == 2 || (level == 3 && !pae)) && (entry & TV_PTE_PS);
+		/* The CPU faults on an entry with a reserved bit set: the walk must not translate
+		 * through it either. */
+		if (entry & reserved64(s, maxphyaddr, pae, level, large))
 			return TV_WALK_RESERVED;
-		if (level == 1 || ((level == 2 || (level == 3 && levels == 4)) && (entry & TV_PTE_PS))) {
+		if (level == 1 || large) {
 			uint64_t page_mask = (1ull << shift) - 1;
 
 			*gpa = (entry & PTE_ADDR_MASK & ~page_mask) | (la & page_mask);
@@ -97,23 +135,35 @@ static enum tv_walk_result walk64(const struct tv_ram *ram, const struct tv_sreg
 	return TV_WALK_NOT_PRESENT; /* not reached: level 1 always returns */
 }
 
-enum tv_walk_result tv_gva_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
-				  uint64_t gva, uint64_t *gpa)
+static bool canonical48(uint64_t la)
+{
+	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
+}
+
+enum tv_walk_result tv_gva_to_linear(const struct tv_sregs *sregs, uint64_t gva, uint64_t *la)
+{
+	if ((sregs->efer & TV_EFER_LMA) && sregs->cs.l) {
+		/* 64-bit code: DS's base is ignored (FS/GS aside) and the address must be canonical. */
+		if (!canonical48(gva))
+			return TV_WALK_NONCANONICAL;
+		*la = gva;
+		return TV_WALK_OK;
+	}
+	*la = (sregs->ds.base + (gva & 0xffffffffu)) & 0xffffffffu;
+	return TV_WALK_OK;
+}
+
+enum tv_walk_result tv_linear_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
+				     unsigned maxphyaddr, uint64_t la, uint64_t *gpa)
 {
 	bool long_mode = sregs->efer & TV_EFER_LMA;
-	uint64_t la;
 
-	if (long_mode && sregs->cs.l) {
-		/* 64-bit code: DS's base is ignored (FS/GS aside) and the address must be canonical. */
-		int64_t sext = (int64_t)(gva << 16) >> 16;
-
-		if ((uint64_t)sext != gva)
-			return TV_WALK_NONCANONICAL;
-		la = gva;
-	} else {
-		la = (sregs->ds.base + (gva & 0xffffffffu)) & 0xffffffffu;
-	}
-
+	if (maxphyaddr < TV_MAXPHYADDR_MIN)
+		maxphyaddr = TV_MAXPHYADDR_MIN;
+	if (maxphyaddr > TV_MAXPHYADDR_MAX)
+		maxphyaddr = TV_MAXPHYADDR_MAX;
+	if (!long_mode)
+		la &= 0xffffffffu;
 	if (!(sregs->cr0 & TV_CR0_PG)) {
 		/* Real mode reaches one byte past 1 MiB + 64 KiB at most; protected mode 4 GiB. */
 		*gpa = la;
@@ -122,9 +172,20 @@ enum tv_walk_result tv_gva_to_gpa(const struct tv_ram *ram, const struct tv_sreg
 	if (long_mode) {
 		if (sregs->cr4 & CR4_LA57)
 			return TV_WALK_UNSUPPORTED;
-		return walk64(ram, sregs, la, 4, gpa);
+		if (!canonical48(la))
+			return TV_WALK_NONCANONICAL;
+		return walk64(ram, sregs, maxphyaddr, la, 4, gpa);
 	}
 	if (sregs->cr4 & TV_CR4_PAE)
-		return walk64(ram, sregs, la, 3, gpa);
-	return walk32(ram, sregs, (uint32_t)la, gpa);
+		return walk64(ram, sregs, maxphyaddr, la, 3, gpa);
+	return walk32(ram, sregs, maxphyaddr, (uint32_t)la, gpa);
+}
+
+enum tv_walk_result tv_gva_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
+				  unsigned maxphyaddr, uint64_t gva, uint64_t *gpa)
+{
+	uint64_t la;
+	enum tv_walk_result r = tv_gva_to_linear(sregs, gva, &la);
+
+	return r ? r : tv_linear_to_gpa(ram, sregs, maxphyaddr, la, gpa);
 }

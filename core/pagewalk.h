@@ -20,11 +20,29 @@ enum tv_walk_result {
 	TV_WALK_UNSUPPORTED,   /* a paging form twinvm does not walk (5-level) */
 };
 
-/* Translates the data-segment address gva as the guest's instructions would see it: DS.base is
- * added, then paging applies if CR0.PG is set (32-bit 4 KiB and 4 MiB pages; PAE; long mode with
- * 4 KiB, 2 MiB and 1 GiB pages). *gpa may lie outside RAM: the caller checks it. */
+/* The linear address of the data-segment address gva, as the guest's instructions form it: in
+ * 64-bit code gva itself, which must be canonical (DS.base is ignored); otherwise DS.base + the low
+ * 32 bits of gva, wrapped to 32 bits. */
+enum tv_walk_result tv_gva_to_linear(const struct tv_sregs *sregs, uint64_t gva, uint64_t *la);
+
+/* MAXPHYADDR, the CPU's physical-address width (CPUID 0x80000008 EAX[7:0]): bits of an entry's
+ * address at or above it are reserved. The walk takes values in [MIN, MAX] and clamps others. */
+#define TV_MAXPHYADDR_MIN 32
+#define TV_MAXPHYADDR_MAX 52     /* the architectural limit: only the fixed reserved bits count */
+#define TV_MAXPHYADDR_DEFAULT 36 /* when the engine cannot say: the smallest a PAE CPU has */
+
+/* Translates the linear address la through paging, if CR0.PG is set (32-bit 4 KiB and 4 MiB
+ * pages; PAE; long mode with 4 KiB, 2 MiB and 1 GiB pages) as a CPU whose MAXPHYADDR is
+ * maxphyaddr would: an entry with a reserved bit set (by its form, by EFER.NXE, or an address bit
+ * at or above MAXPHYADDR) is TV_WALK_RESERVED, the fault the CPU raises. Outside long mode only
+ * la's low 32 bits count; in long mode la must be canonical. *gpa may lie outside RAM: the caller
+ * checks it. A pure function of its arguments and RAM. */
+enum tv_walk_result tv_linear_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
+				     unsigned maxphyaddr, uint64_t la, uint64_t *gpa);
+
+/* tv_gva_to_linear, then tv_linear_to_gpa. */
 enum tv_walk_result tv_gva_to_gpa(const struct tv_ram *ram, const struct tv_sregs *sregs,
-				  uint64_t gva, uint64_t *gpa);
+				  unsigned maxphyaddr, uint64_t gva, uint64_t *gpa);
 
 /* "not present", "page table outside RAM", ... */
 const char *tv_walk_result_name(enum tv_walk_result r);

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "builtin.h"
 #include "layout.h"
@@ -129,6 +130,15 @@ GUEST(gvatohva_alias, GVATOHVA, ALIAS + DATA);
 	O 0x29, 0xd8,         /* sub eax, ebx */                                              \
 	0xf4                  /* hlt */
 GUEST(numexits_around_printstr, NUMEXITS_AROUND_PRINTSTR, DATA);
+
+/* A flood: one rep outsb of A bytes to HC_print32bit's port, which takes only a 32-bit OUT. */
+#define FLOOD(O, A)                                                                           \
+	O 0xba, LE32(0xea),   /* mov edx, 0xea */                                             \
+	O 0xbe, LE32(0),      /* mov esi, 0 */                                                \
+	O 0xb9, LE32(A),      /* mov ecx, A */                                                \
+	0xf3, 0x6e,           /* rep outsb */                                                 \
+	0xf4                  /* hlt */
+GUEST(flood, FLOOD, 1000);
 
 /* 64-bit code only: HC_gvaToHva of a non-canonical address, which needs all of RBX. */
 static const uint8_t gvatohva_noncanonical_64[] = {
@@ -488,6 +498,202 @@ START_TEST(test_other_ports_are_not_hypercalls)
 	ck_assert(!tv_hypercall(&b.m, &e));
 	e.io.port = 0xef;
 	ck_assert(!tv_hypercall(&b.m, &e));
+	bare_end(&b);
+}
+END_TEST
+
+/* --- the handler with guest registers from a fake engine ----------------------------------------
+ *
+ * HC_printStr and HC_gvaToHva read the guest's registers. A fake engine that answers get_regs and
+ * get_sregs from a struct lets a test set states the built-in modes never use (a data segment
+ * whose base is not page aligned) on every host, with no engine at all. */
+
+static struct tv_regs fake_regs;
+static struct tv_sregs fake_sregs;
+
+static int fake_get_regs(struct tv_vcpu *v, struct tv_regs *r)
+{
+	(void)v;
+	*r = fake_regs;
+	return 0;
+}
+
+static int fake_get_sregs(struct tv_vcpu *v, struct tv_sregs *s)
+{
+	(void)v;
+	*s = fake_sregs;
+	return 0;
+}
+
+static const struct tv_backend_ops fake_engine = {
+	.name = "fake",
+	.get_regs = fake_get_regs,
+	.get_sregs = fake_get_sregs,
+};
+
+/* A bare machine on the fake engine with the default RAM in mode (tables and GDT written). */
+static void fake_start(struct bare *b, enum tv_mode mode)
+{
+	struct tv_regs r;
+
+	bare_start(b);
+	b->m.be = &fake_engine;
+	ck_assert_int_eq(tv_ram_alloc(&b->m.ram, TV_RAM_DEFAULT), 0);
+	ck_assert_int_eq(tv_mode_setup(mode, b->m.ram.host, b->m.ram.size, &fake_sregs, &r), 0);
+	memset(&fake_regs, 0, sizeof(fake_regs));
+	b->m.mode = mode;
+}
+
+static void fake_end(struct bare *b)
+{
+	tv_ram_free(&b->m.ram);
+	bare_end(b);
+}
+
+static void fake_poke(struct bare *b, uint64_t gpa, const void *data, size_t len)
+{
+	ck_assert_int_eq(tv_ram_write(&b->m.ram, gpa, data, len), 0);
+}
+
+/* With DS.base = ALIAS + 0x800, offset 0x7f8 is linear ALIAS + 0xff8: the string's last 8 bytes
+ * before the linear page boundary are on one split page and the rest on the other, which is
+ * physically *below* it. Split at the offset's page boundary (0x1000) instead, the walk would read
+ * on from 0x31ff8 into physical 0x32000, the page after it in RAM. */
+START_TEST(test_printstr_splits_at_linear_page_boundaries_with_an_unaligned_ds_base)
+{
+	const uint32_t pte0 = 0x31000 | TV_PTE_P | TV_PTE_RW, pte1 = 0x30000 | TV_PTE_P | TV_PTE_RW;
+	const uint32_t pde = SPLIT_PT | TV_PTE_P | TV_PTE_RW;
+	uint32_t offset = 0x7f8;
+	struct tv_exit e = io_exit(TV_HC_PRINTSTR, TV_IO_OUT, 4, 1, &offset);
+	struct bare b;
+
+	fake_start(&b, TV_MODE_PAGED32);
+	fake_poke(&b, SPLIT_PT, &pte0, 4);
+	fake_poke(&b, SPLIT_PT + 4, &pte1, 4);
+	fake_poke(&b, TV_PD32 + 4 * (ALIAS >> 22), &pde, 4);
+	fake_poke(&b, 0x31ff8, "01234567", 8);
+	fake_poke(&b, 0x30000, "89\n", 4);
+	fake_poke(&b, 0x32000, "physically next\n", 17);
+	fake_sregs.ds.base = ALIAS + 0x800;
+	ck_assert(tv_hypercall(&b.m, &e));
+	fflush(b.m.opt.console);
+	ck_assert_msg(!b.m.hc.failed, "failed: %s", b.m.hc.error);
+	ck_assert_str_eq(b.console, "0123456789\n");
+	fake_end(&b);
+}
+END_TEST
+
+/* --- throttled failure messages --------------------------------------------------------------- */
+
+/* Failure messages go to stderr: a test takes fd 2 over with a temporary file while it runs. */
+struct captured {
+	FILE *f;
+	int saved;
+	char text[8192];
+};
+
+static void capture_stderr(struct captured *c)
+{
+	fflush(stderr);
+	c->f = tmpfile();
+	ck_assert_ptr_nonnull(c->f);
+	c->saved = dup(2);
+	ck_assert_int_ge(c->saved, 0);
+	ck_assert_int_ge(dup2(fileno(c->f), 2), 0);
+}
+
+/* What was written to stderr so far, in c->text. */
+static const char *captured_text(struct captured *c)
+{
+	ssize_t n;
+
+	fflush(stderr);
+	n = pread(fileno(c->f), c->text, sizeof(c->text) - 1, 0);
+	ck_assert_int_ge(n, 0);
+	c->text[n] = '\0';
+	return c->text;
+}
+
+/* Gives fd 2 back, leaving what was written in c->text. */
+static void release_stderr(struct captured *c)
+{
+	captured_text(c);
+	ck_assert_int_ge(dup2(c->saved, 2), 0);
+	close(c->saved);
+	fclose(c->f);
+}
+
+static int count_lines_with(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* One rep outsb of 1,000 bytes to port 0xEA, where HC_print32bit takes only a 32-bit OUT: a
+ * thousand failures of one kind, ten of which are printed; three of another kind, all printed; and
+ * at the machine's end one line for the rest. */
+START_TEST(test_failure_messages_are_throttled_after_ten_of_a_kind)
+{
+	uint8_t byte[1] = { 7 };
+	struct captured c;
+	struct bare b;
+
+	bare_start(&b);
+	capture_stderr(&c);
+	for (int i = 0; i < 1000; i++) {
+		struct tv_exit e = io_exit(TV_HC_PRINT32BIT, TV_IO_OUT, 1, 1, byte);
+
+		ck_assert(tv_hypercall(&b.m, &e));
+		ck_assert(b.m.hc.failed); /* every one fails, printed or not */
+	}
+	for (int i = 0; i < 3; i++) {
+		struct tv_exit e = io_exit(TV_HC_NUMEXITS, TV_IO_OUT, 4, 1, byte);
+
+		ck_assert(tv_hypercall(&b.m, &e));
+	}
+	captured_text(&c);
+	ck_assert_int_eq(count_lines_with(c.text, "twinvm: HC_print32bit: expects one 32-bit OUT"),
+			 10);
+	ck_assert_int_eq(count_lines_with(c.text, "twinvm: HC_numExits: expects one IN"), 3);
+	ck_assert_int_eq(count_lines_with(c.text, "suppressed"), 0);
+	tv_machine_destroy(&b.m);
+	release_stderr(&c);
+	ck_assert_int_eq(count_lines_with(c.text, "\n"), 14);
+	ck_assert_int_eq(count_lines_with(c.text, "suppressed"), 1);
+	ck_assert_msg(strstr(c.text, "twinvm: HC_print32bit: expects one 32-bit OUT (outl) on port 0xea, "
+				     "got OUT of size 1 count 1 (990 more like this suppressed)\n"),
+		      "%s", c.text);
+	bare_end(&b);
+}
+END_TEST
+
+/* A refused HC_numExitsByType (an OUT, or a string IN) has no effect: the scratch page keeps
+ * what it held, and the guest's IN buffer what it held. */
+START_TEST(test_refused_numexitsbytype_leaves_the_scratch_page_alone)
+{
+	uint8_t data[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, scratch[32], want[32];
+	struct tv_exit out = io_exit(TV_HC_NUMEXITSBYTYPE, TV_IO_OUT, 4, 1, data);
+	struct tv_exit rep_in = io_exit(TV_HC_NUMEXITSBYTYPE, TV_IO_IN, 1, 8, data);
+	struct bare b;
+
+	bare_start(&b);
+	b.m.opt.quiet = true;
+	ck_assert_int_eq(tv_ram_alloc(&b.m.ram, TV_RAM_DEFAULT), 0);
+	memset(want, 0xa5, sizeof(want));
+	ck_assert_int_eq(tv_ram_write(&b.m.ram, TV_SCRATCH, want, sizeof(want)), 0);
+	b.m.stats.io_in = 3;
+
+	ck_assert(tv_hypercall(&b.m, &out));
+	ck_assert(b.m.hc.failed);
+	ck_assert(tv_hypercall(&b.m, &rep_in));
+	ck_assert(b.m.hc.failed);
+	ck_assert_int_eq(tv_ram_read(&b.m.ram, TV_SCRATCH, scratch, sizeof(scratch)), 0);
+	ck_assert_mem_eq(scratch, want, sizeof(want));
+	ck_assert_uint_eq(data[0], 1);
+	tv_ram_free(&b.m.ram);
 	bare_end(&b);
 }
 END_TEST
@@ -984,6 +1190,78 @@ static void gvatohva_refuses_unmapped(const char *engine, enum tv_mode mode)
 }
 ON_EACH_ENGINE(gvatohva_refuses_pointer_whose_translation_faults, gvatohva_refuses_unmapped)
 
+/* The alias's large-page entry with a bit the CPU reserves (bit 21 of a 4 MiB PDE, bit 13 of a
+ * 2 MiB one): the guest would fault on the address, so the hypercall must not translate it. */
+static void gvatohva_refuses_reserved(const char *engine, enum tv_mode mode)
+{
+	uint64_t e = TV_PTE_P | TV_PTE_RW | TV_PTE_PS | (mode == TV_MODE_PAGED32 ? 1u << 21 : 1u << 13);
+	uint32_t e32 = (uint32_t)e;
+	struct tv_test_run t;
+	char why[256];
+
+	if (!prepare_guest(&t, engine, mode, &gvatohva_alias, NULL, why, sizeof(why)))
+		TV_SKIP("%s/%s: %s", engine, tv_mode_name(mode), why);
+	if (mode == TV_MODE_PAGED32)
+		poke(&t, TV_PD32 + 4 * (ALIAS >> 22), &e32, sizeof(e32));
+	else
+		poke(&t, TV_PD64 + 8 * (ALIAS >> 21), &e, sizeof(e));
+	run(&t);
+	expect_invalid_gva(&t, guest_len(&gvatohva_alias, mode), "0x400800", "reserved bit");
+	tv_test_run_end(&t);
+}
+ON_EACH_ENGINE(gvatohva_refuses_pointer_through_an_entry_with_a_reserved_bit,
+	       gvatohva_refuses_reserved)
+
+/* The page walk's MAXPHYADDR is what the guest's own cpuid instruction reports (leaf 0x80000008,
+ * EAX[7:0]), on each engine. */
+static const uint8_t cpuid_maxphyaddr_64[] = {
+	0xb8, LE32(0x80000008u), /* mov eax, 0x80000008 */
+	0x0f, 0xa2,              /* cpuid */
+	0xf4,                    /* hlt */
+};
+
+static void maxphyaddr_is_the_guests(const char *engine, enum tv_mode mode)
+{
+	struct tv_test_run t;
+	char why[256];
+
+	if (!prepare(&t, engine, mode, cpuid_maxphyaddr_64, sizeof(cpuid_maxphyaddr_64), NULL, why,
+		     sizeof(why)))
+		TV_SKIP("%s/%s: %s", engine, tv_mode_name(mode), why);
+	run(&t);
+	expect_halted_at_end(&t, sizeof(cpuid_maxphyaddr_64));
+	ck_assert_uint_eq(t.m.maxphyaddr, t.regs.rax & 0xff);
+	tv_test_run_end(&t);
+}
+ON_EACH_ENGINE(page_walk_maxphyaddr_is_the_guests_cpuid, maxphyaddr_is_the_guests)
+
+/* A guest's rep outsb of 1,000 bytes to a hypercall port that refuses each one prints ten lines
+ * and, when the machine ends, one with the count of the rest. */
+static void flood_is_throttled(const char *engine, enum tv_mode mode)
+{
+	char why[256], want[128];
+	struct tv_test_run t;
+	struct captured c;
+	uint64_t outs;
+
+	if (!prepare_guest(&t, engine, mode, &flood, NULL, why, sizeof(why)))
+		TV_SKIP("%s/%s: %s", engine, tv_mode_name(mode), why);
+	capture_stderr(&c);
+	run(&t);
+	expect_halted_at_end(&t, guest_len(&flood, mode));
+	outs = t.m.stats.io_out;
+	tv_test_run_end(&t);
+	release_stderr(&c);
+	/* Both engines here make one exit per element; a batched one would be a single failure. */
+	ck_assert_uint_eq(outs, 1000);
+	ck_assert_int_eq(count_lines_with(c.text, "\n"), 11);
+	ck_assert_int_eq(count_lines_with(c.text, "twinvm: HC_print32bit: expects one 32-bit OUT"),
+			 11);
+	snprintf(want, sizeof(want), "(%" PRIu64 " more like this suppressed)\n", outs - 10);
+	ck_assert_msg(strstr(c.text, want), "no \"%s\" in:\n%s", want, c.text);
+}
+ON_EACH_ENGINE(a_flood_of_failed_hypercalls_prints_ten_lines_and_a_count, flood_is_throttled)
+
 /* Long mode only: the loop runs over the one mode. */
 static void gvatohva_refuses_noncanonical(const char *engine, enum tv_mode mode)
 {
@@ -1029,6 +1307,9 @@ int main(void)
 	tcase_add_test(handler, test_print32bit_refuses_a_byte_wide_out);
 	tcase_add_test(handler, test_numexits_answers_a_16_bit_in_with_the_low_half);
 	tcase_add_test(handler, test_other_ports_are_not_hypercalls);
+	tcase_add_test(handler, test_printstr_splits_at_linear_page_boundaries_with_an_unaligned_ds_base);
+	tcase_add_test(handler, test_failure_messages_are_throttled_after_ten_of_a_kind);
+	tcase_add_test(handler, test_refused_numexitsbytype_leaves_the_scratch_page_alone);
 	suite_add_tcase(s, handler);
 
 	tcase_set_timeout(paged, 120);
@@ -1056,6 +1337,10 @@ int main(void)
 	ADD_ON_EACH_ENGINE(hostile, gvatohva_refuses_pointer_whose_translation_faults,
 			   TV_MODE_PAGED32);
 	ADD_ON_EACH_ENGINE(hostile, gvatohva_refuses_noncanonical_address, TV_MODE_LONG);
+	ADD_ON_EACH_ENGINE(hostile, gvatohva_refuses_pointer_through_an_entry_with_a_reserved_bit,
+			   TV_MODE_PAGED32);
+	ADD_ON_EACH_ENGINE(hostile, page_walk_maxphyaddr_is_the_guests_cpuid, TV_MODE_LONG);
+	ADD_ON_EACH_ENGINE(hostile, a_flood_of_failed_hypercalls_prints_ten_lines_and_a_count, 0);
 	suite_add_tcase(s, hostile);
 	return tv_test_main(s);
 }

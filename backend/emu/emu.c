@@ -927,4 +927,5 @@ const struct tv_backend_ops tv_emu_backend = {
 	.vm_label = emu_vm_label,
 	.raw_run = emu_raw_run,
 	.translate = NULL,
+	.cpuid = emu_cpuid,
 };

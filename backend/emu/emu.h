@@ -132,6 +132,9 @@ int emu_mode_follow(struct tv_vcpu *v);
  * RIP otherwise. */
 int emu_begin_address(struct tv_vcpu *v, uint64_t *begin);
 
+/* emu_cpuid.c: the cpuid member of tv_emu_backend. */
+int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
 /* emu_log.c */
 
 #define EMU_LOG(log, ...)                             \

@@ -909,6 +909,27 @@ static int kvm_translate(struct tv_vcpu *v, uint64_t gva, uint64_t *gpa)
 	return 0;
 }
 
+/* The vCPU's CPUID is the table vcpu_create gave it with KVM_SET_CPUID2: answer from that. */
+static int kvm_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	const struct kvm_cpuid2 *c = v->vm->e->cpuid;
+
+	for (uint32_t i = 0; c && i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *x = &c->entries[i];
+
+		if (x->function != leaf ||
+		    ((x->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && x->index != subleaf))
+			continue;
+		out[0] = x->eax;
+		out[1] = x->ebx;
+		out[2] = x->ecx;
+		out[3] = x->edx;
+		return 0;
+	}
+	tv_set_error("CPUID leaf 0x%x.%u is not in the vCPU's KVM_SET_CPUID2 table", leaf, subleaf);
+	return -ENOENT;
+}
+
 const struct tv_backend_ops tv_kvm_backend = {
 	.name = "kvm",
 	.description = "Linux KVM (/dev/kvm)",
@@ -930,4 +951,5 @@ const struct tv_backend_ops tv_kvm_backend = {
 	.vm_label = kvm_vm_label,
 	.raw_run = kvm_raw_run,
 	.translate = kvm_translate,
+	.cpuid = kvm_cpuid,
 };

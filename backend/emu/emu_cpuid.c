@@ -1,0 +1,112 @@
+/* The guest's CPUID on the emulator. Unicorn has no call that reports it, and running cpuid on
+ * the vCPU's own instance would disturb the guest's registers, so a scratch instance runs the one
+ * instruction instead. emu_uc_create never picks a CPU model, so every instance has Unicorn's
+ * default (qemu64 in 2.1.1, in all three uc modes: measured), and one answer per leaf holds for
+ * every vCPU of the process; it is cached. */
+#include "../backend.h"
+#include "emu.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+
+#if UC_API_MAJOR > 2 || (UC_API_MAJOR == 2 && UC_API_MINOR >= 1)
+#define EMU_HAVE_TCG_CTL 1
+#else
+#define EMU_HAVE_TCG_CTL 0
+#endif
+
+#define SCRATCH_CODE 0x1000ull
+/* The scratch instance translates two bytes: it needs nothing like the default 1 GiB buffer. */
+#define SCRATCH_TCG_BUFFER (1u << 20)
+#define CACHE_SIZE 16
+
+static struct {
+	uint32_t leaf, subleaf, out[4];
+} cache[CACHE_SIZE];
+static unsigned cache_len;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Runs cpuid with EAX = leaf, ECX = subleaf on a fresh UC_MODE_64 instance. */
+static int cpuid_scratch(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	static const uint8_t code[] = { 0x0f, 0xa2 }; /* cpuid */
+	static const int ids[4] = { UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX };
+	uint64_t rax = leaf, rcx = subleaf, val;
+	uc_engine *uc;
+	uc_err err;
+	int rc = 0;
+
+	err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
+	if (err)
+		return emu_fail("uc_open (cpuid)", err);
+#if EMU_HAVE_TCG_CTL
+	err = uc_ctl_set_tcg_buffer_size(uc, SCRATCH_TCG_BUFFER);
+#endif
+	if (!err)
+		err = uc_mem_map(uc, SCRATCH_CODE, 0x1000, UC_PROT_ALL);
+	if (!err)
+		err = uc_mem_write(uc, SCRATCH_CODE, code, sizeof(code));
+	if (!err)
+		err = uc_reg_write(uc, UC_X86_REG_RAX, &rax);
+	if (!err)
+		err = uc_reg_write(uc, UC_X86_REG_RCX, &rcx);
+	if (!err)
+		err = uc_emu_start(uc, SCRATCH_CODE, SCRATCH_CODE + sizeof(code), 0, 1);
+	for (int i = 0; !err && i < 4; i++) {
+		err = uc_reg_read(uc, ids[i], &val);
+		out[i] = (uint32_t)val;
+	}
+	if (err)
+		rc = emu_fail("cpuid on a scratch instance", err);
+	uc_close(uc);
+	return rc;
+}
+
+/* The cached answer for leaf.subleaf into out; false when there is none yet. */
+static bool cache_find(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	bool found = false;
+
+	pthread_mutex_lock(&cache_lock);
+	for (unsigned i = 0; i < cache_len && !found; i++) {
+		if (cache[i].leaf == leaf && cache[i].subleaf == subleaf) {
+			memcpy(out, cache[i].out, sizeof(cache[i].out));
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return found;
+}
+
+static void cache_add(uint32_t leaf, uint32_t subleaf, const uint32_t out[4])
+{
+	pthread_mutex_lock(&cache_lock);
+	if (cache_len < CACHE_SIZE) {
+		cache[cache_len].leaf = leaf;
+		cache[cache_len].subleaf = subleaf;
+		memcpy(cache[cache_len].out, out, sizeof(cache[cache_len].out));
+		cache_len++;
+	}
+	pthread_mutex_unlock(&cache_lock);
+}
+
+int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	bool cached = cache_find(leaf, subleaf, out);
+	int rc = 0;
+
+	if (!cached) {
+		rc = cpuid_scratch(leaf, subleaf, out);
+		if (rc) {
+			EMU_LOG(v->log, "cpuid(0x%x.%u) on a scratch UC_MODE_64 instance = %s", leaf,
+				subleaf, tv_last_error());
+			return rc;
+		}
+		cache_add(leaf, subleaf, out);
+	}
+	EMU_LOG(v->log, "cpuid(0x%x.%u) = eax 0x%x ebx 0x%x ecx 0x%x edx 0x%x (%s)", leaf, subleaf,
+		out[0], out[1], out[2], out[3],
+		cached ? "cached" : "run on a scratch UC_MODE_64 instance");
+	return 0;
+}
