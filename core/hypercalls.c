@@ -145,7 +145,7 @@ static void hc_print8bit(struct tv_machine *m, struct tv_exit *e)
 	 * OUT (rep outsb) prints every element. */
 	for (uint32_t i = 0; i < e->io.count; i++)
 		fputc(bytes[(size_t)i * e->io.size], m->opt.console);
-	fflush(m->opt.console);
+	tv_machine_flush(m, m->opt.console, "console");
 }
 
 static void hc_print32bit(struct tv_machine *m, struct tv_exit *e)
@@ -155,7 +155,7 @@ static void hc_print32bit(struct tv_machine *m, struct tv_exit *e)
 	if (!hc_out_arg(m, e, &value))
 		return;
 	fprintf(m->opt.console, "%" PRIu32 "\n", value);
-	fflush(m->opt.console);
+	tv_machine_flush(m, m->opt.console, "console");
 }
 
 static void hc_num_exits(struct tv_machine *m, struct tv_exit *e)
@@ -206,7 +206,7 @@ static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 		if (nul) {
 			len += (size_t)(nul - p);
 			fwrite(buf, 1, len, m->opt.console);
-			fflush(m->opt.console);
+			tv_machine_flush(m, m->opt.console, "console");
 			m->hc.has_result = true;
 			m->hc.result = len;
 			return;
@@ -259,7 +259,7 @@ static void hc_gva_to_hva(struct tv_machine *m, struct tv_exit *e)
 	p = hc_translate(m, &s, gva, 1);
 	if (!p) {
 		fputs("Invalid GVA\n", m->opt.console);
-		fflush(m->opt.console);
+		tv_machine_flush(m, m->opt.console, "console");
 	}
 	hc_in_result(m, e, p ? (uint32_t)(uintptr_t)p : 0);
 }

@@ -1,6 +1,7 @@
 /* Port I/O and MMIO dispatch. */
 #include "io.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -55,6 +56,8 @@ int tv_io_handle(void *machine, struct tv_exit *e)
 		io_exit(m, e);
 	else if (e->reason == TV_EXIT_MMIO)
 		mmio_exit(m, e);
+	if (m->output_failed)
+		return -EIO; /* the guest's output is being lost: stop (tv_machine_flush) */
 	if (m->opt.max_exits && m->stats.total >= m->opt.max_exits)
 		return TV_IO_STOP;
 	return m->opt.observer ? m->opt.observer(m->opt.observer_ctx, m, e) : TV_IO_CONTINUE;

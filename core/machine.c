@@ -165,6 +165,41 @@ void tv_machine_count_exit(struct tv_machine *m, const struct tv_exit *e)
 		m->stats.by_reason[e->reason]++;
 }
 
+/* Keeps the first output failure; always false, for the callers' return. */
+static bool output_failed(struct tv_machine *m, FILE *f, const char *what, int err)
+{
+	if (!m->output_failed) {
+		m->output_failed = what;
+		m->output_errno = err ? err : EIO;
+	}
+	clearerr(f); /* reported once, through m */
+	tv_set_error("writing the %s: %s", what, strerror(m->output_errno));
+	return false;
+}
+
+bool tv_machine_flush(struct tv_machine *m, FILE *f, const char *what)
+{
+	errno = 0;
+	if (fflush(f) == 0 && !ferror(f))
+		return true;
+	return output_failed(m, f, what, errno);
+}
+
+/* One trace line (tv_trace_write flushes it), checked. */
+static int trace_line(struct tv_machine *m, json_t *line)
+{
+	bool ok;
+
+	if (!line)
+		return -ENOMEM;
+	errno = 0;
+	ok = tv_trace_write(m->opt.trace, line) == 0;
+	json_decref(line);
+	if (!ok)
+		output_failed(m, m->opt.trace, "trace", errno);
+	return ok ? 0 : -EIO;
+}
+
 /* The run loop with a trace: one canonical record a line (record.h). */
 static int run_traced(struct tv_machine *m, struct tv_exit *last)
 {
@@ -174,16 +209,12 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 	if (!r)
 		return -ENOMEM;
 	for (;;) {
-		json_t *line;
-
 		rc = tv_machine_next_record(m, r);
 		if (rc)
 			break;
-		line = tv_record_json(m->opt.id, ++m->records, r);
-		if (line) {
-			tv_trace_write(m->opt.trace, line);
-			json_decref(line);
-		}
+		rc = trace_line(m, tv_record_json(m->opt.id, ++m->records, r));
+		if (rc)
+			break;
 		if (r->exit.reason != TV_EXIT_IO && r->exit.reason != TV_EXIT_MMIO)
 			break;
 		if (m->opt.max_exits && m->records >= m->opt.max_exits)
@@ -195,14 +226,9 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 	free(r);
 	/* The trace closes with guest RAM's size and hash, for `diff --against` to compare. */
 	if (!rc && last->reason != TV_EXIT_INTR) {
-		json_t *ram = json_pack("{s:i,s:{s:o,s:o}}", "vm", m->opt.id, "ram", "size",
-					tv_json_hex(m->ram.size), "fnv1a64",
-					tv_json_hex(tv_ram_hash(&m->ram)));
-
-		if (ram) {
-			tv_trace_write(m->opt.trace, ram);
-			json_decref(ram);
-		}
+		rc = trace_line(m, json_pack("{s:i,s:{s:o,s:o}}", "vm", m->opt.id, "ram", "size",
+					     tv_json_hex(m->ram.size), "fnv1a64",
+					     tv_json_hex(tv_ram_hash(&m->ram))));
 	}
 	return rc;
 }

@@ -57,6 +57,10 @@ struct tv_machine {
 	bool has_pending;
 	uint64_t records;          /* canonical records written to the trace */
 	uint8_t warned_port[65536 / 8]; /* one warning per port with no device */
+	/* The first write to the console or the trace that failed: the run stops there
+	 * (tv_machine_run returns -EIO) and the tool says "writing <file>: <reason>". */
+	const char *output_failed; /* "console" or "trace"; NULL while every write succeeded */
+	int output_errno;
 };
 
 /* Allocates RAM, opens the engine and creates the VM and its vCPU. On failure everything made is
@@ -80,6 +84,11 @@ int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode);
  * timeout or Ctrl-C, an I/O handler's STOP) and returns it in *last. timeout_s <= 0: no limit.
  * 0, or -errno when the engine failed. */
 int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last);
+
+/* Flushes f, the machine's console or trace (what names which), and checks that every write to it
+ * since the last check went out: glibc drops the buffer after a failed write, so a check at the
+ * end alone misses it. false after a failure, which is kept in m->output_failed. */
+bool tv_machine_flush(struct tv_machine *m, FILE *f, const char *what);
 
 /* Counts an exit that run() returned in m->stats (IO and MMIO exits are counted as they happen,
  * by the I/O handler). For loops that call the backend's run() themselves. */
