@@ -294,7 +294,7 @@ ENGINE_TESTS(preemption_is_exact)
 ENGINE_TESTS(control_thread_left_as_it_was)
 
 /* The counter guest can fail: the emulator's fast mode, stopped asynchronously from a signal
- * handler, re-executes instructions (DESIGN.md, "Unicorn traps"), and the guest catches it. */
+ * handler, re-executes instructions (docs/DESIGN.md, "Unicorn traps"), and the guest catches it. */
 START_TEST(test_counter_guest_catches_reexecution_emu)
 {
 	const struct tv_builtin *g = tv_builtin_find("counter");

@@ -15,7 +15,7 @@
  * and special, the mode choice and the reopening) are in emu_regs.c, and what the two share in
  * emu.h.
  *
- * How backend.h's exit model maps onto Unicorn (the traps are measured in DESIGN.md):
+ * How backend.h's exit model maps onto Unicorn (the traps are measured in docs/DESIGN.md):
  * - fast (no run flags): IN/OUT hooks (UC_HOOK_INSN) and the MMIO callbacks call the I/O handler
  *   in the middle of the instruction and the guest runs on. RIP read inside them is stale (the
  *   start of the translated block); the other registers are current. HLT ends uc_emu_start with
