@@ -1,4 +1,5 @@
 /* `twinvm matrix` and the `matrix` program: several VMs on one CPU under a scheduling policy. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,7 +23,8 @@ static const char matrix_usage[] =
 	"\n"
 	"  -p, --policy POLICY         threads, io, rr or share (default share)\n"
 	"      --vm NAME|FILE[:WEIGHT] a VM: built-in guest1, guest2, guest1-noio, guest2-noio,\n"
-	"                              counter, or a raw real-mode image; repeat for more VMs\n"
+	"                              counter, or a raw real-mode image (a regular file; the\n"
+	"                              argument at most 255 characters); repeat for more VMs\n"
 	"  -b, --backend auto|kvm|emu  engine (auto: KVM where its probe runs real mode)\n"
 	"  -q, --quantum TIME          time slice, e.g. 20ms (default 1s, the QUANTUM macro)\n"
 	"      --quanta N              stop after N turns in all\n"
@@ -42,12 +44,16 @@ struct vm_spec {
 	unsigned weight; /* 0: not given */
 };
 
-/* "guest1:7" -> guest1, weight 7. A colon with no number after it belongs to the file name. */
-static bool parse_vm(const char *arg, struct vm_spec *v)
+/* "guest1:7" -> guest1, weight 7. A colon with no number after it belongs to the file name.
+ * 0, -ENAMETOOLONG when arg does not fit v->buf, -EINVAL for a bad weight or an empty name. */
+static int parse_vm(const char *arg, struct vm_spec *v)
 {
 	const char *colon = strrchr(arg, ':');
 	char *end;
 
+	/* The weight is cut off inside buf at colon's offset: that offset must be inside buf. */
+	if (strlen(arg) >= sizeof(v->buf))
+		return -ENAMETOOLONG;
 	snprintf(v->buf, sizeof(v->buf), "%s", arg);
 	v->guest = v->buf;
 	v->weight = 0;
@@ -56,12 +62,12 @@ static bool parse_vm(const char *arg, struct vm_spec *v)
 
 		if (*end == '\0') {
 			if (w == 0 || w > 1000)
-				return false;
+				return -EINVAL;
 			v->weight = (unsigned)w;
 			v->buf[colon - arg] = '\0';
 		}
 	}
-	return v->buf[0] != '\0';
+	return v->buf[0] != '\0' ? 0 : -EINVAL;
 }
 
 static void print_summary(const struct tv_sched *s, FILE *f)
@@ -164,7 +170,11 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 		case OPT_VM:
 			if (nspecs == MAX_VMS)
 				return tv_usage_error(cmd, "at most %d VMs", MAX_VMS);
-			if (!parse_vm(optarg, &specs[nspecs]))
+			rc = parse_vm(optarg, &specs[nspecs]);
+			if (rc == -ENAMETOOLONG)
+				return tv_usage_error(cmd, "--vm '%.40s...': %zu characters, at most %zu",
+						      optarg, strlen(optarg), sizeof(specs[0].buf) - 1);
+			if (rc)
 				return tv_usage_error(cmd, "--vm '%s': give NAME or FILE, optionally "
 						      ":WEIGHT with a weight from 1 to 1000", optarg);
 			nspecs++;

@@ -103,6 +103,20 @@ START_TEST(test_bad_flags_exit_2)
 }
 END_TEST
 
+/* The weight is cut off at the colon's offset inside a 256-byte buffer: a longer argument once
+ * wrote past it. */
+START_TEST(test_matrix_vm_name_of_300_characters_exits_2)
+{
+	char arg[320];
+	struct result r;
+
+	memset(arg, 'a', 300);
+	snprintf(arg + 300, sizeof(arg) - 300, ":5");
+	RUN(&r, "matrix", "--vm", arg);
+	assert_usage_error(&r, "302 characters, at most 255");
+}
+END_TEST
+
 START_TEST(test_help_exits_0)
 {
 	struct result r;
@@ -177,6 +191,7 @@ int main(void)
 	tcase_add_test(tc, test_image_overlapping_hypervisor_exits_2);
 	tcase_add_test(tc, test_unknown_guest_name_exits_2);
 	tcase_add_test(tc, test_bad_flags_exit_2);
+	tcase_add_test(tc, test_matrix_vm_name_of_300_characters_exits_2);
 	tcase_add_test(tc, test_help_exits_0);
 	tcase_add_test(tc, test_run_hello_on_emu_exits_0);
 	tcase_add_test(tc, test_guest_ending_in_shutdown_exits_1);
