@@ -521,11 +521,12 @@ void tv_sched_free(struct tv_sched *s)
 
 void tv_sched_trace_summary(struct tv_sched *s)
 {
-	json_t *vms = json_array(), *rec;
+	json_t *vms, *rec;
 	double cpu_total = 0;
 
 	if (!s->opt.trace)
 		return;
+	vms = json_array();
 	for (int i = 0; i < s->nvms; i++)
 		cpu_total += s->vms[i].cpu_s;
 	for (int i = 0; i < s->nvms; i++) {

@@ -117,6 +117,35 @@ START_TEST(test_matrix_vm_name_of_300_characters_exits_2)
 }
 END_TEST
 
+/* A matrix run without --trace once leaked its summary: the sanitizer build exited 1. */
+START_TEST(test_matrix_run_without_trace_exits_0)
+{
+	struct result r;
+
+	if (!tv_backend_find("emu"))
+		TV_SKIP("the emulator is not built in");
+	RUN(&r, "matrix", "--backend", "emu", "--policy", "rr", "--vm", "hello", "--quanta", "2",
+	    "--quiet");
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "matrix summary: policy rr"));
+}
+END_TEST
+
+/* bench's usage errors and --help once leaked its JSON object: the sanitizer build exited 1. */
+START_TEST(test_bench_usage_error_and_help_exit_as_documented)
+{
+	struct result r;
+
+	RUN(&r, "bench", "--engine", "bogus");
+	assert_usage_error(&r, "--engine 'bogus'");
+	RUN(&r, "bench", "--frobnicate");
+	assert_usage_error(&r, "unknown option '--frobnicate'");
+	RUN(&r, "bench", "--help");
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "usage: twinvm bench"));
+}
+END_TEST
+
 START_TEST(test_help_exits_0)
 {
 	struct result r;
@@ -192,6 +221,8 @@ int main(void)
 	tcase_add_test(tc, test_unknown_guest_name_exits_2);
 	tcase_add_test(tc, test_bad_flags_exit_2);
 	tcase_add_test(tc, test_matrix_vm_name_of_300_characters_exits_2);
+	tcase_add_test(tc, test_matrix_run_without_trace_exits_0);
+	tcase_add_test(tc, test_bench_usage_error_and_help_exit_as_documented);
 	tcase_add_test(tc, test_help_exits_0);
 	tcase_add_test(tc, test_run_hello_on_emu_exits_0);
 	tcase_add_test(tc, test_guest_ending_in_shutdown_exits_1);

@@ -276,6 +276,38 @@ static void control_thread_left_as_it_was(const char *engine)
 	matrix_close(&mx);
 }
 
+/* Jansson allocations not yet freed, counted by allocation functions the test installs. */
+static long json_live;
+
+static void *counting_malloc(size_t n)
+{
+	json_live++;
+	return malloc(n);
+}
+
+static void counting_free(void *p)
+{
+	json_live -= p != NULL;
+	free(p);
+}
+
+/* Every matrix run without --trace calls the summary writer: it must leave nothing behind (the
+ * sanitizer build's exit status depended on it). */
+START_TEST(test_trace_summary_without_trace_leaves_nothing)
+{
+	struct tv_sched_opts opt = { .policy = TV_POLICY_SHARE, .quantum_s = QUANTUM_S };
+	struct tv_sched s;
+
+	json_set_alloc_funcs(counting_malloc, counting_free);
+	ck_assert_int_eq(tv_sched_init(&s, &opt, 2), 0);
+	snprintf(s.vms[0].name, sizeof(s.vms[0].name), "guest1");
+	snprintf(s.vms[1].name, sizeof(s.vms[1].name), "guest2");
+	tv_sched_trace_summary(&s);
+	tv_sched_free(&s);
+	ck_assert_int_eq(json_live, 0);
+}
+END_TEST
+
 /* test_<fn>_kvm and test_<fn>_emu: the same check on each engine. */
 #define ENGINE_TESTS(fn)                                                         \
 	START_TEST(test_##fn##_kvm) { fn("kvm"); }                              \
@@ -344,6 +376,7 @@ int main(void)
 	tcase_add_test(tc, test_control_thread_left_as_it_was_kvm);
 	tcase_add_test(tc, test_control_thread_left_as_it_was_emu);
 	tcase_add_test(tc, test_counter_guest_catches_reexecution_emu);
+	tcase_add_test(tc, test_trace_summary_without_trace_leaves_nothing);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }
