@@ -2,6 +2,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,30 +87,79 @@ bool tv_parse_seconds(const char *s, double *out)
 	return true;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a plain file";
+}
+
+int tv_input_open(const char *path, FILE **out, uint64_t *size, char *why, size_t len)
+{
+	/* O_NONBLOCK: opening a FIFO for reading blocks until a writer comes, and some devices
+	 * block too; fstat on the opened descriptor then decides, with no window between the check
+	 * and the open. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), flags, err;
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		err = errno;
+		snprintf(why, len, "%s", strerror(err));
+		return -err;
+	}
+	if (fstat(fd, &st) != 0) {
+		err = errno;
+		snprintf(why, len, "%s", strerror(err));
+		close(fd);
+		return -err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s, not a regular file", file_kind(st.st_mode));
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	/* A regular file never blocks: stdio gets an ordinary descriptor. */
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || !(f = fdopen(fd, "rb"))) {
+		err = errno ? errno : EIO;
+		snprintf(why, len, "%s", strerror(err));
+		close(fd);
+		return -err;
+	}
+	*out = f;
+	if (size)
+		*size = (uint64_t)st.st_size;
+	return 0;
+}
+
 static bool read_file(const char *path, uint8_t **data, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	struct stat st;
+	char why[256];
+	uint64_t size;
 	uint8_t *buf;
+	FILE *f;
 
-	if (!f) {
-		fprintf(stderr, "twinvm: cannot open guest image %s: %s\n", path, strerror(errno));
-		return false;
-	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "twinvm: guest image %s is not a regular file\n", path);
-		fclose(f);
+	if (tv_input_open(path, &f, &size, why, sizeof(why)) != 0) {
+		fprintf(stderr, "twinvm: guest image %s: %s\n", path, why);
 		return false;
 	}
 	/* Anything past the largest RAM can never load: refuse before allocating it. */
-	if ((uint64_t)st.st_size > TV_RAM_MAX) {
-		fprintf(stderr, "twinvm: guest image %s is %lld bytes, larger than any guest RAM\n",
-			path, (long long)st.st_size);
+	if (size > TV_RAM_MAX) {
+		fprintf(stderr, "twinvm: guest image %s is %" PRIu64 " bytes, larger than any guest "
+			"RAM\n", path, size);
 		fclose(f);
 		return false;
 	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf || fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+	errno = 0;
+	buf = malloc(size ? (size_t)size : 1);
+	if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
 		fprintf(stderr, "twinvm: cannot read guest image %s: %s\n", path,
 			buf ? strerror(errno ? errno : EIO) : "out of memory");
 		free(buf);
@@ -117,7 +168,7 @@ static bool read_file(const char *path, uint8_t **data, size_t *len)
 	}
 	fclose(f);
 	*data = buf;
-	*len = (size_t)st.st_size;
+	*len = (size_t)size;
 	return true;
 }
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "modes.h"
 
@@ -26,6 +27,11 @@ bool tv_parse_count(const char *s, uint64_t *out);
 
 /* "10", "2.5", "300ms", "2s": seconds into *out, >= 0. */
 bool tv_parse_seconds(const char *s, double *out);
+
+/* Opens a file the user gave as input (a guest image, a golden trace) for reading, without
+ * blocking: anything but a regular file (a FIFO, a directory, a device) is refused. 0 with *f
+ * (and *size, when not NULL), or -errno with the reason for the user in why. */
+int tv_input_open(const char *path, FILE **f, uint64_t *size, char *why, size_t len);
 
 /* A guest to run: a built-in one by name, or a raw image file. */
 struct tv_guest {

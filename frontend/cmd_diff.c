@@ -29,7 +29,7 @@ static const char diff_usage[] =
 	"      --step               compare after every instruction, not only at exits\n"
 	"      --max-exits N        stop, agreeing, after N exits (instructions with --step)\n"
 	"      --against FILE       compare with a trace recorded earlier (twinvm run --trace)\n"
-	"                           instead of running the other engine\n"
+	"                           instead of running the other engine (a regular file)\n"
 	"  -b, --backend kvm|emu    with --against: the engine to run (default emu)\n"
 	"      --ignore FIELD       do not compare FIELD (rax, rflags.af, cs.base, io.data, ram...);\n"
 	"                           repeatable; nothing is ignored by default\n"
@@ -130,9 +130,8 @@ int tv_cmd_diff(int argc, char **argv)
 			tv_guest_close(&g);
 			return tv_usage_error("diff", "no engine called '%s' in this build", backend);
 		}
-		o.golden = fopen(against, "r");
-		if (!o.golden) {
-			perror(against);
+		if (tv_input_open(against, &o.golden, NULL, why, sizeof(why)) != 0) {
+			fprintf(stderr, "twinvm diff: golden trace %s: %s\n", against, why);
 			tv_guest_close(&g);
 			return TV_EXIT_STATUS_USAGE;
 		}

@@ -15,6 +15,7 @@ static const char run_usage[] =
 	"  -b, --backend auto|kvm|emu  engine (auto: KVM where its probe runs the mode, else emu)\n"
 	"  -m, --mode MODE             real, protected, paged32 or long (default long)\n"
 	"  -g, --guest NAME|FILE       a built-in guest (default hello) or a raw image loaded at 0\n"
+	"                              (a regular file: no FIFO, directory or device)\n"
 	"      --mem SIZE              guest RAM, e.g. 2M, 64M (default 2M, 128K to 3G)\n"
 	"      --trace FILE.jsonl      one JSON line per exit: reason, payload, registers\n"
 	"      --trace-api             print every KVM ioctl / Unicorn call on stderr as it is made\n"

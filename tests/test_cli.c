@@ -1,6 +1,7 @@
 /* The twinvm binary as a user runs it: exit codes and one clear line for every bad input. */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -146,6 +147,42 @@ START_TEST(test_bench_usage_error_and_help_exit_as_documented)
 }
 END_TEST
 
+/* Every place that reads a file the user names: run --guest, matrix --vm, diff --against. */
+static void assert_every_input_refuses(const char *path, const char *what)
+{
+	struct result r;
+
+	RUN(&r, "run", "--backend", "emu", "--guest", path);
+	assert_usage_error(&r, what);
+	RUN(&r, "matrix", "--backend", "emu", "--vm", path, "--quanta", "1");
+	assert_usage_error(&r, what);
+	if (!tv_backend_find("emu"))
+		return; /* diff --against needs the emulator to get as far as the trace */
+	RUN(&r, "diff", "--backend", "emu", "--against", path);
+	assert_usage_error(&r, what);
+}
+
+/* Opening a FIFO for reading once blocked for ever, before the regular-file check. */
+START_TEST(test_fifo_as_input_exits_2)
+{
+	char path[64];
+
+	tv_temp_path(path, sizeof(path), ".fifo");
+	unlink(path);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	assert_every_input_refuses(path, "a FIFO, not a regular file");
+	unlink(path);
+}
+END_TEST
+
+/* A directory or a device as a golden trace once read as an empty trace: "diverged". */
+START_TEST(test_directory_and_device_as_input_exit_2)
+{
+	assert_every_input_refuses("/tmp", "a directory, not a regular file");
+	assert_every_input_refuses("/dev/null", "a device, not a regular file");
+}
+END_TEST
+
 START_TEST(test_help_exits_0)
 {
 	struct result r;
@@ -223,6 +260,8 @@ int main(void)
 	tcase_add_test(tc, test_matrix_vm_name_of_300_characters_exits_2);
 	tcase_add_test(tc, test_matrix_run_without_trace_exits_0);
 	tcase_add_test(tc, test_bench_usage_error_and_help_exit_as_documented);
+	tcase_add_test(tc, test_fifo_as_input_exits_2);
+	tcase_add_test(tc, test_directory_and_device_as_input_exit_2);
 	tcase_add_test(tc, test_help_exits_0);
 	tcase_add_test(tc, test_run_hello_on_emu_exits_0);
 	tcase_add_test(tc, test_guest_ending_in_shutdown_exits_1);
