@@ -135,6 +135,14 @@ int tv_cmd_diff(int argc, char **argv)
 			tv_guest_close(&g);
 			return TV_EXIT_STATUS_USAGE;
 		}
+		/* The whole trace before any engine runs: a malformed line is a usage error
+		 * wherever it is, not a divergence or a crash when the comparison reaches it. */
+		if (tv_golden_check(o.golden, why, sizeof(why)) != 0) {
+			fprintf(stderr, "twinvm diff: golden trace %s %s\n", against, why);
+			fclose(o.golden);
+			tv_guest_close(&g);
+			return TV_EXIT_STATUS_USAGE;
+		}
 		o.golden_name = against;
 	} else {
 		o.a = tv_backend_find("kvm");
