@@ -37,8 +37,8 @@ static const char diff_usage[] =
 	"      --timeout SECONDS    for each engine to reach its next exit (default 20)\n"
 	"  -h, --help               this text\n"
 	"\n"
-	"Exit status: 0 identical; 1 diverged; 2 usage or host error; 77 KVM cannot be used here or\n"
-	"cannot run the mode.\n";
+	"Exit status: 0 identical; 1 diverged; 2 usage or host error (a golden trace with a\n"
+	"malformed line among them); 77 KVM cannot be used here or cannot run the mode.\n";
 
 int tv_cmd_diff(int argc, char **argv)
 {
