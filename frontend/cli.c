@@ -16,75 +16,92 @@
 #include "commands.h"
 #include "layout.h"
 
-bool tv_parse_size(const char *s, uint64_t *out)
+int tv_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 	uint64_t mult = 1;
 
-	if (!s || !*s || *s == '-')
-		return false;
+	if (!s || *s < '0' || *s > '9') /* no sign, no space: strtoull would take them */
+		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
 	if (errno || end == s)
-		return false;
+		return -EINVAL;
 	switch (*end) {
 	case '\0': break;
 	case 'k': case 'K': mult = 1ull << 10; end++; break;
 	case 'm': case 'M': mult = 1ull << 20; end++; break;
 	case 'g': case 'G': mult = 1ull << 30; end++; break;
-	default: return false;
+	default: return -EINVAL;
 	}
 	if (*end == 'i' || *end == 'B') /* accept "2MiB", "2MB" */
 		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end || v > UINT64_MAX / mult)
-		return false;
+	if (*end)
+		return -EINVAL;
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
 	*out = v * mult;
-	return true;
+	return 0;
 }
 
-bool tv_parse_mem(const char *s, uint64_t *out)
+int tv_parse_mem(const char *s, uint64_t *out)
 {
 	uint64_t v;
+	int rc = tv_parse_size(s, &v);
 
-	if (!tv_parse_size(s, &v) || v % TV_PAGE_SIZE || v < TV_RAM_MIN || v > TV_RAM_MAX)
-		return false;
+	if (rc)
+		return rc;
+	if (v % TV_PAGE_SIZE)
+		return -EINVAL;
+	if (v < TV_RAM_MIN || v > TV_RAM_MAX)
+		return -ERANGE;
 	*out = v;
-	return true;
+	return 0;
 }
 
-bool tv_parse_count(const char *s, uint64_t *out)
+int tv_parse_count(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 
 	if (!s || *s < '0' || *s > '9')
-		return false;
+		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
 	if (errno || *end || v == 0)
-		return false;
+		return -EINVAL;
 	*out = v;
-	return true;
+	return 0;
 }
 
-bool tv_parse_seconds(const char *s, double *out)
+int tv_parse_seconds(const char *s, double *out)
 {
 	char *end;
 	double v;
 
-	if (!s || !*s)
-		return false;
+	/* A digit or a point first: no sign, no space, no "inf" or "nan". */
+	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
+		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
-		return false;
+	if (end == s)
+		return -EINVAL;
 	if (strcmp(end, "ms") == 0)
 		v /= 1000;
 	else if (*end && strcmp(end, "s") != 0)
-		return false;
+		return -EINVAL;
+	/* Overflow (HUGE_VAL) and underflow alike: a time no timer can be armed for. */
+	if (errno == ERANGE || !isfinite(v) || v > TV_TIME_MAX_S)
+		return -ERANGE;
+	if (v < 0)
+		return -EINVAL;
 	*out = v;
-	return true;
+	return 0;
 }
 
 static const char *file_kind(mode_t mode)

@@ -28,7 +28,9 @@ static const char matrix_usage[] =
 	"  -b, --backend auto|kvm|emu  engine (auto: KVM where its probe runs real mode)\n"
 	"  -q, --quantum TIME          time slice, e.g. 20ms (default 1s, the QUANTUM macro)\n"
 	"      --quanta N              stop after N turns in all\n"
-	"      --duration TIME         stop after this long\n"
+	"      --duration TIME         stop after this long, even inside a quantum\n"
+	"                              (times: 1ms to a year, 31536000s, for --quantum; above 0\n"
+	"                              to a year for --duration)\n"
 	"      --quiet                 print only the summary\n"
 	"      --trace FILE.jsonl      one JSON line per exit (vm, reason, time), then a summary\n"
 	"      --timeline FILE.svg     a Gantt chart of who ran when, with the shares\n"
@@ -183,17 +185,18 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 			backend = optarg;
 			break;
 		case 'q':
-			if (!tv_parse_seconds(optarg, &opt.quantum_s) || opt.quantum_s < 0.001)
-				return tv_usage_error(cmd, "--quantum '%s': give a time of 1ms or more, "
-						      "e.g. 20ms", optarg);
+			if (tv_parse_seconds(optarg, &opt.quantum_s) != 0 || opt.quantum_s < 0.001)
+				return tv_usage_error(cmd, "--quantum '%s': give a time from 1ms to a year "
+						      "(31536000s), e.g. 20ms", optarg);
 			break;
 		case OPT_QUANTA:
-			if (!tv_parse_count(optarg, &opt.max_quanta))
+			if (tv_parse_count(optarg, &opt.max_quanta) != 0)
 				return tv_usage_error(cmd, "--quanta '%s': give a positive count", optarg);
 			break;
 		case OPT_DURATION:
-			if (!tv_parse_seconds(optarg, &opt.duration_s) || opt.duration_s <= 0)
-				return tv_usage_error(cmd, "--duration '%s': give a time, e.g. 5s", optarg);
+			if (tv_parse_seconds(optarg, &opt.duration_s) != 0 || opt.duration_s <= 0)
+				return tv_usage_error(cmd, "--duration '%s': give a time above 0, at most a "
+						      "year (31536000s), e.g. 5s", optarg);
 			break;
 		case OPT_QUIET:
 			opt.out = NULL;
@@ -205,7 +208,7 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 			timeline_path = optarg;
 			break;
 		case OPT_MEM:
-			if (!tv_parse_mem(optarg, &mem))
+			if (tv_parse_mem(optarg, &mem) != 0)
 				return tv_usage_error(cmd, "--mem '%s': give a multiple of 4K from 128K to 3G",
 						      optarg);
 			break;

@@ -183,6 +183,25 @@ START_TEST(test_directory_and_device_as_input_exit_2)
 }
 END_TEST
 
+/* Times beyond a year once ran anyway: 9.3e18 s as no limit at all, 1e300 through undefined
+ * behaviour and a timer that was never set. */
+START_TEST(test_times_beyond_a_year_exit_2)
+{
+	struct result r;
+
+	RUN(&r, "run", "--backend", "emu", "--timeout", "9.3e18");
+	assert_usage_error(&r, "--timeout '9.3e18'");
+	RUN(&r, "matrix", "--backend", "emu", "--policy", "rr", "--vm", "hello", "--quantum",
+	    "1e300");
+	assert_usage_error(&r, "--quantum '1e300'");
+	RUN(&r, "matrix", "--backend", "emu", "--policy", "rr", "--vm", "hello", "--duration",
+	    "31536001");
+	assert_usage_error(&r, "--duration '31536001'");
+	RUN(&r, "diff", "--backend", "emu", "--timeout", "1e300");
+	assert_usage_error(&r, "--timeout '1e300'");
+}
+END_TEST
+
 START_TEST(test_help_exits_0)
 {
 	struct result r;
@@ -262,6 +281,7 @@ int main(void)
 	tcase_add_test(tc, test_bench_usage_error_and_help_exit_as_documented);
 	tcase_add_test(tc, test_fifo_as_input_exits_2);
 	tcase_add_test(tc, test_directory_and_device_as_input_exit_2);
+	tcase_add_test(tc, test_times_beyond_a_year_exit_2);
 	tcase_add_test(tc, test_help_exits_0);
 	tcase_add_test(tc, test_run_hello_on_emu_exits_0);
 	tcase_add_test(tc, test_guest_ending_in_shutdown_exits_1);
