@@ -157,6 +157,351 @@ static const struct field *first_difference(const struct tv_diff_opts *o, const 
 	return NULL;
 }
 
+/* Where error lines go: never into the report. */
+static FILE *diff_err(const struct tv_diff_opts *o)
+{
+	return o->err ? o->err : stderr;
+}
+
+/* ---- golden traces: reading and checking ------------------------------------------------------ */
+
+/* "field": what is wrong with it; always -EINVAL. */
+static int bad_field(char *msg, size_t len, const char *field, const char *what)
+{
+	snprintf(msg, len, "\"%s\": %s", field, what);
+	return -EINVAL;
+}
+
+/* "0x" and 1 to 16 hex digits, as tv_json_hex writes; strtoull alone would take signs and
+ * spaces. */
+static bool hex_text(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t n;
+
+	if (!s || strncmp(s, "0x", 2) != 0)
+		return false;
+	n = strlen(s + 2);
+	return n >= 1 && n <= 16 && strspn(s + 2, "0123456789abcdefABCDEF") == n &&
+	       json_string_length(v) == n + 2;
+}
+
+static int check_hex(const json_t *obj, const char *key, const char *field, bool required,
+		     char *msg, size_t len)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return required ? bad_field(msg, len, field, "missing") : 0;
+	return hex_text(v) ? 0 : bad_field(msg, len, field, "not a \"0x...\" 64-bit hex string");
+}
+
+/* An integer member from min to max. */
+static int check_int(const json_t *obj, const char *key, const char *field, json_int_t min,
+		     json_int_t max, char *msg, size_t len)
+{
+	const json_t *v = json_object_get(obj, key);
+	char what[96];
+
+	if (!v)
+		return bad_field(msg, len, field, "missing");
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		snprintf(what, sizeof(what), "not an integer from %lld to %lld", (long long)min,
+			 (long long)max);
+		return bad_field(msg, len, field, what);
+	}
+	return 0;
+}
+
+/* Guest bytes as hex: exactly bytes of them. */
+static int check_data(const json_t *obj, const char *field, size_t bytes, char *msg, size_t len)
+{
+	const json_t *v = json_object_get(obj, "data");
+	const char *s = json_string_value(v);
+	char what[96];
+
+	if (!s || json_string_length(v) != 2 * bytes || strspn(s, "0123456789abcdef") != 2 * bytes) {
+		snprintf(what, sizeof(what), "not %zu bytes as lower-case hex", bytes);
+		return bad_field(msg, len, field, what);
+	}
+	return 0;
+}
+
+static const json_t *object_member(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	return json_is_object(v) ? v : NULL;
+}
+
+static int check_io(const json_t *rec, char *msg, size_t len)
+{
+	const json_t *io = object_member(rec, "io");
+	const char *dir;
+	json_int_t size, count;
+	int rc;
+
+	if (!io)
+		return bad_field(msg, len, "io", "not an object (an IO record needs one)");
+	dir = json_string_value(json_object_get(io, "dir"));
+	if (!dir || (strcmp(dir, "in") != 0 && strcmp(dir, "out") != 0))
+		return bad_field(msg, len, "io.dir", "not \"in\" or \"out\"");
+	if ((rc = check_int(io, "port", "io.port", 0, 0xffff, msg, len)) ||
+	    (rc = check_int(io, "size", "io.size", 1, 4, msg, len)) ||
+	    (rc = check_int(io, "count", "io.count", 1, TV_RECORD_DATA_MAX, msg, len)))
+		return rc;
+	size = json_integer_value(json_object_get(io, "size"));
+	count = json_integer_value(json_object_get(io, "count"));
+	if (size == 3)
+		return bad_field(msg, len, "io.size", "not 1, 2 or 4");
+	if (size * count > TV_RECORD_DATA_MAX)
+		return bad_field(msg, len, "io.count", "more data than one record holds");
+	if (json_is_null(json_object_get(io, "data")))
+		return 0; /* an exit whose data the engine did not give */
+	return check_data(io, "io.data", (size_t)(size * count), msg, len);
+}
+
+static int check_mmio(const json_t *rec, char *msg, size_t len)
+{
+	const json_t *mmio = object_member(rec, "mmio");
+	int rc;
+
+	if (!mmio)
+		return bad_field(msg, len, "mmio", "not an object (an MMIO record needs one)");
+	if ((rc = check_hex(mmio, "addr", "mmio.addr", true, msg, len)) ||
+	    (rc = check_int(mmio, "len", "mmio.len", 1, 8, msg, len)))
+		return rc;
+	if (!json_is_boolean(json_object_get(mmio, "write")))
+		return bad_field(msg, len, "mmio.write", "not true or false");
+	return check_data(mmio, "mmio.data",
+			  (size_t)json_integer_value(json_object_get(mmio, "len")), msg, len);
+}
+
+static int check_state(const json_t *rec, char *msg, size_t len)
+{
+	static const char *const segs[] = { "cs", "ds", "es", "fs", "gs", "ss" };
+	static const char *const crs[] = { "cr0", "cr3", "cr4", "efer" };
+	const json_t *regs = json_object_get(rec, "regs"), *sregs = json_object_get(rec, "sregs");
+	char field[32];
+	int rc;
+
+	/* Both or neither: the writer leaves them out together when the state was unreadable. */
+	if (!regs != !sregs)
+		return bad_field(msg, len, regs ? "sregs" : "regs", "missing (the other is there)");
+	if (!regs)
+		return 0;
+	if (!json_is_object(regs))
+		return bad_field(msg, len, "regs", "not an object");
+	if (!json_is_object(sregs))
+		return bad_field(msg, len, "sregs", "not an object");
+	for (size_t i = 0; i < NFIELDS; i++) {
+		if (strcmp(fields[i].path[0], "regs") != 0)
+			continue;
+		snprintf(field, sizeof(field), "regs.%s", fields[i].path[1]);
+		if ((rc = check_hex(regs, fields[i].path[1], field, true, msg, len)))
+			return rc;
+	}
+	for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
+		const json_t *seg = object_member(sregs, segs[i]);
+
+		snprintf(field, sizeof(field), "sregs.%s", segs[i]);
+		if (!seg)
+			return bad_field(msg, len, field, "not an object");
+		snprintf(field, sizeof(field), "sregs.%s.sel", segs[i]);
+		if ((rc = check_hex(seg, "sel", field, true, msg, len)))
+			return rc;
+		snprintf(field, sizeof(field), "sregs.%s.base", segs[i]);
+		if ((rc = check_hex(seg, "base", field, true, msg, len)))
+			return rc;
+	}
+	for (size_t i = 0; i < sizeof(crs) / sizeof(crs[0]); i++) {
+		snprintf(field, sizeof(field), "sregs.%s", crs[i]);
+		if ((rc = check_hex(sregs, crs[i], field, true, msg, len)))
+			return rc;
+	}
+	return 0;
+}
+
+static int check_hypercall(const json_t *rec, char *msg, size_t len)
+{
+	const json_t *hc = json_object_get(rec, "hypercall");
+	const json_t *error;
+	int rc;
+
+	if (!hc)
+		return 0;
+	if (!json_is_object(hc))
+		return bad_field(msg, len, "hypercall", "not an object");
+	if (!json_is_string(json_object_get(hc, "name")))
+		return bad_field(msg, len, "hypercall.name", "not a string");
+	if ((rc = check_hex(hc, "arg", "hypercall.arg", false, msg, len)) ||
+	    (rc = check_hex(hc, "result", "hypercall.result", false, msg, len)))
+		return rc;
+	error = json_object_get(hc, "error");
+	if (error && !json_is_string(error))
+		return bad_field(msg, len, "hypercall.error", "not a string");
+	return 0;
+}
+
+static int check_record(const json_t *rec, char *msg, size_t len)
+{
+	const json_t *reason = json_object_get(rec, "reason"), *detail;
+	const char *name = json_string_value(reason);
+	json_int_t code;
+	int rc;
+
+	if ((rc = check_int(rec, "vm", "vm", 0, INT32_MAX, msg, len)) ||
+	    (rc = check_int(rec, "seq", "seq", 1, INT64_MAX, msg, len)))
+		return rc;
+	if (!name)
+		return bad_field(msg, len, "reason", "not a string");
+	if ((rc = check_int(rec, "code", "code", 0, TV_EXIT_REASON_MAX - 1, msg, len)))
+		return rc;
+	code = json_integer_value(json_object_get(rec, "code"));
+	if (strcmp(tv_exit_reason_name((int)code), name) != 0)
+		return bad_field(msg, len, "reason", "not the name of the exit \"code\" gives");
+	detail = json_object_get(rec, "detail");
+	if (detail && !json_is_string(detail))
+		return bad_field(msg, len, "detail", "not a string");
+	if (code == TV_EXIT_IO)
+		rc = check_io(rec, msg, len);
+	else if (json_object_get(rec, "io"))
+		return bad_field(msg, len, "io", "present in a record that is not IO");
+	if (!rc && code == TV_EXIT_MMIO)
+		rc = check_mmio(rec, msg, len);
+	else if (!rc && json_object_get(rec, "mmio"))
+		return bad_field(msg, len, "mmio", "present in a record that is not MMIO");
+	if (!rc)
+		rc = check_state(rec, msg, len);
+	if (!rc)
+		rc = check_hypercall(rec, msg, len);
+	return rc;
+}
+
+int tv_golden_parse_line(const char *buf, size_t len, json_t **rec, json_t **ram, char *msg,
+			 size_t msglen)
+{
+	json_error_t err;
+	json_t *line, *r;
+	int rc;
+
+	*rec = *ram = NULL;
+	line = json_loadb(buf, len, 0, &err);
+	if (!line) {
+		snprintf(msg, msglen, "not JSON: %s (column %d)", err.text, err.column);
+		return -EINVAL;
+	}
+	if (!json_is_object(line)) {
+		json_decref(line);
+		snprintf(msg, msglen, "not a JSON object");
+		return -EINVAL;
+	}
+	r = json_object_get(line, "ram");
+	if (r) {
+		rc = json_is_object(r) ? 0 : bad_field(msg, msglen, "ram", "not an object");
+		if (!rc && json_object_get(line, "vm"))
+			rc = check_int(line, "vm", "vm", 0, INT32_MAX, msg, msglen);
+		if (!rc)
+			rc = check_hex(r, "size", "ram.size", true, msg, msglen);
+		if (!rc)
+			rc = check_hex(r, "fnv1a64", "ram.fnv1a64", true, msg, msglen);
+		if (!rc)
+			*ram = json_incref(r);
+		json_decref(line);
+		return rc;
+	}
+	rc = check_record(line, msg, msglen);
+	if (rc) {
+		json_decref(line);
+		return rc;
+	}
+	*rec = line;
+	return 0;
+}
+
+/* One line of f into buf without its newline: 1, 0 at the end, -EFBIG when longer than cap - 1
+ * bytes, -EIO. NUL bytes are kept: len says where the line ends. */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (n == cap - 1)
+			return -EFBIG;
+		buf[n++] = (char)c;
+	}
+	if (ferror(f))
+		return -EIO;
+	if (c == EOF && n == 0)
+		return 0;
+	buf[n] = '\0';
+	*len = n;
+	return 1;
+}
+
+int tv_golden_next(struct tv_golden *g, json_t **rec, char *msg, size_t msglen)
+{
+	char *buf = malloc(TV_GOLDEN_LINE_MAX), why[256];
+	size_t n;
+	int rc;
+
+	*rec = NULL;
+	if (!buf) {
+		snprintf(msg, msglen, "line %" PRIu64 ": out of memory", g->line + 1);
+		return -ENOMEM;
+	}
+	for (;;) {
+		json_t *ram;
+
+		rc = read_line(g->f, buf, TV_GOLDEN_LINE_MAX, &n);
+		if (rc <= 0)
+			break;
+		g->line++;
+		rc = tv_golden_parse_line(buf, n, rec, &ram, why, sizeof(why));
+		if (rc) {
+			snprintf(msg, msglen, "line %" PRIu64 ": %s", g->line, why);
+			break;
+		}
+		if (*rec) {
+			rc = 1;
+			break;
+		}
+		json_decref(g->ram);
+		g->ram = ram;
+	}
+	if (rc == -EFBIG)
+		snprintf(msg, msglen, "line %" PRIu64 ": longer than %d bytes", g->line + 1,
+			 TV_GOLDEN_LINE_MAX - 1);
+	else if (rc == -EIO)
+		snprintf(msg, msglen, "line %" PRIu64 ": %s", g->line + 1,
+			 strerror(errno ? errno : EIO));
+	free(buf);
+	return rc;
+}
+
+void tv_golden_free(struct tv_golden *g)
+{
+	json_decref(g->ram);
+	g->ram = NULL;
+}
+
+int tv_golden_check(FILE *f, char *msg, size_t msglen)
+{
+	struct tv_golden g = { .f = f };
+	json_t *rec;
+	int rc;
+
+	while ((rc = tv_golden_next(&g, &rec, msg, msglen)) == 1)
+		json_decref(rec);
+	tv_golden_free(&g);
+	if (rc == 0 && fseek(f, 0, SEEK_SET) != 0) {
+		rc = -errno;
+		snprintf(msg, msglen, "cannot read it again: %s", strerror(errno));
+	}
+	return rc;
+}
+
 /* ---- the two sides ---------------------------------------------------------------------- */
 
 struct side {
@@ -164,9 +509,7 @@ struct side {
 	bool live;
 	struct tv_machine m;
 	struct tv_record *rec;
-	FILE *golden;
-	json_t *golden_ram; /* the golden trace's closing {"ram": ...} object */
-	uint64_t line;
+	struct tv_golden golden; /* golden.f NULL: a live side */
 	json_t *history[HISTORY];
 	uint64_t count;
 };
@@ -182,7 +525,6 @@ static int side_open_live(struct side *s, const struct tv_diff_opts *o,
 
 	memset(s, 0, sizeof(*s));
 	s->label = be->name;
-	s->live = true;
 	/* The guest's console output is not what diff shows; its bytes are in the records. */
 	mopt.console = fopen("/dev/null", "w");
 	if (!mopt.console)
@@ -193,6 +535,7 @@ static int side_open_live(struct side *s, const struct tv_diff_opts *o,
 		fclose(mopt.console);
 		return rc;
 	}
+	s->live = true; /* side_close destroys the machine and closes its console */
 	rc = tv_machine_load(&s->m, o->image, o->len);
 	if (!rc)
 		rc = tv_machine_enter_mode(&s->m, o->mode);
@@ -206,7 +549,7 @@ static void side_close(struct side *s)
 		tv_machine_destroy(&s->m);
 	}
 	free(s->rec);
-	json_decref(s->golden_ram);
+	tv_golden_free(&s->golden);
 	for (int i = 0; i < HISTORY; i++)
 		json_decref(s->history[i]);
 	memset(s, 0, sizeof(*s));
@@ -221,27 +564,12 @@ static json_t *side_next(struct side *s, const struct tv_diff_opts *o, char *why
 
 	why[0] = '\0';
 	if (!s->live) {
-		char buf[65536];
+		char msg[384];
 
-		while (fgets(buf, sizeof(buf), s->golden)) {
-			json_error_t err;
-
-			s->line++;
-			rec = json_loads(buf, 0, &err);
-			if (!rec) {
-				snprintf(why, len, "%s line %" PRIu64 ": %s", o->golden_name, s->line,
-					 err.text);
-				return NULL;
-			}
-			if (json_object_get(rec, "ram")) {
-				json_decref(s->golden_ram);
-				s->golden_ram = json_incref(json_object_get(rec, "ram"));
-				json_decref(rec);
-				continue;
-			}
-			return rec;
-		}
-		return NULL;
+		rc = tv_golden_next(&s->golden, &rec, msg, sizeof(msg));
+		if (rc < 0)
+			snprintf(why, len, "%s %s", o->golden_name, msg);
+		return rc == 1 ? rec : NULL;
 	}
 	rc = tv_kick_arm(s->m.be, s->m.vcpu, o->timeout_s);
 	if (!rc)
@@ -399,19 +727,19 @@ static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a
 	}
 }
 
-enum ram_verdict { RAM_DIFFERS, RAM_SAME, RAM_NOT_COMPARED };
+enum ram_verdict { RAM_DIFFERS, RAM_SAME, RAM_NOT_COMPARED, RAM_ERROR };
 
 /* Compares guest RAM at the end. */
 static enum ram_verdict compare_ram(const struct tv_diff_opts *o, struct side *a, struct side *b)
 {
-	uint64_t ha = tv_ram_hash(&a->m.ram), hb;
+	uint64_t ha = tv_ram_hash(&a->m.ram), hb = 0;
 
 	if (ignored(o, "ram"))
 		return RAM_NOT_COMPARED;
 	if (!b->live) {
 		uint64_t size = 0;
 
-		if (!b->golden_ram) {
+		if (!b->golden.ram) {
 			/* The closing RAM line follows the last record compared; read on to it. */
 			char why[512];
 			json_t *more = side_next(b, o, why, sizeof(why));
@@ -420,11 +748,16 @@ static enum ram_verdict compare_ram(const struct tv_diff_opts *o, struct side *a
 				json_decref(more);
 				return RAM_NOT_COMPARED; /* the trace goes on: no RAM state here */
 			}
+			if (why[0]) {
+				fprintf(diff_err(o), "twinvm diff: %s\n", why);
+				return RAM_ERROR;
+			}
 		}
-		if (!b->golden_ram)
+		if (!b->golden.ram)
 			return RAM_NOT_COMPARED; /* a trace without the RAM line */
-		tv_trace_hex(b->golden_ram, "size", &size);
-		tv_trace_hex(b->golden_ram, "fnv1a64", &hb);
+		/* Both are there and well formed: tv_golden_next checked them. */
+		tv_trace_hex(b->golden.ram, "size", &size);
+		tv_trace_hex(b->golden.ram, "fnv1a64", &hb);
 		if (size == a->m.ram.size && hb == ha)
 			return RAM_SAME;
 		fprintf(o->out, "DIVERGED in guest RAM at the end: %s hash 0x%016" PRIx64
@@ -517,14 +850,14 @@ enum tv_diff_status tv_diff(const struct tv_diff_opts *o)
 
 	rc = side_open_live(&a, o, o->a, o->step);
 	if (rc) {
-		fprintf(o->out, "twinvm diff: %s: %s\n", o->a->name, tv_last_error());
+		fprintf(diff_err(o), "twinvm diff: %s: %s\n", o->a->name, tv_last_error());
 		side_close(&a);
 		return TV_DIFF_ERROR;
 	}
 	if (o->b) {
 		rc = side_open_live(&b, o, o->b, o->step);
 		if (rc) {
-			fprintf(o->out, "twinvm diff: %s: %s\n", o->b->name, tv_last_error());
+			fprintf(diff_err(o), "twinvm diff: %s: %s\n", o->b->name, tv_last_error());
 			side_close(&a);
 			side_close(&b);
 			return TV_DIFF_ERROR;
@@ -532,18 +865,20 @@ enum tv_diff_status tv_diff(const struct tv_diff_opts *o)
 	} else {
 		memset(&b, 0, sizeof(b));
 		b.label = o->golden_name;
-		b.golden = o->golden;
+		b.golden.f = o->golden;
 	}
 
 	st = lockstep(o, &a, &b, o->max_records, &d, why, sizeof(why));
 	if (st == TV_DIFF_ERROR) {
-		fprintf(o->out, "twinvm diff: %s\n", why);
+		fprintf(diff_err(o), "twinvm diff: %s\n", why);
 	} else if (st == TV_DIFF_DIVERGED) {
 		report_divergence(o, &a, &b, &d, o->step);
 		json_decref(d.rec_a);
 		json_decref(d.rec_b);
 	} else if ((ram = compare_ram(o, &a, &b)) == RAM_DIFFERS) {
 		st = TV_DIFF_DIVERGED;
+	} else if (ram == RAM_ERROR) {
+		st = TV_DIFF_ERROR;
 	} else {
 		fprintf(o->out, "identical: %" PRIu64 " %s compared (%s, %s mode, %s against %s)%s\n",
 			a.count, unit, o->guest_name, tv_mode_name(o->mode), a.label,

@@ -29,11 +29,30 @@ static void on_signal(int sig)
 		kick_be->kick(kick_vcpu);
 }
 
+int tv_seconds_timespec(double seconds, struct timespec *ts)
+{
+	/* Written so that NaN fails too. */
+	if (!(seconds >= 0 && seconds <= TV_TIME_MAX_S))
+		return -ERANGE;
+	ts->tv_sec = (time_t)seconds;
+	ts->tv_nsec = (long)((seconds - (double)ts->tv_sec) * 1e9);
+	if (ts->tv_nsec > 999999999)
+		ts->tv_nsec = 999999999;
+	return 0;
+}
+
 int tv_kick_arm(const struct tv_backend_ops *be, struct tv_vcpu *v, double timeout_s)
 {
+	struct itimerspec its = { 0 };
 	struct sigaction sa;
 	struct sigevent sev;
 
+	/* Checked before anything changes: nothing to undo. */
+	if (!(timeout_s <= 0) && tv_seconds_timespec(timeout_s, &its.it_value) != 0) {
+		tv_set_error("a timeout of %g s: give at most %g s (a year)", timeout_s,
+			     TV_TIME_MAX_S);
+		return -ERANGE;
+	}
 	timed_out = interrupted = 0;
 	kick_be = be;
 	kick_vcpu = v;
@@ -62,15 +81,18 @@ int tv_kick_arm(const struct tv_backend_ops *be, struct tv_vcpu *v, double timeo
 	}
 	timer_armed = true;
 
-	struct itimerspec its = { 0 };
-	its.it_value.tv_sec = (time_t)timeout_s;
-	its.it_value.tv_nsec = (long)((timeout_s - (double)its.it_value.tv_sec) * 1e9);
 	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
 		its.it_value.tv_nsec = 1;
 	/* Then again every 20 ms: a kick that lands just before the engine starts running can be
 	 * missed by the emulator's fast mode, and a timeout must never be lost. */
 	its.it_interval.tv_nsec = 20 * 1000 * 1000;
-	timer_settime(timer, 0, &its, NULL);
+	if (timer_settime(timer, 0, &its, NULL) != 0) {
+		int err = -errno;
+
+		tv_set_error("timer_settime: %s", strerror(errno));
+		tv_kick_disarm();
+		return err;
+	}
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kick.h"
 #include "trace.h"
 
 /* The preemption signal: real-time, so it is queued apart from everything else. */
@@ -302,18 +303,27 @@ static int timer_make(timer_t *t)
 	return 0;
 }
 
-/* Fires once after seconds, then every period seconds (0: once). 0 disarms. */
-static void timer_arm(timer_t t, double seconds, double period)
+/* Fires once after seconds, then every period seconds (0: once). 0 disarms. 0 or -errno (-ERANGE
+ * outside 0 to TV_TIME_MAX_S), with tv_last_error(). */
+static int timer_arm(timer_t t, double seconds, double period)
 {
 	struct itimerspec its = { 0 };
 
-	its.it_value.tv_sec = (time_t)seconds;
-	its.it_value.tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (tv_seconds_timespec(seconds, &its.it_value) != 0 ||
+	    tv_seconds_timespec(period, &its.it_interval) != 0) {
+		tv_set_error("a timer of %g s, then every %g s: give 0 to %g s (a year)", seconds,
+			     period, TV_TIME_MAX_S);
+		return -ERANGE;
+	}
 	if (seconds > 0 && its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
 		its.it_value.tv_nsec = 1;
-	its.it_interval.tv_sec = (time_t)period;
-	its.it_interval.tv_nsec = (long)((period - (double)(time_t)period) * 1e9);
-	timer_settime(t, 0, &its, NULL);
+	if (timer_settime(t, 0, &its, NULL) != 0) {
+		int err = -errno;
+
+		tv_set_error("timer_settime: %s", strerror(errno));
+		return err;
+	}
+	return 0;
 }
 
 /* ---- policies ------------------------------------------------------------------------------ */
@@ -385,7 +395,7 @@ static int run_single_thread(struct tv_sched *s)
 	bool timed = s->opt.policy != TV_POLICY_IO;
 	double expiry = -1; /* when the timer that ended the last turn fired, if it did */
 	timer_t timer;
-	int last = s->nvms - 1, rc;
+	int last = s->nvms - 1, rc, disarm_rc;
 
 	rc = timer_make(&timer);
 	if (rc)
@@ -396,27 +406,42 @@ static int run_single_thread(struct tv_sched *s)
 		if (!vm)
 			break;
 		/* A fresh quantum for every turn, so a VM that halts early gives the next one a
-		 * whole quantum. Under io the timer only enforces --duration. */
-		double armed = tv_sched_now(s);
+		 * whole quantum; but never past --duration, which ends the turn if it comes first.
+		 * Under io the timer only enforces --duration. */
+		double armed = tv_sched_now(s), first = timed ? s->opt.quantum_s : 0;
+		double period = s->opt.quantum_s;
 		uint64_t intr_before = vm->m.stats.by_reason[TV_EXIT_INTR];
 
-		if (timed)
-			timer_arm(timer, s->opt.quantum_s, s->opt.quantum_s);
-		else if (s->opt.duration_s > 0)
-			timer_arm(timer, s->opt.duration_s - tv_sched_now(s), 0.02);
+		if (s->opt.duration_s > 0) {
+			double left = s->opt.duration_s - armed;
+
+			if (left < 1e-6)
+				left = 1e-6; /* due now: a timer of 0 would disarm */
+			if (!timed || left < first) {
+				first = left;
+				period = 0.02; /* again until the turn ends: never lost */
+			}
+		}
+		rc = first > 0 ? timer_arm(timer, first, period) : 0;
+		if (rc)
+			break;
 		rc = turn(s, vm);
-		timer_arm(timer, 0, 0);
+		disarm_rc = timer_arm(timer, 0, 0);
 		signals_drain();
+		if (!rc)
+			rc = disarm_rc;
 		if (rc)
 			break;
 		if (s->opt.measure_latency && expiry >= 0)
 			note_latency(s, expiry);
-		/* The turn ended at the timer: it fired one quantum after it was armed. */
-		expiry = timed && vm->m.stats.by_reason[TV_EXIT_INTR] > intr_before
-				 ? armed + s->opt.quantum_s
-				 : -1;
+		/* The turn ended at the timer: it fired first seconds after it was armed. */
+		expiry = timed && vm->m.stats.by_reason[TV_EXIT_INTR] > intr_before ? armed + first
+										     : -1;
 	}
-	timer_delete(timer);
+	if (timer_delete(timer) != 0 && !rc) {
+		rc = -errno;
+		tv_set_error("timer_delete: %s", strerror(errno));
+	}
 	return rc;
 }
 
@@ -484,9 +509,17 @@ static int run_threads(struct tv_sched *s)
 
 int tv_sched_run(struct tv_sched *s)
 {
+	bool timed = s->opt.policy == TV_POLICY_RR || s->opt.policy == TV_POLICY_SHARE;
 	struct saved_signals saved;
 	int rc;
 
+	/* Every time value is a timer's, or bounds one: each in range before anything runs. */
+	if ((timed && !(s->opt.quantum_s > 0 && s->opt.quantum_s <= TV_TIME_MAX_S)) ||
+	    !(s->opt.duration_s >= 0 && s->opt.duration_s <= TV_TIME_MAX_S)) {
+		tv_set_error("quantum %g s, duration %g s: give a quantum above 0 and both at most "
+			     "%g s (a year)", s->opt.quantum_s, s->opt.duration_s, TV_TIME_MAX_S);
+		return -ERANGE;
+	}
 	s->t_start = clock_s(CLOCK_MONOTONIC);
 	rc = signals_take(s, &saved);
 	if (!rc)
@@ -521,11 +554,12 @@ void tv_sched_free(struct tv_sched *s)
 
 void tv_sched_trace_summary(struct tv_sched *s)
 {
-	json_t *vms = json_array(), *rec;
+	json_t *vms, *rec;
 	double cpu_total = 0;
 
 	if (!s->opt.trace)
 		return;
+	vms = json_array();
 	for (int i = 0; i < s->nvms; i++)
 		cpu_total += s->vms[i].cpu_s;
 	for (int i = 0; i < s->nvms; i++) {

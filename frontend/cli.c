@@ -2,6 +2,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,101 +16,167 @@
 #include "commands.h"
 #include "layout.h"
 
-bool tv_parse_size(const char *s, uint64_t *out)
+int tv_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 	uint64_t mult = 1;
 
-	if (!s || !*s || *s == '-')
-		return false;
+	if (!s || *s < '0' || *s > '9') /* no sign, no space: strtoull would take them */
+		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
 	if (errno || end == s)
-		return false;
+		return -EINVAL;
 	switch (*end) {
 	case '\0': break;
 	case 'k': case 'K': mult = 1ull << 10; end++; break;
 	case 'm': case 'M': mult = 1ull << 20; end++; break;
 	case 'g': case 'G': mult = 1ull << 30; end++; break;
-	default: return false;
+	default: return -EINVAL;
 	}
 	if (*end == 'i' || *end == 'B') /* accept "2MiB", "2MB" */
 		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end || v > UINT64_MAX / mult)
-		return false;
+	if (*end)
+		return -EINVAL;
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
 	*out = v * mult;
-	return true;
+	return 0;
 }
 
-bool tv_parse_mem(const char *s, uint64_t *out)
+int tv_parse_mem(const char *s, uint64_t *out)
 {
 	uint64_t v;
+	int rc = tv_parse_size(s, &v);
 
-	if (!tv_parse_size(s, &v) || v % TV_PAGE_SIZE || v < TV_RAM_MIN || v > TV_RAM_MAX)
-		return false;
+	if (rc)
+		return rc;
+	if (v % TV_PAGE_SIZE)
+		return -EINVAL;
+	if (v < TV_RAM_MIN || v > TV_RAM_MAX)
+		return -ERANGE;
 	*out = v;
-	return true;
+	return 0;
 }
 
-bool tv_parse_count(const char *s, uint64_t *out)
+int tv_parse_count(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 
 	if (!s || *s < '0' || *s > '9')
-		return false;
+		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
 	if (errno || *end || v == 0)
-		return false;
+		return -EINVAL;
 	*out = v;
-	return true;
+	return 0;
 }
 
-bool tv_parse_seconds(const char *s, double *out)
+int tv_parse_seconds(const char *s, double *out)
 {
 	char *end;
 	double v;
 
-	if (!s || !*s)
-		return false;
+	/* A digit or a point first: no sign, no space, no "inf" or "nan". */
+	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
+		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
-		return false;
+	if (end == s)
+		return -EINVAL;
 	if (strcmp(end, "ms") == 0)
 		v /= 1000;
 	else if (*end && strcmp(end, "s") != 0)
-		return false;
+		return -EINVAL;
+	/* Overflow (HUGE_VAL) and underflow alike: a time no timer can be armed for. */
+	if (errno == ERANGE || !isfinite(v) || v > TV_TIME_MAX_S)
+		return -ERANGE;
+	if (v < 0)
+		return -EINVAL;
 	*out = v;
-	return true;
+	return 0;
+}
+
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a plain file";
+}
+
+int tv_input_open(const char *path, FILE **out, uint64_t *size, char *why, size_t len)
+{
+	/* O_NONBLOCK: opening a FIFO for reading blocks until a writer comes, and some devices
+	 * block too; fstat on the opened descriptor then decides, with no window between the check
+	 * and the open. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), flags, err;
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		err = errno;
+		snprintf(why, len, "%s", strerror(err));
+		return -err;
+	}
+	if (fstat(fd, &st) != 0) {
+		err = errno;
+		snprintf(why, len, "%s", strerror(err));
+		close(fd);
+		return -err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s, not a regular file", file_kind(st.st_mode));
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	/* A regular file never blocks: stdio gets an ordinary descriptor. */
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || !(f = fdopen(fd, "rb"))) {
+		err = errno ? errno : EIO;
+		snprintf(why, len, "%s", strerror(err));
+		close(fd);
+		return -err;
+	}
+	*out = f;
+	if (size)
+		*size = (uint64_t)st.st_size;
+	return 0;
 }
 
 static bool read_file(const char *path, uint8_t **data, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	struct stat st;
+	char why[256];
+	uint64_t size;
 	uint8_t *buf;
+	FILE *f;
 
-	if (!f) {
-		fprintf(stderr, "twinvm: cannot open guest image %s: %s\n", path, strerror(errno));
-		return false;
-	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "twinvm: guest image %s is not a regular file\n", path);
-		fclose(f);
+	if (tv_input_open(path, &f, &size, why, sizeof(why)) != 0) {
+		fprintf(stderr, "twinvm: guest image %s: %s\n", path, why);
 		return false;
 	}
 	/* Anything past the largest RAM can never load: refuse before allocating it. */
-	if ((uint64_t)st.st_size > TV_RAM_MAX) {
-		fprintf(stderr, "twinvm: guest image %s is %lld bytes, larger than any guest RAM\n",
-			path, (long long)st.st_size);
+	if (size > TV_RAM_MAX) {
+		fprintf(stderr, "twinvm: guest image %s is %" PRIu64 " bytes, larger than any guest "
+			"RAM\n", path, size);
 		fclose(f);
 		return false;
 	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf || fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+	errno = 0;
+	buf = malloc(size ? (size_t)size : 1);
+	if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
 		fprintf(stderr, "twinvm: cannot read guest image %s: %s\n", path,
 			buf ? strerror(errno ? errno : EIO) : "out of memory");
 		free(buf);
@@ -117,7 +185,7 @@ static bool read_file(const char *path, uint8_t **data, size_t *len)
 	}
 	fclose(f);
 	*data = buf;
-	*len = (size_t)st.st_size;
+	*len = (size_t)size;
 	return true;
 }
 

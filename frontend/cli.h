@@ -5,7 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "kick.h"
 #include "modes.h"
 
 /* Exit codes every tool uses. */
@@ -15,17 +17,27 @@ enum {
 	TV_EXIT_STATUS_USAGE = 2,   /* bad usage, or a host error */
 };
 
-/* "2M", "512K", "1G", "4096": bytes into *out. false on anything else. */
-bool tv_parse_size(const char *s, uint64_t *out);
+/* The flag parsers: pure functions (no output, no exit), each 0 with *out set, or -EINVAL for text
+ * that is not what they take, or -ERANGE for a value outside the range; *out is untouched then.
+ * A libFuzzer target drives them. */
 
-/* A guest RAM size for --mem: tv_parse_size, a multiple of 4K, from TV_RAM_MIN to TV_RAM_MAX. */
-bool tv_parse_mem(const char *s, uint64_t *out);
+/* "2M", "512K", "1G", "4096", "0x1000", "2MiB": bytes, up to UINT64_MAX. */
+int tv_parse_size(const char *s, uint64_t *out);
+
+/* A guest RAM size for --mem: tv_parse_size, a multiple of 4K (-EINVAL), from TV_RAM_MIN to
+ * TV_RAM_MAX (-ERANGE). */
+int tv_parse_mem(const char *s, uint64_t *out);
 
 /* A positive decimal count ("40") for --quanta and --max-exits. */
-bool tv_parse_count(const char *s, uint64_t *out);
+int tv_parse_count(const char *s, uint64_t *out);
 
-/* "10", "2.5", "300ms", "2s": seconds into *out, >= 0. */
-bool tv_parse_seconds(const char *s, double *out);
+/* "10", "2.5", "300ms", "2s", "1e3": seconds, from 0 to TV_TIME_MAX_S (a year). */
+int tv_parse_seconds(const char *s, double *out);
+
+/* Opens a file the user gave as input (a guest image, a golden trace) for reading, without
+ * blocking: anything but a regular file (a FIFO, a directory, a device) is refused. 0 with *f
+ * (and *size, when not NULL), or -errno with the reason for the user in why. */
+int tv_input_open(const char *path, FILE **f, uint64_t *size, char *why, size_t len);
 
 /* A guest to run: a built-in one by name, or a raw image file. */
 struct tv_guest {

@@ -29,16 +29,17 @@ static const char diff_usage[] =
 	"      --step               compare after every instruction, not only at exits\n"
 	"      --max-exits N        stop, agreeing, after N exits (instructions with --step)\n"
 	"      --against FILE       compare with a trace recorded earlier (twinvm run --trace)\n"
-	"                           instead of running the other engine\n"
+	"                           instead of running the other engine (a regular file)\n"
 	"  -b, --backend kvm|emu    with --against: the engine to run (default emu)\n"
 	"      --ignore FIELD       do not compare FIELD (rax, rflags.af, cs.base, io.data, ram...);\n"
 	"                           repeatable; nothing is ignored by default\n"
 	"      --mem SIZE           guest RAM (default 2M)\n"
-	"      --timeout SECONDS    for each engine to reach its next exit (default 20)\n"
+	"      --timeout SECONDS    for each engine to reach its next exit (default 20; at most\n"
+	"                           a year)\n"
 	"  -h, --help               this text\n"
 	"\n"
-	"Exit status: 0 identical; 1 diverged; 2 usage or host error; 77 KVM cannot be used here or\n"
-	"cannot run the mode.\n";
+	"Exit status: 0 identical; 1 diverged; 2 usage or host error (a golden trace with a\n"
+	"malformed line among them); 77 KVM cannot be used here or cannot run the mode.\n";
 
 int tv_cmd_diff(int argc, char **argv)
 {
@@ -79,7 +80,7 @@ int tv_cmd_diff(int argc, char **argv)
 			o.step = true;
 			break;
 		case OPT_MAX:
-			if (!tv_parse_count(optarg, &o.max_records))
+			if (tv_parse_count(optarg, &o.max_records) != 0)
 				return tv_usage_error("diff", "--max-exits '%s': give a positive count", optarg);
 			break;
 		case OPT_AGAINST:
@@ -97,13 +98,14 @@ int tv_cmd_diff(int argc, char **argv)
 			ignore[o.nignore++] = optarg;
 			break;
 		case OPT_MEM:
-			if (!tv_parse_mem(optarg, &o.ram_size))
+			if (tv_parse_mem(optarg, &o.ram_size) != 0)
 				return tv_usage_error("diff", "--mem '%s': give a multiple of 4K from 128K to 3G",
 						      optarg);
 			break;
 		case OPT_TIMEOUT:
-			if (!tv_parse_seconds(optarg, &o.timeout_s) || o.timeout_s <= 0)
-				return tv_usage_error("diff", "--timeout '%s': give seconds, e.g. 10", optarg);
+			if (tv_parse_seconds(optarg, &o.timeout_s) != 0 || o.timeout_s <= 0)
+				return tv_usage_error("diff", "--timeout '%s': give seconds above 0, at most "
+						      "a year (31536000), e.g. 10", optarg);
 			break;
 		case 'h':
 			fputs(diff_usage, stdout);
@@ -130,9 +132,16 @@ int tv_cmd_diff(int argc, char **argv)
 			tv_guest_close(&g);
 			return tv_usage_error("diff", "no engine called '%s' in this build", backend);
 		}
-		o.golden = fopen(against, "r");
-		if (!o.golden) {
-			perror(against);
+		if (tv_input_open(against, &o.golden, NULL, why, sizeof(why)) != 0) {
+			fprintf(stderr, "twinvm diff: golden trace %s: %s\n", against, why);
+			tv_guest_close(&g);
+			return TV_EXIT_STATUS_USAGE;
+		}
+		/* The whole trace before any engine runs: a malformed line is a usage error
+		 * wherever it is, not a divergence or a crash when the comparison reaches it. */
+		if (tv_golden_check(o.golden, why, sizeof(why)) != 0) {
+			fprintf(stderr, "twinvm diff: golden trace %s %s\n", against, why);
+			fclose(o.golden);
 			tv_guest_close(&g);
 			return TV_EXIT_STATUS_USAGE;
 		}

@@ -1,4 +1,5 @@
 /* `twinvm matrix` and the `matrix` program: several VMs on one CPU under a scheduling policy. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,11 +23,14 @@ static const char matrix_usage[] =
 	"\n"
 	"  -p, --policy POLICY         threads, io, rr or share (default share)\n"
 	"      --vm NAME|FILE[:WEIGHT] a VM: built-in guest1, guest2, guest1-noio, guest2-noio,\n"
-	"                              counter, or a raw real-mode image; repeat for more VMs\n"
+	"                              counter, or a raw real-mode image (a regular file; the\n"
+	"                              argument at most 255 characters); repeat for more VMs\n"
 	"  -b, --backend auto|kvm|emu  engine (auto: KVM where its probe runs real mode)\n"
 	"  -q, --quantum TIME          time slice, e.g. 20ms (default 1s, the QUANTUM macro)\n"
 	"      --quanta N              stop after N turns in all\n"
-	"      --duration TIME         stop after this long\n"
+	"      --duration TIME         stop after this long, even inside a quantum\n"
+	"                              (times: 1ms to a year, 31536000s, for --quantum; above 0\n"
+	"                              to a year for --duration)\n"
 	"      --quiet                 print only the summary\n"
 	"      --trace FILE.jsonl      one JSON line per exit (vm, reason, time), then a summary\n"
 	"      --timeline FILE.svg     a Gantt chart of who ran when, with the shares\n"
@@ -42,12 +46,16 @@ struct vm_spec {
 	unsigned weight; /* 0: not given */
 };
 
-/* "guest1:7" -> guest1, weight 7. A colon with no number after it belongs to the file name. */
-static bool parse_vm(const char *arg, struct vm_spec *v)
+/* "guest1:7" -> guest1, weight 7. A colon with no number after it belongs to the file name.
+ * 0, -ENAMETOOLONG when arg does not fit v->buf, -EINVAL for a bad weight or an empty name. */
+static int parse_vm(const char *arg, struct vm_spec *v)
 {
 	const char *colon = strrchr(arg, ':');
 	char *end;
 
+	/* The weight is cut off inside buf at colon's offset: that offset must be inside buf. */
+	if (strlen(arg) >= sizeof(v->buf))
+		return -ENAMETOOLONG;
 	snprintf(v->buf, sizeof(v->buf), "%s", arg);
 	v->guest = v->buf;
 	v->weight = 0;
@@ -56,12 +64,12 @@ static bool parse_vm(const char *arg, struct vm_spec *v)
 
 		if (*end == '\0') {
 			if (w == 0 || w > 1000)
-				return false;
+				return -EINVAL;
 			v->weight = (unsigned)w;
 			v->buf[colon - arg] = '\0';
 		}
 	}
-	return v->buf[0] != '\0';
+	return v->buf[0] != '\0' ? 0 : -EINVAL;
 }
 
 static void print_summary(const struct tv_sched *s, FILE *f)
@@ -164,7 +172,11 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 		case OPT_VM:
 			if (nspecs == MAX_VMS)
 				return tv_usage_error(cmd, "at most %d VMs", MAX_VMS);
-			if (!parse_vm(optarg, &specs[nspecs]))
+			rc = parse_vm(optarg, &specs[nspecs]);
+			if (rc == -ENAMETOOLONG)
+				return tv_usage_error(cmd, "--vm '%.40s...': %zu characters, at most %zu",
+						      optarg, strlen(optarg), sizeof(specs[0].buf) - 1);
+			if (rc)
 				return tv_usage_error(cmd, "--vm '%s': give NAME or FILE, optionally "
 						      ":WEIGHT with a weight from 1 to 1000", optarg);
 			nspecs++;
@@ -173,17 +185,18 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 			backend = optarg;
 			break;
 		case 'q':
-			if (!tv_parse_seconds(optarg, &opt.quantum_s) || opt.quantum_s < 0.001)
-				return tv_usage_error(cmd, "--quantum '%s': give a time of 1ms or more, "
-						      "e.g. 20ms", optarg);
+			if (tv_parse_seconds(optarg, &opt.quantum_s) != 0 || opt.quantum_s < 0.001)
+				return tv_usage_error(cmd, "--quantum '%s': give a time from 1ms to a year "
+						      "(31536000s), e.g. 20ms", optarg);
 			break;
 		case OPT_QUANTA:
-			if (!tv_parse_count(optarg, &opt.max_quanta))
+			if (tv_parse_count(optarg, &opt.max_quanta) != 0)
 				return tv_usage_error(cmd, "--quanta '%s': give a positive count", optarg);
 			break;
 		case OPT_DURATION:
-			if (!tv_parse_seconds(optarg, &opt.duration_s) || opt.duration_s <= 0)
-				return tv_usage_error(cmd, "--duration '%s': give a time, e.g. 5s", optarg);
+			if (tv_parse_seconds(optarg, &opt.duration_s) != 0 || opt.duration_s <= 0)
+				return tv_usage_error(cmd, "--duration '%s': give a time above 0, at most a "
+						      "year (31536000s), e.g. 5s", optarg);
 			break;
 		case OPT_QUIET:
 			opt.out = NULL;
@@ -195,7 +208,7 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 			timeline_path = optarg;
 			break;
 		case OPT_MEM:
-			if (!tv_parse_mem(optarg, &mem))
+			if (tv_parse_mem(optarg, &mem) != 0)
 				return tv_usage_error(cmd, "--mem '%s': give a multiple of 4K from 128K to 3G",
 						      optarg);
 			break;

@@ -15,10 +15,12 @@ static const char run_usage[] =
 	"  -b, --backend auto|kvm|emu  engine (auto: KVM where its probe runs the mode, else emu)\n"
 	"  -m, --mode MODE             real, protected, paged32 or long (default long)\n"
 	"  -g, --guest NAME|FILE       a built-in guest (default hello) or a raw image loaded at 0\n"
+	"                              (a regular file: no FIFO, directory or device)\n"
 	"      --mem SIZE              guest RAM, e.g. 2M, 64M (default 2M, 128K to 3G)\n"
 	"      --trace FILE.jsonl      one JSON line per exit: reason, payload, registers\n"
 	"      --trace-api             print every KVM ioctl / Unicorn call on stderr as it is made\n"
-	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit)\n"
+	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit;\n"
+	"                              at most a year, 31536000)\n"
 	"      --max-exits N           stop the guest after N exits (for recording endless guests)\n"
 	"  -h, --help                  this text\n"
 	"\n"
@@ -61,7 +63,7 @@ int tv_cmd_run(int argc, char **argv)
 			o.guest = optarg;
 			break;
 		case OPT_MEM:
-			if (!tv_parse_mem(optarg, &o.mem))
+			if (tv_parse_mem(optarg, &o.mem) != 0)
 				return tv_usage_error("run", "--mem '%s': give a multiple of 4K from 128K to 3G",
 						      optarg);
 			break;
@@ -72,12 +74,12 @@ int tv_cmd_run(int argc, char **argv)
 			o.trace_api = true;
 			break;
 		case OPT_TIMEOUT:
-			if (!tv_parse_seconds(optarg, &o.timeout_s))
-				return tv_usage_error("run", "--timeout '%s': give seconds, e.g. 10 or 500ms",
-						      optarg);
+			if (tv_parse_seconds(optarg, &o.timeout_s) != 0)
+				return tv_usage_error("run", "--timeout '%s': give seconds from 0 to a year "
+						      "(31536000), e.g. 10 or 500ms", optarg);
 			break;
 		case OPT_MAX_EXITS:
-			if (!tv_parse_count(optarg, &o.max_exits))
+			if (tv_parse_count(optarg, &o.max_exits) != 0)
 				return tv_usage_error("run", "--max-exits '%s': give a positive count", optarg);
 			break;
 		case 'h':

@@ -1,6 +1,7 @@
 /* The twinvm binary as a user runs it: exit codes and one clear line for every bad input. */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,6 +104,104 @@ START_TEST(test_bad_flags_exit_2)
 }
 END_TEST
 
+/* The weight is cut off at the colon's offset inside a 256-byte buffer: a longer argument once
+ * wrote past it. */
+START_TEST(test_matrix_vm_name_of_300_characters_exits_2)
+{
+	char arg[320];
+	struct result r;
+
+	memset(arg, 'a', 300);
+	snprintf(arg + 300, sizeof(arg) - 300, ":5");
+	RUN(&r, "matrix", "--vm", arg);
+	assert_usage_error(&r, "302 characters, at most 255");
+}
+END_TEST
+
+/* A matrix run without --trace once leaked its summary: the sanitizer build exited 1. */
+START_TEST(test_matrix_run_without_trace_exits_0)
+{
+	struct result r;
+
+	if (!tv_backend_find("emu"))
+		TV_SKIP("the emulator is not built in");
+	RUN(&r, "matrix", "--backend", "emu", "--policy", "rr", "--vm", "hello", "--quanta", "2",
+	    "--quiet");
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "matrix summary: policy rr"));
+}
+END_TEST
+
+/* bench's usage errors and --help once leaked its JSON object: the sanitizer build exited 1. */
+START_TEST(test_bench_usage_error_and_help_exit_as_documented)
+{
+	struct result r;
+
+	RUN(&r, "bench", "--engine", "bogus");
+	assert_usage_error(&r, "--engine 'bogus'");
+	RUN(&r, "bench", "--frobnicate");
+	assert_usage_error(&r, "unknown option '--frobnicate'");
+	RUN(&r, "bench", "--help");
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "usage: twinvm bench"));
+}
+END_TEST
+
+/* Every place that reads a file the user names: run --guest, matrix --vm, diff --against. */
+static void assert_every_input_refuses(const char *path, const char *what)
+{
+	struct result r;
+
+	RUN(&r, "run", "--backend", "emu", "--guest", path);
+	assert_usage_error(&r, what);
+	RUN(&r, "matrix", "--backend", "emu", "--vm", path, "--quanta", "1");
+	assert_usage_error(&r, what);
+	if (!tv_backend_find("emu"))
+		return; /* diff --against needs the emulator to get as far as the trace */
+	RUN(&r, "diff", "--backend", "emu", "--against", path);
+	assert_usage_error(&r, what);
+}
+
+/* Opening a FIFO for reading once blocked for ever, before the regular-file check. */
+START_TEST(test_fifo_as_input_exits_2)
+{
+	char path[64];
+
+	tv_temp_path(path, sizeof(path), ".fifo");
+	unlink(path);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	assert_every_input_refuses(path, "a FIFO, not a regular file");
+	unlink(path);
+}
+END_TEST
+
+/* A directory or a device as a golden trace once read as an empty trace: "diverged". */
+START_TEST(test_directory_and_device_as_input_exit_2)
+{
+	assert_every_input_refuses("/tmp", "a directory, not a regular file");
+	assert_every_input_refuses("/dev/null", "a device, not a regular file");
+}
+END_TEST
+
+/* Times beyond a year once ran anyway: 9.3e18 s as no limit at all, 1e300 through undefined
+ * behaviour and a timer that was never set. */
+START_TEST(test_times_beyond_a_year_exit_2)
+{
+	struct result r;
+
+	RUN(&r, "run", "--backend", "emu", "--timeout", "9.3e18");
+	assert_usage_error(&r, "--timeout '9.3e18'");
+	RUN(&r, "matrix", "--backend", "emu", "--policy", "rr", "--vm", "hello", "--quantum",
+	    "1e300");
+	assert_usage_error(&r, "--quantum '1e300'");
+	RUN(&r, "matrix", "--backend", "emu", "--policy", "rr", "--vm", "hello", "--duration",
+	    "31536001");
+	assert_usage_error(&r, "--duration '31536001'");
+	RUN(&r, "diff", "--backend", "emu", "--timeout", "1e300");
+	assert_usage_error(&r, "--timeout '1e300'");
+}
+END_TEST
+
 START_TEST(test_help_exits_0)
 {
 	struct result r;
@@ -177,6 +276,12 @@ int main(void)
 	tcase_add_test(tc, test_image_overlapping_hypervisor_exits_2);
 	tcase_add_test(tc, test_unknown_guest_name_exits_2);
 	tcase_add_test(tc, test_bad_flags_exit_2);
+	tcase_add_test(tc, test_matrix_vm_name_of_300_characters_exits_2);
+	tcase_add_test(tc, test_matrix_run_without_trace_exits_0);
+	tcase_add_test(tc, test_bench_usage_error_and_help_exit_as_documented);
+	tcase_add_test(tc, test_fifo_as_input_exits_2);
+	tcase_add_test(tc, test_directory_and_device_as_input_exit_2);
+	tcase_add_test(tc, test_times_beyond_a_year_exit_2);
 	tcase_add_test(tc, test_help_exits_0);
 	tcase_add_test(tc, test_run_hello_on_emu_exits_0);
 	tcase_add_test(tc, test_guest_ending_in_shutdown_exits_1);

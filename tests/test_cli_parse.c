@@ -1,4 +1,6 @@
 /* The flag parsers the tools share. */
+#include <errno.h>
+
 #include "cli.h"
 #include "tv_test.h"
 
@@ -6,12 +8,12 @@ START_TEST(test_parse_size_suffixes)
 {
 	uint64_t v;
 
-	ck_assert(tv_parse_size("4096", &v) && v == 4096);
-	ck_assert(tv_parse_size("512K", &v) && v == 512 << 10);
-	ck_assert(tv_parse_size("2M", &v) && v == 2 << 20);
-	ck_assert(tv_parse_size("2MiB", &v) && v == 2 << 20);
-	ck_assert(tv_parse_size("1G", &v) && v == 1ull << 30);
-	ck_assert(tv_parse_size("0x1000", &v) && v == 0x1000);
+	ck_assert(tv_parse_size("4096", &v) == 0 && v == 4096);
+	ck_assert(tv_parse_size("512K", &v) == 0 && v == 512 << 10);
+	ck_assert(tv_parse_size("2M", &v) == 0 && v == 2 << 20);
+	ck_assert(tv_parse_size("2MiB", &v) == 0 && v == 2 << 20);
+	ck_assert(tv_parse_size("1G", &v) == 0 && v == 1ull << 30);
+	ck_assert(tv_parse_size("0x1000", &v) == 0 && v == 0x1000);
 }
 END_TEST
 
@@ -19,12 +21,12 @@ START_TEST(test_parse_size_refuses_garbage)
 {
 	uint64_t v;
 
-	ck_assert(!tv_parse_size("", &v));
-	ck_assert(!tv_parse_size("-2M", &v));
-	ck_assert(!tv_parse_size("2X", &v));
-	ck_assert(!tv_parse_size("M", &v));
-	ck_assert(!tv_parse_size("99999999999999999999", &v));
-	ck_assert(!tv_parse_size("17179869184G", &v)); /* overflows 64 bits */
+	ck_assert_int_eq(tv_parse_size("", &v), -EINVAL);
+	ck_assert_int_eq(tv_parse_size("-2M", &v), -EINVAL);
+	ck_assert_int_eq(tv_parse_size("2X", &v), -EINVAL);
+	ck_assert_int_eq(tv_parse_size("M", &v), -EINVAL);
+	ck_assert_int_eq(tv_parse_size("99999999999999999999", &v), -ERANGE);
+	ck_assert_int_eq(tv_parse_size("17179869184G", &v), -ERANGE); /* overflows 64 bits */
 }
 END_TEST
 
@@ -32,13 +34,35 @@ START_TEST(test_parse_seconds_units)
 {
 	double s;
 
-	ck_assert(tv_parse_seconds("10", &s) && s == 10.0);
-	ck_assert(tv_parse_seconds("2.5s", &s) && s == 2.5);
-	ck_assert(tv_parse_seconds("500ms", &s) && s == 0.5);
-	ck_assert(!tv_parse_seconds("-1", &s));
-	ck_assert(!tv_parse_seconds("ten", &s));
-	ck_assert(!tv_parse_seconds("5min", &s));
-	ck_assert(!tv_parse_seconds("inf", &s));
+	ck_assert(tv_parse_seconds("10", &s) == 0 && s == 10.0);
+	ck_assert(tv_parse_seconds("2.5s", &s) == 0 && s == 2.5);
+	ck_assert(tv_parse_seconds("500ms", &s) == 0 && s == 0.5);
+	ck_assert_int_eq(tv_parse_seconds("-1", &s), -EINVAL);
+	ck_assert_int_eq(tv_parse_seconds("ten", &s), -EINVAL);
+	ck_assert_int_eq(tv_parse_seconds("5min", &s), -EINVAL);
+	ck_assert_int_eq(tv_parse_seconds("inf", &s), -EINVAL);
+}
+END_TEST
+
+/* A time no timer can take once became a time_t by undefined behaviour (1e300), or silently no
+ * limit at all (9.3e18): every time is now at most a year. */
+START_TEST(test_parse_seconds_at_most_a_year)
+{
+	double s = -1;
+
+	ck_assert(tv_parse_seconds("31536000", &s) == 0 && s == TV_TIME_MAX_S);
+	ck_assert(tv_parse_seconds("31536000000ms", &s) == 0 && s == TV_TIME_MAX_S);
+	ck_assert(tv_parse_seconds("0", &s) == 0 && s == 0);
+	s = -1;
+	ck_assert_int_eq(tv_parse_seconds("31536001", &s), -ERANGE);
+	ck_assert_int_eq(tv_parse_seconds("9.3e18", &s), -ERANGE);
+	ck_assert_int_eq(tv_parse_seconds("1e300", &s), -ERANGE);
+	ck_assert_int_eq(tv_parse_seconds("1e400", &s), -ERANGE);
+	ck_assert_int_eq(tv_parse_seconds("1e-400", &s), -ERANGE);
+	ck_assert_int_eq(tv_parse_seconds("nan", &s), -EINVAL);
+	ck_assert_int_eq(tv_parse_seconds(" 5", &s), -EINVAL);
+	ck_assert_int_eq(tv_parse_seconds("", &s), -EINVAL);
+	ck_assert(s == -1); /* untouched by every refusal */
 }
 END_TEST
 
@@ -46,11 +70,11 @@ START_TEST(test_parse_mem_range_and_alignment)
 {
 	uint64_t v;
 
-	ck_assert(tv_parse_mem("2M", &v) && v == 2 << 20);
-	ck_assert(tv_parse_mem("128K", &v) && v == 128 << 10);
-	ck_assert(!tv_parse_mem("64K", &v));   /* below the layout's needs */
-	ck_assert(!tv_parse_mem("4G", &v));    /* would cover the MMIO hole */
-	ck_assert(!tv_parse_mem("130000", &v)); /* not a multiple of 4K */
+	ck_assert(tv_parse_mem("2M", &v) == 0 && v == 2 << 20);
+	ck_assert(tv_parse_mem("128K", &v) == 0 && v == 128 << 10);
+	ck_assert_int_eq(tv_parse_mem("64K", &v), -ERANGE);   /* below the layout's needs */
+	ck_assert_int_eq(tv_parse_mem("4G", &v), -ERANGE);    /* would cover the MMIO hole */
+	ck_assert_int_eq(tv_parse_mem("130000", &v), -EINVAL); /* not a multiple of 4K */
 }
 END_TEST
 
@@ -58,13 +82,13 @@ START_TEST(test_parse_count_positive_decimal)
 {
 	uint64_t v;
 
-	ck_assert(tv_parse_count("40", &v) && v == 40);
-	ck_assert(!tv_parse_count("0", &v));
-	ck_assert(!tv_parse_count("-3", &v));
-	ck_assert(!tv_parse_count("+3", &v));
-	ck_assert(!tv_parse_count("4x", &v));
-	ck_assert(!tv_parse_count("", &v));
-	ck_assert(!tv_parse_count("99999999999999999999", &v));
+	ck_assert(tv_parse_count("40", &v) == 0 && v == 40);
+	ck_assert_int_eq(tv_parse_count("0", &v), -EINVAL);
+	ck_assert_int_eq(tv_parse_count("-3", &v), -EINVAL);
+	ck_assert_int_eq(tv_parse_count("+3", &v), -EINVAL);
+	ck_assert_int_eq(tv_parse_count("4x", &v), -EINVAL);
+	ck_assert_int_eq(tv_parse_count("", &v), -EINVAL);
+	ck_assert_int_eq(tv_parse_count("99999999999999999999", &v), -ERANGE);
 }
 END_TEST
 
@@ -76,6 +100,7 @@ int main(void)
 	tcase_add_test(tc, test_parse_size_suffixes);
 	tcase_add_test(tc, test_parse_size_refuses_garbage);
 	tcase_add_test(tc, test_parse_seconds_units);
+	tcase_add_test(tc, test_parse_seconds_at_most_a_year);
 	tcase_add_test(tc, test_parse_mem_range_and_alignment);
 	tcase_add_test(tc, test_parse_count_positive_decimal);
 	suite_add_tcase(s, tc);

@@ -1,11 +1,13 @@
 /* The matrix scheduler on each engine, with short quanta: every policy, strict alternation under
  * io, fairness under rr, 7:3 under share, timer preemption of guests that never exit, a halting VM,
  * exact preemption, and a control thread left as it was. */
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <string.h>
 
 #include "builtin.h"
+#include "kick.h"
 #include "layout.h"
 #include "run_guest.h"
 #include "scheduler.h"
@@ -276,6 +278,79 @@ static void control_thread_left_as_it_was(const char *engine)
 	matrix_close(&mx);
 }
 
+/* Jansson allocations not yet freed, counted by allocation functions the test installs. */
+static long json_live;
+
+static void *counting_malloc(size_t n)
+{
+	json_live++;
+	return malloc(n);
+}
+
+static void counting_free(void *p)
+{
+	json_live -= p != NULL;
+	free(p);
+}
+
+/* Every matrix run without --trace calls the summary writer: it must leave nothing behind (the
+ * sanitizer build's exit status depended on it). */
+START_TEST(test_trace_summary_without_trace_leaves_nothing)
+{
+	struct tv_sched_opts opt = { .policy = TV_POLICY_SHARE, .quantum_s = QUANTUM_S };
+	struct tv_sched s;
+
+	json_set_alloc_funcs(counting_malloc, counting_free);
+	ck_assert_int_eq(tv_sched_init(&s, &opt, 2), 0);
+	snprintf(s.vms[0].name, sizeof(s.vms[0].name), "guest1");
+	snprintf(s.vms[1].name, sizeof(s.vms[1].name), "guest2");
+	tv_sched_trace_summary(&s);
+	tv_sched_free(&s);
+	ck_assert_int_eq(json_live, 0);
+}
+END_TEST
+
+/* --duration ends a turn inside its quantum: 0.3 s with 10 s quanta once ran 10 s. */
+static void duration_ends_a_long_quantum(const char *engine)
+{
+	struct matrix mx;
+	char why[256];
+
+	if (!matrix_open(&mx, engine, TV_POLICY_RR, noio_pair, NULL, 2, 0, 0.3, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	mx.s.opt.quantum_s = 10;
+	matrix_run(&mx);
+	ck_assert_msg(tv_sched_now(&mx.s) < 3, "a 0.3 s run took %.1f s", tv_sched_now(&mx.s));
+	ck_assert_uint_eq(mx.s.vms[0].quanta + mx.s.vms[1].quanta, 1);
+	matrix_close(&mx);
+}
+
+/* A quantum beyond a year is refused before anything runs, not armed as a timer that fails
+ * unnoticed and never fires. */
+static void quantum_beyond_a_year_is_refused(const char *engine)
+{
+	static const char *const guests[] = { "hello", "hello" };
+	struct matrix mx;
+	char why[256];
+
+	if (!matrix_open(&mx, engine, TV_POLICY_RR, guests, NULL, 2, 0, 0, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	mx.s.opt.quantum_s = 1e300;
+	ck_assert_int_eq(tv_sched_run(&mx.s), -ERANGE);
+	ck_assert_uint_eq(mx.s.total_quanta, 0);
+	matrix_close(&mx);
+}
+
+/* The --timeout timer: beyond a year is -ERANGE (it was a timer_settime failure ignored). */
+START_TEST(test_kick_refuses_a_timeout_beyond_a_year)
+{
+	ck_assert_int_eq(tv_kick_arm(NULL, NULL, 1e300), -ERANGE);
+	ck_assert_int_eq(tv_kick_arm(NULL, NULL, 9.3e18), -ERANGE);
+	ck_assert_int_eq(tv_kick_arm(NULL, NULL, TV_TIME_MAX_S), 0);
+	tv_kick_disarm();
+}
+END_TEST
+
 /* test_<fn>_kvm and test_<fn>_emu: the same check on each engine. */
 #define ENGINE_TESTS(fn)                                                         \
 	START_TEST(test_##fn##_kvm) { fn("kvm"); }                              \
@@ -292,6 +367,8 @@ ENGINE_TESTS(noio_guests_are_preempted)
 ENGINE_TESTS(halting_vm_leaves_the_rest)
 ENGINE_TESTS(preemption_is_exact)
 ENGINE_TESTS(control_thread_left_as_it_was)
+ENGINE_TESTS(duration_ends_a_long_quantum)
+ENGINE_TESTS(quantum_beyond_a_year_is_refused)
 
 /* The counter guest can fail: the emulator's fast mode, stopped asynchronously from a signal
  * handler, re-executes instructions (docs/DESIGN.md, "Unicorn traps"), and the guest catches it. */
@@ -344,6 +421,12 @@ int main(void)
 	tcase_add_test(tc, test_control_thread_left_as_it_was_kvm);
 	tcase_add_test(tc, test_control_thread_left_as_it_was_emu);
 	tcase_add_test(tc, test_counter_guest_catches_reexecution_emu);
+	tcase_add_test(tc, test_trace_summary_without_trace_leaves_nothing);
+	tcase_add_test(tc, test_duration_ends_a_long_quantum_kvm);
+	tcase_add_test(tc, test_duration_ends_a_long_quantum_emu);
+	tcase_add_test(tc, test_quantum_beyond_a_year_is_refused_kvm);
+	tcase_add_test(tc, test_quantum_beyond_a_year_is_refused_emu);
+	tcase_add_test(tc, test_kick_refuses_a_timeout_beyond_a_year);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }
