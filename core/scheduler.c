@@ -93,6 +93,17 @@ static void say(struct tv_sched *s, const struct tv_sched_vm *vm, const char *fm
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Writes and frees one trace line; a failure is kept in s->trace_errno and stops the run. */
+static void trace_checked(struct tv_sched *s, json_t *rec)
+{
+	errno = 0;
+	if (tv_trace_write(s->opt.trace, rec) != 0 && !s->trace_errno) {
+		s->trace_errno = errno ? errno : EIO;
+		s->stop = 1;
+	}
+	json_decref(rec);
+}
+
 static void trace_exit(struct tv_sched *s, const struct tv_sched_vm *vm, const struct tv_exit *e,
 		       double t)
 {
@@ -104,8 +115,7 @@ static void trace_exit(struct tv_sched *s, const struct tv_sched_vm *vm, const s
 	rec = tv_trace_record((int)(vm - s->vms) + 1, ++s->trace_seq, e, NULL, NULL);
 	if (rec) {
 		json_object_set_new(rec, "t", json_real(t));
-		tv_trace_write(s->opt.trace, rec);
-		json_decref(rec);
+		trace_checked(s, rec);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -574,6 +584,6 @@ void tv_sched_trace_summary(struct tv_sched *s)
 	}
 	rec = json_pack("{s:b,s:s,s:f,s:o}", "summary", 1, "policy", tv_policy_name(s->opt.policy),
 			"quantum_s", s->opt.quantum_s, "vms", vms);
-	tv_trace_write(s->opt.trace, rec);
-	json_decref(rec);
+	if (rec)
+		trace_checked(s, rec);
 }

@@ -76,6 +76,8 @@ struct tv_sched {
 	 * next vCPU running. */
 	double *latency_s;
 	size_t nlatency, latency_cap;
+	/* The first failed write to the trace (errno); it stops the run. 0 while all went out. */
+	int trace_errno;
 };
 
 /* Sets up the scheduler for n VMs; the caller then fills vms[i].name and weight and creates,

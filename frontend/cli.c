@@ -242,3 +242,18 @@ int tv_usage_error(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, " (see twinvm %s --help)\n", cmd);
 	return TV_EXIT_STATUS_USAGE;
 }
+
+int tv_output_lost(const char *tool, const char *name, int err)
+{
+	fprintf(stderr, "%s: writing %s: %s\n", tool, name, strerror(err ? err : EIO));
+	return TV_EXIT_STATUS_OUTPUT;
+}
+
+int tv_stdout_status(const char *tool, int status)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return status;
+	tv_output_lost(tool, "stdout", errno);
+	return status == TV_EXIT_STATUS_OK ? TV_EXIT_STATUS_OUTPUT : status;
+}

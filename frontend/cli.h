@@ -14,6 +14,7 @@
 enum {
 	TV_EXIT_STATUS_OK = 0,      /* the guest halted and its checks passed */
 	TV_EXIT_STATUS_GUEST = 1,   /* the guest ended any other way */
+	TV_EXIT_STATUS_OUTPUT = 1,  /* output was lost: a write to stdout or a trace failed */
 	TV_EXIT_STATUS_USAGE = 2,   /* bad usage, or a host error */
 };
 
@@ -33,6 +34,15 @@ int tv_parse_count(const char *s, uint64_t *out);
 
 /* "10", "2.5", "300ms", "2s", "1e3": seconds, from 0 to TV_TIME_MAX_S (a year). */
 int tv_parse_seconds(const char *s, double *out);
+
+/* One line on stderr for output that could not be written ("twinvm: writing trace.jsonl: No space
+ * left on device"); returns TV_EXIT_STATUS_OUTPUT. */
+int tv_output_lost(const char *tool, const char *name, int err);
+
+/* At the end of a tool: flushes stdout and checks that nothing written to it was lost (glibc
+ * drops the buffer after a failed write, so only the stream's error flag tells). status, or
+ * TV_EXIT_STATUS_OUTPUT after one line on stderr when status was OK and stdout failed. */
+int tv_stdout_status(const char *tool, int status);
 
 /* Opens a file the user gave as input (a guest image, a golden trace) for reading, without
  * blocking: anything but a regular file (a FIFO, a directory, a device) is refused. 0 with *f

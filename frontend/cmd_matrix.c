@@ -159,7 +159,10 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 	char note[768], why[768];
 	struct tv_sched s;
 	int nspecs = 0, c, status = TV_EXIT_STATUS_USAGE, rc;
+	char tool[64];
+	bool lost = false; /* output was lost, and said so */
 
+	snprintf(tool, sizeof(tool), "twinvm %s", cmd);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":p:b:q:h", longopts, NULL)) != -1) {
@@ -269,6 +272,18 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 		fflush(opt.out);
 	print_summary(&s, stdout);
 	tv_sched_trace_summary(&s);
+	for (int i = 0; i < nspecs && !lost; i++) {
+		if (s.vms[i].m.output_failed) {
+			lost = true;
+			status = tv_output_lost(tool, "stdout", s.vms[i].m.output_errno);
+		}
+	}
+	if (!lost && s.trace_errno) {
+		lost = true;
+		status = tv_output_lost(tool, trace_path, s.trace_errno);
+	}
+	if (lost)
+		goto free_sched;
 	if (rc) {
 		fprintf(stderr, "twinvm %s: %s engine failed: %s\n", cmd, be->name, tv_last_error());
 		goto free_sched;
@@ -282,10 +297,8 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 		status = TV_EXIT_STATUS_USAGE;
 	}
 free_sched:
-	if (s.opt.trace && fclose(s.opt.trace) != 0) {
-		perror(trace_path);
-		status = TV_EXIT_STATUS_USAGE;
-	}
+	if (s.opt.trace && fclose(s.opt.trace) != 0 && !lost)
+		status = tv_output_lost(tool, trace_path, errno);
 	tv_sched_free(&s);
 	return status;
 }

@@ -79,6 +79,7 @@ int tv_run_guest(const struct tv_run_options *o)
 	struct tv_guest g;
 	struct tv_exit e;
 	int status = TV_EXIT_STATUS_USAGE, rc;
+	bool lost = false; /* output was lost, and said so */
 
 	if (!tv_guest_open(&g, o->guest, o->mode))
 		return TV_EXIT_STATUS_USAGE;
@@ -112,6 +113,12 @@ int tv_run_guest(const struct tv_run_options *o)
 		goto destroy;
 	}
 	rc = tv_machine_run(&m, o->timeout_s, &e);
+	if (rc && m.output_failed) {
+		lost = true;
+		status = tv_output_lost("twinvm", strcmp(m.output_failed, "trace") ? "stdout"
+						   : o->trace_path, m.output_errno);
+		goto destroy;
+	}
 	if (rc) {
 		fprintf(stderr, "twinvm: %s engine failed: %s\n", be->name, tv_last_error());
 		goto destroy;
@@ -120,10 +127,8 @@ int tv_run_guest(const struct tv_run_options *o)
 destroy:
 	tv_machine_destroy(&m);
 close_trace:
-	if (mopt.trace && fclose(mopt.trace) != 0) {
-		fprintf(stderr, "twinvm: writing trace %s: %s\n", o->trace_path, strerror(errno));
-		status = TV_EXIT_STATUS_USAGE;
-	}
+	if (mopt.trace && fclose(mopt.trace) != 0 && !lost)
+		status = tv_output_lost("twinvm", o->trace_path, errno);
 close_guest:
 	tv_guest_close(&g);
 	return status;

@@ -37,5 +37,5 @@ int main(int argc, char **argv)
 			return TV_EXIT_STATUS_USAGE;
 		}
 	}
-	return tv_run_guest(&o);
+	return tv_stdout_status("simple-kvm", tv_run_guest(&o));
 }

@@ -38,11 +38,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(usage, stdout);
-		return TV_EXIT_STATUS_OK;
+		return tv_stdout_status("twinvm", TV_EXIT_STATUS_OK);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+			return tv_stdout_status("twinvm", commands[i].fn(argc - 1, argv + 1));
 	fprintf(stderr, "twinvm: unknown command '%s' (see twinvm --help)\n", argv[1]);
 	return TV_EXIT_STATUS_USAGE;
 }

@@ -2,6 +2,7 @@
 #include "run_binary.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -18,6 +19,12 @@ static void slurp(FILE *f, char *buf, size_t len)
 }
 
 void tv_run_binary(const char *bin_env, const char *const *args, struct result *r)
+{
+	tv_run_binary_stdout(bin_env, args, NULL, r);
+}
+
+void tv_run_binary_stdout(const char *bin_env, const char *const *args, const char *stdout_path,
+			  struct result *r)
 {
 	const char *bin = getenv(bin_env);
 	const char *argv[64];
@@ -37,7 +44,11 @@ void tv_run_binary(const char *bin_env, const char *const *args, struct result *
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		dup2(fileno(out), 1);
+		int fd = stdout_path ? open(stdout_path, O_WRONLY) : fileno(out);
+
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 1);
 		dup2(fileno(err), 2);
 		execv(bin, (char *const *)argv);
 		_exit(127);

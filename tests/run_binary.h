@@ -14,6 +14,11 @@ struct result {
  * (argv[1] on), asserting (ck_assert) that it started and exited rather than died. */
 void tv_run_binary(const char *bin_env, const char *const *args, struct result *r);
 
+/* tv_run_binary with the binary's stdout on stdout_path (opened for writing, not truncated:
+ * /dev/full, say), or captured in r->out when stdout_path is NULL. */
+void tv_run_binary_stdout(const char *bin_env, const char *const *args, const char *stdout_path,
+			  struct result *r);
+
 /* The number of newlines in s. */
 int tv_count_lines(const char *s);
 

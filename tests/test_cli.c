@@ -202,6 +202,51 @@ START_TEST(test_times_beyond_a_year_exit_2)
 }
 END_TEST
 
+/* ---- Output that cannot be written: one line, exit 1 (never 0 with the output gone) ---------
+ * /dev/full fails every write with ENOSPC, as a full disk does. */
+static void assert_output_lost(const struct result *r, const char *what)
+{
+	ck_assert_msg(r->status == 1, "status %d, stderr: %s", r->status, r->err);
+	ck_assert_msg(strstr(r->err, what) != NULL, "stderr lacks '%s': %s", what, r->err);
+}
+
+START_TEST(test_trace_on_a_full_disk_exits_1)
+{
+	struct result r;
+
+	if (!tv_backend_find("emu"))
+		TV_SKIP("the emulator is not built in");
+	RUN(&r, "run", "--backend", "emu", "--mode", "long", "--trace", "/dev/full");
+	assert_output_lost(&r, "twinvm: writing /dev/full: No space left on device");
+	RUN(&r, "matrix", "--backend", "emu", "--policy", "rr", "--quantum", "10ms", "--quanta",
+	    "4", "--quiet", "--trace", "/dev/full");
+	assert_output_lost(&r, "writing /dev/full: No space left on device");
+}
+END_TEST
+
+START_TEST(test_stdout_on_a_full_disk_exits_1)
+{
+	static const char *const cmds[][12] = {
+		{ "run", "--backend", "emu", "--mode", "protected", NULL },
+		{ "run", "--backend", "emu", "--mode", "real", "--guest", "hypercalls", NULL },
+		{ "matrix", "--backend", "emu", "--policy", "io", "--quanta", "6", NULL },
+		{ "info", NULL },
+		{ "--help", NULL },
+	};
+	struct result r;
+
+	if (!tv_backend_find("emu"))
+		TV_SKIP("the emulator is not built in");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		tv_run_binary_stdout("TWINVM_BIN", cmds[i], "/dev/full", &r);
+		assert_output_lost(&r, "writing stdout: No space left on device");
+	}
+	tv_run_binary_stdout("SIMPLE_KVM_BIN", (const char *const[]){ "-s", "--backend", "emu",
+								   NULL }, "/dev/full", &r);
+	assert_output_lost(&r, "writing stdout: No space left on device");
+}
+END_TEST
+
 START_TEST(test_help_exits_0)
 {
 	struct result r;
@@ -271,6 +316,8 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_missing_image_exits_2);
+	tcase_add_test(tc, test_trace_on_a_full_disk_exits_1);
+	tcase_add_test(tc, test_stdout_on_a_full_disk_exits_1);
 	tcase_add_test(tc, test_empty_image_exits_2);
 	tcase_add_test(tc, test_image_larger_than_ram_exits_2);
 	tcase_add_test(tc, test_image_overlapping_hypervisor_exits_2);
