@@ -50,40 +50,6 @@ static void map_top_gdt(struct tv_ram *ram)
 	put64(ram, 0x1ffff8, 0x00cf93000000ffffull);
 }
 
-static void gdt_at_top_stays_in_ram(const char *engine, bool traced)
-{
-	const struct tv_backend_ops *be;
-	struct tv_test_run t;
-	FILE *trace = NULL;
-	char why[512];
-
-	be = tv_test_engine(engine, TV_MODE_LONG, why, sizeof(why));
-	if (!be)
-		TV_SKIP("%s: %s", engine, why);
-	if (traced) {
-		trace = tmpfile();
-		ck_assert_ptr_nonnull(trace);
-	}
-	tv_test_prepare(&t, be, TV_MODE_LONG, gdt_at_top, sizeof(gdt_at_top), trace);
-	map_top_gdt(&t.m.ram);
-	tv_test_finish(&t, 30);
-	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "ended in %s: %s",
-		      tv_exit_reason_name(t.last.reason), t.last.detail);
-	ck_assert_str_eq(t.console, "GDT");
-	tv_test_run_end(&t);
-	if (trace)
-		fclose(trace);
-}
-
-START_TEST(test_gdt_at_top_of_address_space_kvm) { gdt_at_top_stays_in_ram("kvm", false); }
-END_TEST
-START_TEST(test_gdt_at_top_of_address_space_emu) { gdt_at_top_stays_in_ram("emu", false); }
-END_TEST
-START_TEST(test_gdt_at_top_of_address_space_traced_kvm) { gdt_at_top_stays_in_ram("kvm", true); }
-END_TEST
-START_TEST(test_gdt_at_top_of_address_space_traced_emu) { gdt_at_top_stays_in_ram("emu", true); }
-END_TEST
-
 /* ---- A real-mode guest that enters protected mode and runs above 64 KiB --------------------
  * Precise runs (--trace, diff, the io policy) re-enter Unicorn after every exit; an instance
  * opened in UC_MODE_16 takes its start address as CS * 16 + a 16-bit IP, so EIP 0x20004 came
@@ -122,47 +88,6 @@ static const uint8_t high_code32[] = {
 #define HIGH_CODE 0x20000ull
 #define OWN_GDT 0x100ull
 
-static void mode_switch_keeps_eip(const char *engine, bool traced)
-{
-	const uint64_t gdt[3] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull };
-	const uint8_t gdtr[6] = { 0x17, 0x00, OWN_GDT & 0xff, OWN_GDT >> 8, 0, 0 };
-	uint8_t image[0x200] = { 0 };
-	const struct tv_backend_ops *be;
-	struct tv_test_run t;
-	FILE *trace = NULL;
-	char why[512];
-
-	be = tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why));
-	if (!be)
-		TV_SKIP("%s: %s", engine, why);
-	memcpy(image, to_protected_high, sizeof(to_protected_high));
-	memcpy(image + OWN_GDT, gdt, sizeof(gdt));
-	memcpy(image + 0x120, gdtr, sizeof(gdtr));
-	if (traced) {
-		trace = tmpfile();
-		ck_assert_ptr_nonnull(trace);
-	}
-	tv_test_prepare(&t, be, TV_MODE_REAL, image, sizeof(image), trace);
-	ck_assert_int_eq(tv_ram_write(&t.m.ram, HIGH_CODE, high_code32, sizeof(high_code32)), 0);
-	tv_test_finish(&t, 30);
-	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "ended in %s: %s",
-		      tv_exit_reason_name(t.last.reason), t.last.detail);
-	ck_assert_str_eq(t.console, "AB");
-	ck_assert_uint_eq(t.regs.rip, HIGH_CODE + sizeof(high_code32));
-	tv_test_run_end(&t);
-	if (trace)
-		fclose(trace);
-}
-
-START_TEST(test_real_to_protected_above_64k_kvm) { mode_switch_keeps_eip("kvm", false); }
-END_TEST
-START_TEST(test_real_to_protected_above_64k_emu) { mode_switch_keeps_eip("emu", false); }
-END_TEST
-START_TEST(test_real_to_protected_above_64k_traced_kvm) { mode_switch_keeps_eip("kvm", true); }
-END_TEST
-START_TEST(test_real_to_protected_above_64k_traced_emu) { mode_switch_keeps_eip("emu", true); }
-END_TEST
-
 /* ---- The other directions: protected to real, long to compatibility mode -------------------
  * Both re-enter at the address the current mode uses: IP with CS * 16 in real mode, RIP with
  * the compatibility segment's base of 0. Protected mode, at 0:
@@ -193,26 +118,38 @@ static const uint8_t to_compat[] = {
 };
 static const uint8_t compat_tail[] = { 0xb0, 'C', 0xe6, 0xe9, 0xf4 };
 
-struct mode_switch {
+/* ---- The runner ------------------------------------------------------------------------------ */
+
+/* One hostile guest: the image at 0, more code placed in RAM above the image limit (tail), a
+ * GDT of its own in the image, or a setup that writes page tables; and how it must end. */
+struct hostile {
+	const char *name;
 	enum tv_mode mode;
 	const uint8_t *image;
 	size_t len;
-	bool own_gdt;
+	bool own_gdt; /* null, flat code32, flat data, code16 at OWN_GDT; GDTR image at 0x120 */
 	uint64_t tail_at;
 	const uint8_t *tail;
 	size_t tail_len;
-	const char *console;
-	uint64_t rip; /* at the end, as the mode counts it */
+	void (*setup)(struct tv_ram *ram);
+	const char *console; /* what it prints before its HLT */
+	uint64_t rip;        /* at the end, as the mode counts it */
 };
 
-static const struct mode_switch switches[] = {
-	{ TV_MODE_PROTECTED, to_real, sizeof(to_real), true, 0x10000, real_tail,
-	  sizeof(real_tail), "RM", sizeof(real_tail) },
-	{ TV_MODE_LONG, to_compat, sizeof(to_compat), false, 0x20000, compat_tail,
-	  sizeof(compat_tail), "C", 0x20000 + sizeof(compat_tail) },
+static const struct hostile cases[] = {
+	{ "gdt at the top of the address space", TV_MODE_LONG, gdt_at_top, sizeof(gdt_at_top),
+	  false, 0, NULL, 0, map_top_gdt, "GDT", 21 /* past the hlt */ },
+	{ "real to protected, code above 64 KiB", TV_MODE_REAL, to_protected_high,
+	  sizeof(to_protected_high), true, HIGH_CODE, high_code32, sizeof(high_code32), NULL, "AB",
+	  HIGH_CODE + sizeof(high_code32) },
+	{ "protected to real", TV_MODE_PROTECTED, to_real, sizeof(to_real), true, 0x10000,
+	  real_tail, sizeof(real_tail), NULL, "RM", sizeof(real_tail) },
+	{ "long to compatibility mode", TV_MODE_LONG, to_compat, sizeof(to_compat), false, 0x20000,
+	  compat_tail, sizeof(compat_tail), NULL, "C", 0x20000 + sizeof(compat_tail) },
 };
 
-static void mode_switch_runs(const char *engine, const struct mode_switch *w, bool traced)
+/* Runs c on engine, traced (into a temporary file) or not, and asserts it halted as it must. */
+static void hostile_run(const char *engine, const struct hostile *c, bool traced)
 {
 	const uint64_t gdt[4] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull,
 				  0x00009a000000ffffull };
@@ -223,11 +160,12 @@ static void mode_switch_runs(const char *engine, const struct mode_switch *w, bo
 	FILE *trace = NULL;
 	char why[512];
 
-	be = tv_test_engine(engine, w->mode, why, sizeof(why));
+	be = tv_test_engine(engine, c->mode, why, sizeof(why));
 	if (!be)
-		TV_SKIP("%s/%s: %s", engine, tv_mode_name(w->mode), why);
-	memcpy(image, w->image, w->len);
-	if (w->own_gdt) {
+		TV_SKIP("%s: %s/%s: %s", c->name, engine, tv_mode_name(c->mode), why);
+	ck_assert_uint_le(c->len, OWN_GDT);
+	memcpy(image, c->image, c->len);
+	if (c->own_gdt) {
 		memcpy(image + OWN_GDT, gdt, sizeof(gdt));
 		memcpy(image + 0x120, gdtr, sizeof(gdtr));
 	}
@@ -235,26 +173,29 @@ static void mode_switch_runs(const char *engine, const struct mode_switch *w, bo
 		trace = tmpfile();
 		ck_assert_ptr_nonnull(trace);
 	}
-	tv_test_prepare(&t, be, w->mode, image, sizeof(image), trace);
-	ck_assert_int_eq(tv_ram_write(&t.m.ram, w->tail_at, w->tail, w->tail_len), 0);
+	tv_test_prepare(&t, be, c->mode, image, c->own_gdt ? sizeof(image) : c->len, trace);
+	if (c->tail)
+		ck_assert_int_eq(tv_ram_write(&t.m.ram, c->tail_at, c->tail, c->tail_len), 0);
+	if (c->setup)
+		c->setup(&t.m.ram);
 	tv_test_finish(&t, 30);
-	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "%s/%s: ended in %s: %s", engine,
-		      tv_mode_name(w->mode), tv_exit_reason_name(t.last.reason), t.last.detail);
-	ck_assert_str_eq(t.console, w->console);
-	ck_assert_uint_eq(t.regs.rip, w->rip);
+	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "%s on %s: ended in %s: %s", c->name, engine,
+		      tv_exit_reason_name(t.last.reason), t.last.detail);
+	ck_assert_str_eq(t.console, c->console);
+	ck_assert_uint_eq(t.regs.rip, c->rip);
 	tv_test_run_end(&t);
 	if (trace)
 		fclose(trace);
 }
 
-/* _i: the entry of switches. */
-START_TEST(test_mode_switch_back_kvm) { mode_switch_runs("kvm", &switches[_i], false); }
+/* _i: the entry of cases. */
+START_TEST(test_hostile_guest_kvm) { hostile_run("kvm", &cases[_i], false); }
 END_TEST
-START_TEST(test_mode_switch_back_emu) { mode_switch_runs("emu", &switches[_i], false); }
+START_TEST(test_hostile_guest_emu) { hostile_run("emu", &cases[_i], false); }
 END_TEST
-START_TEST(test_mode_switch_back_traced_kvm) { mode_switch_runs("kvm", &switches[_i], true); }
+START_TEST(test_hostile_guest_traced_kvm) { hostile_run("kvm", &cases[_i], true); }
 END_TEST
-START_TEST(test_mode_switch_back_traced_emu) { mode_switch_runs("emu", &switches[_i], true); }
+START_TEST(test_hostile_guest_traced_emu) { hostile_run("emu", &cases[_i], true); }
 END_TEST
 
 /* ---- One instruction, 189 exits ------------------------------------------------------------
@@ -312,20 +253,13 @@ int main(void)
 {
 	Suite *s = suite_create("hostile");
 	TCase *tc = tcase_create("hostile");
+	const int n = (int)(sizeof(cases) / sizeof(cases[0]));
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_gdt_at_top_of_address_space_kvm);
-	tcase_add_test(tc, test_gdt_at_top_of_address_space_emu);
-	tcase_add_test(tc, test_gdt_at_top_of_address_space_traced_kvm);
-	tcase_add_test(tc, test_gdt_at_top_of_address_space_traced_emu);
-	tcase_add_test(tc, test_real_to_protected_above_64k_kvm);
-	tcase_add_test(tc, test_real_to_protected_above_64k_emu);
-	tcase_add_test(tc, test_real_to_protected_above_64k_traced_kvm);
-	tcase_add_test(tc, test_real_to_protected_above_64k_traced_emu);
-	tcase_add_loop_test(tc, test_mode_switch_back_kvm, 0, 2);
-	tcase_add_loop_test(tc, test_mode_switch_back_emu, 0, 2);
-	tcase_add_loop_test(tc, test_mode_switch_back_traced_kvm, 0, 2);
-	tcase_add_loop_test(tc, test_mode_switch_back_traced_emu, 0, 2);
+	tcase_add_loop_test(tc, test_hostile_guest_kvm, 0, n);
+	tcase_add_loop_test(tc, test_hostile_guest_emu, 0, n);
+	tcase_add_loop_test(tc, test_hostile_guest_traced_kvm, 0, n);
+	tcase_add_loop_test(tc, test_hostile_guest_traced_emu, 0, n);
 	tcase_add_test(tc, test_fxsave_to_mmio_every_exit_traced_emu);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
