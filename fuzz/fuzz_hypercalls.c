@@ -8,14 +8,17 @@
  * paged32, long with twinvm's own tables and registers when RAM holds them; 4: all zero), u8 flags
  * (bit 0 quiet, bit 1 --trace, bit 2 precise, bit 3 step), u8 max_exits (0: no limit), then the
  * fake engine's operations (fake_engine.h). A finding is a crash or sanitizer report: some exit,
- * register or RAM content an engine could report makes the host misbehave. */
+ * register or RAM content an engine could report makes the host misbehave.
+ *
+ * With TWINVM_FUZZ_SHOW=1 in the environment the guest's console output and the trace go to
+ * stdout, to see what an input (a reproducer, say) does. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "fake_engine.h"
 #include "machine.h"
 
-static FILE *devnull;
+static FILE *devnull; /* the console and the trace */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -28,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *mapped;
 
 	if (!devnull)
-		devnull = fopen("/dev/null", "w");
+		devnull = getenv("TWINVM_FUZZ_SHOW") ? stdout : fopen("/dev/null", "w");
 	if (!m || !devnull)
 		abort();
 	opt.ram_size = (1 + fz_u8(&in) % 64) * 4096ull;

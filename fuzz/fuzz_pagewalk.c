@@ -10,7 +10,10 @@
  *   u64 cr0, cr3, cr4, efer, ds.base, gva
  *   then (u32 gpa, u64 value) pairs until the end: value is stored at gpa when it fits in RAM.
  * A finding is a crash or sanitizer report inside the walk, or a successful walk whose result
- * breaks what every paging form guarantees (the offset within the page is kept). */
+ * breaks what every paging form guarantees (the offset within the page is kept).
+ * With TWINVM_FUZZ_SHOW=1 in the environment each walk's result is printed. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct tv_ram ram = { .size = (1 + fz_u8(&in) % 128) * TV_PAGE_SIZE };
 	struct tv_sregs s = { 0 };
 	struct tv_regs regs;
+	enum tv_walk_result r;
 	uint64_t gva, la, gpa = 0;
 
 	flags = fz_u8(&in);
@@ -87,7 +91,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(ram.host + at, &value, sizeof(value));
 	}
 
-	if (walk(&ram, &s, gva, &gpa) == TV_WALK_OK) {
+	r = walk(&ram, &s, gva, &gpa);
+	if (getenv("TWINVM_FUZZ_SHOW"))
+		printf("cr0 0x%" PRIx64 " cr3 0x%" PRIx64 " cr4 0x%" PRIx64 " efer 0x%" PRIx64
+		       " gva 0x%" PRIx64 ": %s, gpa 0x%" PRIx64 "\n", s.cr0, s.cr3, s.cr4, s.efer, gva,
+		       tv_walk_result_name(r), gpa);
+	if (r == TV_WALK_OK) {
 		/* The linear address as the walk forms it: DS.base applies outside 64-bit code. */
 		la = (s.efer & TV_EFER_LMA) && s.cs.l ? gva : (s.ds.base + (gva & 0xffffffffu)) & 0xffffffffu;
 		if ((gpa & 0xfff) != (la & 0xfff))
