@@ -22,8 +22,12 @@ struct tv_vcpu {
 	struct tv_regs regs;
 	struct tv_sregs sregs;
 	bool fail_regs, fail_sregs;
-	uint8_t data[4096]; /* IO data, a page like KVM's */
+	/* The last IO exit's data: exactly count * size bytes on the heap, freed by the next run(),
+	 * so that a handler reading or writing past it, or keeping it too long, is an ASan report. */
+	uint8_t *data;
 };
+
+#define IO_DATA_MAX 4096 /* KVM's data area is one page */
 
 static struct fz *next_ops;
 static const struct tv_ram *next_ram;
@@ -85,6 +89,8 @@ static int fake_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
 
 static void fake_vcpu_destroy(struct tv_vcpu *v)
 {
+	if (v)
+		free(v->data);
 	free(v);
 }
 
@@ -171,21 +177,28 @@ static void op_sreg(struct tv_vcpu *v)
 	}
 }
 
-static void op_io(struct tv_vcpu *v, struct tv_exit *e)
+static int op_io(struct tv_vcpu *v, struct tv_exit *e)
 {
 	static const uint8_t sizes[4] = { 1, 2, 4, 4 };
 	uint8_t flags = fz_u8(v->ops);
+	size_t len;
 
 	e->reason = TV_EXIT_IO;
 	e->io.direction = flags & 1 ? TV_IO_OUT : TV_IO_IN;
 	e->io.size = sizes[(flags >> 1) & 3];
 	e->io.port = fz_u16(v->ops);
-	e->io.count = fz_u16(v->ops) % (sizeof(v->data) / e->io.size) + 1;
+	e->io.count = fz_u16(v->ops) % (IO_DATA_MAX / e->io.size) + 1;
+	len = (size_t)e->io.count * e->io.size;
+	free(v->data); /* the fast mode's previous exit, handled already */
+	v->data = malloc(len);
+	if (!v->data)
+		return -ENOMEM;
 	e->io.data = v->data;
 	if (e->io.direction == TV_IO_OUT)
-		fz_bytes(v->ops, v->data, (size_t)e->io.count * e->io.size);
+		fz_bytes(v->ops, v->data, len);
 	else
-		memset(v->data, 0xff, (size_t)e->io.count * e->io.size);
+		memset(v->data, 0xff, len);
+	return 0;
 }
 
 static void op_mmio(struct tv_vcpu *v, struct tv_exit *e)
@@ -210,6 +223,8 @@ static void op_exit(struct tv_vcpu *v, struct tv_exit *e)
 
 static int fake_run(struct tv_vcpu *v, struct tv_exit *e)
 {
+	free(v->data);
+	v->data = NULL;
 	for (;;) {
 		int rc;
 
@@ -228,7 +243,11 @@ static int fake_run(struct tv_vcpu *v, struct tv_exit *e)
 			continue;
 		}
 		case 2: op_sreg(v); continue;
-		case 3: op_io(v, e); break;
+		case 3:
+			rc = op_io(v, e);
+			if (rc)
+				return rc;
+			break;
 		case 4: op_mmio(v, e); break;
 		case 5: op_exit(v, e); return 0;
 		default: {

@@ -38,6 +38,13 @@ mkdir -p "$logs"
 : >"$results"
 status=0
 
+# The report in a libFuzzer log: from the sanitizer's or libFuzzer's first line to its SUMMARY.
+report() { # log
+  awk '/ERROR:|runtime error:|deadly signal|ERROR: libFuzzer/ { on = 1 }
+       on && n++ < 60 { print }
+       on && /^SUMMARY:/ { exit }' "$1" >&2
+}
+
 record() { # passed|failed what detail
   echo "$1 $2: $3" >>"$results"
   [ "$1" = passed ] || status=1
@@ -60,8 +67,8 @@ for t in "${targets[@]}"; do
   if "$exe" "${seeds[@]}" >"$logs/$t-replay.log" 2>&1; then
     record passed "replay $t" "${#seeds[@]} inputs"
   else
-    echo "fuzz: replaying fuzz/corpus/$t failed; the end of $logs/$t-replay.log:" >&2
-    tail -n 30 "$logs/$t-replay.log" >&2
+    echo "fuzz: replaying fuzz/corpus/$t failed ($logs/$t-replay.log):" >&2
+    report "$logs/$t-replay.log"
     record failed "replay $t" "see $logs/$t-replay.log"
   fi
 
@@ -78,8 +85,8 @@ for t in "${targets[@]}"; do
                                sed 's/.*: //') runs in ${seconds} s"
   else
     found=$(find "$artifacts" -type f -newer "$stamp" | head -n 5)
-    echo "fuzz: $t found a failure; the end of $logs/$t-fuzz.log:" >&2
-    tail -n 40 "$logs/$t-fuzz.log" >&2
+    echo "fuzz: $t found a failure ($logs/$t-fuzz.log):" >&2
+    report "$logs/$t-fuzz.log"
     for f in $found; do
       echo "fuzz: reproducer $f; replay it with: $exe $f" >&2
     done
