@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # twinvm set-up for a fresh Debian 12 machine (root, apt-get available):
 #   scripts/setup.sh demo   install what is missing, build, run the hello demo in every mode
-#   scripts/setup.sh test   install what is missing, build, run the whole test suite
+#   scripts/setup.sh test   install what is missing, build, run the whole test suite, then replay
+#                           the fuzz targets' corpora and fuzz each for 30 s (scripts/fuzz.sh)
 # Nothing outside Debian's packages is installed, and the system's apt sources are not changed;
 # where Debian 12's Unicorn (2.0.1) is too old, Debian trixie's 2.1.1 is unpacked into .deps/.
 set -euo pipefail
@@ -15,7 +16,8 @@ case "$what" in
 esac
 
 packages=(gcc libc6-dev binutils meson ninja-build pkg-config python3 curl ca-certificates
-          check libsubunit-dev libjansson-dev libunicorn-dev libcapstone-dev)
+          check libsubunit-dev libjansson-dev libunicorn-dev libcapstone-dev
+          clang libclang-rt-14-dev) # clang and its libFuzzer runtime, for fuzz/
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -62,8 +64,15 @@ case "$what" in
       echo "setup: meson test -C $dir" >&2
       meson test -C "$dir" --print-errorlogs >/dev/null 2>&1 || status=1
     done
+    # The fuzz targets need clang: a build of their own, instrumented and sanitized. Each corpus
+    # is replayed, then each target fuzzed for 30 s; a finding's reproducer stays in
+    # build-fuzz/artifacts/.
+    CC=clang configure build-fuzz -Dfuzz=enabled -Dtests=disabled \
+      -Db_sanitize=address,undefined -Db_lundef=false
+    echo "setup: scripts/fuzz.sh build-fuzz 30" >&2
+    scripts/fuzz.sh build-fuzz 30 || status=1
     python3 scripts/test-summary.py build/meson-logs/testlog.json \
-      build-sanitize/meson-logs/testlog.json || status=1
+      build-sanitize/meson-logs/testlog.json build-fuzz/fuzz-results.txt || status=1
     exit $status
     ;;
 esac

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/: small, real inputs in
+   each target's input format (the comment at the top of each fuzz_<target>.c, and fake_engine.h).
+   The corpora are kept in the repository; run this again after changing a format."""
+import os
+import struct
+
+top = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(top, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+u8 = lambda v: struct.pack("<B", v & 0xff)
+u16 = lambda v: struct.pack("<H", v & 0xffff)
+u32 = lambda v: struct.pack("<I", v & 0xffffffff)
+u64 = lambda v: struct.pack("<Q", v & 0xffffffffffffffff)
+
+# ---- pagewalk -------------------------------------------------------------------------------
+CR0_PE, CR0_PG = 1, 1 << 31
+CR4_PSE, CR4_PAE, CR4_LA57 = 1 << 4, 1 << 5, 1 << 12
+EFER_LME, EFER_LMA, EFER_NXE = 1 << 8, 1 << 10, 1 << 11
+P, RW, PS, NX = 1, 2, 1 << 7, 1 << 63
+
+
+def walk_seed(form, flags, gva, cr0=CR0_PE, cr3=0, cr4=0, efer=0, ds_base=0, writes=(),
+              pages=31):
+    out = u8(form) + u8(pages) + u8(flags)
+    out += b"".join(u64(v) for v in (cr0, cr3, cr4, efer, ds_base, gva))
+    for gpa, value in writes:
+        out += u32(gpa) + u64(value)
+    return out
+
+
+def long_tables(gva, leaf_level, target, nx=0):
+    """PML4 at 0x1000 and one table a level below it, mapping gva to target with a leaf at
+       leaf_level (1: 4 KiB, 2: 2 MiB, 3: 1 GiB)."""
+    writes, table = [], 0x1000
+    for level in (4, 3, 2, 1):
+        index = (gva >> (12 + 9 * (level - 1))) & 0x1ff
+        if level == leaf_level:
+            writes.append((table + 8 * index, target | P | RW | (PS if level > 1 else 0) | nx))
+            return writes
+        nxt = table + 0x1000
+        writes.append((table + 8 * index, nxt | P | RW))
+        table = nxt
+    raise ValueError(leaf_level)
+
+
+write("pagewalk", "paged32-own-tables", walk_seed(2, 2, 0x12345))
+write("pagewalk", "long-own-tables", walk_seed(4, 3, 0x18010))
+write("pagewalk", "long-own-tables-3g", walk_seed(4, 3, 0xC0001000))
+write("pagewalk", "long-own-tables-noncanonical", walk_seed(4, 3, 0x0000800000000000))
+write("pagewalk", "no-paging-ds-base", walk_seed(0, 0, 0x20, ds_base=0x10000))
+write("pagewalk", "paged32-4k", walk_seed(1, 0, 0x00403025, cr0=CR0_PE | CR0_PG, cr3=0x1000,
+                                          writes=[(0x1004, 0x2000 | P), (0x200c, 0x5000 | P)]))
+write("pagewalk", "paged32-pse36", walk_seed(2, 0, 0x00c01234, cr0=CR0_PE | CR0_PG, cr3=0x1000,
+                                             cr4=CR4_PSE,
+                                             writes=[(0x100c, 0x00c00000 | (0x3 << 13) | P | PS)]))
+write("pagewalk", "pae-2m", walk_seed(3, 0, 0x40201234, cr0=CR0_PE | CR0_PG, cr3=0x1000,
+                                      cr4=CR4_PAE,
+                                      writes=[(0x1008, 0x2000 | P), (0x2008, 0x200000 | P | PS)]))
+write("pagewalk", "pae-4k", walk_seed(3, 0, 0x00003456, cr0=CR0_PE | CR0_PG, cr3=0x1000,
+                                      cr4=CR4_PAE,
+                                      writes=[(0x1000, 0x2000 | P), (0x2000, 0x3000 | P),
+                                              (0x3018, 0x7000 | P)]))
+lm = dict(cr0=CR0_PE | CR0_PG, cr3=0x1000, cr4=CR4_PAE, efer=EFER_LME | EFER_LMA)
+gva = 0x00007f8040201123
+write("pagewalk", "long-4k", walk_seed(4, 1, gva, writes=long_tables(gva, 1, 0x9000), **lm))
+write("pagewalk", "long-2m", walk_seed(4, 1, gva, writes=long_tables(gva, 2, 0x400000), **lm))
+write("pagewalk", "long-1g", walk_seed(4, 1, gva, writes=long_tables(gva, 3, 0x40000000), **lm))
+write("pagewalk", "long-nx-without-nxe",
+      walk_seed(4, 1, gva, writes=long_tables(gva, 1, 0x9000, nx=NX), **lm))
+write("pagewalk", "long-nx-with-nxe",
+      walk_seed(4, 1, gva, writes=long_tables(gva, 1, 0x9000, nx=NX),
+                **dict(lm, efer=EFER_LME | EFER_LMA | EFER_NXE)))
+write("pagewalk", "long-compat-mode", walk_seed(4, 0, 0x1000, ds_base=0x18000,
+                                                writes=long_tables(0x19000, 1, 0x9000), **lm))
+write("pagewalk", "long-la57", walk_seed(5, 1, gva, **lm))
+write("pagewalk", "long-table-outside-ram", walk_seed(4, 1, gva, writes=[(0x1000 + 8 * 0xff, 0x7ffff000 | P)],
+                                                      **lm))
+
+# ---- hypercalls -----------------------------------------------------------------------------
+REAL, PROTECTED, PAGED32, LONG, ZERO = range(5)
+QUIET, TRACE, PRECISE, STEP = 1, 2, 4, 8
+RAX, RBX, RCX, RIP = 0, 1, 2, 16
+CR0, CR3, CR4, EFER = 0, 1, 2, 3
+HLT, SHUTDOWN, DEBUG, INTR, FAIL_ENTRY, INTERNAL_ERROR, UNKNOWN = range(7)
+IN, OUT = 0, 1
+
+
+def hc_seed(mode, flags, ops, pages=31, max_exits=0):
+    return u8(pages) + u8(mode) + u8(flags) + u8(max_exits) + b"".join(ops)
+
+
+def ram(gpa, data):
+    out = b""
+    for i in range(0, len(data), 32):
+        chunk = data[i:i + 32]
+        out += u8(0) + u32(gpa + i) + u8(len(chunk) - 1) + chunk
+    return out
+
+
+reg = lambda i, v: u8(1) + u8(i) + u64(v)
+sreg = lambda i, v: u8(2) + u8(i) + u64(v)
+
+
+def io(direction, size, port, count=1, data=b""):
+    flags = direction | {1: 0, 2: 2, 4: 4}[size]
+    out = u8(3) + u8(flags) + u16(port) + u16(count - 1)
+    if direction == OUT:
+        out += data.ljust(count * size, b"\0")
+    return out
+
+
+def mmio(gpa, length, is_write, data=b""):
+    return u8(4) + u64(gpa) + u8(length - 1) + u8(is_write) + data.ljust(8, b"\0")
+
+
+exit_ = lambda reason, code=0: u8(5) + u8(reason) + u64(code)
+fail = lambda bits: u8(6) + u8(bits)
+
+write("hypercalls", "print8bit-real", hc_seed(REAL, 0, [io(OUT, 1, 0xE9, data=b"H"),
+                                                         io(OUT, 1, 0xE9, data=b"i"), exit_(HLT)]))
+write("hypercalls", "print32bit-traced", hc_seed(PROTECTED, TRACE, [
+    reg(RAX, 42), io(OUT, 4, 0xEA, data=u32(42)), exit_(HLT)]))
+write("hypercalls", "printstr-long", hc_seed(LONG, TRACE | QUIET, [
+    ram(0x18000, b"Hello, fuzz\n\0"), reg(RAX, 0x18000), io(OUT, 4, 0xEC, data=u32(0x18000)),
+    exit_(HLT)]))
+write("hypercalls", "printstr-paged32-page-crossing", hc_seed(PAGED32, PRECISE, [
+    ram(0x18ffa, b"across a page\0"), io(OUT, 4, 0xEC, data=u32(0x18ffa)), exit_(HLT)]))
+write("hypercalls", "printstr-real-unterminated", hc_seed(REAL, 0, [
+    ram(0x1ffe0, b"x" * 32), io(OUT, 4, 0xEC, data=u32(0x1ffe0)), exit_(HLT)]))
+write("hypercalls", "numexits", hc_seed(REAL, TRACE, [
+    io(OUT, 1, 0x80, data=b"\1"), io(IN, 4, 0xEB), exit_(HLT)]))
+write("hypercalls", "numexitsbytype-protected", hc_seed(PROTECTED, TRACE, [
+    io(IN, 4, 0xED), exit_(HLT)]))
+write("hypercalls", "numexitsbytype-small-ram", hc_seed(ZERO, 0, [io(IN, 4, 0xED), exit_(HLT)],
+                                                        pages=0))
+write("hypercalls", "gvatohva-long", hc_seed(LONG, TRACE, [
+    reg(RBX, 0x18000), io(IN, 4, 0xEE), reg(RBX, 0x7fff00000000), io(IN, 4, 0xEE),
+    exit_(HLT)]))
+write("hypercalls", "gvatohva-paged32-unmapped-pde", hc_seed(PAGED32, 0, [
+    ram(0x11000 + 4 * 3, u32(0)), reg(RBX, 0x00c00010), io(IN, 4, 0xEE), exit_(HLT)]))
+# rep outsb at RIP 0, one exit per element as the emulator reports them, merged into one record
+rep_outsb = ram(0, b"\xf3\x6e\xf4")
+write("hypercalls", "rep-outsb-per-element", hc_seed(REAL, TRACE, [
+    rep_outsb, reg(RIP, 0), reg(RCX, 2), io(OUT, 1, 0xE9, data=b"a"), reg(RCX, 1),
+    io(OUT, 1, 0xE9, data=b"b"), reg(RCX, 0), reg(RIP, 2), io(OUT, 1, 0xE9, data=b"c"),
+    exit_(HLT)]))
+# the same batched into one exit, as KVM may
+write("hypercalls", "rep-outsb-batched", hc_seed(REAL, TRACE, [
+    rep_outsb, reg(RIP, 2), reg(RCX, 0), io(OUT, 1, 0xE9, count=5, data=b"hello"), exit_(HLT)]))
+write("hypercalls", "rep-insw-long", hc_seed(LONG, TRACE, [
+    ram(0, b"\xf3\x66\x6d\xf4"), reg(RIP, 0), reg(RCX, 1), io(IN, 2, 0x60), reg(RCX, 0),
+    reg(RIP, 3), io(IN, 2, 0x60), exit_(HLT)]))
+write("hypercalls", "no-device-ports", hc_seed(REAL, 0, [
+    io(IN, 2, 0x60), io(OUT, 1, 0x80, data=b"\x55"), io(IN, 1, 0xE9), io(OUT, 2, 0xEA, data=b"\1\2"),
+    exit_(HLT)]))
+write("hypercalls", "mmio", hc_seed(PROTECTED, TRACE, [
+    mmio(0x100000000, 4, 0), mmio(0xfee00000, 8, 1, u64(0x1122334455667788)), exit_(HLT)]))
+write("hypercalls", "state-read-fails", hc_seed(LONG, TRACE, [
+    fail(2), io(OUT, 4, 0xEC, data=u32(0x18000)), fail(1), io(IN, 4, 0xEE), exit_(HLT)]))
+write("hypercalls", "step-debug-exits", hc_seed(REAL, STEP, [
+    exit_(DEBUG), reg(RIP, 1), exit_(DEBUG), exit_(HLT)]))
+write("hypercalls", "shutdown", hc_seed(LONG, TRACE, [
+    sreg(CR3, 0xfffff000), exit_(SHUTDOWN, 0)]))
+write("hypercalls", "run-fails", hc_seed(REAL, 0, [io(OUT, 1, 0xE9, data=b"x"), fail(4)]))
+write("hypercalls", "max-exits", hc_seed(REAL, 0, [io(OUT, 1, 0xE9, data=b"%c" % c)
+                                                    for c in b"abcdef"] + [exit_(HLT)],
+                                         max_exits=3))
+
+# ---- cli_parse ------------------------------------------------------------------------------
+for i, s in enumerate(["2M", "512K", "1G", "4096", "0x1000", "2MiB", "2MB", "128K", "3G", "40",
+                       "10", "2.5", "300ms", "2s", "0", "-1", "1e3", "0x10p0", ""]):
+    write("cli_parse", "%02d" % i, s.encode())
