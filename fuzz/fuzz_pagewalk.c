@@ -6,7 +6,8 @@
  *   u8  form   low 3 bits: the paging form forced onto the registers (table below)
  *   u8  pages  RAM is 1 + pages % 128 pages of 4 KiB
  *   u8  flags  bit 0: CS.L; bit 1: start from twinvm's own tables and registers (paged32 for
- *              forms 0-3, long for 4-7; needs 96 KiB of RAM)
+ *              forms 0-3, long for 4-7; needs 96 KiB of RAM); bits 7-2: MAXPHYADDR, 31 + n
+ *              (the walk clamps it to [32, 52]), or TV_MAXPHYADDR_DEFAULT for 0
  *   u64 cr0, cr3, cr4, efer, ds.base, gva
  *   then (u32 gpa, u64 value) pairs until the end: value is stored at gpa when it fits in RAM.
  * A finding is a crash or sanitizer report inside the walk, or a successful walk whose result
@@ -25,10 +26,10 @@
 #define CR4_LA57 (1ull << 12)
 
 /* The one call of the walk: its signature is the only thing here that follows core's. */
-static enum tv_walk_result walk(const struct tv_ram *ram, const struct tv_sregs *s, uint64_t gva,
-				uint64_t *gpa)
+static enum tv_walk_result walk(const struct tv_ram *ram, const struct tv_sregs *s,
+				unsigned maxphyaddr, uint64_t gva, uint64_t *gpa)
 {
-	return tv_gva_to_gpa(ram, s, gva, gpa);
+	return tv_gva_to_gpa(ram, s, maxphyaddr, gva, gpa);
 }
 
 /* Forces the control bits of one paging form; forms 6 and 7 keep the fuzzed bits as they are. */
@@ -91,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(ram.host + at, &value, sizeof(value));
 	}
 
-	r = walk(&ram, &s, gva, &gpa);
+	r = walk(&ram, &s, flags >> 2 ? 31 + (flags >> 2) : TV_MAXPHYADDR_DEFAULT, gva, &gpa);
 	if (getenv("TWINVM_FUZZ_SHOW"))
 		printf("cr0 0x%" PRIx64 " cr3 0x%" PRIx64 " cr4 0x%" PRIx64 " efer 0x%" PRIx64
 		       " gva 0x%" PRIx64 ": %s, gpa 0x%" PRIx64 "\n", s.cr0, s.cr3, s.cr4, s.efer, gva,

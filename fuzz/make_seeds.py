@@ -178,3 +178,23 @@ write("hypercalls", "max-exits", hc_seed(REAL, 0, [io(OUT, 1, 0xE9, data=b"%c" %
 for i, s in enumerate(["2M", "512K", "1G", "4096", "0x1000", "2MiB", "2MB", "128K", "3G", "40",
                        "10", "2.5", "300ms", "2s", "0", "-1", "1e3", "0x10p0", ""]):
     write("cli_parse", "%02d" % i, s.encode())
+
+# ---- trace_reader: pieces of the golden traces, which `twinvm run --trace` wrote ---------------
+golden = os.path.join(top, "..", "tests", "golden")
+for name, first, last in [("hello-real", 3, 1), ("hypercalls-long", 4, 1), ("cpuid-protected", 6, 0),
+                          ("guest1-real", 2, 1), ("hypercalls-protected", 22, 0)]:
+    lines = open(os.path.join(golden, name + ".jsonl"), "rb").read().splitlines(keepends=True)
+    write("trace_reader", name, b"".join(lines[:first] + (lines[-last:] if last else [])))
+
+# ---- descriptors: GDTs where twinvm's modes put them, and at the edges of the address space ----
+def desc_seed(pages, base, cr0, efer, limit, loads):
+    return (bytes([pages]) + struct.pack("<QQQH", base, cr0, efer, limit) +
+            b"".join(struct.pack("<HB", sel, seg) for sel, seg in loads))
+
+PE, PG, LME, LMA = 1, 1 << 31, 1 << 8, 1 << 10
+write("descriptors", "protected-flat", desc_seed(31, 0x10000, PE, 0, 0x1f, [(0x08, 0), (0x10, 1), (0x10, 2)]))
+write("descriptors", "long-fs-gs", desc_seed(31, 0x10000, PE | PG, LME | LMA, 0x1f, [(0x18, 0), (0x10, 4), (0x10, 5)]))
+write("descriptors", "real-mode", desc_seed(0, 0, 0, 0, 0xffff, [(0x1000, 0), (0xb800, 2)]))
+write("descriptors", "top-of-64-bit", desc_seed(31, 0xfffffffffffffff0, PE | PG, LME | LMA, 0xff, [(0x08, 4), (0x10, 5)]))
+write("descriptors", "top-of-32-bit", desc_seed(31, 0xfffffff0, PE, 0, 0xff, [(0x08, 2), (0x18, 3)]))
+write("descriptors", "ldt-and-limit", desc_seed(1, 0x0, PE, 0, 0x7, [(0x0c, 1), (0x08, 2), (0xfff8, 3)]))

@@ -14,7 +14,7 @@ static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, u
 GUEST_ENTRY
 {
 	uint32_t a, b, c, d, vendor[4];
-	volatile uint32_t signature;
+	volatile uint32_t signature __attribute__((unused)); /* stored for RAM to show, never read */
 
 	cpuid(0, &a, &b, &c, &d);
 	vendor[0] = b;
