@@ -923,6 +923,21 @@ static bool edit_rbx_of_record_5(json_t *rec, int line)
 	return true;
 }
 
+/* Flips CF (bit 0) in record 5's RFLAGS, 0x6 in hello-long.jsonl: 0x7. */
+static bool edit_cf_of_record_5(json_t *rec, int line)
+{
+	json_t *regs = json_object_get(rec, "regs");
+	char hex[24];
+
+	if (line == 5) {
+		uint64_t v = strtoull(json_string_value(json_object_get(regs, "rflags")), NULL, 16);
+
+		snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)(v ^ 1));
+		json_object_set_new(regs, "rflags", json_string(hex));
+	}
+	return true;
+}
+
 static bool keep_all(json_t *rec, int line)
 {
 	(void)rec;
@@ -969,6 +984,29 @@ START_TEST(test_golden_with_one_register_edited_diverges_naming_it)
 	assert_diverged(&r);
 	ck_assert_msg(starts_with(r.out, "DIVERGED at exit 5: rbx: emu 0x0, ") &&
 		      strstr(r.out, " 0xbad\n") != NULL, "report: %s", r.out);
+}
+END_TEST
+
+/* RFLAGS is compared like the other registers, flag by flag: one flag flipped in the trace
+ * diverges at that exit, naming rflags, and --ignore rflags.cf masks that flag and no more. */
+START_TEST(test_golden_with_one_flag_flipped_diverges_naming_rflags)
+{
+	struct result r;
+	struct cmd c;
+	char path[64], why[512];
+
+	if (!diff_against_edited(&r, edit_cf_of_record_5, why, sizeof(why)))
+		TV_SKIP("%s", why);
+	assert_diverged(&r);
+	ck_assert_msg(starts_with(r.out, "DIVERGED at exit 5: rflags: emu 0x6, ") &&
+		      strstr(r.out, " 0x7\n") != NULL, "report: %s", r.out);
+
+	golden_copy("hello-long.jsonl", edit_cf_of_record_5, path, sizeof(path));
+	diff_cmd(&c, "hello", TV_MODE_LONG);
+	CMD(&c, "--against", path, "--backend", "emu", "--ignore", "rflags.cf");
+	run(&c, &r);
+	unlink(path);
+	assert_identical(&r);
 }
 END_TEST
 
@@ -1284,6 +1322,7 @@ int main(void)
 	if (ngolden > 0)
 		tcase_add_loop_test(golden, test_golden_against_emu, 0, ngolden);
 	tcase_add_test(golden, test_golden_with_one_register_edited_diverges_naming_it);
+	tcase_add_test(golden, test_golden_with_one_flag_flipped_diverges_naming_rflags);
 	tcase_add_test(golden, test_golden_cut_short_diverges);
 	tcase_add_test(golden, test_golden_with_wrong_ram_hash_diverges);
 	tcase_add_loop_test(golden, test_golden_with_a_malformed_field_exits_2_naming_it, 0,
