@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
+
 #define FZ_SCRATCH_ADDR 0x40000ull /* memory operands point here */
 #define FZ_SCRATCH_SIZE 0x1000u
 #define FZ_CODE_ADDR 0x50000ull    /* the snippet, then what ends it */
@@ -72,5 +74,9 @@ struct fz_oracle {
 /* The host CPU in 64-bit user mode. -ENODEV with why when this host cannot (not x86-64 Linux,
  * or the fixed addresses are taken). */
 int fz_native_open(struct fz_oracle **out, char *why, size_t len);
+
+/* The engine be (the emulator or KVM) running snippets as a long-mode guest, one machine reused
+ * for all of them. -ENODEV or -ENOTSUP with why when it cannot here. */
+int fz_engine_open(const struct tv_backend_ops *be, struct fz_oracle **out, char *why, size_t len);
 
 #endif
