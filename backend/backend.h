@@ -86,6 +86,9 @@ struct tv_exit {
 			                * for UNKNOWN the raw exit reason; emu: the uc_err */
 		} fail;
 	};
+	/* SHUTDOWN: the exception the guest could not take (0 #DE, 6 #UD, 13 #GP, 14 #PF...),
+	 * or -1 when the engine does not say (KVM). -1 for every other reason. */
+	int exception;
 	/* The engine's own words for SHUTDOWN, INTERNAL_ERROR and FAIL_ENTRY, for example
 	 * "uc_emu_start: Unhandled CPU exception (UC_ERR_EXCEPTION)"; empty otherwise. */
 	char detail[160];
@@ -203,6 +206,19 @@ struct tv_backend_ops {
 	 * 0xf000) in ram to its HLT with the least code the engine allows and no twinvm code in the
 	 * loop: a bare KVM_RUN loop; uc_emu_start with one counting OUT hook (hook_io) or none. */
 	int (*raw_run)(void *ram, uint64_t ram_size, bool hook_io, struct tv_raw_result *res);
+
+	/* Optional. The guest's code at [addr, addr + len) was rewritten from outside the guest
+	 * (through the RAM buffer, which the engine does not watch): forget what was translated
+	 * from it. addr is guest-virtual, the same as physical for code twinvm identity-maps. NULL
+	 * where the engine translates nothing (KVM runs the bytes as they are). */
+	int (*code_written)(struct tv_vcpu *v, uint64_t addr, uint64_t len);
+
+	/* Optional. Saves the vCPU's whole state (restore false), or puts the saved one back
+	 * (restore true): registers, special registers, and what the engine keeps beside them
+	 * (the emulator's record of an exception in flight, which an exception its hook stopped
+	 * at leaves set: without a restore, the next fault in that vCPU turns into a double or
+	 * triple fault). -ENOENT when restoring with nothing saved. */
+	int (*snapshot)(struct tv_vcpu *v, bool restore);
 
 	/* Optional. The engine's own translation of a guest virtual address, for cross-checking
 	 * core's software page walk (KVM_TRANSLATE). -EFAULT when unmapped. */

@@ -709,10 +709,14 @@ START_TEST(test_paged32_exits_77_exactly_when_a_probe_fails)
 		      kvm ? emu_why : kvm_why, r.status, r.out, r.err);
 	ck_assert_int_eq(tv_count_lines(r.err), 1);
 	ck_assert_str_eq(r.out, "");
-	/* The probe's own reason, when the engine is built in and its probe said no. */
-	if (!kvm && tv_backend_find("kvm"))
-		ck_assert_msg(strstr(r.err, kvm_why) != NULL, "stderr lacks the probe's reason '%s': %s",
-			      kvm_why, r.err);
+	/* The probe's own reason, when the engine is built in and its probe said no (kvm_why
+	 * starts with the host-limit tag, which is the test's, not diff's). */
+	if (!kvm && tv_backend_find("kvm")) {
+		const char *probe_why = strstr(kvm_why, "] ") ? strstr(kvm_why, "] ") + 2 : kvm_why;
+
+		ck_assert_msg(strstr(r.err, probe_why) != NULL,
+			      "stderr lacks the probe's reason '%s': %s", probe_why, r.err);
+	}
 	printf("NOTE: %s: twinvm diff --mode paged32 exits 77 here: %s", __func__, r.err);
 	fflush(stdout);
 }

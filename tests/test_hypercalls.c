@@ -14,6 +14,17 @@
 #include "trace.h"
 #include "tv_test.h"
 
+/* The ABI as the README gives it, written here as literals rather than taken from core's headers,
+ * so that a change to the code cannot carry the tests' expectations along with it. */
+#define HC_PORT_PRINT8BIT 0xE9
+#define HC_PORT_PRINT32BIT 0xEA
+#define HC_PORT_NUMEXITS 0xEB
+#define HC_PORT_PRINTSTR 0xEC
+#define HC_PORT_NUMEXITSBYTYPE 0xED
+#define HC_PORT_GVATOHVA 0xEE
+#define HC_STR_MAX 4096     /* the longest string HC_printStr prints */
+#define HC_SCRATCH 0xF000u  /* where HC_numExitsByType leaves its text */
+
 /* --- guest code ----------------------------------------------------------------------------------
  *
  * Each guest is written once, as 32-bit code. O stands where 16-bit code needs the operand-size
@@ -232,10 +243,9 @@ static void expect_halted_at_end(const struct tv_test_run *t, size_t len)
 	ck_assert_uint_eq(t->regs.rip, len);
 }
 
-static uint32_t hva32(const struct tv_test_run *t, uint64_t gpa)
-{
-	return (uint32_t)(uintptr_t)(t->m.ram.host + gpa);
-}
+/* HC_gvaToHva's answer for gpa: guest RAM starts at a 4 GiB-aligned host address (the README's
+ * ABI), so the low 32 bits of the host address are the RAM offset itself. */
+#define hva32(gpa) ((uint32_t)(gpa))
 
 /* test_<what>_kvm and test_<what>_emu, loop tests over modes that call fn(engine, mode). */
 #define ON_EACH_ENGINE(what, fn)                                                              \
@@ -326,21 +336,21 @@ static void printstr_prints_string(const char *engine, enum tv_mode mode)
 }
 ON_EACH_ENGINE(printstr_prints_the_string, printstr_prints_string)
 
-/* Exactly TV_HC_STR_MAX bytes before the NUL is still allowed. */
+/* Exactly HC_STR_MAX bytes before the NUL is still allowed. */
 static void printstr_prints_longest_string(const char *engine, enum tv_mode mode)
 {
-	static char text[TV_HC_STR_MAX + 1];
+	static char text[HC_STR_MAX + 1];
 	struct tv_test_run t;
 	char why[256];
 
 	if (!prepare_guest(&t, engine, mode, &printstr_long, NULL, why, sizeof(why)))
 		TV_SKIP("%s/%s: %s", engine, tv_mode_name(mode), why);
-	memset(text, 'L', TV_HC_STR_MAX);
-	text[TV_HC_STR_MAX] = '\0';
+	memset(text, 'L', HC_STR_MAX);
+	text[HC_STR_MAX] = '\0';
 	poke_str(&t, LONG_STR, text);
 	run(&t);
 	expect_halted_at_end(&t, guest_len(&printstr_long, mode));
-	ck_assert_uint_eq(t.console_len, TV_HC_STR_MAX);
+	ck_assert_uint_eq(t.console_len, HC_STR_MAX);
 	ck_assert_str_eq(t.console, text);
 	ck_assert(!t.m.hc.failed);
 	tv_test_run_end(&t);
@@ -358,8 +368,8 @@ static void numexitsbytype_counts_in_and_out(const char *engine, enum tv_mode mo
 	expect_halted_at_end(&t, guest_len(&numexitsbytype, mode));
 	/* The IN is counted in its own answer; the printStr that follows is not yet. */
 	ck_assert_str_eq(t.console, "xIO in: 1\nIO out: 1\n");
-	ck_assert_uint_eq(t.regs.rax & 0xffffffff, TV_SCRATCH);
-	ck_assert_int_eq(tv_ram_read(&t.m.ram, TV_SCRATCH, scratch, sizeof(scratch)), 0);
+	ck_assert_uint_eq(t.regs.rax & 0xffffffff, HC_SCRATCH);
+	ck_assert_int_eq(tv_ram_read(&t.m.ram, HC_SCRATCH, scratch, sizeof(scratch)), 0);
 	ck_assert_str_eq(scratch, "IO in: 1\nIO out: 1\n");
 	tv_test_run_end(&t);
 }
@@ -375,8 +385,8 @@ static void gvatohva_returns_host_address(const char *engine, enum tv_mode mode)
 	run(&t);
 	expect_halted_at_end(&t, guest_len(&gvatohva_last_byte, mode));
 	ck_assert_str_eq(t.console, "");
-	ck_assert_uint_eq(t.regs.rdx & 0xffffffff, hva32(&t, 0x400));
-	ck_assert_uint_eq(t.regs.rax & 0xffffffff, hva32(&t, RAM_END - 1));
+	ck_assert_uint_eq(t.regs.rdx & 0xffffffff, hva32(0x400));
+	ck_assert_uint_eq(t.regs.rax & 0xffffffff, hva32(RAM_END - 1));
 	ck_assert(!t.m.hc.failed);
 	ck_assert_uint_eq(t.m.hc.arg, RAM_END - 1);
 	tv_test_run_end(&t);
@@ -446,9 +456,9 @@ START_TEST(test_print8bit_prints_every_element_of_a_batched_string_out)
 	struct bare b;
 
 	bare_start(&b);
-	e = io_exit(TV_HC_PRINT8BIT, TV_IO_OUT, 1, 3, bytes);
+	e = io_exit(HC_PORT_PRINT8BIT, TV_IO_OUT, 1, 3, bytes);
 	ck_assert(tv_hypercall(&b.m, &e));
-	e = io_exit(TV_HC_PRINT8BIT, TV_IO_OUT, 2, 2, words);
+	e = io_exit(HC_PORT_PRINT8BIT, TV_IO_OUT, 2, 2, words);
 	ck_assert(tv_hypercall(&b.m, &e));
 	fflush(b.m.opt.console);
 	ck_assert_str_eq(b.console, "abcde");
@@ -459,7 +469,7 @@ END_TEST
 START_TEST(test_print32bit_refuses_a_byte_wide_out)
 {
 	uint8_t byte[] = { 7 };
-	struct tv_exit e = io_exit(TV_HC_PRINT32BIT, TV_IO_OUT, 1, 1, byte);
+	struct tv_exit e = io_exit(HC_PORT_PRINT32BIT, TV_IO_OUT, 1, 1, byte);
 	struct bare b;
 
 	bare_start(&b);
@@ -475,7 +485,7 @@ END_TEST
 START_TEST(test_numexits_answers_a_16_bit_in_with_the_low_half)
 {
 	uint8_t data[4] = { 0xff, 0xff, 0xff, 0xff };
-	struct tv_exit e = io_exit(TV_HC_NUMEXITS, TV_IO_IN, 2, 1, data);
+	struct tv_exit e = io_exit(HC_PORT_NUMEXITS, TV_IO_IN, 2, 1, data);
 	struct bare b;
 
 	bare_start(&b);
@@ -564,7 +574,7 @@ START_TEST(test_printstr_splits_at_linear_page_boundaries_with_an_unaligned_ds_b
 	const uint32_t pte0 = 0x31000 | TV_PTE_P | TV_PTE_RW, pte1 = 0x30000 | TV_PTE_P | TV_PTE_RW;
 	const uint32_t pde = SPLIT_PT | TV_PTE_P | TV_PTE_RW;
 	uint32_t offset = 0x7f8;
-	struct tv_exit e = io_exit(TV_HC_PRINTSTR, TV_IO_OUT, 4, 1, &offset);
+	struct tv_exit e = io_exit(HC_PORT_PRINTSTR, TV_IO_OUT, 4, 1, &offset);
 	struct bare b;
 
 	fake_start(&b, TV_MODE_PAGED32);
@@ -644,13 +654,13 @@ START_TEST(test_failure_messages_are_throttled_after_ten_of_a_kind)
 	bare_start(&b);
 	capture_stderr(&c);
 	for (int i = 0; i < 1000; i++) {
-		struct tv_exit e = io_exit(TV_HC_PRINT32BIT, TV_IO_OUT, 1, 1, byte);
+		struct tv_exit e = io_exit(HC_PORT_PRINT32BIT, TV_IO_OUT, 1, 1, byte);
 
 		ck_assert(tv_hypercall(&b.m, &e));
 		ck_assert(b.m.hc.failed); /* every one fails, printed or not */
 	}
 	for (int i = 0; i < 3; i++) {
-		struct tv_exit e = io_exit(TV_HC_NUMEXITS, TV_IO_OUT, 4, 1, byte);
+		struct tv_exit e = io_exit(HC_PORT_NUMEXITS, TV_IO_OUT, 4, 1, byte);
 
 		ck_assert(tv_hypercall(&b.m, &e));
 	}
@@ -675,22 +685,22 @@ END_TEST
 START_TEST(test_refused_numexitsbytype_leaves_the_scratch_page_alone)
 {
 	uint8_t data[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, scratch[32], want[32];
-	struct tv_exit out = io_exit(TV_HC_NUMEXITSBYTYPE, TV_IO_OUT, 4, 1, data);
-	struct tv_exit rep_in = io_exit(TV_HC_NUMEXITSBYTYPE, TV_IO_IN, 1, 8, data);
+	struct tv_exit out = io_exit(HC_PORT_NUMEXITSBYTYPE, TV_IO_OUT, 4, 1, data);
+	struct tv_exit rep_in = io_exit(HC_PORT_NUMEXITSBYTYPE, TV_IO_IN, 1, 8, data);
 	struct bare b;
 
 	bare_start(&b);
 	b.m.opt.quiet = true;
 	ck_assert_int_eq(tv_ram_alloc(&b.m.ram, TV_RAM_DEFAULT), 0);
 	memset(want, 0xa5, sizeof(want));
-	ck_assert_int_eq(tv_ram_write(&b.m.ram, TV_SCRATCH, want, sizeof(want)), 0);
+	ck_assert_int_eq(tv_ram_write(&b.m.ram, HC_SCRATCH, want, sizeof(want)), 0);
 	b.m.stats.io_in = 3;
 
 	ck_assert(tv_hypercall(&b.m, &out));
 	ck_assert(b.m.hc.failed);
 	ck_assert(tv_hypercall(&b.m, &rep_in));
 	ck_assert(b.m.hc.failed);
-	ck_assert_int_eq(tv_ram_read(&b.m.ram, TV_SCRATCH, scratch, sizeof(scratch)), 0);
+	ck_assert_int_eq(tv_ram_read(&b.m.ram, HC_SCRATCH, scratch, sizeof(scratch)), 0);
 	ck_assert_mem_eq(scratch, want, sizeof(want));
 	ck_assert_uint_eq(data[0], 1);
 	tv_ram_free(&b.m.ram);
@@ -777,7 +787,7 @@ static void gvatohva_through_alias(const char *engine, enum tv_mode mode)
 	run(&t);
 	expect_halted_at_end(&t, guest_len(&gvatohva_alias, mode));
 	ck_assert_str_eq(t.console, "");
-	ck_assert_uint_eq(t.regs.rax & 0xffffffff, hva32(&t, DATA));
+	ck_assert_uint_eq(t.regs.rax & 0xffffffff, hva32(DATA));
 	tv_test_run_end(&t);
 }
 ON_EACH_ENGINE(gvatohva_translates_through_the_guest_page_tables, gvatohva_through_alias)
@@ -839,7 +849,7 @@ static void demo_prints_exactly(const char *engine, enum tv_mode mode)
 		 "HC_gvaToHva(0x400): %" PRIu32 "\n"
 		 "HC_gvaToHva(0xfffff000): Invalid GVA\n"
 		 "0\n",
-		 hva32(&t, 0x400));
+		 hva32(0x400));
 	expect_lines(t.console, want);
 	ck_assert_uint_eq(t.regs.rax & 0xffffffff, 0);
 	ck_assert_uint_eq(t.m.stats.total, 21); /* 20 hypercalls and the hlt */
@@ -952,12 +962,12 @@ static void numexitsbytype_matches_trace(const char *engine, enum tv_mode mode)
 ON_EACH_ENGINE(numexitsbytype_matches_the_io_exits_in_the_trace, numexitsbytype_matches_trace)
 
 static const char *const hc_names[] = {
-	[TV_HC_PRINT8BIT - 0xe9] = "HC_print8bit",
-	[TV_HC_PRINT32BIT - 0xe9] = "HC_print32bit",
-	[TV_HC_NUMEXITS - 0xe9] = "HC_numExits",
-	[TV_HC_PRINTSTR - 0xe9] = "HC_printStr",
-	[TV_HC_NUMEXITSBYTYPE - 0xe9] = "HC_numExitsByType",
-	[TV_HC_GVATOHVA - 0xe9] = "HC_gvaToHva",
+	[HC_PORT_PRINT8BIT - 0xe9] = "HC_print8bit",
+	[HC_PORT_PRINT32BIT - 0xe9] = "HC_print32bit",
+	[HC_PORT_NUMEXITS - 0xe9] = "HC_numExits",
+	[HC_PORT_PRINTSTR - 0xe9] = "HC_printStr",
+	[HC_PORT_NUMEXITSBYTYPE - 0xe9] = "HC_numExitsByType",
+	[HC_PORT_GVATOHVA - 0xe9] = "HC_gvaToHva",
 };
 
 /* The first (up to) four bytes of a trace's io.data, which is hex in memory order. */
@@ -989,23 +999,23 @@ static void expect_hypercall_record(const json_t *rec)
 	ck_assert_str_eq(str_of(hc, "name"), hc_names[port - 0xe9]);
 
 	switch (port) {
-	case TV_HC_PRINT8BIT:
+	case HC_PORT_PRINT8BIT:
 		ck_assert_uint_eq(hex_of(hc, "arg"), value & 0xff);
 		break;
-	case TV_HC_PRINT32BIT:
-	case TV_HC_PRINTSTR:
+	case HC_PORT_PRINT32BIT:
+	case HC_PORT_PRINTSTR:
 		ck_assert_uint_eq(hex_of(hc, "arg"), value);
 		ck_assert_uint_eq(hex_of(hc, "arg"), hex_of(regs, "rax") & 0xffffffff);
 		break;
-	case TV_HC_NUMEXITS:
+	case HC_PORT_NUMEXITS:
 		ck_assert_uint_eq(hex_of(hc, "result"), seq); /* exits so far, this one too */
 		ck_assert_uint_eq(hex_of(hc, "result"), hex_of(regs, "rax") & 0xffffffff);
 		break;
-	case TV_HC_NUMEXITSBYTYPE:
-		ck_assert_uint_eq(hex_of(hc, "result"), TV_SCRATCH);
-		ck_assert_uint_eq(hex_of(regs, "rax") & 0xffffffff, TV_SCRATCH);
+	case HC_PORT_NUMEXITSBYTYPE:
+		ck_assert_uint_eq(hex_of(hc, "result"), HC_SCRATCH);
+		ck_assert_uint_eq(hex_of(regs, "rax") & 0xffffffff, HC_SCRATCH);
 		break;
-	case TV_HC_GVATOHVA:
+	case HC_PORT_GVATOHVA:
 		ck_assert_uint_eq(hex_of(hc, "arg"), hex_of(regs, "rbx"));
 		ck_assert_uint_eq(hex_of(hc, "result"), hex_of(regs, "rax") & 0xffffffff);
 		ck_assert_uint_eq(hex_of(hc, "result"), value);
@@ -1014,7 +1024,7 @@ static void expect_hypercall_record(const json_t *rec)
 				 hex_of(hc, "arg") == 0xfffff000);
 		break;
 	}
-	if (port != TV_HC_GVATOHVA)
+	if (port != HC_PORT_GVATOHVA)
 		ck_assert_ptr_null(json_object_get(hc, "error"));
 }
 
@@ -1133,14 +1143,14 @@ ON_EACH_ENGINE(printstr_refuses_pointer_whose_translation_faults, printstr_refus
 
 static void printstr_refuses_too_long(const char *engine, enum tv_mode mode)
 {
-	static char text[TV_HC_STR_MAX + 2];
+	static char text[HC_STR_MAX + 2];
 	struct tv_test_run t;
 	char why[256];
 
 	if (!prepare_guest(&t, engine, mode, &printstr_long, NULL, why, sizeof(why)))
 		TV_SKIP("%s/%s: %s", engine, tv_mode_name(mode), why);
-	memset(text, 'L', TV_HC_STR_MAX + 1); /* one byte more than the limit, then the NUL */
-	text[TV_HC_STR_MAX + 1] = '\0';
+	memset(text, 'L', HC_STR_MAX + 1); /* one byte more than the limit, then the NUL */
+	text[HC_STR_MAX + 1] = '\0';
 	poke_str(&t, LONG_STR, text);
 	run(&t);
 	expect_refused(&t, guest_len(&printstr_long, mode), "HC_printStr", "0x20000",
@@ -1156,7 +1166,7 @@ static void expect_invalid_gva(const struct tv_test_run *t, size_t len, const ch
 	expect_refused(t, len, "HC_gvaToHva", addr, reason);
 	ck_assert_str_eq(t->console, "Invalid GVA\n");
 	ck_assert_uint_eq(t->regs.rax & 0xffffffff, 0);
-	ck_assert_uint_eq(t->regs.rdx & 0xffffffff, hva32(t, 0x400)); /* the valid call before */
+	ck_assert_uint_eq(t->regs.rdx & 0xffffffff, hva32(0x400)); /* the valid call before */
 	ck_assert(t->m.hc.has_result);
 	ck_assert_uint_eq(t->m.hc.result, 0);
 }

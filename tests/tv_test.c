@@ -6,18 +6,68 @@
 
 #include "probe.h"
 
+/* The signatures: which engine, which mode (TV_MODE_COUNT: any), and text the reason carries. */
+static const struct {
+	enum tv_host_limit limit;
+	const char *engine;
+	enum tv_mode mode;
+	const char *signature;
+} host_limits[] = {
+	{ TV_LIMIT_KVM_ABSENT, "kvm", TV_MODE_COUNT, "/dev/kvm: No such file or directory" },
+	{ TV_LIMIT_KVM_ABSENT, "kvm", TV_MODE_COUNT, "/dev/kvm: Permission denied" },
+	{ TV_LIMIT_KVM_ABSENT, "kvm", TV_MODE_COUNT, "/dev/kvm: Operation not permitted" },
+	{ TV_LIMIT_KVM_ABSENT, "kvm", TV_MODE_COUNT, "/dev/kvm: not used here: TWINVM_NO_KVM is set" },
+	{ TV_LIMIT_KVM_ABSENT, "kvm", TV_MODE_COUNT, "engine kvm is not built in" },
+	{ TV_LIMIT_KVM_NO_PAGED32, "kvm", TV_MODE_PAGED32,
+	  "paged32 mode is not supported by this host's kvm: it dropped CR0.PG when the registers "
+	  "were set" },
+	{ TV_LIMIT_CPU_NO_1G, "kvm", TV_MODE_LONG,
+	  "the guest's CPUID has no 1 GiB pages (CPUID 0x80000001 EDX bit 26 clear)" },
+};
+
+const char *tv_host_limit_tag(enum tv_host_limit limit)
+{
+	static const char *const tags[TV_LIMIT_COUNT] = {
+		[TV_LIMIT_KVM_ABSENT] = "kvm-absent",
+		[TV_LIMIT_KVM_NO_PAGED32] = "kvm-no-paged32",
+		[TV_LIMIT_CPU_NO_1G] = "cpu-no-1g-pages",
+	};
+
+	return (unsigned)limit < TV_LIMIT_COUNT ? tags[limit] : "?";
+}
+
+bool tv_test_host_limit(const char *engine, enum tv_mode mode, const char *reason, char *why,
+			size_t len)
+{
+	for (size_t i = 0; i < sizeof(host_limits) / sizeof(host_limits[0]); i++) {
+		if (strcmp(host_limits[i].engine, engine) != 0 ||
+		    (host_limits[i].mode != TV_MODE_COUNT && host_limits[i].mode != mode) ||
+		    !strstr(reason, host_limits[i].signature))
+			continue;
+		char copy[1024];
+
+		snprintf(copy, sizeof(copy), "%s", reason); /* why may be reason */
+		snprintf(why, len, "[host limit: %s] %s", tv_host_limit_tag(host_limits[i].limit),
+			 copy);
+		return true;
+	}
+	return false;
+}
+
 const struct tv_backend_ops *tv_test_engine(const char *name, enum tv_mode mode, char *why,
 					    size_t len)
 {
 	const struct tv_backend_ops *be = tv_backend_find(name);
+	char reason[768];
 
-	if (!be) {
-		snprintf(why, len, "engine %s is not built in", name);
-		return NULL;
-	}
-	if (tv_probe_mode(be, mode, why, len) != 0)
-		return NULL;
-	return be;
+	if (!be)
+		snprintf(reason, sizeof(reason), "engine %s is not built in", name);
+	else if (tv_probe_mode(be, mode, reason, sizeof(reason)) == 0)
+		return be;
+	if (!tv_test_host_limit(name, mode, reason, why, len))
+		ck_abort_msg("%s cannot run %s mode here, and no known host limit explains it (so "
+			     "this is a failure, not a skip): %s", name, tv_mode_name(mode), reason);
+	return NULL;
 }
 
 const char *tv_temp_path(char *path, size_t len, const char *suffix)

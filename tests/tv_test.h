@@ -6,6 +6,7 @@
 #define TWINVM_TV_TEST_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,8 +22,28 @@
 		return;                                                       \
 	} while (0)
 
-/* The engine called name if it is built in and its probe runs mode; otherwise NULL, with the
- * probe's reason in why. */
+/* The host limits a case may skip for. Each is recognised by its own signature (tv_test.c) and
+ * tagged in the skip line as "[host limit: <tag>]"; scripts/test-summary.py knows the tags and
+ * fails the run on a skip without one, and on any skip of the emulator. */
+enum tv_host_limit {
+	TV_LIMIT_KVM_ABSENT,     /* "kvm-absent": no /dev/kvm, no permission, or TWINVM_NO_KVM */
+	TV_LIMIT_KVM_NO_PAGED32, /* "kvm-no-paged32": this KVM drops CR0.PG without long mode */
+	TV_LIMIT_CPU_NO_1G,      /* "cpu-no-1g-pages": the guest's CPUID offers no 1 GiB pages */
+	TV_LIMIT_COUNT,
+};
+
+/* "kvm-absent" and the like. */
+const char *tv_host_limit_tag(enum tv_host_limit limit);
+
+/* Whether reason (a probe's, or diff's for exit 77) from engine in mode is one of the host limits
+ * a case may skip for; when it is, why becomes "[host limit: <tag>] <reason>". */
+bool tv_test_host_limit(const char *engine, enum tv_mode mode, const char *reason, char *why,
+			size_t len);
+
+/* The engine called name if it is built in and its probe runs mode. Otherwise NULL, with why
+ * tagged for the caller's TV_SKIP, when the probe failed for a known host limit; any other
+ * failure (the emulator refusing a mode, KVM failing for a reason no limit explains) fails the
+ * test here, naming the probe's reason: a broken engine must not look like a host without KVM. */
 const struct tv_backend_ops *tv_test_engine(const char *name, enum tv_mode mode, char *why,
 					    size_t len);
 

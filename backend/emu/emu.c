@@ -142,6 +142,7 @@ static struct emu_pending *emu_exit_begin(struct tv_vcpu *v, int reason)
 	if (emu_precise(v->flags) && emu_queue_room(v))
 		p = &v->queue[v->q_len];
 	p->exit.reason = reason;
+	p->exit.exception = -1;
 	p->exit.detail[0] = '\0';
 	return p;
 }
@@ -659,6 +660,8 @@ static void emu_vcpu_destroy(struct tv_vcpu *v)
 		emu_hooks_remove(v);
 		v->vm->vcpu = NULL;
 	}
+	if (v->snap)
+		uc_context_free(v->snap);
 	free(v->queue);
 	free(v);
 }
@@ -701,6 +704,7 @@ static void emu_push(struct tv_vcpu *v, int reason)
 {
 	if (emu_queue_room(v)) {
 		memset(&v->queue[v->q_len].exit, 0, sizeof(v->queue[0].exit));
+		v->queue[v->q_len].exit.exception = -1;
 		v->queue[v->q_len++].exit.reason = reason;
 	}
 }
@@ -766,6 +770,7 @@ static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exi
 
 	if (v->exception >= 0) {
 		exit->reason = TV_EXIT_SHUTDOWN;
+		exit->exception = (int)v->exception;
 		exit->fail.code = UC_ERR_EXCEPTION;
 		snprintf(exit->detail, sizeof(exit->detail),
 			 "UC_HOOK_INTR: CPU exception %s (vector %" PRId64 "), which the emulator "
@@ -780,6 +785,8 @@ static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exi
 			return 0;
 		}
 		exit->reason = emu_guest_fault(err) ? TV_EXIT_SHUTDOWN : TV_EXIT_INTERNAL_ERROR;
+		if (err == UC_ERR_INSN_INVALID)
+			exit->exception = 6; /* #UD, which Unicorn reports as this error */
 		exit->fail.code = err;
 		snprintf(exit->detail, sizeof(exit->detail), "uc_emu_start: %s", uc_strerror(err));
 		return 0;
@@ -820,6 +827,7 @@ static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 	int rc;
 
 	memset(exit, 0, sizeof(*exit));
+	exit->exception = -1;
 	if (emu_instance_lost(v->vm))
 		return -EIO;
 	if (emu_pop(v, exit)) {
@@ -901,6 +909,71 @@ static int emu_set_signal_mask(struct tv_vcpu *v, const sigset_t *mask)
 	return 0;
 }
 
+static int emu_code_written(struct tv_vcpu *v, uint64_t addr, uint64_t len)
+{
+	uc_err err;
+
+	if (emu_instance_lost(v->vm))
+		return -EIO;
+	if (!len || addr > UINT64_MAX - len)
+		return -EINVAL;
+	err = uc_ctl_remove_cache(v->vm->uc, addr, addr + len);
+	EMU_LOG(v->log, "uc_ctl_remove_cache(0x%" PRIx64 ", 0x%" PRIx64 ") = %s", addr, addr + len,
+		emu_err_name(err));
+	return err ? emu_fail("uc_ctl_remove_cache", err) : 0;
+}
+
+/* The whole CPU state through Unicorn's context, with what this backend keeps of it itself: the
+ * uc mode, the segments' hidden parts, R8-R15 outside UC_MODE_64. */
+static int emu_snapshot(struct tv_vcpu *v, bool restore)
+{
+	uc_err err;
+
+	if (emu_instance_lost(v->vm))
+		return -EIO;
+	if (restore) {
+		if (!v->snap) {
+			tv_set_error("snapshot: nothing saved to restore");
+			return -ENOENT;
+		}
+		if (v->snap_mode != v->vm->mode) {
+			tv_set_error("snapshot: saved in %s, the instance is now %s",
+				     emu_mode_name(v->snap_mode), emu_mode_name(v->vm->mode));
+			return -EINVAL;
+		}
+		err = uc_context_restore(v->vm->uc, v->snap);
+		EMU_LOG(v->log, "uc_context_restore(%p) = %s", (void *)v->vm->uc, emu_err_name(err));
+		if (err)
+			return emu_fail("uc_context_restore", err);
+		v->shadow = v->snap_shadow;
+		v->shadow_valid = v->snap_shadow_valid;
+		memcpy(v->high_regs, v->snap_high, sizeof(v->high_regs));
+		memcpy(v->high_env, v->snap_high_env, sizeof(v->high_env));
+		return 0;
+	}
+	if (v->snap) {
+		uc_context_free(v->snap); /* it may belong to an instance since replaced */
+		v->snap = NULL;
+	}
+	err = uc_context_alloc(v->vm->uc, &v->snap);
+	if (!err)
+		err = uc_context_save(v->vm->uc, v->snap);
+	EMU_LOG(v->log, "uc_context_alloc + uc_context_save(%p) = %s", (void *)v->vm->uc,
+		emu_err_name(err));
+	if (err) {
+		if (v->snap)
+			uc_context_free(v->snap);
+		v->snap = NULL;
+		return emu_fail("uc_context_save", err);
+	}
+	v->snap_mode = v->vm->mode;
+	v->snap_shadow = v->shadow;
+	v->snap_shadow_valid = v->shadow_valid;
+	memcpy(v->snap_high, v->high_regs, sizeof(v->high_regs));
+	memcpy(v->snap_high_env, v->high_env, sizeof(v->high_env));
+	return 0;
+}
+
 static int emu_vm_label(struct tv_vm *vm)
 {
 	return vm->label;
@@ -928,4 +1001,6 @@ const struct tv_backend_ops tv_emu_backend = {
 	.raw_run = emu_raw_run,
 	.translate = NULL,
 	.cpuid = emu_cpuid,
+	.code_written = emu_code_written,
+	.snapshot = emu_snapshot,
 };

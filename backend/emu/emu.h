@@ -90,6 +90,12 @@ struct tv_vcpu {
 	bool shadow_valid;
 	/* R8-R15 outside UC_MODE_64, where Unicorn cannot reach them (nor can 32-bit code). */
 	uint64_t high_regs[8];
+	/* snapshot(): the CPU's context and what the backend keeps beside it, or NULL. */
+	uc_context *snap;
+	int snap_mode;
+	struct tv_sregs snap_shadow;
+	bool snap_shadow_valid;
+	uint64_t snap_high[8], snap_high_env[8];
 	/* What the instance's context holds for R8-R15 meanwhile (see emu_reopen). */
 	uint64_t high_env[8];
 };

@@ -655,6 +655,7 @@ static int kvm_handle_io(struct tv_vcpu *v, struct tv_exit *exit)
 	int ret;
 
 	memset(exit, 0, sizeof(*exit));
+	exit->exception = -1; /* KVM does not say which */
 	if (run->exit_reason == KVM_EXIT_IO) {
 		exit->reason = TV_EXIT_IO;
 		exit->io.direction = run->io.direction;
@@ -742,6 +743,7 @@ static int kvm_exit_intr(struct tv_vcpu *v, struct tv_exit *exit)
 	set_immediate_exit(v->run, 0);
 	v->kicked = 0;
 	memset(exit, 0, sizeof(*exit));
+	exit->exception = -1; /* KVM does not say which */
 	exit->reason = TV_EXIT_INTR;
 	return 0;
 }
@@ -750,6 +752,7 @@ static int kvm_exit_intr(struct tv_vcpu *v, struct tv_exit *exit)
 static void kvm_convert_exit(const struct kvm_run *run, struct tv_exit *exit)
 {
 	memset(exit, 0, sizeof(*exit));
+	exit->exception = -1; /* KVM does not say which */
 	switch (run->exit_reason) {
 	case KVM_EXIT_HLT:
 		exit->reason = TV_EXIT_HLT;

@@ -1,0 +1,82 @@
+/* twinvm fuzz: the pieces every part of the differential fuzzer shares. A snippet is a few
+ * generated instructions; an oracle runs it from a start state and reports the end state (or the
+ * fault); the fuzzer runs the same snippet on the emulator and on an oracle and compares.
+ *
+ * The snippet's code and its scratch memory sit at the same addresses on every side: natively
+ * (mapped at these addresses in the twinvm process) and in a guest (guest-virtual = guest-physical
+ * in twinvm's long mode), so RIP and every address a snippet computes compare as they are. */
+#ifndef TWINVM_FZ_H
+#define TWINVM_FZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+#define FZ_SCRATCH_ADDR 0x40000ull /* memory operands point here */
+#define FZ_SCRATCH_SIZE 0x1000u
+#define FZ_CODE_ADDR 0x50000ull    /* the snippet, then what ends it */
+#define FZ_CODE_MAX 256u           /* bytes of snippet code */
+#define FZ_INSN_MAX 16u
+
+/* The general registers in the order x86 encodes them. */
+enum fz_gpr {
+	FZ_RAX, FZ_RCX, FZ_RDX, FZ_RBX, FZ_RSP, FZ_RBP, FZ_RSI, FZ_RDI,
+	FZ_R8, FZ_R9, FZ_R10, FZ_R11, FZ_R12, FZ_R13, FZ_R14, FZ_R15,
+	FZ_NGPR,
+};
+
+/* The user-level state a snippet starts from and ends in. */
+struct fz_state {
+	uint64_t gpr[FZ_NGPR];
+	uint64_t rflags;
+	uint64_t rip;
+	uint8_t scratch[FZ_SCRATCH_SIZE];
+};
+
+/* RFLAGS bits a snippet may start with: the arithmetic flags and DF. (TF would trap, AC would make
+ * Linux's user mode fault on unaligned accesses, IF/IOPL are not the snippet's.) */
+#define FZ_RFLAGS_START_MASK 0x0cd5ull /* CF PF AF ZF SF DF OF */
+/* Bits always set in RFLAGS; and the bits compared at the end unless undefined. */
+#define FZ_RFLAGS_FIXED 0x2ull
+#define FZ_RFLAGS_COMPARED 0x0cd5ull
+
+struct fz_snippet {
+	uint8_t code[FZ_CODE_MAX];
+	uint16_t len;
+	uint8_t ninsn;
+	uint16_t off[FZ_INSN_MAX + 1]; /* instruction i is code[off[i] .. off[i + 1]) */
+	/* What the end state is not compared on, because an instruction leaves it undefined and
+	 * nothing later defined it again (the generator's taint tracking). */
+	uint64_t rflags_undefined;
+	uint16_t gpr_undefined; /* bit i: gpr[i] */
+};
+
+/* How a run ended. vector -1: the snippet ran to its end; otherwise the exception it raised,
+ * with st the state at the faulting instruction (rip on it). */
+struct fz_result {
+	struct fz_state st;
+	int vector;
+	uint64_t error_code;
+};
+
+/* Something that runs snippets: the host CPU, KVM, or the emulator. */
+struct fz_oracle {
+	const char *name; /* "native", "kvm", "emu" */
+	/* Runs s from in. 0 with *out filled (a fault is an outcome, not an error), or -errno when
+	 * the oracle itself failed (with tv_last_error()). */
+	int (*run)(struct fz_oracle *o, const struct fz_snippet *s, const struct fz_state *in,
+		   struct fz_result *out);
+	void (*close)(struct fz_oracle *o); /* NULL-safe */
+};
+
+/* The host CPU in 64-bit user mode. -ENODEV with why when this host cannot (not x86-64 Linux,
+ * or the fixed addresses are taken). */
+int fz_native_open(struct fz_oracle **out, char *why, size_t len);
+
+/* The engine be (the emulator or KVM) running snippets as a long-mode guest, one machine reused
+ * for all of them. -ENODEV or -ENOTSUP with why when it cannot here. */
+int fz_engine_open(const struct tv_backend_ops *be, struct fz_oracle **out, char *why, size_t len);
+
+#endif
