@@ -1,0 +1,28 @@
+/* Buckets: divergences with the same instructions (by form) differing in the same fields count
+ * once. */
+#ifndef TWINVM_FZ_BUCKET_H
+#define TWINVM_FZ_BUCKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "minimize.h"
+
+/* The form of one instruction, "shld r64, r64, cl" (gen.h's fz_insn_form). */
+typedef int (*fz_form_fn)(const uint8_t *code, size_t len, char *buf, size_t n);
+
+/* "popcnt r64, r64 -> rax, rflags.zf": the forms of c's instructions, then where it differs. */
+int fz_case_key(const struct fz_case *c, fz_form_fn form, char *key, size_t len);
+
+struct fz_buckets {
+	char **keys;
+	size_t n, cap;
+};
+
+/* Adds key: true when it is new (and kept), false when it was there. -ENOMEM as false too,
+ * with nothing kept: a lost bucket is rediscovered, never invented. */
+bool fz_buckets_add(struct fz_buckets *b, const char *key);
+bool fz_buckets_has(const struct fz_buckets *b, const char *key);
+void fz_buckets_free(struct fz_buckets *b);
+
+#endif
