@@ -141,6 +141,19 @@ struct tv_raw_result {
 	double seconds;    /* from the first entry into the guest to its HLT */
 };
 
+/* One CPU model an engine can give its guests (cpu_model), measured on this host: the CPUID
+ * feature bits of leaves 1 (ECX, EDX), 7.0 (EBX, ECX, EDX) and 0x80000001 (ECX, EDX), against the
+ * host's own cpuid instruction, leaving out the bits the OS or a hypervisor sets (OSXSAVE, OSPKE,
+ * the hypervisor bit). */
+struct tv_cpu_model {
+	char name[32];	   /* lower case with dashes: "skylake-client", "epyc-rome" */
+	bool is_default;   /* the one a VM gets when none is named */
+	bool host_subset;  /* every feature bit it reports, the host's CPU has too */
+	unsigned features; /* feature bits it reports */
+	char lacks[512];   /* host features it does not report, by name: "avx2 sha_ni ..." */
+	char extra[256];   /* features it reports that the host lacks: "svm monitor" */
+};
+
 struct tv_engine; /* an open engine: /dev/kvm fd, or the Unicorn library */
 struct tv_vm;     /* guest RAM registered with the engine */
 struct tv_vcpu;   /* one virtual CPU */
@@ -227,6 +240,16 @@ struct tv_backend_ops {
 	/* Optional. What the guest's CPUID instruction answers for leaf and subleaf on this vCPU:
 	 * out[] = EAX, EBX, ECX, EDX. Core's page walk takes MAXPHYADDR from it. */
 	int (*cpuid)(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+	/* Optional: NULL for an engine whose guests see one CPU (KVM's see the host's CPUID, as
+	 * KVM_GET_SUPPORTED_CPUID gives it). Describes model i (from 0) of the engine's list in
+	 * *out, with no engine open: -ENOENT past the last, -ENOTSUP when this build of the engine
+	 * cannot pick a model (Unicorn 2.0), with the reason in tv_last_error(). */
+	int (*cpu_model)(size_t i, struct tv_cpu_model *out);
+
+	/* Optional, with cpu_model. Every VM created on e from now on gets the model cpu_model
+	 * calls name; NULL: the default. -ENOENT for a name not in the list, -ENOTSUP as above. */
+	int (*set_cpu_model)(struct tv_engine *e, const char *name);
 };
 
 /* The engines built into this binary, in order of preference ("kvm" first). */

@@ -519,7 +519,7 @@ static int side_open_live(struct side *s, const struct tv_diff_opts *o,
 {
 	struct tv_machine_opts mopt = {
 		.backend = be, .ram_size = o->ram_size, .quiet = true,
-		.run_flags = step ? TV_RUN_STEP : TV_RUN_PRECISE,
+		.run_flags = step ? TV_RUN_STEP : TV_RUN_PRECISE, .cpu_model = o->cpu_model,
 	};
 	int rc;
 

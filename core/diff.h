@@ -40,6 +40,7 @@ struct tv_diff_opts {
 	FILE *golden;                   /* --against: records recorded earlier */
 	const char *golden_name;
 	double timeout_s; /* for each engine to reach its next record */
+	const char *cpu_model; /* tv_machine_opts.cpu_model for both engines; NULL: default */
 	FILE *out;        /* the report */
 	FILE *err;        /* error lines ("twinvm diff: ..."); NULL: stderr */
 };

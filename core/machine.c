@@ -49,6 +49,11 @@ int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
 	rc = m->be->open(&m->engine, opt->api_log);
 	if (rc)
 		goto free_ram;
+	if (opt->cpu_model && m->be->set_cpu_model) {
+		rc = m->be->set_cpu_model(m->engine, opt->cpu_model);
+		if (rc)
+			goto close_engine;
+	}
 	rc = m->be->vm_create(m->engine, m->ram.host, m->ram.size, &m->vm);
 	if (rc)
 		goto close_engine;

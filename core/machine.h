@@ -33,6 +33,9 @@ struct tv_machine_opts {
 	int id;         /* the VM's number in traces */
 	bool quiet;     /* no warnings about ports and MMIO with no device (probes) */
 	uint64_t max_exits; /* tv_machine_run stops after this many exits; 0: no limit */
+	/* The CPU model (set_cpu_model's name) for an engine that has models; NULL: its default.
+	 * An engine without (KVM, whose guests see the host's CPU) ignores it. */
+	const char *cpu_model;
 	/* Optional: sees every IO and MMIO exit once the devices have handled it, and decides
 	 * whether the vCPU runs on (enum tv_io_action). The matrix prints the assignment's lines
 	 * from here, because in the fast run mode such exits never leave the engine's run(). */

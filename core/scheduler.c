@@ -193,7 +193,7 @@ static void add_slice(struct tv_sched_vm *vm, double t0, double t1)
 static int turn(struct tv_sched *s, struct tv_sched_vm *vm)
 {
 	struct tv_exit e;
-	double t0, c0;
+	double t0, c0, cpu;
 	int rc;
 
 	say(s, vm, "started running");
@@ -203,7 +203,9 @@ static int turn(struct tv_sched *s, struct tv_sched_vm *vm)
 	running_vm = vm;
 	rc = vm->m.be->run(vm->m.vcpu, &e);
 	running_vm = NULL;
-	vm->cpu_s += clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	vm->cpu_s += cpu;
+	vm->cpu_s2 += cpu * cpu;
 	add_slice(vm, t0, tv_sched_now(s));
 	vm->quanta++;
 	__atomic_add_fetch(&s->total_quanta, 1, __ATOMIC_RELAXED);

@@ -42,6 +42,7 @@ struct tv_sched_vm {
 	int label;       /* "VMFD: 4": the VM fd on KVM, the emulator's VM number */
 	uint64_t quanta; /* turns on the CPU: quanta under rr/share, runs to the next exit under io */
 	double cpu_s;    /* CPU time of the thread while this VM's vCPU ran */
+	double cpu_s2;   /* each turn's CPU time squared, summed: with quanta, the turns' spread */
 	bool done;       /* halted or failed: it no longer runs */
 	struct tv_exit last; /* how it ended, when done */
 	int64_t credit;      /* smooth weighted round robin */

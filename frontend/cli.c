@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "builtin.h"
 #include "commands.h"
 #include "layout.h"
@@ -102,6 +103,78 @@ int tv_parse_seconds(const char *s, double *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+int tv_parse_cpu_model(const char *s, const char **out)
+{
+	size_t n = 0;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	for (; s[n]; n++) {
+		if (n >= 31)
+			return -ERANGE;
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '-'))
+			return -EINVAL;
+	}
+	*out = strcmp(s, "auto") == 0 || strcmp(s, "host-subset") == 0 ? NULL : s;
+	return 0;
+}
+
+/* 0 when some engine built in has a model called name; else -ENOENT, or -ENOTSUP when no engine
+ * can pick models (with the reason in tv_last_error()). */
+static int cpu_model_known(const char *name)
+{
+	struct tv_cpu_model m;
+	int rc = -ENOTSUP;
+
+	tv_set_error("no engine in this build has CPU models");
+	for (size_t b = 0; b < tv_backend_count; b++) {
+		const struct tv_backend_ops *be = tv_backends[b];
+		int r = 0;
+
+		if (!be->cpu_model)
+			continue;
+		for (size_t i = 0; (r = be->cpu_model(i, &m)) == 0; i++)
+			if (strcmp(m.name, name) == 0)
+				return 0;
+		if (r == -ENOENT)
+			rc = -ENOENT;
+	}
+	return rc;
+}
+
+int tv_cpu_option(const char *cmd, const char *arg, const char **out)
+{
+	const char *name;
+	int rc = tv_parse_cpu_model(arg, &name);
+
+	if (rc)
+		return tv_usage_error(cmd, "--cpu '%.40s': give a CPU model's name, lower case with "
+				      "dashes (twinvm info lists them), or auto", arg);
+	if (name) {
+		rc = cpu_model_known(name);
+		if (rc == -ENOENT) {
+			fprintf(stderr, "twinvm %s: --cpu '%s': unknown CPU model (twinvm info lists "
+				"them)\n", cmd, name);
+			return TV_EXIT_STATUS_USAGE;
+		}
+		if (rc) {
+			fprintf(stderr, "twinvm %s: --cpu '%s': %s\n", cmd, name, tv_last_error());
+			return TV_EXIT_STATUS_USAGE;
+		}
+	}
+	*out = name;
+	return TV_EXIT_STATUS_OK;
+}
+
+bool tv_cpu_engine_ok(const char *cmd, const struct tv_backend_ops *be, const char *model)
+{
+	if (!model || be->set_cpu_model)
+		return true;
+	fprintf(stderr, "twinvm %s: --cpu %s: the %s engine has no CPU models (its guests see the "
+		"host's CPU); add --backend emu\n", cmd, model, be->name);
+	return false;
 }
 
 static const char *file_kind(mode_t mode)

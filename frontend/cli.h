@@ -35,6 +35,23 @@ int tv_parse_count(const char *s, uint64_t *out);
 /* "10", "2.5", "300ms", "2s", "1e3": seconds, from 0 to TV_TIME_MAX_S (a year). */
 int tv_parse_seconds(const char *s, double *out);
 
+/* --cpu: a CPU model's name as `twinvm info` lists them (lower case letters, digits and dashes,
+ * 1 to 31 characters: "epyc-rome", "qemu64"). "auto" and "host-subset" name the default: *out
+ * = NULL then. Whether an engine has the model is tv_cpu_option's question. */
+int tv_parse_cpu_model(const char *s, const char **out);
+
+struct tv_backend_ops;
+
+/* --cpu for the tool cmd ("run"): tv_parse_cpu_model, then the name looked up in the models of
+ * the engines built in (the emulator's). TV_EXIT_STATUS_OK with *out set, or one line on stderr
+ * ("twinvm run: --cpu 'foo': unknown CPU model (twinvm info lists them)") and
+ * TV_EXIT_STATUS_USAGE. */
+int tv_cpu_option(const char *cmd, const char *arg, const char **out);
+
+/* For a tool that runs on one engine: true when model is NULL or be has CPU models; else one
+ * line on stderr (KVM's guests see the host's CPU, so --cpu there is a mistake) and false. */
+bool tv_cpu_engine_ok(const char *cmd, const struct tv_backend_ops *be, const char *model);
+
 /* One line on stderr for output that could not be written ("twinvm: writing trace.jsonl: No space
  * left on device"); returns TV_EXIT_STATUS_OUTPUT. */
 int tv_output_lost(const char *tool, const char *name, int err);
@@ -73,6 +90,7 @@ struct tv_run_options {
 	bool trace_api;
 	double timeout_s;
 	uint64_t max_exits; /* 0: no limit */
+	const char *cpu_model; /* --cpu; NULL: the engine's default */
 };
 
 void tv_run_options_default(struct tv_run_options *o);

@@ -34,6 +34,8 @@ static const char diff_usage[] =
 	"      --ignore FIELD       do not compare FIELD (rax, rflags.af, cs.base, io.data, ram...);\n"
 	"                           repeatable; nothing is ignored by default\n"
 	"      --mem SIZE           guest RAM (default 2M)\n"
+	"      --cpu MODEL          the emulator's CPU model (twinvm info lists them; default\n"
+	"                           auto); KVM's guests always see the host's CPU\n"
 	"      --timeout SECONDS    for each engine to reach its next exit (default 20; at most\n"
 	"                           a year)\n"
 	"  -h, --help               this text\n"
@@ -43,7 +45,7 @@ static const char diff_usage[] =
 
 int tv_cmd_diff(int argc, char **argv)
 {
-	enum { OPT_STEP = 256, OPT_MAX, OPT_AGAINST, OPT_IGNORE, OPT_MEM, OPT_TIMEOUT };
+	enum { OPT_STEP = 256, OPT_MAX, OPT_AGAINST, OPT_IGNORE, OPT_MEM, OPT_TIMEOUT, OPT_CPU };
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "guest", required_argument, NULL, 'g' },
@@ -54,6 +56,7 @@ int tv_cmd_diff(int argc, char **argv)
 		{ "ignore", required_argument, NULL, OPT_IGNORE },
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "cpu", required_argument, NULL, OPT_CPU },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -106,6 +109,10 @@ int tv_cmd_diff(int argc, char **argv)
 			if (tv_parse_seconds(optarg, &o.timeout_s) != 0 || o.timeout_s <= 0)
 				return tv_usage_error("diff", "--timeout '%s': give seconds above 0, at most "
 						      "a year (31536000), e.g. 10", optarg);
+			break;
+		case OPT_CPU:
+			if (tv_cpu_option("diff", optarg, &o.cpu_model) != TV_EXIT_STATUS_OK)
+				return TV_EXIT_STATUS_USAGE;
 			break;
 		case 'h':
 			fputs(diff_usage, stdout);

@@ -1,4 +1,5 @@
 /* `twinvm info`: the engines on this host, what they are and what probes found they can run. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,31 @@ static void print_notes(const char *notes)
 			printf("    %.*s\n", n, line);
 		line += n + (nl ? 1 : 0);
 	}
+}
+
+/* The engine's CPU models (--cpu): which the host's CPU covers, the default, and what the
+ * default lacks of the host's features. */
+static void cpu_models_info(const struct tv_backend_ops *be)
+{
+	struct tv_cpu_model m, def = { .name = "" };
+	int rc = 0;
+
+	printf("  CPU models (--cpu; auto = the default: of the models whose CPUID features the host\n"
+	       "  has all of, the one with the most):\n");
+	for (size_t i = 0; (rc = be->cpu_model(i, &m)) == 0; i++) {
+		printf("    %-20s %s%s%s\n", m.name, m.is_default ? "default, " : "",
+		       m.host_subset ? "subset of the host's" : "not a subset: the host lacks ",
+		       m.host_subset ? "" : m.extra);
+		if (m.is_default)
+			def = m;
+	}
+	if (rc != -ENOENT) {
+		printf("    none: %s\n", tv_last_error());
+		return;
+	}
+	if (def.name[0])
+		printf("  the default, %s, lacks these host features: %s\n", def.name,
+		       def.lacks[0] ? def.lacks : "none");
 }
 
 static void engine_info(const struct tv_backend_ops *be, const char **auto_pick)
@@ -48,6 +74,10 @@ static void engine_info(const struct tv_backend_ops *be, const char **auto_pick)
 		printf("  capabilities used:\n");
 		print_notes(caps.notes);
 	}
+	if (be->cpu_model)
+		cpu_models_info(be);
+	else
+		printf("  CPU model: the host's (its guests see the host's CPUID)\n");
 	printf("  modes (probed by running a guest):\n");
 	for (int m = 0; m < TV_MODE_COUNT; m++) {
 		int rc = tv_probe_mode(be, (enum tv_mode)m, reason, sizeof(reason));
@@ -66,8 +96,9 @@ int tv_cmd_info(int argc, char **argv)
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: twinvm info\n"
-		       "Lists the engines built in, their versions and capabilities, and which CPU\n"
-		       "modes each runs on this host, found by running a probe guest per mode.\n");
+		       "Lists the engines built in, their versions and capabilities, their CPU models\n"
+		       "(--cpu) measured against the host's CPU, and which CPU modes each runs on\n"
+		       "this host, found by running a probe guest per mode.\n");
 		return TV_EXIT_STATUS_OK;
 	}
 	if (argc > 1)

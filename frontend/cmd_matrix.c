@@ -35,6 +35,8 @@ static const char matrix_usage[] =
 	"      --trace FILE.jsonl      one JSON line per exit (vm, reason, time), then a summary\n"
 	"      --timeline FILE.svg     a Gantt chart of who ran when, with the shares\n"
 	"      --mem SIZE              guest RAM per VM (default 2M)\n"
+	"      --cpu MODEL             the emulator's CPU model (twinvm info lists them; default\n"
+	"                              auto); an error on KVM\n"
 	"  -h, --help                  this text\n"
 	"\n"
 	"Exit status: 0 the run ended by a limit, Ctrl-C or every VM halting; 1 a VM ended\n"
@@ -105,10 +107,11 @@ static void print_summary(const struct tv_sched *s, FILE *f)
 
 /* Creates VM i from its spec, loaded and in real mode. Prints the reason and returns false. */
 static bool make_vm(struct tv_sched *s, int i, const struct vm_spec *spec,
-		    const struct tv_backend_ops *be, uint64_t mem)
+		    const struct tv_backend_ops *be, uint64_t mem, const char *cpu_model)
 {
 	struct tv_sched_vm *vm = &s->vms[i];
-	struct tv_machine_opts mopt = { .backend = be, .ram_size = mem, .console = stdout };
+	struct tv_machine_opts mopt = { .backend = be, .ram_size = mem, .console = stdout,
+					.cpu_model = cpu_model };
 	struct tv_guest g;
 	bool ok = false;
 
@@ -136,7 +139,8 @@ out:
 
 int tv_matrix_main(const char *cmd, int argc, char **argv)
 {
-	enum { OPT_VM = 256, OPT_QUANTA, OPT_DURATION, OPT_QUIET, OPT_TRACE, OPT_TIMELINE, OPT_MEM };
+	enum { OPT_VM = 256, OPT_QUANTA, OPT_DURATION, OPT_QUIET, OPT_TRACE, OPT_TIMELINE, OPT_MEM,
+	       OPT_CPU };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "vm", required_argument, NULL, OPT_VM },
@@ -148,12 +152,13 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "timeline", required_argument, NULL, OPT_TIMELINE },
 		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "cpu", required_argument, NULL, OPT_CPU },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tv_sched_opts opt = { .policy = TV_POLICY_SHARE, .quantum_s = QUANTUM, .out = stdout };
 	struct vm_spec specs[MAX_VMS];
-	const char *backend = "auto", *trace_path = NULL, *timeline_path = NULL;
+	const char *backend = "auto", *trace_path = NULL, *timeline_path = NULL, *cpu_model = NULL;
 	const struct tv_backend_ops *be;
 	uint64_t mem = TV_RAM_DEFAULT;
 	char note[768], why[768];
@@ -215,6 +220,10 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 				return tv_usage_error(cmd, "--mem '%s': give a multiple of 4K from 128K to 3G",
 						      optarg);
 			break;
+		case OPT_CPU:
+			if (tv_cpu_option(cmd, optarg, &cpu_model) != TV_EXIT_STATUS_OK)
+				return TV_EXIT_STATUS_USAGE;
+			break;
 		case 'h':
 			fputs(matrix_usage, stdout);
 			return TV_EXIT_STATUS_OK;
@@ -250,6 +259,8 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 	}
 	if (note[0])
 		fprintf(stderr, "twinvm %s: %s\n", cmd, note);
+	if (!tv_cpu_engine_ok(cmd, be, cpu_model))
+		return TV_EXIT_STATUS_USAGE;
 	if (tv_sched_init(&s, &opt, nspecs) != 0) {
 		fprintf(stderr, "twinvm %s: out of memory\n", cmd);
 		return TV_EXIT_STATUS_USAGE;
@@ -263,7 +274,7 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 	}
 	for (int i = 0; i < nspecs; i++) {
 		s.vms[i].weight = specs[i].weight ? specs[i].weight : 1;
-		if (!make_vm(&s, i, &specs[i], be, mem))
+		if (!make_vm(&s, i, &specs[i], be, mem, cpu_model))
 			goto free_sched;
 	}
 

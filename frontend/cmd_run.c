@@ -17,6 +17,9 @@ static const char run_usage[] =
 	"  -g, --guest NAME|FILE       a built-in guest (default hello) or a raw image loaded at 0\n"
 	"                              (a regular file: no FIFO, directory or device)\n"
 	"      --mem SIZE              guest RAM, e.g. 2M, 64M (default 2M, 128K to 3G)\n"
+	"      --cpu MODEL             the emulator's CPU model (twinvm info lists them; default\n"
+	"                              auto: the model closest to the host's CPU that offers\n"
+	"                              nothing the host lacks); an error on KVM\n"
 	"      --trace FILE.jsonl      one JSON line per exit: reason, payload, registers\n"
 	"      --trace-api             print every KVM ioctl / Unicorn call on stderr as it is made\n"
 	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit;\n"
@@ -30,7 +33,7 @@ static const char run_usage[] =
 /* Parses the flags every single-guest tool shares; argv[optind..] must be empty after. */
 int tv_cmd_run(int argc, char **argv)
 {
-	enum { OPT_MEM = 256, OPT_TRACE, OPT_TRACE_API, OPT_TIMEOUT, OPT_MAX_EXITS };
+	enum { OPT_MEM = 256, OPT_TRACE, OPT_TRACE_API, OPT_TIMEOUT, OPT_MAX_EXITS, OPT_CPU };
 	static const struct option longopts[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "mode", required_argument, NULL, 'm' },
@@ -40,6 +43,7 @@ int tv_cmd_run(int argc, char **argv)
 		{ "trace-api", no_argument, NULL, OPT_TRACE_API },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "max-exits", required_argument, NULL, OPT_MAX_EXITS },
+		{ "cpu", required_argument, NULL, OPT_CPU },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -81,6 +85,10 @@ int tv_cmd_run(int argc, char **argv)
 		case OPT_MAX_EXITS:
 			if (tv_parse_count(optarg, &o.max_exits) != 0)
 				return tv_usage_error("run", "--max-exits '%s': give a positive count", optarg);
+			break;
+		case OPT_CPU:
+			if (tv_cpu_option("run", optarg, &o.cpu_model) != TV_EXIT_STATUS_OK)
+				return TV_EXIT_STATUS_USAGE;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);

@@ -94,6 +94,8 @@ int tv_run_guest(const struct tv_run_options *o)
 	}
 	if (note[0])
 		fprintf(stderr, "twinvm: %s\n", note);
+	if (!tv_cpu_engine_ok("run", be, o->cpu_model))
+		goto close_guest;
 
 	if (o->trace_path) {
 		mopt.trace = fopen(o->trace_path, "w");
@@ -104,6 +106,7 @@ int tv_run_guest(const struct tv_run_options *o)
 		}
 	}
 	mopt.backend = be;
+	mopt.cpu_model = o->cpu_model;
 	if (tv_machine_create(&m, &mopt) != 0) {
 		fprintf(stderr, "twinvm: %s: %s\n", be->name, tv_last_error());
 		goto close_trace;

@@ -25,10 +25,14 @@ int main(int argc, char **argv)
 			o.mode = TV_MODE_LONG;
 		} else if (!strcmp(a, "--backend") && i + 1 < argc) {
 			o.backend = argv[++i];
+		} else if (!strcmp(a, "--cpu") && i + 1 < argc) {
+			if (tv_cpu_option("run", argv[++i], &o.cpu_model) != TV_EXIT_STATUS_OK)
+				return TV_EXIT_STATUS_USAGE;
 		} else if (!strcmp(a, "--trace-api")) {
 			o.trace_api = true;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			printf("usage: simple-kvm [-r | -s | -p | -l] [--backend auto|kvm|emu] [--trace-api]\n"
+			printf("usage: simple-kvm [-r | -s | -p | -l] [--backend auto|kvm|emu] [--cpu MODEL]\n"
+			       "                 [--trace-api]\n"
 			       "Runs the hello guest in real (-r), protected (-s), 32-bit paged (-p) or\n"
 			       "long (-l, the default) mode. Exit status as `twinvm run`.\n");
 			return TV_EXIT_STATUS_OK;

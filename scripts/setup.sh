@@ -16,7 +16,7 @@ case "$what" in
 esac
 
 packages=(gcc libc6-dev binutils meson ninja-build pkg-config python3 curl ca-certificates
-          check libsubunit-dev libjansson-dev libunicorn-dev libcapstone-dev
+          check libsubunit-dev libjansson-dev libunicorn-dev libcapstone-dev libzydis-dev
           clang libclang-rt-14-dev) # clang and its libFuzzer runtime, for fuzz/
 missing=()
 for p in "${packages[@]}"; do

@@ -890,8 +890,8 @@ START_TEST(test_golden_dir_has_agreeing_and_diverging_traces)
 END_TEST
 
 /* _i: the golden file. Every one agrees with the emulator but cpuid-*, which must diverge: on
- * a register cpuid wrote, or, where the vendor strings agree (Unicorn's qemu64 says
- * AuthenticAMD, as an AMD host does), on the leaf-1 signature HC_print32bit sends out. */
+ * a register cpuid wrote, or, where the vendor strings agree (an AMD host under an AMD CPU
+ * model such as --cpu epyc-rome), on the leaf-1 signature HC_print32bit sends out. */
 START_TEST(test_golden_against_emu)
 {
 	const char *file = golden_files[_i];

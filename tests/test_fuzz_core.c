@@ -2,11 +2,15 @@
  * the buckets (core/fuzz/compare.c, minimize.c, bucket.c), on hand-made snippets. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bucket.h"
 #include "compare.h"
 #include "minimize.h"
+#include "repro.h"
+#include "run_binary.h"
 #include "tv_test.h"
 
 #define RF_CF 0x001u
@@ -154,6 +158,93 @@ START_TEST(test_buckets_count_a_key_once)
 }
 END_TEST
 
+/* ---- A divergence on disk ------------------------------------------------------------------ */
+
+/* A case as the fuzzer would have it: the snippet `add rax, rbx; mov [0x40010], rax` run
+ * natively from a start state, and an "emulator" result with rax off by one. */
+static struct fz_oracle *case_of_add(struct fz_case *c)
+{
+	static const uint8_t code[] = { 0x48, 0x01, 0xd8, 0x48, 0x89, 0x04, 0x25, 0x10, 0x00, 0x04, 0x00 };
+	struct fz_oracle *native;
+	char why[256];
+
+	ck_assert_msg(fz_native_open(&native, why, sizeof(why)) == 0, "%s", why);
+	memset(c, 0, sizeof(*c));
+	memcpy(c->s.code, code, sizeof(code));
+	c->s.len = sizeof(code);
+	c->s.rflags_undefined = RF_OF;
+	c->in.gpr[FZ_RAX] = 0x1122334455667788ull;
+	c->in.gpr[FZ_RBX] = 0x0101010101010101ull;
+	c->in.gpr[FZ_RSP] = FZ_SCRATCH_ADDR + 0x800;
+	c->in.rflags = 0x2 | RF_CF;
+	for (unsigned i = 0; i < FZ_SCRATCH_SIZE; i++)
+		c->in.scratch[i] = (uint8_t)(i * 7);
+	ck_assert_int_eq(native->run(native, &c->s, &c->in, &c->oracle), 0);
+	c->emu = c->oracle;
+	c->emu.st.gpr[FZ_RAX] ^= 1;
+	c->emu.st.scratch[0x10] ^= 1;
+	ck_assert(fz_compare(&c->s, &c->emu, &c->oracle, &c->diff));
+	return native;
+}
+
+START_TEST(test_record_reads_back_what_was_written)
+{
+	struct fz_case c, back;
+	struct fz_oracle *native = case_of_add(&c);
+	char oracle[16], why[256];
+	json_t *rec = fz_case_json(&c, "add r64, r64; mov m64, r64 -> rax, scratch", "native",
+				   "add rax, rbx; mov [0x40010], rax");
+
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_msg(fz_case_from_json(rec, &back, oracle, sizeof(oracle), why, sizeof(why)) == 0,
+		      "%s", why);
+	ck_assert_str_eq(oracle, "native");
+	ck_assert_uint_eq(back.s.len, c.s.len);
+	ck_assert_mem_eq(back.s.code, c.s.code, c.s.len);
+	ck_assert_uint_eq(back.s.rflags_undefined, RF_OF);
+	ck_assert_mem_eq(&back.in, &c.in, sizeof(c.in));
+	ck_assert_mem_eq(&back.emu.st, &c.emu.st, sizeof(c.emu.st));
+	ck_assert_mem_eq(&back.oracle.st, &c.oracle.st, sizeof(c.oracle.st));
+	ck_assert_int_eq(back.oracle.vector, -1);
+	/* A malformed field is named, not crashed on. */
+	json_object_set_new(json_object_get(rec, "in"), "rbx", json_integer(3));
+	ck_assert_int_eq(fz_case_from_json(rec, &back, oracle, sizeof(oracle), why, sizeof(why)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "\"rbx\""));
+	json_decref(rec);
+	native->close(native);
+}
+END_TEST
+
+/* The reproducer runs under `twinvm run` and prints the diverging fields as the engine computes
+ * them: here the real result, which the native oracle gave. */
+START_TEST(test_reproducer_image_prints_the_diverging_values)
+{
+	struct fz_case c;
+	struct fz_oracle *native = case_of_add(&c);
+	char dir[] = "/tmp/twinvm-repro-XXXXXX", bin[128], want[256], why[256];
+	struct result r;
+
+	native->close(native);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_msg(fz_case_write(dir, "case", &c, "key", "native", NULL, why, sizeof(why)) == 0,
+		      "%s", why);
+	snprintf(bin, sizeof(bin), "%s/case.bin", dir);
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", "emu", "--mode",
+							    "long", "--guest", bin, NULL }, &r);
+	ck_assert_msg(r.status == 0, "status %d: %s%s", r.status, r.out, r.err);
+	snprintf(want, sizeof(want), "rax=%u\n%u\nscratch+0x10=%u\n%u\n",
+		 (unsigned)c.oracle.st.gpr[FZ_RAX], (unsigned)(c.oracle.st.gpr[FZ_RAX] >> 32),
+		 (unsigned)c.oracle.st.gpr[FZ_RAX], (unsigned)(c.oracle.st.gpr[FZ_RAX] >> 32));
+	ck_assert_str_eq(r.out, want);
+	snprintf(bin, sizeof(bin), "%s/case.bin", dir);
+	remove(bin);
+	snprintf(bin, sizeof(bin), "%s/case.json", dir);
+	remove(bin);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fuzz_core");
@@ -163,6 +254,8 @@ int main(void)
 	tcase_add_test(tc, test_compare_masks_an_undefined_register_and_names_the_rest);
 	tcase_add_test(tc, test_minimizer_cuts_a_planted_divergence_to_its_instruction);
 	tcase_add_test(tc, test_buckets_count_a_key_once);
+	tcase_add_test(tc, test_record_reads_back_what_was_written);
+	tcase_add_test(tc, test_reproducer_image_prints_the_diverging_values);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

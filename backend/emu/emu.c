@@ -466,6 +466,7 @@ static int emu_open(struct tv_engine **out, FILE *api_log)
 		return -ENOMEM;
 	}
 	e->log = api_log;
+	e->model = EMU_MODEL_DEFAULT;
 	e->version = uc_version(&major, &minor);
 	EMU_LOG(e->log, "uc_version() = 0x%08x (%u.%u)", e->version, major, minor);
 	if (major < 2) {
@@ -490,6 +491,18 @@ static void emu_close(struct tv_engine *e)
 	free(e);
 }
 
+static int emu_set_cpu_model(struct tv_engine *e, const char *name)
+{
+	int model = name ? emu_cpu_find(name) : EMU_MODEL_DEFAULT;
+
+	EMU_LOG(e->log, "set_cpu_model(%s) = %s", name ? name : "default",
+		model >= EMU_MODEL_DEFAULT ? "ok" : tv_last_error());
+	if (model < EMU_MODEL_DEFAULT)
+		return model;
+	e->model = model;
+	return 0;
+}
+
 static int emu_get_caps(struct tv_engine *e, struct tv_caps *caps)
 {
 	memset(caps, 0, sizeof(*caps));
@@ -505,9 +518,12 @@ static int emu_get_caps(struct tv_engine *e, struct tv_caps *caps)
 		 "precise and step: UC_HOOK_CODE (much slower)\n"
 		 "preemptible: UC_HOOK_BLOCK\n"
 		 "%s\n"
-		 "translate: none (Unicorn has no call for it)\n",
+		 "translate: none (Unicorn has no call for it)\n"
+		 "CPU model: %s\n",
 		 e->mmu ? "TLB: UC_TLB_CPU (the guest's page tables)"
-			: "TLB: virtual = physical (Unicorn before 2.1 ignores page tables)");
+			: "TLB: virtual = physical (Unicorn before 2.1 ignores page tables)",
+		 EMU_HAVE_CPU_MODEL ? "uc_ctl_set_cpu_model after every uc_open (--cpu)"
+				    : "Unicorn's default (this Unicorn cannot pick one)");
 	return 0;
 }
 
@@ -523,6 +539,10 @@ int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 	EMU_LOG(log, "uc_open(UC_ARCH_X86, %s) = %s", emu_mode_name(mode), emu_err_name(err));
 	if (err)
 		return emu_fail("uc_open", err);
+	/* First: Unicorn builds the CPU at the first call after uc_open that needs it. */
+	rc = emu_cpu_apply(uc, vm->model, log);
+	if (rc)
+		goto close_uc;
 #if EMU_HAVE_TLB_CTL
 	err = uc_ctl_set_tcg_buffer_size(uc, EMU_TCG_BUFFER);
 	EMU_LOG(log, "uc_ctl_set_tcg_buffer_size(%u) = %s", EMU_TCG_BUFFER, emu_err_name(err));
@@ -585,6 +605,9 @@ static int emu_vm_create(struct tv_engine *e, void *ram, uint64_t ram_size, stru
 	vm->ram = ram;
 	vm->ram_size = ram_size;
 	vm->label = atomic_fetch_add(&emu_vm_count, 1) + 1;
+	/* Before the VM's instance opens: the default is measured on scratch instances, and
+	 * Unicorn leaks when two are open at once. */
+	vm->model = emu_cpu_resolve(e->model);
 	/* Real mode, as a CPU comes out of reset; set_sregs reopens in the guest's mode. */
 	vm->mode = UC_MODE_16;
 	rc = emu_uc_create(vm, vm->mode, &vm->uc);
@@ -1003,4 +1026,6 @@ const struct tv_backend_ops tv_emu_backend = {
 	.cpuid = emu_cpuid,
 	.code_written = emu_code_written,
 	.snapshot = emu_snapshot,
+	.cpu_model = emu_cpu_model,
+	.set_cpu_model = emu_set_cpu_model,
 };

@@ -24,16 +24,29 @@
 #define EMU_QUEUE 64
 #define EMU_QUEUE_MAX 65536
 
+/* uc_ctl_set_cpu_model is a macro where it exists (2.0 may lack it). */
+#ifdef uc_ctl_set_cpu_model
+#define EMU_HAVE_CPU_MODEL 1
+#else
+#define EMU_HAVE_CPU_MODEL 0
+#endif
+
+/* A model is an index into emu_cpu.c's table; this one asks for the measured default (and is
+ * what instances keep where this Unicorn cannot pick a model: Unicorn's own default). */
+#define EMU_MODEL_DEFAULT (-1)
+
 struct tv_engine {
 	FILE *log;	  /* --trace-api, or NULL */
 	unsigned version; /* uc_version(): major << 24 | minor << 16 | patch << 8 | extra */
 	bool mmu;	  /* 2.1 and later walk the guest's page tables */
+	int model;	  /* set_cpu_model's, for the VMs created next; EMU_MODEL_DEFAULT */
 };
 
 struct tv_vm {
 	struct tv_engine *e;
 	uc_engine *uc; /* replaced by set_sregs when the guest's mode needs another uc mode */
 	int mode;      /* the uc_mode uc was opened with */
+	int model;     /* the CPU model every instance of this VM is opened with */
 	void *ram;
 	uint64_t ram_size;
 	struct tv_vcpu *vcpu; /* for the MMIO callbacks; NULL until vcpu_create */
@@ -140,6 +153,28 @@ int emu_begin_address(struct tv_vcpu *v, uint64_t *begin);
 
 /* emu_cpuid.c: the cpuid member of tv_emu_backend. */
 int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+/* emu_cpu.c: the CPU models. */
+
+/* The cpu_model member of tv_emu_backend. */
+int emu_cpu_model(size_t i, struct tv_cpu_model *out);
+
+/* The model called name, or -ENOENT (-ENOTSUP without models) with the reason set. */
+int emu_cpu_find(const char *name);
+
+/* model, or the measured default for EMU_MODEL_DEFAULT (measured at the first call). */
+int emu_cpu_resolve(int model);
+
+/* "skylake-client"; "unicorn-default" for EMU_MODEL_DEFAULT. */
+const char *emu_cpu_name(int model);
+
+/* uc_ctl_set_cpu_model on an instance just opened (Unicorn takes it before anything else). */
+int emu_cpu_apply(uc_engine *uc, int model, FILE *log);
+
+/* The answer model's CPUID gave to leaf.subleaf when it was measured, if that leaf was one of
+ * the EMU_CPU_QUERIES measured: 0, 1, 7.0, 0x80000000, 0x80000001, 0x80000008. */
+#define EMU_CPU_QUERIES 6
+bool emu_cpu_leaf(int model, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* emu_log.c */
 

@@ -1,8 +1,8 @@
 /* The guest's CPUID on the emulator. Unicorn has no call that reports it, and running cpuid on
- * the vCPU's own instance would disturb the guest's registers, so a scratch instance runs the one
- * instruction instead. emu_uc_create never picks a CPU model, so every instance has Unicorn's
- * default (qemu64 in 2.1.1, in all three uc modes: measured), and one answer per leaf holds for
- * every vCPU of the process; it is cached. */
+ * the vCPU's own instance would disturb the guest's registers. The leaves measured when the CPU
+ * models were (emu_cpu.c) are answered from there; any other runs on a scratch instance of the
+ * VM's model. The answer depends on the model only (not on the uc mode: measured), so one per
+ * model and leaf holds for every vCPU of the process; it is cached. */
 #include "../backend.h"
 #include "emu.h"
 
@@ -22,13 +22,14 @@
 #define CACHE_SIZE 16
 
 static struct {
+	int model;
 	uint32_t leaf, subleaf, out[4];
 } cache[CACHE_SIZE];
 static unsigned cache_len;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Runs cpuid with EAX = leaf, ECX = subleaf on a fresh UC_MODE_64 instance. */
-static int cpuid_scratch(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+/* Runs cpuid with EAX = leaf, ECX = subleaf on a fresh UC_MODE_64 instance of model. */
+static int cpuid_scratch(int model, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
 	static const uint8_t code[] = { 0x0f, 0xa2 }; /* cpuid */
 	static const int ids[4] = { UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX };
@@ -40,6 +41,11 @@ static int cpuid_scratch(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
 	if (err)
 		return emu_fail("uc_open (cpuid)", err);
+	rc = emu_cpu_apply(uc, model, NULL);
+	if (rc) {
+		uc_close(uc);
+		return rc;
+	}
 #if EMU_HAVE_TCG_CTL
 	err = uc_ctl_set_tcg_buffer_size(uc, SCRATCH_TCG_BUFFER);
 #endif
@@ -64,13 +70,14 @@ static int cpuid_scratch(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 }
 
 /* The cached answer for leaf.subleaf into out; false when there is none yet. */
-static bool cache_find(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+static bool cache_find(int model, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
 	bool found = false;
 
 	pthread_mutex_lock(&cache_lock);
 	for (unsigned i = 0; i < cache_len && !found; i++) {
-		if (cache[i].leaf == leaf && cache[i].subleaf == subleaf) {
+		if (cache[i].model == model && cache[i].leaf == leaf &&
+		    cache[i].subleaf == subleaf) {
 			memcpy(out, cache[i].out, sizeof(cache[i].out));
 			found = true;
 		}
@@ -79,10 +86,11 @@ static bool cache_find(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	return found;
 }
 
-static void cache_add(uint32_t leaf, uint32_t subleaf, const uint32_t out[4])
+static void cache_add(int model, uint32_t leaf, uint32_t subleaf, const uint32_t out[4])
 {
 	pthread_mutex_lock(&cache_lock);
 	if (cache_len < CACHE_SIZE) {
+		cache[cache_len].model = model;
 		cache[cache_len].leaf = leaf;
 		cache[cache_len].subleaf = subleaf;
 		memcpy(cache[cache_len].out, out, sizeof(cache[cache_len].out));
@@ -93,20 +101,22 @@ static void cache_add(uint32_t leaf, uint32_t subleaf, const uint32_t out[4])
 
 int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
-	bool cached = cache_find(leaf, subleaf, out);
+	int model = v->vm ? v->vm->model : EMU_MODEL_DEFAULT;
+	bool cached = emu_cpu_leaf(model, leaf, subleaf, out) ||
+		      cache_find(model, leaf, subleaf, out);
 	int rc = 0;
 
 	if (!cached) {
-		rc = cpuid_scratch(leaf, subleaf, out);
+		rc = cpuid_scratch(model, leaf, subleaf, out);
 		if (rc) {
-			EMU_LOG(v->log, "cpuid(0x%x.%u) on a scratch UC_MODE_64 instance = %s", leaf,
-				subleaf, tv_last_error());
+			EMU_LOG(v->log, "cpuid(0x%x.%u) on a scratch UC_MODE_64 %s instance = %s", leaf,
+				subleaf, emu_cpu_name(model), tv_last_error());
 			return rc;
 		}
-		cache_add(leaf, subleaf, out);
+		cache_add(model, leaf, subleaf, out);
 	}
-	EMU_LOG(v->log, "cpuid(0x%x.%u) = eax 0x%x ebx 0x%x ecx 0x%x edx 0x%x (%s)", leaf, subleaf,
-		out[0], out[1], out[2], out[3],
+	EMU_LOG(v->log, "cpuid(0x%x.%u) = eax 0x%x ebx 0x%x ecx 0x%x edx 0x%x (%s, %s)", leaf,
+		subleaf, out[0], out[1], out[2], out[3], emu_cpu_name(model),
 		cached ? "cached" : "run on a scratch UC_MODE_64 instance");
 	return 0;
 }

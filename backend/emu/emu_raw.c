@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unicorn/unicorn.h>
 
+#include "emu.h"
 #include "emu_raw.h"
 
 static void count_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user)
@@ -32,10 +33,17 @@ int emu_raw_run(void *ram, uint64_t ram_size, bool hook_io, struct tv_raw_result
 	uc_err err;
 	double t0;
 
+	int model = emu_cpu_resolve(EMU_MODEL_DEFAULT); /* before the instance: see emu_cpu.c */
+
 	memset(res, 0, sizeof(*res));
 	err = uc_open(UC_ARCH_X86, UC_MODE_16, &uc);
 	if (err) {
 		tv_set_error("uc_open: %s", uc_strerror(err));
+		return -EIO;
+	}
+	/* The default model twinvm's own VMs get, so both run the same CPU. */
+	if (emu_cpu_apply(uc, model, NULL) != 0) {
+		uc_close(uc);
 		return -EIO;
 	}
 #if UC_API_MAJOR > 2 || (UC_API_MAJOR == 2 && UC_API_MINOR >= 1)

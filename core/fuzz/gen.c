@@ -1,0 +1,844 @@
+/* The snippet generator: random short instruction sequences from Zydis's encoder, and the start
+ * state each one runs from.
+ *
+ * Every instruction is built as an encoder request (mnemonic and operands), encoded, then decoded
+ * again by the analysis (taint.h), which checks it is the instruction asked for and tracks what
+ * it leaves undefined. An item (one instruction of a class, with the guards it needs) is retried
+ * when it does not encode, would put an undefined value in memory, or reads an undefined flag or
+ * register (after a few tries that last one is accepted: its result is then masked).
+ *
+ * Safety, so the whole snippet runs to its end on every oracle:
+ *  - memory operands are absolute [disp32] addresses in the scratch area (FZ_SCRATCH_ADDR is
+ *    below 2^31), or [rsp+disp] with |disp| < 0x400: RSP starts at the middle of the scratch
+ *    area and at most FZ_INSN_MAX pushes or pops move it by 8 each. Locked operands and
+ *    cmpxchg16b use aligned absolute addresses (no split locks, #GP on a misaligned 16-byte
+ *    operand). bt* with a register bit offset is generated on registers only (on memory it
+ *    could reach outside);
+ *  - no instruction writes RSP except push/pop, none jumps, loops, calls or makes a system call,
+ *    and no encoding holds a byte the native oracle refuses (FS/GS prefix values, syscall);
+ *  - div: `and <high half>, 2^k-1; or <divisor>, 2^k; div <divisor>` (high half < divisor, so
+ *    the quotient fits); idiv: `and <divisor>, -2; or <divisor>, 2^k (k >= 1); cbw..cqo;
+ *    idiv <divisor>` (the dividend is a sign-extended half and |divisor| >= 2): no #DE from any
+ *    start state;
+ *  - string instructions get RSI/RDI inside the scratch area and RCX <= 16 from mov imm just
+ *    before them, far enough from its ends for either DF;
+ *  - pushf is followed by `and [rsp], mask` keeping only the defined arithmetic flags and DF
+ *    (IF, IOPL, AC differ between user mode and a CPL0 guest); popf pops a value first masked
+ *    the same way. */
+#include "gen.h"
+#include "taint.h"
+
+#include <Zydis/Zydis.h>
+#include <errno.h>
+#include <string.h>
+
+#include "layout.h"
+
+#define STACK_OFF 0x800u   /* RSP's start, from FZ_SCRATCH_ADDR */
+#define RSP_DISP_MAX 0x400 /* [rsp+disp] within +-this */
+#define STRING_MARGIN 0x100u
+#define STRING_COUNT_MAX 16u
+#define SCRATCH_EDGES 16
+#define TRIES 16
+#define TRIES_CLEAN 8 /* of which the first look for an item reading nothing undefined */
+
+struct gen {
+	uint64_t *rng;
+	struct fz_snippet *s;
+	struct fz_taint t;
+	bool read_undefined; /* an instruction of the current item did */
+};
+
+/* splitmix64: any seed, 0 included, gives a good sequence. */
+static uint64_t rnd(struct gen *g)
+{
+	uint64_t z = (*g->rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform enough in [0, n): the high bits scaled, no division. */
+static unsigned below(struct gen *g, unsigned n)
+{
+	return (unsigned)(((rnd(g) >> 32) * n) >> 32);
+}
+
+static bool chance(struct gen *g, unsigned percent)
+{
+	return below(g, 100) < percent;
+}
+
+/* A value of bits width that edge cases live at: 0, 1, -1, powers of two, sign boundaries, small
+ * numbers, or anything. Returned zero-extended. */
+static uint64_t interesting(struct gen *g, unsigned bits)
+{
+	uint64_t mask = bits >= 64 ? ~0ull : (1ull << bits) - 1, v;
+
+	switch (below(g, 10)) {
+	case 0: v = 0; break;
+	case 1: v = 1; break;
+	case 2: v = ~0ull; break;
+	case 3: v = 1ull << below(g, bits); break;
+	case 4: v = (1ull << (bits - 1)) - 1; break; /* the largest signed */
+	case 5: v = 1ull << (bits - 1); break;       /* the smallest signed */
+	case 6: v = below(g, 32); break;
+	case 7: v = (uint64_t)-(int64_t)below(g, 32); break;
+	default: v = rnd(g); break;
+	}
+	return v & mask;
+}
+
+static const unsigned sizes[4] = { 8, 16, 32, 64 };
+
+/* 8, 16, 32 or 64; from 16 when min16. */
+static unsigned pick_size(struct gen *g, bool min16)
+{
+	return min16 ? sizes[1 + below(g, 3)] : sizes[below(g, 4)];
+}
+
+/* The byte registers but SPL (RSP is never an operand). */
+static const ZydisRegister regs8[] = {
+	ZYDIS_REGISTER_AL, ZYDIS_REGISTER_CL, ZYDIS_REGISTER_DL, ZYDIS_REGISTER_BL,
+	ZYDIS_REGISTER_AH, ZYDIS_REGISTER_CH, ZYDIS_REGISTER_DH, ZYDIS_REGISTER_BH,
+	ZYDIS_REGISTER_BPL, ZYDIS_REGISTER_SIL, ZYDIS_REGISTER_DIL, ZYDIS_REGISTER_R8B,
+	ZYDIS_REGISTER_R9B, ZYDIS_REGISTER_R10B, ZYDIS_REGISTER_R11B, ZYDIS_REGISTER_R12B,
+	ZYDIS_REGISTER_R13B, ZYDIS_REGISTER_R14B, ZYDIS_REGISTER_R15B,
+};
+
+/* General register id (enum fz_gpr) at a size; AH..BH for ids 4..7 with high8. */
+static ZydisRegister reg_at(unsigned bits, unsigned id)
+{
+	static const ZydisRegisterClass cls[4] = { ZYDIS_REGCLASS_GPR8, ZYDIS_REGCLASS_GPR16,
+						   ZYDIS_REGCLASS_GPR32, ZYDIS_REGCLASS_GPR64 };
+	unsigned k = bits == 8 ? 0 : bits == 16 ? 1 : bits == 32 ? 2 : 3;
+
+	if (bits == 8 && id >= 4 && id < 8)
+		return (ZydisRegister[]){ ZYDIS_REGISTER_SPL, ZYDIS_REGISTER_BPL, ZYDIS_REGISTER_SIL,
+					  ZYDIS_REGISTER_DIL }[id - 4];
+	return ZydisRegisterEncode(cls[k], (ZyanU8)id);
+}
+
+/* A random register of bits width, never RSP; and never one of the registers in avoid (a mask of
+ * enum fz_gpr bits). */
+static ZydisRegister pick_reg(struct gen *g, unsigned bits, uint16_t avoid)
+{
+	for (;;) {
+		ZydisRegister r;
+		unsigned id;
+
+		if (bits == 8) {
+			r = regs8[below(g, sizeof(regs8) / sizeof(regs8[0]))];
+			id = (unsigned)(ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r) -
+					ZYDIS_REGISTER_RAX);
+		} else {
+			id = below(g, 16);
+			r = reg_at(bits, id);
+		}
+		if (id != FZ_RSP && !(avoid & (1u << id)))
+			return r;
+	}
+}
+
+static void rq(ZydisEncoderRequest *r, ZydisMnemonic m)
+{
+	memset(r, 0, sizeof(*r));
+	r->machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+	r->mnemonic = m;
+}
+
+static void op_reg(ZydisEncoderRequest *r, ZydisRegister reg)
+{
+	ZydisEncoderOperand *o = &r->operands[r->operand_count++];
+
+	o->type = ZYDIS_OPERAND_TYPE_REGISTER;
+	o->reg.value = reg;
+}
+
+static void op_imm(ZydisEncoderRequest *r, uint64_t v)
+{
+	ZydisEncoderOperand *o = &r->operands[r->operand_count++];
+
+	o->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+	o->imm.u = v;
+}
+
+/* An immediate for an operation of bits width: 64-bit operations take a sign-extended imm32. */
+static void op_imm_for(ZydisEncoderRequest *r, unsigned bits, uint64_t v)
+{
+	op_imm(r, bits == 64 ? (uint64_t)(int64_t)(int32_t)(uint32_t)v : v);
+}
+
+static void op_mem_at(ZydisEncoderRequest *r, ZydisRegister base, int64_t disp, unsigned bytes)
+{
+	ZydisEncoderOperand *o = &r->operands[r->operand_count++];
+
+	o->type = ZYDIS_OPERAND_TYPE_MEMORY;
+	o->mem.base = base;
+	o->mem.displacement = disp;
+	o->mem.size = (ZyanU16)bytes;
+}
+
+/* An absolute address of bytes inside the scratch area, aligned to them when aligned. */
+static int64_t scratch_addr(struct gen *g, unsigned bytes, bool aligned)
+{
+	unsigned off = below(g, FZ_SCRATCH_SIZE - bytes + 1);
+
+	if (aligned)
+		off &= ~(bytes - 1);
+	return (int64_t)(FZ_SCRATCH_ADDR + off);
+}
+
+/* A memory operand of bytes inside the scratch area: absolute or RSP-relative. */
+static void op_mem(struct gen *g, ZydisEncoderRequest *r, unsigned bytes, bool aligned)
+{
+	if (aligned || chance(g, 50))
+		op_mem_at(r, ZYDIS_REGISTER_NONE, scratch_addr(g, bytes, aligned), bytes);
+	else
+		op_mem_at(r, ZYDIS_REGISTER_RSP, (int64_t)below(g, 2 * RSP_DISP_MAX) - RSP_DISP_MAX,
+			  bytes);
+}
+
+/* Register or memory operand of bits width. */
+static void op_rm(struct gen *g, ZydisEncoderRequest *r, unsigned bits, bool mem, bool aligned)
+{
+	if (mem)
+		op_mem(g, r, bits / 8, aligned);
+	else
+		op_reg(r, pick_reg(g, bits, 0));
+}
+
+/* Bytes the native oracle refuses to run (native.c snippet_is_safe). */
+static bool refused(const uint8_t *code, size_t from, size_t to)
+{
+	for (size_t i = from ? from - 1 : 0; i < to; i++) {
+		uint8_t b = code[i], next = i + 1 < to ? code[i + 1] : 0;
+
+		if (b == 0x64 || b == 0x65 || (b == 0x0f && (next == 0x05 || next == 0x34)) ||
+		    (b == 0xcd && next == 0x80))
+			return true;
+	}
+	return false;
+}
+
+/* Encodes r onto the snippet. False when it does not encode, does not fit, decodes to another
+ * instruction, holds a refused byte, or would put an undefined value in memory. */
+static bool emit(struct gen *g, const ZydisEncoderRequest *r)
+{
+	struct fz_snippet *s = g->s;
+	struct fz_taint t = g->t;
+	struct fz_step st;
+	ZyanUSize n = ZYDIS_MAX_INSTRUCTION_LENGTH;
+	uint8_t buf[ZYDIS_MAX_INSTRUCTION_LENGTH];
+
+	if (s->ninsn >= FZ_INSN_MAX ||
+	    !ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(r, buf, &n)) || s->len + n > FZ_CODE_MAX)
+		return false;
+	memcpy(s->code + s->len, buf, n);
+	if (refused(s->code, s->len, s->len + n) ||
+	    fz_taint_step(&t, s->code + s->len, n, &st) != 0 || st.len != n ||
+	    st.mnemonic != (unsigned)r->mnemonic)
+		return false;
+	g->t = t;
+	g->read_undefined |= st.read_undefined;
+	s->off[s->ninsn++] = s->len;
+	s->len = (uint16_t)(s->len + n);
+	return true;
+}
+
+/* Shorthands for the guards: op reg|mem, imm. */
+static bool emit_ri(struct gen *g, ZydisMnemonic m, const ZydisEncoderOperand *dst, unsigned bits,
+		    uint64_t imm)
+{
+	ZydisEncoderRequest r;
+
+	rq(&r, m);
+	r.operands[r.operand_count++] = *dst;
+	op_imm_for(&r, bits, imm);
+	return emit(g, &r);
+}
+
+static bool emit0(struct gen *g, ZydisMnemonic m)
+{
+	ZydisEncoderRequest r;
+
+	rq(&r, m);
+	return emit(g, &r);
+}
+
+/* ---- The classes ---- */
+
+static bool gen_alu(struct gen *g)
+{
+	static const ZydisMnemonic two[] = {
+		ZYDIS_MNEMONIC_ADD, ZYDIS_MNEMONIC_OR,	ZYDIS_MNEMONIC_ADC, ZYDIS_MNEMONIC_SBB,
+		ZYDIS_MNEMONIC_AND, ZYDIS_MNEMONIC_SUB, ZYDIS_MNEMONIC_XOR, ZYDIS_MNEMONIC_CMP,
+		ZYDIS_MNEMONIC_TEST, ZYDIS_MNEMONIC_MOV,
+	};
+	static const ZydisMnemonic one[] = { ZYDIS_MNEMONIC_INC, ZYDIS_MNEMONIC_DEC,
+					     ZYDIS_MNEMONIC_NEG, ZYDIS_MNEMONIC_NOT };
+	unsigned bits = pick_size(g, false), form = below(g, 6);
+	ZydisEncoderRequest r;
+	ZydisMnemonic m;
+	bool lock;
+
+	if (form == 5) { /* one operand */
+		rq(&r, one[below(g, 4)]);
+		lock = chance(g, 50);
+		op_rm(g, &r, bits, lock || chance(g, 40), lock);
+	} else {
+		m = two[below(g, 10)];
+		rq(&r, m);
+		lock = (form == 2 || form == 4) && m != ZYDIS_MNEMONIC_CMP &&
+		       m != ZYDIS_MNEMONIC_TEST && m != ZYDIS_MNEMONIC_MOV && chance(g, 30);
+		if (form == 0 || form == 1 || form == 3)
+			op_reg(&r, pick_reg(g, bits, 0));
+		else
+			op_mem(g, &r, bits / 8, lock);
+		if (form == 0 || form == 2)
+			op_reg(&r, pick_reg(g, bits, 0));
+		else if (form == 1)
+			op_mem(g, &r, bits / 8, false);
+		else
+			op_imm_for(&r, bits, interesting(g, bits == 64 ? 32 : bits));
+	}
+	if (lock)
+		r.prefixes = ZYDIS_ATTRIB_HAS_LOCK;
+	return emit(g, &r);
+}
+
+/* A shift count worth trying at an operand size. */
+static uint64_t shift_count(struct gen *g, unsigned bits)
+{
+	const uint64_t counts[] = { 0, 1, 2, bits - 1, bits, bits + 1, 31, 32, 63, 64 };
+
+	return chance(g, 70) ? counts[below(g, 10)] : below(g, 256);
+}
+
+static bool gen_shift(struct gen *g)
+{
+	static const ZydisMnemonic shifts[] = {
+		ZYDIS_MNEMONIC_ROL, ZYDIS_MNEMONIC_ROR, ZYDIS_MNEMONIC_RCL, ZYDIS_MNEMONIC_RCR,
+		ZYDIS_MNEMONIC_SHL, ZYDIS_MNEMONIC_SHR, ZYDIS_MNEMONIC_SAR,
+	};
+	bool dbl = chance(g, 25);
+	unsigned bits = pick_size(g, dbl), count = below(g, 3);
+	ZydisEncoderRequest r;
+
+	rq(&r, dbl ? (chance(g, 50) ? ZYDIS_MNEMONIC_SHLD : ZYDIS_MNEMONIC_SHRD)
+		   : shifts[below(g, 7)]);
+	op_rm(g, &r, bits, chance(g, 40), false);
+	if (dbl)
+		op_reg(&r, pick_reg(g, bits, 0));
+	if (count == 0)
+		op_imm(&r, shift_count(g, bits) & 0xff);
+	else if (count == 1)
+		op_imm(&r, 1);
+	else
+		op_reg(&r, ZYDIS_REGISTER_CL);
+	return emit(g, &r);
+}
+
+static const ZydisMnemonic sign_extend[4] = { ZYDIS_MNEMONIC_CBW, ZYDIS_MNEMONIC_CWD,
+					      ZYDIS_MNEMONIC_CDQ, ZYDIS_MNEMONIC_CQO };
+
+/* div/idiv behind their guards (the header comment). */
+static bool gen_divide(struct gen *g, bool sign)
+{
+	unsigned bits = pick_size(g, false), k;
+	uint16_t avoid = (1u << FZ_RAX) | (1u << FZ_RDX);
+	ZydisEncoderRequest r;
+	ZydisEncoderOperand div, high = { 0 };
+
+	rq(&r, ZYDIS_MNEMONIC_DIV);
+	op_rm(g, &r, bits, chance(g, 40), false);
+	if (r.operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER)
+		r.operands[0].reg.value = pick_reg(g, bits, avoid);
+	div = r.operands[0];
+	if (sign) {
+		k = 1 + below(g, bits == 64 ? 30 : bits - 2);
+		if (!emit_ri(g, ZYDIS_MNEMONIC_AND, &div, bits, (uint64_t)-2) ||
+		    !emit_ri(g, ZYDIS_MNEMONIC_OR, &div, bits, 1ull << k) ||
+		    !emit0(g, sign_extend[bits == 8 ? 0 : bits == 16 ? 1 : bits == 32 ? 2 : 3]))
+			return false;
+	} else {
+		k = below(g, bits == 64 ? 32 : bits);
+		high.type = ZYDIS_OPERAND_TYPE_REGISTER;
+		high.reg.value = bits == 8 ? ZYDIS_REGISTER_AH : reg_at(bits, FZ_RDX);
+		if (!emit_ri(g, ZYDIS_MNEMONIC_AND, &high, bits, (1ull << k) - 1) ||
+		    !emit_ri(g, ZYDIS_MNEMONIC_OR, &div, bits, 1ull << k))
+			return false;
+	}
+	r.mnemonic = sign ? ZYDIS_MNEMONIC_IDIV : ZYDIS_MNEMONIC_DIV;
+	return emit(g, &r);
+}
+
+static bool gen_muldiv(struct gen *g)
+{
+	unsigned kind = below(g, 6), bits = pick_size(g, kind == 2 || kind == 3);
+	ZydisEncoderRequest r;
+
+	if (kind >= 4)
+		return gen_divide(g, kind == 5);
+	rq(&r, kind == 0 ? ZYDIS_MNEMONIC_MUL : ZYDIS_MNEMONIC_IMUL);
+	if (kind >= 2)
+		op_reg(&r, pick_reg(g, bits, 0));
+	op_rm(g, &r, bits, chance(g, 40), false);
+	if (kind == 3)
+		op_imm_for(&r, bits, interesting(g, chance(g, 50) ? 8 : bits == 64 ? 32 : bits));
+	return emit(g, &r);
+}
+
+static bool gen_bit(struct gen *g)
+{
+	static const ZydisMnemonic bt[] = { ZYDIS_MNEMONIC_BT, ZYDIS_MNEMONIC_BTS,
+					    ZYDIS_MNEMONIC_BTR, ZYDIS_MNEMONIC_BTC };
+	static const ZydisMnemonic count[] = { ZYDIS_MNEMONIC_LZCNT, ZYDIS_MNEMONIC_TZCNT,
+					       ZYDIS_MNEMONIC_POPCNT };
+	unsigned kind = below(g, 3), bits = pick_size(g, true);
+	bool mem = chance(g, 40);
+	ZydisEncoderRequest r;
+
+	if (kind == 0) { /* bt*: a register bit offset only on a register (see the header) */
+		ZydisMnemonic m = bt[below(g, 4)];
+		bool lock = mem && m != ZYDIS_MNEMONIC_BT && chance(g, 30);
+
+		rq(&r, m);
+		op_rm(g, &r, bits, mem, lock);
+		if (!mem && chance(g, 50))
+			op_reg(&r, pick_reg(g, bits, 0));
+		else
+			op_imm(&r, below(g, 256));
+		if (lock)
+			r.prefixes = ZYDIS_ATTRIB_HAS_LOCK;
+		return emit(g, &r);
+	}
+	if (kind == 1) { /* bsf/bsr, guarded to a non-zero source more often than not */
+		rq(&r, chance(g, 50) ? ZYDIS_MNEMONIC_BSF : ZYDIS_MNEMONIC_BSR);
+		op_reg(&r, pick_reg(g, bits, 0));
+		op_rm(g, &r, bits, mem, false);
+		if (chance(g, 60)) {
+			if (mem) /* the analysis knows absolute operands only */
+				r.operands[1].mem.base = ZYDIS_REGISTER_NONE,
+				r.operands[1].mem.displacement = scratch_addr(g, bits / 8, false);
+			if (!emit_ri(g, ZYDIS_MNEMONIC_OR, &r.operands[1], bits,
+				     1ull << below(g, bits == 64 ? 31 : bits)))
+				return false;
+		}
+		return emit(g, &r);
+	}
+	rq(&r, count[below(g, 3)]);
+	op_reg(&r, pick_reg(g, bits, 0));
+	op_rm(g, &r, bits, mem, false);
+	return emit(g, &r);
+}
+
+static bool gen_bmi(struct gen *g)
+{
+	/* Operand shapes: d = register, s = register or memory, v = register, i = imm8. */
+	static const struct {
+		ZydisMnemonic m;
+		const char *shape;
+	} ops[] = {
+		{ ZYDIS_MNEMONIC_ANDN, "dvs" },	 { ZYDIS_MNEMONIC_BEXTR, "dsv" },
+		{ ZYDIS_MNEMONIC_BLSI, "ds" },	 { ZYDIS_MNEMONIC_BLSMSK, "ds" },
+		{ ZYDIS_MNEMONIC_BLSR, "ds" },	 { ZYDIS_MNEMONIC_BZHI, "dsv" },
+		{ ZYDIS_MNEMONIC_MULX, "dvs" },	 { ZYDIS_MNEMONIC_PDEP, "dvs" },
+		{ ZYDIS_MNEMONIC_PEXT, "dvs" },	 { ZYDIS_MNEMONIC_RORX, "dsi" },
+		{ ZYDIS_MNEMONIC_SARX, "dsv" },	 { ZYDIS_MNEMONIC_SHLX, "dsv" },
+		{ ZYDIS_MNEMONIC_SHRX, "dsv" },	 { ZYDIS_MNEMONIC_ADCX, "ds" },
+		{ ZYDIS_MNEMONIC_ADOX, "ds" },
+	};
+	unsigned k = below(g, sizeof(ops) / sizeof(ops[0])), bits = chance(g, 50) ? 32 : 64;
+	ZydisEncoderRequest r;
+
+	rq(&r, ops[k].m);
+	for (const char *p = ops[k].shape; *p; p++) {
+		if (*p == 's')
+			op_rm(g, &r, bits, chance(g, 40), false);
+		else if (*p == 'i')
+			op_imm(&r, below(g, 256));
+		else
+			op_reg(&r, pick_reg(g, bits, 0));
+	}
+	return emit(g, &r);
+}
+
+static bool gen_lea(struct gen *g, ZydisEncoderRequest *r)
+{
+	bool a32 = chance(g, 25);
+	unsigned abits = a32 ? 32 : 64;
+	ZydisEncoderOperand *o;
+
+	rq(r, ZYDIS_MNEMONIC_LEA);
+	op_reg(r, pick_reg(g, pick_size(g, true), 0));
+	o = &r->operands[r->operand_count++];
+	o->type = ZYDIS_OPERAND_TYPE_MEMORY;
+	o->mem.base = chance(g, 80) ? reg_at(abits, below(g, 16)) : ZYDIS_REGISTER_NONE;
+	if (chance(g, 60)) {
+		o->mem.index = pick_reg(g, abits, 0);
+		o->mem.scale = (ZyanU8)(1u << below(g, 4));
+	}
+	o->mem.displacement = chance(g, 30) ? 0 : (int32_t)(uint32_t)interesting(g, 32);
+	if (o->mem.base == ZYDIS_REGISTER_NONE && o->mem.index == ZYDIS_REGISTER_NONE)
+		o->mem.base = reg_at(abits, FZ_RBX);
+	o->mem.size = (ZyanU16)(abits / 8);
+	r->address_size_hint = a32 ? ZYDIS_ADDRESS_SIZE_HINT_32 : ZYDIS_ADDRESS_SIZE_HINT_64;
+	return emit(g, r);
+}
+
+static bool gen_move(struct gen *g)
+{
+	static const ZydisMnemonic convert[] = { ZYDIS_MNEMONIC_CBW, ZYDIS_MNEMONIC_CWDE,
+						 ZYDIS_MNEMONIC_CDQE, ZYDIS_MNEMONIC_CWD,
+						 ZYDIS_MNEMONIC_CDQ, ZYDIS_MNEMONIC_CQO };
+	unsigned kind = below(g, 9), bits = pick_size(g, true), from;
+	bool mem = chance(g, 40);
+	ZydisEncoderRequest r;
+
+	switch (kind) {
+	case 0: /* movzx, movsx */
+		from = bits == 16 || chance(g, 50) ? 8 : 16;
+		rq(&r, chance(g, 50) ? ZYDIS_MNEMONIC_MOVZX : ZYDIS_MNEMONIC_MOVSX);
+		op_reg(&r, pick_reg(g, bits, 0));
+		op_rm(g, &r, from, mem, false);
+		break;
+	case 1:
+		rq(&r, ZYDIS_MNEMONIC_MOVSXD);
+		op_reg(&r, pick_reg(g, 64, 0));
+		op_rm(g, &r, 32, mem, false);
+		break;
+	case 2: /* cmovcc: the 16 conditions are consecutive mnemonics */
+		rq(&r, (ZydisMnemonic)(ZYDIS_MNEMONIC_CMOVB + below(g, 16)));
+		op_reg(&r, pick_reg(g, bits, 0));
+		op_rm(g, &r, bits, mem, false);
+		break;
+	case 3: /* setcc: consecutive too, but for SETSSBSY between SETS and SETZ */
+		from = below(g, 16);
+		rq(&r, from == 15 ? ZYDIS_MNEMONIC_SETZ : (ZydisMnemonic)(ZYDIS_MNEMONIC_SETB + from));
+		op_rm(g, &r, 8, mem, false);
+		break;
+	case 4:
+		return gen_lea(g, &r);
+	case 5:
+		rq(&r, ZYDIS_MNEMONIC_BSWAP);
+		op_reg(&r, pick_reg(g, chance(g, 50) ? 32 : 64, 0));
+		break;
+	case 6:
+		rq(&r, convert[below(g, 6)]);
+		break;
+	case 7: /* mov r64, imm64 */
+		rq(&r, ZYDIS_MNEMONIC_MOV);
+		op_reg(&r, pick_reg(g, 64, 0));
+		op_imm(&r, interesting(g, 64) | (chance(g, 50) ? 1ull << 40 : 0));
+		break;
+	default: /* push and pop of a register */
+		rq(&r, ZYDIS_MNEMONIC_PUSH);
+		op_reg(&r, pick_reg(g, chance(g, 80) ? 64 : 16, 0));
+		if (!emit(g, &r))
+			return false;
+		rq(&r, ZYDIS_MNEMONIC_POP);
+		op_reg(&r, pick_reg(g, r.operands[0].reg.value >= ZYDIS_REGISTER_RAX ? 64 : 16, 0));
+		break;
+	}
+	return emit(g, &r);
+}
+
+static bool gen_xchg(struct gen *g)
+{
+	unsigned kind = below(g, 4), bits = pick_size(g, false);
+	bool mem = chance(g, 50), lock = mem && chance(g, 50);
+	ZydisEncoderRequest r;
+
+	if (kind == 3) { /* cmpxchg8b, cmpxchg16b: memory only */
+		bits = chance(g, 50) ? 64 : 128;
+		rq(&r, bits == 64 ? ZYDIS_MNEMONIC_CMPXCHG8B : ZYDIS_MNEMONIC_CMPXCHG16B);
+		op_mem(g, &r, bits / 8, true);
+	} else {
+		rq(&r, kind == 0 ? ZYDIS_MNEMONIC_XCHG
+				 : kind == 1 ? ZYDIS_MNEMONIC_XADD : ZYDIS_MNEMONIC_CMPXCHG);
+		/* xchg with memory locks whatever the prefix: aligned like the locked ones */
+		op_rm(g, &r, bits, mem, lock || (mem && kind == 0));
+		op_reg(&r, pick_reg(g, bits, 0));
+		lock = lock && kind != 0;
+	}
+	if (lock)
+		r.prefixes = ZYDIS_ATTRIB_HAS_LOCK;
+	return emit(g, &r);
+}
+
+static bool gen_flags(struct gen *g)
+{
+	static const ZydisMnemonic simple[] = { ZYDIS_MNEMONIC_LAHF, ZYDIS_MNEMONIC_SAHF,
+						ZYDIS_MNEMONIC_CLC,  ZYDIS_MNEMONIC_STC,
+						ZYDIS_MNEMONIC_CMC,  ZYDIS_MNEMONIC_CLD,
+						ZYDIS_MNEMONIC_STD };
+	unsigned kind = below(g, 4);
+	bool wide = chance(g, 80);
+	ZydisEncoderOperand top = { .type = ZYDIS_OPERAND_TYPE_MEMORY };
+	ZydisEncoderRequest r;
+
+	top.mem.base = ZYDIS_REGISTER_RSP;
+	top.mem.size = wide ? 8 : 2;
+	if (kind == 0) { /* pushf; and [rsp], the defined flags; maybe pop */
+		uint64_t keep = FZ_RFLAGS_COMPARED & ~g->t.flags & (chance(g, 50) ? ~0ull : rnd(g));
+
+		if (!emit0(g, wide ? ZYDIS_MNEMONIC_PUSHFQ : ZYDIS_MNEMONIC_PUSHF) ||
+		    !emit_ri(g, ZYDIS_MNEMONIC_AND, &top, wide ? 64 : 16, keep))
+			return false;
+		if (chance(g, 50))
+			return true;
+		rq(&r, ZYDIS_MNEMONIC_POP);
+		op_reg(&r, pick_reg(g, wide ? 64 : 16, 0));
+		return emit(g, &r);
+	}
+	if (kind == 1) /* popf of a masked value */
+		return emit_ri(g, ZYDIS_MNEMONIC_AND, &top, wide ? 64 : 16,
+			       FZ_RFLAGS_COMPARED & (chance(g, 50) ? ~0ull : rnd(g))) &&
+		       emit0(g, wide ? ZYDIS_MNEMONIC_POPFQ : ZYDIS_MNEMONIC_POPF);
+	return emit0(g, simple[below(g, 7)]);
+}
+
+static bool gen_string(struct gen *g)
+{
+	/* Per operation: the b/w/d/q mnemonics, whether it uses RSI and RDI, its prefixes. */
+	static const struct {
+		ZydisMnemonic m[4];
+		bool rsi, rdi, compares;
+	} ops[] = {
+		{ { ZYDIS_MNEMONIC_MOVSB, ZYDIS_MNEMONIC_MOVSW, ZYDIS_MNEMONIC_MOVSD,
+		    ZYDIS_MNEMONIC_MOVSQ }, true, true, false },
+		{ { ZYDIS_MNEMONIC_STOSB, ZYDIS_MNEMONIC_STOSW, ZYDIS_MNEMONIC_STOSD,
+		    ZYDIS_MNEMONIC_STOSQ }, false, true, false },
+		{ { ZYDIS_MNEMONIC_LODSB, ZYDIS_MNEMONIC_LODSW, ZYDIS_MNEMONIC_LODSD,
+		    ZYDIS_MNEMONIC_LODSQ }, true, false, false },
+		{ { ZYDIS_MNEMONIC_CMPSB, ZYDIS_MNEMONIC_CMPSW, ZYDIS_MNEMONIC_CMPSD,
+		    ZYDIS_MNEMONIC_CMPSQ }, true, true, true },
+		{ { ZYDIS_MNEMONIC_SCASB, ZYDIS_MNEMONIC_SCASW, ZYDIS_MNEMONIC_SCASD,
+		    ZYDIS_MNEMONIC_SCASQ }, false, true, true },
+	};
+	unsigned k = below(g, 5), rep = below(g, 3);
+	const unsigned span = FZ_SCRATCH_SIZE - 2 * STRING_MARGIN;
+	ZydisEncoderOperand reg = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
+	ZydisEncoderRequest r;
+
+	reg.reg.value = ZYDIS_REGISTER_ESI;
+	if (ops[k].rsi && !emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32,
+				   FZ_SCRATCH_ADDR + STRING_MARGIN + below(g, span)))
+		return false;
+	reg.reg.value = ZYDIS_REGISTER_EDI;
+	if (ops[k].rdi && !emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32,
+				   FZ_SCRATCH_ADDR + STRING_MARGIN + below(g, span)))
+		return false;
+	reg.reg.value = ZYDIS_REGISTER_ECX;
+	if (rep && !emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32, below(g, STRING_COUNT_MAX + 1)))
+		return false;
+	rq(&r, ops[k].m[below(g, 4)]);
+	if (rep)
+		r.prefixes = !ops[k].compares ? ZYDIS_ATTRIB_HAS_REP
+			     : rep == 1	      ? ZYDIS_ATTRIB_HAS_REPE
+					      : ZYDIS_ATTRIB_HAS_REPNE;
+	return emit(g, &r);
+}
+
+/* Ports no device of twinvm's (nor KVM's in-kernel ones) claims. */
+#define PORT_DX_BASE 0x200u
+#define PORT_IMM_BASE 0xd0u
+
+static bool gen_system(struct gen *g)
+{
+	static const ZydisRegister sregs[] = { ZYDIS_REGISTER_DS, ZYDIS_REGISTER_ES,
+					       ZYDIS_REGISTER_FS, ZYDIS_REGISTER_GS,
+					       ZYDIS_REGISTER_SS };
+	static const ZydisRegister crs[] = { ZYDIS_REGISTER_CR0, ZYDIS_REGISTER_CR2,
+					     ZYDIS_REGISTER_CR3, ZYDIS_REGISTER_CR4,
+					     ZYDIS_REGISTER_CR8 };
+	static const ZydisRegister acc[] = { ZYDIS_REGISTER_AL, ZYDIS_REGISTER_AX,
+					     ZYDIS_REGISTER_EAX };
+	unsigned kind = below(g, 4);
+	ZydisEncoderOperand reg = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
+	ZydisEncoderRequest r;
+	ZydisRegister sr, cr, a = acc[below(g, 3)];
+
+	switch (kind) {
+	case 0: /* a segment load of the machine's data selector (or null, not for SS) */
+		sr = sregs[below(g, 5)];
+		reg.reg.value = pick_reg(g, 32, 0);
+		if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32,
+			     sr != ZYDIS_REGISTER_SS && chance(g, 30) ? 0 : TV_SEL_DATA))
+			return false;
+		rq(&r, ZYDIS_MNEMONIC_MOV);
+		op_reg(&r, sr);
+		op_reg(&r, chance(g, 50) ? reg.reg.value : reg_at(16, (unsigned)
+			(ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg.reg.value) -
+			 ZYDIS_REGISTER_RAX)));
+		if (!emit(g, &r))
+			return false;
+		if (chance(g, 50))
+			return true;
+		rq(&r, ZYDIS_MNEMONIC_MOV); /* and read one back */
+		op_reg(&r, pick_reg(g, chance(g, 50) ? 16 : 32, 0));
+		op_reg(&r, sregs[below(g, 5)]);
+		return emit(g, &r);
+	case 1: /* control registers: read any; write CR2 and CR8, and write back what was read */
+		cr = crs[below(g, 5)];
+		reg.reg.value = pick_reg(g, 64, 0);
+		if (cr == ZYDIS_REGISTER_CR2 || cr == ZYDIS_REGISTER_CR8) {
+			if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 64,
+				     cr == ZYDIS_REGISTER_CR8 ? below(g, 16) : interesting(g, 32)))
+				return false;
+		} else {
+			rq(&r, ZYDIS_MNEMONIC_MOV);
+			op_reg(&r, reg.reg.value);
+			op_reg(&r, cr);
+			if (!emit(g, &r))
+				return false;
+		}
+		rq(&r, ZYDIS_MNEMONIC_MOV);
+		op_reg(&r, cr);
+		op_reg(&r, reg.reg.value);
+		if (!emit(g, &r))
+			return false;
+		rq(&r, ZYDIS_MNEMONIC_MOV);
+		op_reg(&r, pick_reg(g, 64, 0));
+		op_reg(&r, crs[below(g, 5)]);
+		return emit(g, &r);
+	default: /* in/out on a port with no device, by imm8 or dx */
+		rq(&r, kind == 2 ? ZYDIS_MNEMONIC_IN : ZYDIS_MNEMONIC_OUT);
+		if (chance(g, 50)) {
+			reg.reg.value = ZYDIS_REGISTER_EDX;
+			if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32, PORT_DX_BASE + below(g, 0x100)))
+				return false;
+			reg.reg.value = ZYDIS_REGISTER_DX;
+		} else {
+			reg.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+			reg.imm.u = PORT_IMM_BASE + below(g, 0x10);
+		}
+		if (kind == 2) {
+			op_reg(&r, a);
+			r.operands[r.operand_count++] = reg;
+		} else {
+			r.operands[r.operand_count++] = reg;
+			op_reg(&r, a);
+		}
+		return emit(g, &r);
+	}
+}
+
+/* ---- Classes by name, and the snippet ---- */
+
+static const struct {
+	const char *name;
+	bool (*gen)(struct gen *g);
+} classes[FZ_CLASS_COUNT] = {
+	{ "alu", gen_alu },	{ "shift", gen_shift },	  { "muldiv", gen_muldiv },
+	{ "bit", gen_bit },	{ "bmi", gen_bmi },	  { "move", gen_move },
+	{ "xchg", gen_xchg },	{ "flags", gen_flags },	  { "string", gen_string },
+	{ "system", gen_system },
+};
+
+const char *fz_class_name(uint32_t bit)
+{
+	for (unsigned i = 0; i < FZ_CLASS_COUNT; i++)
+		if (bit == 1u << i)
+			return classes[i].name;
+	return NULL;
+}
+
+int fz_class_parse(const char *list, uint32_t *mask)
+{
+	uint32_t m = 0;
+	const char *p = list;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		uint32_t bit = 0;
+
+		if (n == 3 && strncmp(p, "all", 3) == 0)
+			bit = FZ_CLASS_ALL;
+		else if (n == 4 && strncmp(p, "user", 4) == 0)
+			bit = FZ_CLASS_USER;
+		for (unsigned i = 0; !bit && i < FZ_CLASS_COUNT; i++)
+			if (strlen(classes[i].name) == n && strncmp(p, classes[i].name, n) == 0)
+				bit = 1u << i;
+		if (!bit)
+			return -EINVAL;
+		m |= bit;
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	*mask = m;
+	return 0;
+}
+
+static void start_state(struct gen *g, struct fz_state *in)
+{
+	for (int i = 0; i < FZ_NGPR; i++)
+		in->gpr[i] = interesting(g, 64);
+	in->gpr[FZ_RSP] = FZ_SCRATCH_ADDR + STACK_OFF;
+	in->rflags = (rnd(g) & FZ_RFLAGS_START_MASK) | FZ_RFLAGS_FIXED;
+	in->rip = FZ_CODE_ADDR;
+	/* 4 KiB of splitmix64 through *rng cost more than the rest of a snippet: a local Weyl
+	 * sequence seeded from it, each word mixed by one multiply off the dependency chain. */
+	uint64_t x = rnd(g);
+
+	for (unsigned i = 0; i < FZ_SCRATCH_SIZE; i += 8) {
+		uint64_t v = (x += 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
+
+		v ^= v >> 31;
+		memcpy(in->scratch + i, &v, 8);
+	}
+	/* and edge values in some places, at any alignment */
+	for (unsigned i = 0; i < SCRATCH_EDGES; i++) {
+		uint64_t v = interesting(g, 64);
+
+		memcpy(in->scratch + below(g, FZ_SCRATCH_SIZE - 7), &v, 8);
+	}
+}
+
+int fz_generate(uint64_t *rng, const struct fz_gen_opts *o, struct fz_snippet *s,
+		struct fz_state *in)
+{
+	struct gen g = { .rng = rng, .s = s };
+	unsigned enabled[FZ_CLASS_COUNT], nenabled = 0, items;
+
+	if (o->min_len < 1 || o->min_len > o->max_len || o->max_len > FZ_INSN_MAX ||
+	    !o->classes || (o->classes & ~FZ_CLASS_ALL) ||
+	    ((o->classes & FZ_CLASS_SYSTEM) && !o->system))
+		return -EINVAL;
+	for (unsigned i = 0; i < FZ_CLASS_COUNT; i++)
+		if (o->classes & (1u << i))
+			enabled[nenabled++] = i;
+	memset(s, 0, sizeof(*s));
+	fz_taint_init(&g.t);
+	items = o->min_len + below(&g, o->max_len - o->min_len + 1);
+	for (unsigned item = 0; item < items && s->ninsn < FZ_INSN_MAX; item++) {
+		struct fz_taint t = g.t;
+		uint16_t len = s->len;
+		uint8_t ninsn = s->ninsn;
+		bool ok = false;
+
+		for (int try = 0; try < TRIES && !ok; try++) {
+			g.read_undefined = false;
+			ok = classes[enabled[below(&g, nenabled)]].gen(&g) && fz_taint_can_end(&g.t) &&
+			     (!g.read_undefined || try >= TRIES_CLEAN);
+			if (!ok) {
+				g.t = t;
+				s->len = len;
+				s->ninsn = ninsn;
+			}
+		}
+		if (!ok)
+			break; /* no room left for any item */
+	}
+	/* What rolled-back items left past the end is cleared: snippets compare as bytes. */
+	s->off[s->ninsn] = s->len;
+	memset(&s->off[s->ninsn + 1], 0, sizeof(s->off) - (s->ninsn + 1u) * sizeof(s->off[0]));
+	memset(s->code + s->len, 0, FZ_CODE_MAX - s->len);
+	s->rflags_undefined = g.t.flags & FZ_RFLAGS_COMPARED;
+	s->gpr_undefined = g.t.gpr;
+	start_state(&g, in);
+	return 0;
+}

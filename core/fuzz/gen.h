@@ -1,0 +1,75 @@
+/* twinvm fuzz: the snippet generator (gen.c) and the instruction analysis (analyze.c).
+ *
+ * The generator makes short random instruction sequences with Zydis's encoder, each with the start
+ * state it runs from. The analysis decodes a snippet and works out, by taint tracking over the
+ * sequence, which parts of the end state the architecture leaves undefined: those are masked when
+ * the fuzzer compares (fz_snippet's rflags_undefined and gpr_undefined). Both need Zydis 4; meson
+ * builds them only when it is found (TWINVM_HAVE_ZYDIS). */
+#ifndef TWINVM_FZ_GEN_H
+#define TWINVM_FZ_GEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fz.h"
+
+/* Decodes 64-bit code into s: code and len, ninsn, off[], and the end-state masks from taint
+ * tracking (analyze.c's header comment gives the rules). 0; -EINVAL when the code does not decode
+ * fully or holds more than FZ_INSN_MAX instructions; -ENOTSUP when an undefined value reaches
+ * memory or an address (the scratch memory would not compare), with s filled all the same. */
+int fz_analyze(const uint8_t *code, size_t len, struct fz_snippet *s);
+
+/* The bucket key of the one instruction at code: mnemonic and operand kinds and sizes, as
+ * "shld r64, r64, cl", "popcnt r16, m16", "lock adc m32, imm8". Fixed registers (cl, al) are
+ * named, others are not; immediates give their encoded size, not their value. 0, -EINVAL when
+ * code is not one whole instruction, -ENOSPC when buf is too small (truncated, terminated). */
+int fz_insn_form(const uint8_t *code, size_t len, char *buf, size_t n);
+
+/* Intel-syntax text of the whole snippet, instructions separated by "; ", addresses as at
+ * FZ_CODE_ADDR. 0, -EINVAL when the code does not decode, -ENOSPC when buf is too small. */
+int fz_disasm(const uint8_t *code, size_t len, char *buf, size_t n);
+
+/* The instruction classes (gen.c's table says what each one generates). */
+enum fz_class {
+	FZ_CLASS_ALU = 1u << 0,    /* add..cmp, test, mov, inc/dec/neg/not; lock on memory */
+	FZ_CLASS_SHIFT = 1u << 1,  /* shifts and rotates by imm, 1, cl; shld/shrd */
+	FZ_CLASS_MULDIV = 1u << 2, /* mul, imul (1-3 operands), div/idiv behind a guard */
+	FZ_CLASS_BIT = 1u << 3,    /* bt/bts/btr/btc, bsf/bsr, lzcnt/tzcnt/popcnt */
+	FZ_CLASS_BMI = 1u << 4,    /* BMI1, BMI2, ADX */
+	FZ_CLASS_MOVE = 1u << 5,   /* movzx/movsx/movsxd, cmovcc, setcc, lea, bswap, cbw..cqo */
+	FZ_CLASS_XCHG = 1u << 6,   /* xchg, xadd, cmpxchg, cmpxchg8b/16b, with and without lock */
+	FZ_CLASS_FLAGS = 1u << 7,  /* pushf/popf behind masks, lahf/sahf, clc/stc/cmc/cld/std */
+	FZ_CLASS_STRING = 1u << 8, /* movs/stos/lods/cmps/scas, rep prefixes, on the scratch area */
+	FZ_CLASS_SYSTEM = 1u << 9, /* segment loads, mov cr, in/out: the KVM oracle only */
+	FZ_CLASS_COUNT = 10,
+};
+#define FZ_CLASS_USER 0x1ffu /* every class the native oracle can run */
+#define FZ_CLASS_ALL 0x3ffu
+
+/* "alu" for FZ_CLASS_ALU; NULL for anything but one class bit. */
+const char *fz_class_name(uint32_t bit);
+
+/* A comma-separated list of class names ("alu,shift,muldiv"; "all" and "user" name the sets
+ * above) into *mask. 0, or -EINVAL on an unknown or empty name. */
+int fz_class_parse(const char *list, uint32_t *mask);
+
+struct fz_gen_opts {
+	/* Instructions of the chosen classes per snippet. The guards some need (a divisor made
+	 * safe, string pointers, a pushf's mask) come on top, and a snippet stops early rather than
+	 * pass FZ_INSN_MAX instructions in all. 1 <= min_len <= max_len <= FZ_INSN_MAX. */
+	unsigned min_len, max_len;
+	uint32_t classes; /* enum fz_class bits, not 0 */
+	bool system;      /* KVM oracle only: FZ_CLASS_SYSTEM is refused without it */
+};
+
+/* One snippet into s (with its masks, as fz_analyze gives them) and its start state into in:
+ * interesting register values, RSP inside the scratch area, random scratch bytes and RFLAGS
+ * within FZ_RFLAGS_START_MASK. Every memory access stays in the scratch area and no instruction
+ * faults from that state on the native oracle (classes below FZ_CLASS_SYSTEM). *rng is the
+ * generator's state (any value; the same value gives the same snippet). 0 or -EINVAL for bad
+ * options. */
+int fz_generate(uint64_t *rng, const struct fz_gen_opts *o, struct fz_snippet *s,
+		struct fz_state *in);
+
+#endif

@@ -1,0 +1,453 @@
+/* A divergence on disk: its JSON record and its reproducer image. */
+#include "repro.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compare.h"
+#include "layout.h"
+#include "trace.h"
+
+/* ---- JSON ------------------------------------------------------------------------------------ */
+
+static json_t *hex_bytes(const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	json_t *j;
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		snprintf(s + 2 * i, 3, "%02x", p[i]);
+	s[2 * n] = '\0';
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+/* The scratch bytes of st that differ from base, as runs [{"at": n, "bytes": "hex"}]. */
+static json_t *scratch_changes(const uint8_t *st, const uint8_t *base)
+{
+	json_t *runs = json_array();
+
+	for (uint32_t i = 0; runs && i < FZ_SCRATCH_SIZE;) {
+		uint32_t j = i;
+
+		if (st[i] == base[i]) {
+			i++;
+			continue;
+		}
+		while (j < FZ_SCRATCH_SIZE && st[j] != base[j])
+			j++;
+		json_array_append_new(runs, json_pack("{s:i,s:o}", "at", (json_int_t)i, "bytes",
+						      hex_bytes(st + i, j - i)));
+		i = j;
+	}
+	return runs;
+}
+
+static json_t *state_json(const struct fz_state *st)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; o && i < FZ_NGPR; i++)
+		json_object_set_new(o, fz_gpr_name(i), tv_json_hex(st->gpr[i]));
+	if (o) {
+		json_object_set_new(o, "rip", tv_json_hex(st->rip));
+		json_object_set_new(o, "rflags", tv_json_hex(st->rflags));
+	}
+	return o;
+}
+
+static json_t *result_json(const struct fz_result *r, const struct fz_state *in)
+{
+	json_t *o = state_json(&r->st);
+
+	if (o) {
+		json_object_set_new(o, "vector", json_integer(r->vector));
+		json_object_set_new(o, "scratch_changes", scratch_changes(r->st.scratch, in->scratch));
+	}
+	return o;
+}
+
+json_t *fz_case_json(const struct fz_case *c, const char *key, const char *oracle,
+		     const char *disasm)
+{
+	json_t *in = state_json(&c->in);
+	char fields[256];
+
+	if (in)
+		json_object_set_new(in, "scratch", hex_bytes(c->in.scratch, FZ_SCRATCH_SIZE));
+	fz_diff_fields(&c->diff, fields, sizeof(fields));
+	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:s,s:{s:o,s:o}}", "key", key, "oracle",
+			 oracle, "code", hex_bytes(c->s.code, c->s.len), "disasm",
+			 disasm ? disasm : "", "in", in, "emu", result_json(&c->emu, &c->in),
+			 "oracle_result", result_json(&c->oracle, &c->in), "fields", fields, "mask",
+			 "rflags_undefined", tv_json_hex(c->s.rflags_undefined), "gpr_undefined",
+			 tv_json_hex(c->s.gpr_undefined));
+}
+
+/* ---- reading a record back --------------------------------------------------------------------- */
+
+static int bad(char *why, size_t len, const char *field, const char *what)
+{
+	snprintf(why, len, "\"%s\": %s", field, what);
+	return -EINVAL;
+}
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A hex string of exactly want bytes (or, with want 0, up to cap bytes) into out. */
+static int get_bytes(json_t *j, const char *field, uint8_t *out, size_t cap, size_t want,
+		     size_t *got, char *why, size_t len)
+{
+	const char *s = json_string_value(j);
+	size_t n;
+
+	if (!s)
+		return bad(why, len, field, "not a string");
+	n = strlen(s);
+	if (n % 2 || n / 2 > cap || (want && n / 2 != want))
+		return bad(why, len, field, "not the hex bytes expected");
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return bad(why, len, field, "not hex");
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (got)
+		*got = n / 2;
+	return 0;
+}
+
+static int get_u64(json_t *obj, const char *field, uint64_t *v, char *why, size_t len)
+{
+	const char *s = json_string_value(json_object_get(obj, field));
+	char *end;
+
+	if (!s || strncmp(s, "0x", 2) != 0)
+		return bad(why, len, field, "missing, or not a 0x hex string");
+	errno = 0;
+	*v = strtoull(s + 2, &end, 16);
+	if (errno || end == s + 2 || *end)
+		return bad(why, len, field, "not a 64-bit hex number");
+	return 0;
+}
+
+static int get_state(json_t *obj, const char *field, struct fz_state *st, char *why, size_t len)
+{
+	int rc = 0;
+
+	if (!json_is_object(obj))
+		return bad(why, len, field, "not an object");
+	for (int i = 0; !rc && i < FZ_NGPR; i++)
+		rc = get_u64(obj, fz_gpr_name(i), &st->gpr[i], why, len);
+	if (!rc)
+		rc = get_u64(obj, "rip", &st->rip, why, len);
+	if (!rc)
+		rc = get_u64(obj, "rflags", &st->rflags, why, len);
+	return rc;
+}
+
+static int get_result(json_t *obj, const char *field, const struct fz_state *in,
+		      struct fz_result *r, char *why, size_t len)
+{
+	json_t *vector = json_object_get(obj, "vector"), *runs;
+	size_t i;
+	json_t *run;
+	int rc = get_state(obj, field, &r->st, why, len);
+
+	if (rc)
+		return rc;
+	if (!json_is_integer(vector) || json_integer_value(vector) < -1 ||
+	    json_integer_value(vector) > 255)
+		return bad(why, len, "vector", "not an integer from -1 to 255");
+	r->vector = (int)json_integer_value(vector);
+	memcpy(r->st.scratch, in->scratch, FZ_SCRATCH_SIZE);
+	runs = json_object_get(obj, "scratch_changes");
+	if (!json_is_array(runs))
+		return bad(why, len, "scratch_changes", "not an array");
+	json_array_foreach(runs, i, run) {
+		json_t *at = json_object_get(run, "at");
+		json_int_t off = json_integer_value(at);
+		size_t n;
+
+		if (!json_is_integer(at) || off < 0 || off >= FZ_SCRATCH_SIZE)
+			return bad(why, len, "scratch_changes.at", "not an offset in scratch");
+		rc = get_bytes(json_object_get(run, "bytes"), "scratch_changes.bytes",
+			       r->st.scratch + off, FZ_SCRATCH_SIZE - (size_t)off, 0, &n, why, len);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int fz_case_from_json(json_t *rec, struct fz_case *c, char *oracle, size_t oracle_len, char *why,
+		      size_t why_len)
+{
+	json_t *in = json_object_get(rec, "in"), *mask = json_object_get(rec, "mask");
+	const char *name = json_string_value(json_object_get(rec, "oracle"));
+	uint64_t v = 0;
+	size_t n;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (!json_is_object(rec))
+		return bad(why, why_len, "(record)", "not an object");
+	if (!name)
+		return bad(why, why_len, "oracle", "not a string");
+	snprintf(oracle, oracle_len, "%s", name);
+	rc = get_bytes(json_object_get(rec, "code"), "code", c->s.code, FZ_CODE_MAX, 0, &n, why,
+		       why_len);
+	if (rc)
+		return rc;
+	if (n == 0)
+		return bad(why, why_len, "code", "empty");
+	c->s.len = (uint16_t)n;
+	rc = get_state(in, "in", &c->in, why, why_len);
+	if (!rc)
+		rc = get_bytes(json_object_get(in, "scratch"), "in.scratch", c->in.scratch,
+			       FZ_SCRATCH_SIZE, FZ_SCRATCH_SIZE, NULL, why, why_len);
+	if (!rc)
+		rc = get_result(json_object_get(rec, "emu"), "emu", &c->in, &c->emu, why, why_len);
+	if (!rc)
+		rc = get_result(json_object_get(rec, "oracle_result"), "oracle_result", &c->in,
+				&c->oracle, why, why_len);
+	if (!rc && !json_is_object(mask))
+		rc = bad(why, why_len, "mask", "not an object");
+	if (!rc)
+		rc = get_u64(mask, "rflags_undefined", &c->s.rflags_undefined, why, why_len);
+	if (!rc)
+		rc = get_u64(mask, "gpr_undefined", &v, why, why_len);
+	if (!rc && v > 0xffff)
+		rc = bad(why, why_len, "gpr_undefined", "more than 16 registers");
+	c->s.gpr_undefined = (uint16_t)v;
+	return rc;
+}
+
+/* ---- the reproducer image ---------------------------------------------------------------------- */
+
+#define IMG_SCRATCH 0x2000u  /* the start state's scratch bytes, in the image */
+#define IMG_STRINGS 0x3000u  /* labels for the printed values */
+#define SAVE_AREA 0x42000u   /* where the end state is stored (free RAM, not scratch) */
+#define JMP_SLOTS 0x41000u   /* [0]: the snippet's start, [8]: where its tail returns */
+#define HC_PRINT32 0xea
+#define HC_PRINTSTR 0xec
+
+struct emit {
+	uint8_t *p;
+	size_t n, cap;
+	bool full;
+};
+
+static void put(struct emit *e, const void *b, size_t n)
+{
+	if (e->n + n > e->cap) {
+		e->full = true;
+		return;
+	}
+	memcpy(e->p + e->n, b, n);
+	e->n += n;
+}
+
+static void put8(struct emit *e, uint8_t b)
+{
+	put(e, &b, 1);
+}
+
+static void put32(struct emit *e, uint32_t v)
+{
+	put(e, &v, 4);
+}
+
+/* mov r64, imm64 */
+static void mov_imm64(struct emit *e, int reg, uint64_t v)
+{
+	put8(e, (uint8_t)(0x48 | (reg >= 8)));
+	put8(e, (uint8_t)(0xb8 + (reg & 7)));
+	put(e, &v, 8);
+}
+
+/* mov [abs32], r64 (store) or mov r64, [abs32] (load); mov eax-sized with wide false */
+static void mov_abs(struct emit *e, bool store, int reg, uint32_t addr, bool wide)
+{
+	if (wide || reg >= 8)
+		put8(e, (uint8_t)((wide ? 0x48 : 0x40) | (reg >= 8 ? 4 : 0)));
+	put8(e, store ? 0x89 : 0x8b);
+	put8(e, (uint8_t)(0x04 | (reg & 7) << 3)); /* mod 00, rm 100: SIB */
+	put8(e, 0x25);                             /* SIB: no base, no index: disp32 */
+	put32(e, addr);
+}
+
+/* jmp qword [abs32] */
+static void jmp_abs(struct emit *e, uint32_t slot)
+{
+	put8(e, 0xff);
+	put8(e, 0x24);
+	put8(e, 0x25);
+	put32(e, slot);
+}
+
+/* The label for a field, HC_printStr'd before its value. */
+static void print_label(struct emit *e, uint8_t *img, size_t *strings, const char *label)
+{
+	size_t n = strlen(label) + 1;
+
+	if (*strings + n > IMG_STRINGS + 0x1000) {
+		e->full = true;
+		return;
+	}
+	memcpy(img + *strings, label, n);
+	put8(e, 0xb8); /* mov eax, imm32 */
+	put32(e, (uint32_t)*strings);
+	put8(e, 0xe7); /* out imm8, eax */
+	put8(e, HC_PRINTSTR);
+	*strings += n;
+}
+
+/* HC_print32bit of the dword at addr. */
+static void print_dword(struct emit *e, uint32_t addr)
+{
+	mov_abs(e, false, 0, addr, false); /* mov eax, [addr] */
+	put8(e, 0xe7);
+	put8(e, HC_PRINT32);
+}
+
+/* Writes v over the imm64 of the mov_imm64 emitted at position at. */
+static void patch_imm64(struct emit *e, size_t at, uint64_t v)
+{
+	if (!e->full && at + 10 <= e->n)
+		memcpy(e->p + at + 2, &v, 8);
+}
+
+int fz_repro_image(const struct fz_case *c, uint8_t *img, size_t cap, size_t *len)
+{
+	/* Code lives below IMG_SCRATCH; the scratch bytes and the labels follow it. */
+	struct emit e = { .p = img, .cap = IMG_SCRATCH };
+	const uint32_t back_slot = JMP_SLOTS + 8;
+	size_t strings = IMG_STRINGS, src_at, back_at;
+
+	if (cap < IMG_STRINGS + 0x1000 || IMG_STRINGS + 0x1000 > TV_IMAGE_LIMIT)
+		return -ENOSPC;
+	memset(img, 0, IMG_STRINGS + 0x1000);
+	memcpy(img + IMG_SCRATCH, c->in.scratch, FZ_SCRATCH_SIZE);
+
+	/* The start state's scratch bytes and the snippet (with its tail) into place. */
+	put8(&e, 0xfc); /* cld */
+	mov_imm64(&e, FZ_RSI, IMG_SCRATCH);
+	mov_imm64(&e, FZ_RDI, FZ_SCRATCH_ADDR);
+	mov_imm64(&e, FZ_RCX, FZ_SCRATCH_SIZE);
+	put8(&e, 0xf3);
+	put8(&e, 0xa4); /* rep movsb */
+	src_at = e.n;
+	mov_imm64(&e, FZ_RSI, 0); /* patched: where the snippet's bytes sit in this image */
+	mov_imm64(&e, FZ_RDI, FZ_CODE_ADDR);
+	mov_imm64(&e, FZ_RCX, (uint64_t)c->s.len + 7);
+	put8(&e, 0xf3);
+	put8(&e, 0xa4);
+	/* The jump slots: into the snippet, and back from its tail. */
+	mov_imm64(&e, FZ_RAX, FZ_CODE_ADDR);
+	mov_abs(&e, true, FZ_RAX, JMP_SLOTS, true);
+	back_at = e.n;
+	mov_imm64(&e, FZ_RAX, 0); /* patched: the code after the snippet's bytes */
+	mov_abs(&e, true, FZ_RAX, back_slot, true);
+	/* RFLAGS, then every register (mov leaves RFLAGS alone), RSP last; then in. */
+	put8(&e, 0x68); /* push imm32 */
+	put32(&e, (uint32_t)((c->in.rflags & FZ_RFLAGS_START_MASK) | FZ_RFLAGS_FIXED));
+	put8(&e, 0x9d); /* popfq */
+	for (int i = 0; i < FZ_NGPR; i++)
+		if (i != FZ_RSP)
+			mov_imm64(&e, i, c->in.gpr[i]);
+	mov_imm64(&e, FZ_RSP, c->in.gpr[FZ_RSP]);
+	jmp_abs(&e, JMP_SLOTS);
+	/* The snippet's bytes and its tail, jmp qword [back_slot], as data for the copy above. */
+	patch_imm64(&e, src_at, e.n);
+	put(&e, c->s.code, c->s.len);
+	jmp_abs(&e, back_slot);
+	/* Back from the snippet: every register stored, then RFLAGS through twinvm's stack. */
+	patch_imm64(&e, back_at, e.n);
+	for (int i = 0; i < FZ_NGPR; i++)
+		mov_abs(&e, true, i, SAVE_AREA + 8u * (unsigned)i, true);
+	mov_imm64(&e, FZ_RSP, TV_STACK_TOP);
+	put8(&e, 0x9c); /* pushfq */
+	put8(&e, 0x58); /* pop rax */
+	mov_imm64(&e, FZ_RCX, FZ_RFLAGS_COMPARED);
+	put8(&e, 0x48); /* and rax, rcx */
+	put8(&e, 0x21);
+	put8(&e, 0xc8);
+	mov_abs(&e, true, FZ_RAX, SAVE_AREA + 8 * FZ_NGPR, true);
+	/* Each field that differs: its label, then its low and high halves. */
+	for (int i = 0; i < FZ_NGPR; i++) {
+		char label[16];
+
+		if (!(c->diff.fields & (1u << i)))
+			continue;
+		snprintf(label, sizeof(label), "%s=", fz_gpr_name(i));
+		print_label(&e, img, &strings, label);
+		print_dword(&e, SAVE_AREA + 8u * (unsigned)i);
+		print_dword(&e, SAVE_AREA + 8u * (unsigned)i + 4);
+	}
+	if (c->diff.fields & FZ_F_RFLAGS) {
+		print_label(&e, img, &strings, "rflags=");
+		print_dword(&e, SAVE_AREA + 8 * FZ_NGPR);
+	}
+	if (c->diff.fields & FZ_F_SCRATCH) {
+		uint32_t at = c->diff.scratch_at & ~7u;
+		char label[40];
+
+		snprintf(label, sizeof(label), "scratch+0x%x=", at);
+		print_label(&e, img, &strings, label);
+		print_dword(&e, (uint32_t)FZ_SCRATCH_ADDR + at);
+		print_dword(&e, (uint32_t)FZ_SCRATCH_ADDR + at + 4);
+	}
+	put8(&e, 0xf4); /* hlt */
+	if (e.full)
+		return -ENOSPC;
+	*len = IMG_STRINGS + 0x1000;
+	return 0;
+}
+
+int fz_case_write(const char *dir, const char *name, const struct fz_case *c, const char *key,
+		  const char *oracle, const char *disasm, char *why, size_t why_len)
+{
+	static uint8_t img[IMG_STRINGS + 0x1000];
+	char path[4096];
+	json_t *rec;
+	size_t len;
+	FILE *f;
+	int rc = fz_repro_image(c, img, sizeof(img), &len);
+
+	if (rc) {
+		snprintf(why, why_len, "%s: the reproducer does not fit in an image", name);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/%s.bin", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(img, 1, len, f) != len || fclose(f) != 0) {
+		rc = -errno;
+		snprintf(why, why_len, "writing %s: %s", path, strerror(errno));
+		return rc ? rc : -EIO;
+	}
+	rec = fz_case_json(c, key, oracle, disasm);
+	snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+	if (!rec || json_dump_file(rec, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0) {
+		json_decref(rec);
+		snprintf(why, why_len, "writing %s: %s", path, rec ? strerror(errno) : "no memory");
+		return -EIO;
+	}
+	json_decref(rec);
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* A divergence on disk: a JSON record (the snippet, its start state, both results, where they
+ * differ, the masks used) and a raw long-mode guest image that reproduces it under `twinvm run`
+ * and `twinvm diff`, printing the diverging values with HC_print32bit. */
+#ifndef TWINVM_FZ_REPRO_H
+#define TWINVM_FZ_REPRO_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "minimize.h"
+
+/* The record of c. key names its bucket, oracle the other side ("native", "kvm"), disasm the
+ * snippet as text (may be NULL). NULL when out of memory. */
+json_t *fz_case_json(const struct fz_case *c, const char *key, const char *oracle,
+		     const char *disasm);
+
+/* Reads a record back into c (snippet code, start state, both results, masks; c->s.ninsn and
+ * off[] are left for the caller's fz_analyze) and the oracle's name. Every field is checked: -EINVAL
+ * with why naming the first that is missing or malformed. */
+int fz_case_from_json(json_t *rec, struct fz_case *c, char *oracle, size_t oracle_len, char *why,
+		      size_t why_len);
+
+/* The reproducer: a raw long-mode image, loaded and started at 0, that copies the start state's
+ * scratch area into place, loads its RFLAGS and registers, runs the snippet at FZ_CODE_ADDR, and
+ * prints each field of c->diff with HC_print32bit (low half, then high half; RFLAGS masked to the
+ * compared bits; for scratch, the 8 bytes at the first difference), then halts. -ENOSPC when cap
+ * is too small. */
+int fz_repro_image(const struct fz_case *c, uint8_t *img, size_t cap, size_t *len);
+
+/* Writes <dir>/<name>.json and <dir>/<name>.bin for c. 0, or -errno with why. */
+int fz_case_write(const char *dir, const char *name, const struct fz_case *c, const char *key,
+		  const char *oracle, const char *disasm, char *why, size_t why_len);
+
+#endif

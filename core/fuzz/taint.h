@@ -1,0 +1,42 @@
+/* The analysis one instruction at a time, for the generator: it steps a copy of the state over
+ * each instruction it encodes and keeps the copy only if the instruction is one it wants.
+ * Private to core/fuzz (analyze.c, gen.c). */
+#ifndef TWINVM_FZ_TAINT_H
+#define TWINVM_FZ_TAINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fz.h"
+
+struct fz_taint {
+	uint64_t flags;          /* RFLAGS bits (of FZ_RFLAGS_COMPARED) holding an undefined value */
+	uint16_t gpr;            /* general registers holding one, bit per enum fz_gpr */
+	uint64_t ones[FZ_NGPR];  /* bits known to be set (so bsf/bsr's source is not zero) */
+	uint64_t mem_ones_addr;  /* the same for one absolute memory operand */
+	uint64_t mem_ones;
+	uint16_t mem_ones_size;
+	uint16_t pushf_pending;  /* a pushf's size: [rsp] holds unmasked RFLAGS until an and */
+	uint64_t pushf_allowed;  /* the bits that and may keep */
+};
+
+/* What one step saw. */
+struct fz_step {
+	unsigned len;        /* bytes of the instruction */
+	unsigned mnemonic;   /* ZydisMnemonic */
+	bool read_undefined; /* it read an undefined flag or register */
+};
+
+/* The start: everything defined. */
+void fz_taint_init(struct fz_taint *t);
+
+/* Steps t over the instruction at code. 0; -EINVAL when it does not decode; -ENOTSUP when an
+ * undefined value (or an unmasked pushf) reaches memory or an address: the end state's memory
+ * would not compare. t is left as it was on an error. */
+int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz_step *st);
+
+/* Whether t can end a snippet: no pushf waiting for its mask. */
+bool fz_taint_can_end(const struct fz_taint *t);
+
+#endif
