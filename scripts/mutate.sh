@@ -77,6 +77,9 @@ mkdir -p "$src" "$logs"
 run_suite() {
   local log=$1
   (cd "$src" && meson test -C build --no-rebuild -t 0.1) >>"$log" 2>&1
+  # A timed-out suite's forked Check children outlive it (meson kills the runner only): a
+  # mutation that hangs a guest would leave them spinning on the CPU for good.
+  pkill -KILL -f "^$src/build/tests/" 2>/dev/null || true
   cat "$src/build/meson-logs/testlog.txt" >>"$log"
   sed -nE 's/^ *[0-9]+\/[0-9]+ +([A-Za-z0-9_]+) +(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS).*/\1/p' \
     "$src/build/meson-logs/testlog.txt" | awk '!seen[$0]++'
