@@ -14,6 +14,7 @@ static const char usage[] =
 	"  matrix  several VMs on one CPU: threads, io, rr or share (7:3) scheduling\n"
 	"  diff    one guest on KVM and the emulator in lockstep; the first divergence\n"
 	"  bench   twinvm's cost on each engine, as ratios against raw baselines\n"
+	"  fuzz    generated instructions on the emulator against the host CPU or KVM\n"
 	"  info    the engines on this host, their versions and the limits probes found\n"
 	"  help    this text\n"
 	"\n"
@@ -30,6 +31,9 @@ int main(int argc, char **argv)
 		{ "matrix", tv_cmd_matrix },
 		{ "diff", tv_cmd_diff },
 		{ "bench", tv_cmd_bench },
+#ifdef TWINVM_HAVE_ZYDIS
+		{ "fuzz", tv_cmd_fuzz },
+#endif
 	};
 
 	if (argc < 2) {
@@ -43,6 +47,13 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return tv_stdout_status("twinvm", commands[i].fn(argc - 1, argv + 1));
+#ifndef TWINVM_HAVE_ZYDIS
+	if (!strcmp(argv[1], "fuzz")) {
+		fputs("twinvm: fuzz: this twinvm was built without Zydis (libzydis-dev), which the "
+		      "fuzzer needs\n", stderr);
+		return TV_EXIT_STATUS_USAGE;
+	}
+#endif
 	fprintf(stderr, "twinvm: unknown command '%s' (see twinvm --help)\n", argv[1]);
 	return TV_EXIT_STATUS_USAGE;
 }

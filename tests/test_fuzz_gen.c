@@ -379,7 +379,7 @@ START_TEST(test_emu_runs_every_user_class)
 	be = tv_test_engine("emu", TV_MODE_LONG, why, sizeof(why));
 	if (!be)
 		TV_SKIP("emu/long: %s", why);
-	ck_assert_msg(fz_engine_open(be, &o, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(fz_engine_open(be, NULL, &o, why, sizeof(why)) == 0, "%s", why);
 	for (unsigned c = 0; c < FZ_CLASS_COUNT; c++) {
 		struct fz_gen_opts g = { .min_len = 1, .max_len = 4, .classes = 1u << c };
 		uint64_t rng = 11 * c;

@@ -285,6 +285,11 @@ int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz
 		e.dest_undefined = true;
 	}
 
+	/* An undefined result written to memory cannot be masked (no mask for memory): refused,
+	 * as an undefined value written there from a register is above. */
+	if (e.dest_undefined && d.op[0].type == ZYDIS_OPERAND_TYPE_MEMORY)
+		return -ENOTSUP;
+
 	/* The registers. */
 	for (unsigned i = 0; i < d.in.operand_count; i++) {
 		const ZydisDecodedOperand *o = &d.op[i];
@@ -377,6 +382,23 @@ static bool put(char *buf, size_t n, size_t *at, const char *text)
 	}
 	*at += (size_t)w;
 	return true;
+}
+
+uint16_t fz_explicit_gprs(const uint8_t *code, size_t len)
+{
+	uint16_t mask = 0;
+	struct decoded d;
+
+	for (size_t at = 0; at < len && decode(code + at, len - at, &d) == 0; at += d.in.length) {
+		for (unsigned i = 0; i < d.in.operand_count_visible; i++) {
+			int g = d.op[i].type == ZYDIS_OPERAND_TYPE_REGISTER ? gpr_of(d.op[i].reg.value)
+									    : -1;
+
+			if (g >= 0)
+				mask |= (uint16_t)(1u << g);
+		}
+	}
+	return mask;
 }
 
 int fz_insn_form(const uint8_t *code, size_t len, char *buf, size_t n)

@@ -6,26 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fz_case_key(const struct fz_case *c, fz_form_fn form, char *key, size_t len)
+int fz_case_key(const struct fz_case *c, fz_form_fn form, fz_gprs_fn explicit, char *key,
+		size_t len)
 {
-	char fields[256];
-	size_t n = 0;
+	struct fz_diff named = c->diff;
+	uint16_t regs = explicit ? explicit(c->s.code, c->s.len) : 0;
+	unsigned last = c->s.ninsn ? c->s.ninsn - 1u : 0;
+	char one[96], fields[256];
+	int rc;
 
-	if (!len || !form)
+	if (!len || !form || !c->s.ninsn)
 		return -EINVAL;
-	key[0] = '\0';
-	for (unsigned i = 0; i < c->s.ninsn; i++) {
-		char one[96];
-		int rc = form(c->s.code + c->s.off[i], (size_t)(c->s.off[i + 1] - c->s.off[i]), one,
-			      sizeof(one));
-
-		if (rc)
-			return rc;
-		n += (size_t)snprintf(key + n, n < len ? len - n : 0, "%s%s", i ? "; " : "", one);
-	}
-	fz_diff_fields(&c->diff, fields, sizeof(fields));
-	n += (size_t)snprintf(key + n, n < len ? len - n : 0, " -> %s", fields);
-	return n < len ? 0 : -ENOSPC;
+	rc = form(c->s.code + c->s.off[last], (size_t)(c->s.off[last + 1] - c->s.off[last]), one,
+		  sizeof(one));
+	if (rc)
+		return rc;
+	/* Which flags or which register differ depends on the values, not on the bug. */
+	named.fields &= ~(uint32_t)regs;
+	if (named.rflags_bits)
+		named.rflags_bits = ~0ull;
+	fz_diff_fields(&named, fields, sizeof(fields));
+	rc = snprintf(key, len, "%s%s -> %s%s%s", last ? "...; " : "", one,
+		      (c->diff.fields & regs) ? "reg" : "",
+		      (c->diff.fields & regs) && fields[0] ? ", " : "", fields);
+	return rc >= 0 && (size_t)rc < len ? 0 : -ENOSPC;
 }
 
 bool fz_buckets_has(const struct fz_buckets *b, const char *key)

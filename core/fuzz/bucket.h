@@ -5,14 +5,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "minimize.h"
 
 /* The form of one instruction, "shld r64, r64, cl" (gen.h's fz_insn_form). */
 typedef int (*fz_form_fn)(const uint8_t *code, size_t len, char *buf, size_t n);
 
-/* "popcnt r64, r64 -> rax, rflags.zf": the forms of c's instructions, then where it differs. */
-int fz_case_key(const struct fz_case *c, fz_form_fn form, char *key, size_t len);
+/* The general registers that are explicit operands of code (gen.h's fz_explicit_gprs). */
+typedef uint16_t (*fz_gprs_fn)(const uint8_t *code, size_t len);
+
+/* "popcnt r64, r64 -> reg, rflags": the form of c's last instruction (the one the divergence
+ * shows at; "...; " before it when others lead up to it), then where it differs: registers that
+ * are explicit operands as "reg" (explicit may be NULL: every register by name), any flag as
+ * "rflags". Which flag or register differs depends on the values, not on the bug. */
+int fz_case_key(const struct fz_case *c, fz_form_fn form, fz_gprs_fn explicit, char *key,
+		size_t len);
 
 struct fz_buckets {
 	char **keys;

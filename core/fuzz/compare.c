@@ -64,9 +64,12 @@ void fz_diff_fields(const struct fz_diff *d, char *buf, size_t len)
 			PUT("%s%s", n ? ", " : "", fz_gpr_name(i));
 	if (d->fields & FZ_F_RIP)
 		PUT("%srip", n ? ", " : "");
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (d->rflags_bits & flags[i].bit)
-			PUT("%srflags.%s", n ? ", " : "", flags[i].name);
+	if (d->rflags_bits == ~0ull) /* a bucket key's "some flag" */
+		PUT("%srflags", n ? ", " : "");
+	else
+		for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+			if (d->rflags_bits & flags[i].bit)
+				PUT("%srflags.%s", n ? ", " : "", flags[i].name);
 	if (d->fields & FZ_F_SCRATCH)
 		PUT("%sscratch", n ? ", " : "");
 #undef PUT

@@ -107,9 +107,11 @@ static void engine_close(struct fz_oracle *o)
 	free(e);
 }
 
-int fz_engine_open(const struct tv_backend_ops *be, struct fz_oracle **out, char *why, size_t len)
+int fz_engine_open(const struct tv_backend_ops *be, const char *cpu_model, struct fz_oracle **out,
+		   char *why, size_t len)
 {
-	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .quiet = true };
+	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .quiet = true,
+				       .cpu_model = cpu_model };
 	struct engine *e = calloc(1, sizeof(*e));
 
 	if (!e) {

@@ -76,7 +76,9 @@ struct fz_oracle {
 int fz_native_open(struct fz_oracle **out, char *why, size_t len);
 
 /* The engine be (the emulator or KVM) running snippets as a long-mode guest, one machine reused
- * for all of them. -ENODEV or -ENOTSUP with why when it cannot here. */
-int fz_engine_open(const struct tv_backend_ops *be, struct fz_oracle **out, char *why, size_t len);
+ * for all of them; cpu_model as tv_machine_opts takes it (NULL: the engine's default). -ENODEV
+ * or -ENOTSUP with why when it cannot here. */
+int fz_engine_open(const struct tv_backend_ops *be, const char *cpu_model, struct fz_oracle **out,
+		   char *why, size_t len);
 
 #endif

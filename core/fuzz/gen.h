@@ -30,6 +30,11 @@ int fz_insn_form(const uint8_t *code, size_t len, char *buf, size_t n);
  * FZ_CODE_ADDR. 0, -EINVAL when the code does not decode, -ENOSPC when buf is too small. */
 int fz_disasm(const uint8_t *code, size_t len, char *buf, size_t n);
 
+/* The general registers that stand as explicit operands (by name in the instruction text) of
+ * any instruction in code: a bucket key says "reg" for them, so that the same bug in rcx and
+ * in r13 is one bucket, and names only implicit ones (cmpxchg's rax, mul's rdx). */
+uint16_t fz_explicit_gprs(const uint8_t *code, size_t len);
+
 /* The instruction classes (gen.c's table says what each one generates). */
 enum fz_class {
 	FZ_CLASS_ALU = 1u << 0,    /* add..cmp, test, mov, inc/dec/neg/not; lock on memory */

@@ -2,6 +2,7 @@
  * by length is at most 136 pairs of runs: cheap next to the millions of snippets that found it. */
 #include "minimize.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* The window [i, j) of s, analysed afresh: what it leaves undefined is its own business. */
@@ -26,7 +27,11 @@ int fz_minimize(struct fz_oracle *emu, struct fz_oracle *oracle, fz_analyze_fn a
 		return 0;
 	before[0] = c->in;
 	for (unsigned i = 1; i < n; i++, reach++) {
+		/* -ENOTSUP: the window's result cannot be compared whole (a pushf without its
+		 * mask), but it runs, and the state it leaves is what the next window starts from. */
 		rc = window(analyze, &c->s, i - 1, i, &w);
+		if (rc == -ENOTSUP)
+			rc = 0;
 		if (!rc)
 			rc = oracle->run(oracle, &w, &before[i - 1], &r);
 		if (rc)
@@ -42,6 +47,8 @@ int fz_minimize(struct fz_oracle *emu, struct fz_oracle *oracle, fz_analyze_fn a
 	for (unsigned len = 1; len < n; len++) {
 		for (unsigned i = 0; i + len <= n && i < reach; i++) {
 			rc = window(analyze, &c->s, i, i + len, &t->s);
+			if (rc == -ENOTSUP)
+				continue; /* not comparable alone: a longer window will hold it */
 			if (rc)
 				return rc;
 			t->in = before[i];

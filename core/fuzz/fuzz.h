@@ -1,0 +1,41 @@
+/* twinvm fuzz's loop: generate a snippet, run it on the emulator and on the oracle, compare;
+ * minimise what diverges, bucket it, and write each new bucket. And --replay. */
+#ifndef TWINVM_FZ_FUZZ_H
+#define TWINVM_FZ_FUZZ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fz.h"
+#include "gen.h"
+
+struct fz_run_opts {
+	struct fz_oracle *emu, *oracle; /* opened by the caller */
+	uint64_t seed;
+	uint64_t count;     /* snippets; 0: no limit */
+	double duration_s;  /* seconds; 0: no limit (one of the two is set) */
+	struct fz_gen_opts gen;
+	const char *out_dir;   /* new buckets are written here; NULL: only counted */
+	const char *known_dir; /* records whose buckets are not new (tests/divergences); NULL */
+	bool progress;         /* a line on stderr at most once a second */
+};
+
+struct fz_stats {
+	uint64_t snippets;    /* compared */
+	uint64_t diverged;    /* snippets that diverged, before bucketing */
+	uint64_t new_buckets; /* written to out_dir (or counted) */
+	uint64_t known;       /* divergences that fell into a known bucket */
+	double seconds;
+};
+
+/* Runs the loop until count or duration (or Ctrl-C, through tv_kick's interrupted flag). 0, or
+ * -errno when an oracle failed (with tv_last_error()). Each new bucket is also one line on out. */
+int fz_run(const struct fz_run_opts *o, FILE *out, struct fz_stats *st);
+
+/* Replays every record in dir against emu and oracle: one line each on out ("still diverges",
+ * "no longer diverges: <what>"). *diverging and *total count them. 0, or -errno with why. */
+int fz_replay(struct fz_oracle *emu, struct fz_oracle *oracle, const char *dir, FILE *out,
+	      unsigned *diverging, unsigned *total, char *why, size_t why_len);
+
+#endif
