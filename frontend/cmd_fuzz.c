@@ -221,9 +221,10 @@ int tv_cmd_fuzz(int argc, char **argv)
 		} else {
 			fprintf(stderr, "twinvm fuzz: %" PRIu64 " snippets in %.1f s (%.0f/s), emu "
 				"against %s: %" PRIu64 " diverged, %" PRIu64 " new bucket%s, %" PRIu64
-				" in known buckets\n", st.snippets, st.seconds,
-				st.seconds > 0 ? (double)st.snippets / st.seconds : 0.0, o.oracle->name,
-				st.diverged, st.new_buckets, st.new_buckets == 1 ? "" : "s", st.known);
+				" in known buckets; %" PRIu64 " the oracle could not run\n", st.snippets,
+				st.seconds, st.seconds > 0 ? (double)st.snippets / st.seconds : 0.0,
+				o.oracle->name, st.diverged, st.new_buckets,
+				st.new_buckets == 1 ? "" : "s", st.known, st.unrunnable);
 			status = st.new_buckets ? 1 : TV_EXIT_STATUS_OK;
 		}
 	}

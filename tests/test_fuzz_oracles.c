@@ -119,7 +119,7 @@ static void engine_agrees(const char *engine)
 	be = tv_test_engine(engine, TV_MODE_LONG, why, sizeof(why));
 	if (!be)
 		TV_SKIP("%s/long: %s", engine, why);
-	ck_assert_msg(fz_engine_open(be, &o, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(fz_engine_open(be, NULL, &o, why, sizeof(why)) == 0, "%s", why);
 	in.gpr[FZ_RSP] = FZ_SCRATCH_ADDR + 0x800;
 	in.gpr[FZ_RAX] = 0xffffffffffffffffull;
 	in.gpr[FZ_RBX] = 2;
@@ -157,6 +157,33 @@ static void engine_agrees(const char *engine)
 START_TEST(test_emu_oracle_gives_the_architectures_results) { engine_agrees("emu"); }
 END_TEST
 
+/* 5000 snippets through one engine oracle: past the point where it reuses its code slots, and
+ * each run must be the new snippet, never a translation kept from the old one. */
+START_TEST(test_emu_oracle_runs_each_new_snippet_not_an_old_translation)
+{
+	const struct tv_backend_ops *be;
+	struct fz_oracle *o = NULL;
+	struct fz_state in = { 0 };
+	struct fz_result r;
+	struct fz_snippet s;
+	char why[512];
+
+	be = tv_test_engine("emu", TV_MODE_LONG, why, sizeof(why));
+	ck_assert(be != NULL);
+	ck_assert_msg(fz_engine_open(be, NULL, &o, why, sizeof(why)) == 0, "%s", why);
+	in.gpr[FZ_RSP] = FZ_SCRATCH_ADDR + 0x800;
+	for (uint32_t i = 0; i < 5000; i++) {
+		const uint8_t add[] = { 0x48, 0x05, (uint8_t)i, (uint8_t)(i >> 8), 0, 0 }; /* add rax, i */
+
+		snippet(&s, add, sizeof(add));
+		ck_assert_msg(o->run(o, &s, &in, &r) == 0, "%s", tv_last_error());
+		ck_assert_uint_eq(r.st.gpr[FZ_RAX], i);
+		ck_assert_uint_eq(r.st.rip, FZ_CODE_ADDR + sizeof(add));
+	}
+	o->close(o);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fuzz_oracles");
@@ -166,6 +193,7 @@ int main(void)
 	tcase_add_test(tc, test_native_fault_is_an_outcome_and_the_process_survives);
 	tcase_add_test(tc, test_native_refuses_a_system_call);
 	tcase_add_test(tc, test_emu_oracle_gives_the_architectures_results);
+	tcase_add_test(tc, test_emu_oracle_runs_each_new_snippet_not_an_old_translation);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

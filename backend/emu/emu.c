@@ -932,6 +932,10 @@ static int emu_set_signal_mask(struct tv_vcpu *v, const sigset_t *mask)
 	return 0;
 }
 
+/* The whole translation cache is flushed, not the range: uc_ctl_remove_cache (2.1.1) was seen to
+ * loop for good inside tb_invalidate_phys_range after a few hundred thousand snippets of the
+ * fuzzer rewritten at one address. A flush costs the next run a fresh translation, which a
+ * rewritten snippet needs anyway. */
 static int emu_code_written(struct tv_vcpu *v, uint64_t addr, uint64_t len)
 {
 	uc_err err;
@@ -940,10 +944,10 @@ static int emu_code_written(struct tv_vcpu *v, uint64_t addr, uint64_t len)
 		return -EIO;
 	if (!len || addr > UINT64_MAX - len)
 		return -EINVAL;
-	err = uc_ctl_remove_cache(v->vm->uc, addr, addr + len);
-	EMU_LOG(v->log, "uc_ctl_remove_cache(0x%" PRIx64 ", 0x%" PRIx64 ") = %s", addr, addr + len,
-		emu_err_name(err));
-	return err ? emu_fail("uc_ctl_remove_cache", err) : 0;
+	err = uc_ctl_flush_tb(v->vm->uc);
+	EMU_LOG(v->log, "uc_ctl_flush_tb() = %s (0x%" PRIx64 "-0x%" PRIx64 " rewritten)",
+		emu_err_name(err), addr, addr + len);
+	return err ? emu_fail("uc_ctl_flush_tb", err) : 0;
 }
 
 /* The whole CPU state through Unicorn's context, with what this backend keeps of it itself: the

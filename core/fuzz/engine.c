@@ -1,8 +1,15 @@
 /* The engine oracles: a snippet runs as a guest, through the backend interface, on the emulator
- * or on KVM. One long-mode machine serves every snippet: the snippet and a hlt go to
- * FZ_CODE_ADDR, the scratch memory to FZ_SCRATCH_ADDR, the start state to the registers, and the
- * run ends at the hlt (one exit per snippet) or at a fault. twinvm's long mode identity-maps the
- * first 4 GiB, so the snippet's addresses are the native oracle's. */
+ * or on KVM. One long-mode machine serves every snippet: the snippet and a hlt go to a code slot,
+ * the scratch memory to FZ_SCRATCH_ADDR, the start state to the registers, and the run ends at
+ * the hlt (one exit per snippet) or at a fault. twinvm's long mode identity-maps the first 4 GiB,
+ * so the snippet's data addresses are the native oracle's.
+ *
+ * The code goes to a new slot each time, and RIP is reported as if it had run at FZ_CODE_ADDR
+ * (snippets are position independent: no branches, no RIP-relative operands). The emulator
+ * translates code once and keeps it: rewriting one address for every snippet needed an
+ * invalidation per snippet, and Unicorn 2.1.1's range invalidation was seen to loop for good
+ * after a few hundred thousand, while a whole flush costs ~0.4 ms. With 2048 slots the flush
+ * comes once per 2048 snippets. */
 #include "fz.h"
 
 #include <errno.h>
@@ -13,8 +20,13 @@
 #include "layout.h"
 #include "machine.h"
 
+#define SLOT_AREA 0x100000ull /* 1 MiB of guest RAM, above twinvm's layout and the fuzzer's data */
+#define SLOT_SIZE 0x200u      /* a snippet, FZ_CODE_MAX bytes, and its hlt */
+#define SLOTS 2048u
+
 struct engine {
 	struct fz_oracle o;
+	unsigned next_slot;
 	struct tv_machine m;
 	FILE *console; /* /dev/null: a snippet prints nothing, but the machine needs somewhere */
 	char name[16];
@@ -38,6 +50,7 @@ static int engine_run(struct fz_oracle *o, const struct fz_snippet *s, const str
 	struct tv_machine *m = &e->m;
 	const uint8_t hlt = 0xf4;
 	struct tv_regs r = { 0 };
+	uint64_t code;
 	struct tv_exit x;
 	int rc;
 
@@ -45,17 +58,21 @@ static int engine_run(struct fz_oracle *o, const struct fz_snippet *s, const str
 		tv_set_error("%s: a snippet of %u bytes (at most %u)", e->name, s->len, FZ_CODE_MAX);
 		return -EINVAL;
 	}
-	if (tv_ram_write(&m->ram, FZ_CODE_ADDR, s->code, s->len) != 0 ||
-	    tv_ram_write(&m->ram, FZ_CODE_ADDR + s->len, &hlt, 1) != 0 ||
+	if (e->next_slot == SLOTS) {
+		/* Every slot used: the engine may hold translations of all of them. */
+		if (m->be->code_written) {
+			rc = m->be->code_written(m->vcpu, SLOT_AREA, (uint64_t)SLOTS * SLOT_SIZE);
+			if (rc)
+				return rc;
+		}
+		e->next_slot = 0;
+	}
+	code = SLOT_AREA + (uint64_t)e->next_slot++ * SLOT_SIZE;
+	if (tv_ram_write(&m->ram, code, s->code, s->len) != 0 ||
+	    tv_ram_write(&m->ram, code + s->len, &hlt, 1) != 0 ||
 	    tv_ram_write(&m->ram, FZ_SCRATCH_ADDR, in->scratch, FZ_SCRATCH_SIZE) != 0) {
 		tv_set_error("%s: the fuzzer's addresses lie outside guest RAM", e->name);
 		return -EFAULT;
-	}
-	/* The engine may hold a translation of the last snippet at the same address. */
-	if (m->be->code_written) {
-		rc = m->be->code_written(m->vcpu, FZ_CODE_ADDR, (uint64_t)s->len + 1);
-		if (rc)
-			return rc;
 	}
 	/* Every snippet starts from the state the machine was set up in, whatever the last one
 	 * did to it (the emulator keeps an exception in flight after a fault otherwise). */
@@ -66,7 +83,7 @@ static int engine_run(struct fz_oracle *o, const struct fz_snippet *s, const str
 	}
 	for (int i = 0; i < FZ_NGPR; i++)
 		*reg_of(&r, i) = in->gpr[i];
-	r.rip = FZ_CODE_ADDR;
+	r.rip = code;
 	r.rflags = (in->rflags & FZ_RFLAGS_START_MASK) | FZ_RFLAGS_FIXED;
 	rc = m->be->set_regs(m->vcpu, &r);
 	if (!rc)
@@ -80,12 +97,15 @@ static int engine_run(struct fz_oracle *o, const struct fz_snippet *s, const str
 	for (int i = 0; i < FZ_NGPR; i++)
 		out->st.gpr[i] = *reg_of(&r, i);
 	out->st.rflags = r.rflags;
-	out->st.rip = r.rip;
+	out->st.rip = r.rip - code + FZ_CODE_ADDR; /* as if it had run where the others run it */
 	out->vector = -1;
 	if (x.reason == TV_EXIT_HLT) {
-		out->st.rip = r.rip - 1; /* the hlt is the fuzzer's, not the snippet's */
-	} else if (x.reason == TV_EXIT_SHUTDOWN && x.exception >= 0) {
-		out->vector = x.exception;
+		out->st.rip -= 1; /* the hlt is the fuzzer's, not the snippet's */
+	} else if (x.reason == TV_EXIT_SHUTDOWN) {
+		out->vector = x.exception >= 0 ? x.exception : FZ_VECTOR_UNKNOWN;
+	} else if (x.reason == TV_EXIT_INTERNAL_ERROR) {
+		tv_set_error("%s: %s", e->name, x.detail);
+		return -ENOTSUP;
 	} else {
 		tv_set_error("%s: the snippet ended in %s%s%s, neither at its end nor at a fault the "
 			     "engine names", e->name, tv_exit_reason_name(x.reason),

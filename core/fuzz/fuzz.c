@@ -196,6 +196,11 @@ int fz_run(const struct fz_run_opts *o, FILE *out, struct fz_stats *st)
 			rc = o->emu->run(o->emu, &c->s, &c->in, &c->emu);
 		if (!rc)
 			rc = o->oracle->run(o->oracle, &c->s, &c->in, &c->oracle);
+		if (rc == -ENOTSUP) {
+			st->unrunnable++;
+			rc = 0;
+			continue;
+		}
 		if (rc)
 			break;
 		st->snippets++;

@@ -26,6 +26,7 @@ struct fz_stats {
 	uint64_t diverged;    /* snippets that diverged, before bucketing */
 	uint64_t new_buckets; /* written to out_dir (or counted) */
 	uint64_t known;       /* divergences that fell into a known bucket */
+	uint64_t unrunnable;  /* snippets the oracle could not run (skipped) */
 	double seconds;
 };
 

@@ -54,7 +54,9 @@ struct fz_snippet {
 };
 
 /* How a run ended. vector -1: the snippet ran to its end; otherwise the exception it raised,
- * with st the state at the faulting instruction (rip on it). */
+ * with st the state at the faulting instruction (rip on it), or FZ_VECTOR_UNKNOWN for a fault
+ * the oracle cannot name (KVM's SHUTDOWN), which compares equal to any vector. */
+#define FZ_VECTOR_UNKNOWN 256
 struct fz_result {
 	struct fz_state st;
 	int vector;
@@ -64,8 +66,9 @@ struct fz_result {
 /* Something that runs snippets: the host CPU, KVM, or the emulator. */
 struct fz_oracle {
 	const char *name; /* "native", "kvm", "emu" */
-	/* Runs s from in. 0 with *out filled (a fault is an outcome, not an error), or -errno when
-	 * the oracle itself failed (with tv_last_error()). */
+	/* Runs s from in. 0 with *out filled (a fault is an outcome, not an error); -ENOTSUP when
+	 * this oracle cannot run this snippet (KVM's instruction emulator refusing it), which the
+	 * fuzzer skips; other -errno when the oracle itself failed (with tv_last_error()). */
 	int (*run)(struct fz_oracle *o, const struct fz_snippet *s, const struct fz_state *in,
 		   struct fz_result *out);
 	void (*close)(struct fz_oracle *o); /* NULL-safe */
