@@ -94,6 +94,10 @@ int tv_parse_seconds(const char *s, double *out)
 		return -EINVAL;
 	if (strcmp(end, "ms") == 0)
 		v /= 1000;
+	else if (strcmp(end, "m") == 0)
+		v *= 60;
+	else if (strcmp(end, "h") == 0)
+		v *= 3600;
 	else if (*end && strcmp(end, "s") != 0)
 		return -EINVAL;
 	/* Overflow (HUGE_VAL) and underflow alike: a time no timer can be armed for. */

@@ -32,7 +32,7 @@ int tv_parse_mem(const char *s, uint64_t *out);
 /* A positive decimal count ("40") for --quanta and --max-exits. */
 int tv_parse_count(const char *s, uint64_t *out);
 
-/* "10", "2.5", "300ms", "2s", "1e3": seconds, from 0 to TV_TIME_MAX_S (a year). */
+/* "10", "2.5", "300ms", "2s", "10m", "1h", "1e3": seconds, from 0 to TV_TIME_MAX_S (a year). */
 int tv_parse_seconds(const char *s, double *out);
 
 /* --cpu: a CPU model's name as `twinvm info` lists them (lower case letters, digits and dashes,

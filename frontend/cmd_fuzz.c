@@ -30,7 +30,7 @@ static const char fuzz_usage[] =
 	"  -m, --mode MODE         long (the default; the only mode so far)\n"
 	"      --seed N            the generator's seed (default 1): the same seed, the same run\n"
 	"      --count N           stop after N snippets\n"
-	"      --duration TIME     stop after TIME (10s, 10m as 600, 1.5); default --count 100000\n"
+	"      --duration TIME     stop after TIME (600, 10m, 1h, 2.5s); default --count 100000\n"
 	"      --length MIN-MAX    instructions per snippet (default 1-4, at most 16)\n"
 	"      --classes LIST      instruction classes, comma-separated, or all, or user (the\n"
 	"                          default: all but system, which only the kvm oracle runs)\n"

@@ -37,6 +37,9 @@ START_TEST(test_parse_seconds_units)
 	ck_assert(tv_parse_seconds("10", &s) == 0 && s == 10.0);
 	ck_assert(tv_parse_seconds("2.5s", &s) == 0 && s == 2.5);
 	ck_assert(tv_parse_seconds("500ms", &s) == 0 && s == 0.5);
+	ck_assert(tv_parse_seconds("10m", &s) == 0 && s == 600.0);
+	ck_assert(tv_parse_seconds("1.5h", &s) == 0 && s == 5400.0);
+	ck_assert_int_eq(tv_parse_seconds("10min", &s), -EINVAL);
 	ck_assert_int_eq(tv_parse_seconds("-1", &s), -EINVAL);
 	ck_assert_int_eq(tv_parse_seconds("ten", &s), -EINVAL);
 	ck_assert_int_eq(tv_parse_seconds("5min", &s), -EINVAL);
