@@ -47,10 +47,12 @@ static int load_case(const char *path, struct fz_case *c, char *oracle, size_t o
 	rc = fz_case_from_json(rec, c, oracle, oracle_len, reason, sizeof(reason));
 	json_decref(rec);
 	if (!rc) {
-		struct fz_snippet masks = c->s;
+		struct fz_snippet masks = c->s; /* also the code: fz_analyze clears what it fills */
 
 		/* The record's masks are the ones its verdict used; the boundaries are decoded. */
-		rc = fz_analyze(c->s.code, c->s.len, &c->s);
+		rc = fz_analyze(masks.code, masks.len, &c->s);
+		if (rc == -ENOTSUP)
+			rc = 0; /* decoded; the record's masks are the ones that count */
 		c->s.rflags_undefined = masks.rflags_undefined;
 		c->s.gpr_undefined = masks.gpr_undefined;
 		if (rc)
