@@ -13,6 +13,9 @@
 #include "cli.h"
 #include "commands.h"
 #include "diff.h"
+#ifdef TWINVM_HAVE_ZYDIS
+#include "fuzz.h"
+#endif
 #include "layout.h"
 #include "machine.h"
 #include "probe.h"
@@ -296,6 +299,42 @@ static struct stat3 diff_rate(bool step, int max_records)
 	return n == RUNS ? summarise(rate, n) : (struct stat3){ 0 };
 }
 
+#ifdef TWINVM_HAVE_ZYDIS
+/* twinvm fuzz's rate, emulator against the host CPU: generated snippets compared per second,
+ * minimising what diverges included, as `twinvm fuzz --oracle native` runs them. */
+static struct stat3 fuzz_rate(uint64_t snippets)
+{
+	struct fz_run_opts o = { .count = snippets, .gen = { .min_len = 1, .max_len = 4,
+							      .classes = FZ_CLASS_USER } };
+	const struct tv_backend_ops *emu = tv_backend_find("emu");
+	double rate[RUNS];
+	struct fz_stats st;
+	char why[256];
+	FILE *sink;
+	int n = 0;
+
+	if (!emu || fz_engine_open(emu, bench_cpu, &o.emu, why, sizeof(why)) != 0)
+		return (struct stat3){ 0 };
+	if (fz_native_open(&o.oracle, why, sizeof(why)) != 0) {
+		o.emu->close(o.emu);
+		return (struct stat3){ 0 };
+	}
+	sink = fopen("/dev/null", "w");
+	for (int i = 0; sink && i <= RUNS; i++) {
+		o.seed = (uint64_t)i + 1;
+		if (fz_run(&o, sink, &st) != 0 || st.seconds <= 0)
+			break;
+		if (i > 0)
+			rate[n++] = (double)st.snippets / st.seconds;
+	}
+	if (sink)
+		fclose(sink);
+	o.oracle->close(o.oracle);
+	o.emu->close(o.emu);
+	return n == RUNS ? summarise(rate, n) : (struct stat3){ 0 };
+}
+#endif
+
 static json_t *stat_json(struct stat3 s)
 {
 	if (!s.valid)
@@ -452,6 +491,16 @@ int tv_cmd_bench(int argc, char **argv)
 	}
 	printf("twinvm bench%s: medians of %d runs after a warm-up, (min - max)\n",
 	       quick ? " --quick" : "", RUNS);
+#ifdef TWINVM_HAVE_ZYDIS
+	{
+		struct stat3 f = fuzz_rate(quick ? 20000 : 200000);
+
+		printf("fuzz (emu against the host CPU, generated 1-4 instructions):\n");
+		row("fuzz_snippets_per_s", f, "/s", ">= 50000");
+		json_object_set_new(out, "fuzz", json_pack("{s:o}", "fuzz_snippets_per_s",
+							   stat_json(f)));
+	}
+#endif
 	diff_exits = diff_rate(false, z.diff_exits);
 	diff_steps = diff_rate(true, z.diff_steps);
 	for (size_t i = 0; i < tv_backend_count; i++) {
