@@ -161,6 +161,23 @@ START_TEST(test_planted_differences_undefined_hidden_defined_reported)
 }
 END_TEST
 
+/* A rep string instruction whose count may be 0 leaves the flags as they were: AF left undefined
+ * by a shift stays undefined through `repe scasb` (a false positive the fuzzer once reported). */
+START_TEST(test_rep_string_keeps_an_earlier_undefined_flag)
+{
+	static const uint8_t code[] = {
+		0x66, 0xd3, 0xe2,             /* shl dx, cl: AF undefined */
+		0xb9, 0x00, 0x00, 0x00, 0x00, /* mov ecx, 0 */
+		0xf3, 0xae,                   /* repe scasb: no iteration */
+	};
+	struct fz_snippet s;
+
+	ck_assert_int_eq(fz_analyze(code, sizeof(code), &s), 0);
+	ck_assert_uint_eq(s.ninsn, 3);
+	ck_assert_uint_ne(s.rflags_undefined & 0x10, 0);
+}
+END_TEST
+
 START_TEST(test_mul_leaves_sf_zf_af_pf_undefined)
 {
 	static const uint8_t mul[] = { 0x48, 0xf7, 0xe3 }; /* mul rbx */
@@ -411,6 +428,7 @@ int main(void)
 	tcase_add_test(tc, test_shl_by_cl_leaves_of_undefined_and_by_1_defines_it);
 	tcase_add_test(tc, test_planted_differences_undefined_hidden_defined_reported);
 	tcase_add_test(tc, test_mul_leaves_sf_zf_af_pf_undefined);
+	tcase_add_test(tc, test_rep_string_keeps_an_earlier_undefined_flag);
 	tcase_add_test(tc, test_reading_an_undefined_flag_masks_what_it_writes);
 	tcase_add_test(tc, test_bsf_of_a_maybe_zero_source_masks_the_destination);
 	tcase_add_test(tc, test_undefined_value_into_memory_is_refused);

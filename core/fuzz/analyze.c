@@ -35,7 +35,12 @@
  *    AMD documents it unchanged (APM Vol. 3 "BSF", "BSR"). Masked unless the source is known
  *    not to be zero: a register or absolute memory operand that an earlier `or r/m, imm` or
  *    `mov r, imm` gave a set bit within the operand size (the generator's guard).
- *  - BSWAP of a 16-bit register: the result is undefined (SDM Vol. 2A "BSWAP"). */
+ *  - BSWAP of a 16-bit register: the result is undefined (SDM Vol. 2A "BSWAP").
+ *  - A REP/REPE/REPNE string instruction with a count of 0 runs no iteration and leaves the
+ *    flags alone (SDM Vol. 2B "REP/REPE/REPZ/REPNE/REPNZ": the count is tested before the first
+ *    iteration), so each flag it modifies keeps its earlier taint too, as a shift by CL does.
+ *    (Found by the fuzzer itself: AF left undefined by a shift came through `mov ecx, 0;
+ *    repe scasb` and was reported.) */
 #include "gen.h"
 #include "taint.h"
 
@@ -271,6 +276,9 @@ int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz
 		e.undefined = f->undefined & FZ_RFLAGS_COMPARED;
 		if (is_shift(m))
 			shift_rules(&d, &e);
+		if (d.in.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+				       ZYDIS_ATTRIB_HAS_REPNE))
+			e.keep_old_flags = true;
 		if ((m == ZYDIS_MNEMONIC_BSF || m == ZYDIS_MNEMONIC_BSR) && !known_nonzero(t, &d.op[1]))
 			e.dest_undefined = true;
 		if (m == ZYDIS_MNEMONIC_BSWAP && d.op[0].size == 16)
