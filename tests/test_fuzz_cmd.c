@@ -103,6 +103,61 @@ START_TEST(test_fuzz_bad_usage_exits_2)
 }
 END_TEST
 
+/* tests/divergences: one reproducer per genuine Unicorn bug the fuzzer found. Each must still
+ * diverge from the host CPU and from the result recorded when it was found: a Unicorn that fixes
+ * one makes this fail, and the record is retired. */
+START_TEST(test_known_divergences_still_diverge)
+{
+	const char *src = getenv("TWINVM_SRC");
+	char dir[4096], want[64];
+	struct result r;
+	int n;
+
+	ck_assert_msg(src != NULL, "TWINVM_SRC is not set (run through meson test)");
+	snprintf(dir, sizeof(dir), "%s/tests/divergences", src);
+	n = count_files(dir, ".json");
+	ck_assert_int_ge(n, 5);
+	RUN(&r, "fuzz", "--oracle", "native", "--replay", dir);
+	ck_assert_msg(r.status == 0, "status %d: %s%s", r.status, r.out, r.err);
+	snprintf(want, sizeof(want), "%d of %d records still diverge", n, n);
+	ck_assert_msg(strstr(r.err, want) != NULL, "%s", r.err);
+}
+END_TEST
+
+/* On a KVM host, `twinvm diff` on each reproducer diverges and names the instruction. */
+START_TEST(test_known_divergences_diverge_under_diff_on_kvm)
+{
+	const char *src = getenv("TWINVM_SRC");
+	char dir[4096], why[512];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	if (!tv_test_engine("kvm", TV_MODE_LONG, why, sizeof(why)))
+		TV_SKIP("kvm/long: %s", why);
+	ck_assert_ptr_nonnull(src);
+	snprintf(dir, sizeof(dir), "%s/tests/divergences", src);
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		char path[4400];
+		struct result r;
+		size_t len = strlen(e->d_name);
+
+		if (len < 5 || strcmp(e->d_name + len - 4, ".bin") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		RUN(&r, "diff", "--guest", path, "--mode", "long");
+		ck_assert_msg(r.status == 1, "%s: status %d: %s%s", e->d_name, r.status, r.out, r.err);
+		ck_assert_msg(strstr(r.out, "DIVERGED") && strstr(r.out, "instruction"), "%s: %s",
+			      e->d_name, r.out);
+		n++;
+	}
+	closedir(d);
+	ck_assert_int_ge(n, 5);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fuzz_cmd");
@@ -112,6 +167,8 @@ int main(void)
 	tcase_add_test(tc, test_fuzz_finds_writes_replays_and_knows_its_divergences);
 	tcase_add_test(tc, test_fuzz_kvm_oracle_absent_exits_77_with_the_reason);
 	tcase_add_test(tc, test_fuzz_bad_usage_exits_2);
+	tcase_add_test(tc, test_known_divergences_still_diverge);
+	tcase_add_test(tc, test_known_divergences_diverge_under_diff_on_kvm);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }
