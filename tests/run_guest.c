@@ -12,6 +12,12 @@ void tv_test_prepare(struct tv_test_run *t, const struct tv_backend_ops *be, enu
 {
 	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .trace = trace };
 
+	tv_test_prepare_opts(t, opt, mode, image, len);
+}
+
+void tv_test_prepare_opts(struct tv_test_run *t, struct tv_machine_opts opt, enum tv_mode mode,
+			  const void *image, size_t len)
+{
 	memset(t, 0, sizeof(*t));
 	t->console_f = open_memstream(&t->console, &t->console_len);
 	ck_assert_ptr_nonnull(t->console_f);

@@ -28,4 +28,9 @@ void tv_test_prepare(struct tv_test_run *t, const struct tv_backend_ops *be, enu
 		     const void *image, size_t len, FILE *trace);
 void tv_test_finish(struct tv_test_run *t, double timeout_s);
 
+/* tv_test_prepare with the machine's options given (a CPU model, say); opt.console is the
+ * capture's. */
+void tv_test_prepare_opts(struct tv_test_run *t, struct tv_machine_opts opt, enum tv_mode mode,
+			  const void *image, size_t len);
+
 #endif

@@ -81,13 +81,7 @@ static void prepare(struct tv_test_run *t, const char *model, const uint8_t *ima
 
 	opt.backend = tv_test_engine("emu", TV_MODE_LONG, why, sizeof(why));
 	ck_assert_msg(opt.backend, "emu: %s", why);
-	memset(t, 0, sizeof(*t));
-	t->console_f = open_memstream(&t->console, &t->console_len);
-	ck_assert_ptr_nonnull(t->console_f);
-	opt.console = t->console_f;
-	ck_assert_msg(tv_machine_create(&t->m, &opt) == 0, "create: %s", tv_last_error());
-	ck_assert_msg(tv_machine_load(&t->m, image, len) == 0, "load: %s", tv_last_error());
-	ck_assert_msg(tv_machine_enter_mode(&t->m, TV_MODE_LONG) == 0, "mode: %s", tv_last_error());
+	tv_test_prepare_opts(t, opt, TV_MODE_LONG, image, len);
 }
 
 static void run_model(struct tv_test_run *t, const char *model, const uint8_t *image, size_t len)
