@@ -74,6 +74,12 @@ struct fz_oracle {
 	void (*close)(struct fz_oracle *o); /* NULL-safe */
 };
 
+/* Whether code holds bytes the native oracle refuses to run: it runs with twinvm's own
+ * privileges, so no system call (syscall, sysenter, int 0x80) and no FS/GS prefix (FS is the
+ * thread's TLS). The check is on bytes, not instructions, so it also refuses some harmless
+ * immediates: a refusal, never a miss. The generator avoids them with the same function. */
+bool fz_native_refuses(const uint8_t *code, size_t len);
+
 /* The host CPU in 64-bit user mode. -ENODEV with why when this host cannot (not x86-64 Linux,
  * or the fixed addresses are taken). */
 int fz_native_open(struct fz_oracle **out, char *why, size_t len);

@@ -209,17 +209,12 @@ static void op_rm(struct gen *g, ZydisEncoderRequest *r, unsigned bits, bool mem
 		op_reg(r, pick_reg(g, bits, 0));
 }
 
-/* Bytes the native oracle refuses to run (native.c snippet_is_safe). */
+/* Bytes the native oracle refuses to run, from the byte before from (a pair may straddle). */
 static bool refused(const uint8_t *code, size_t from, size_t to)
 {
-	for (size_t i = from ? from - 1 : 0; i < to; i++) {
-		uint8_t b = code[i], next = i + 1 < to ? code[i + 1] : 0;
+	size_t start = from ? from - 1 : 0;
 
-		if (b == 0x64 || b == 0x65 || (b == 0x0f && (next == 0x05 || next == 0x34)) ||
-		    (b == 0xcd && next == 0x80))
-			return true;
-	}
-	return false;
+	return fz_native_refuses(code + start, to - start);
 }
 
 /* Encodes r onto the snippet. False when it does not encode, does not fit, decodes to another

@@ -20,6 +20,18 @@
 
 #include "backend.h"
 
+bool fz_native_refuses(const uint8_t *code, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t b = code[i], next = i + 1 < len ? code[i + 1] : 0;
+
+		if (b == 0x64 || b == 0x65 || (b == 0x0f && (next == 0x05 || next == 0x34)) ||
+		    (b == 0xcd && next == 0x80))
+			return true;
+	}
+	return false;
+}
+
 #if defined(__x86_64__) && defined(__linux__)
 
 int fz_native_enter(void);
@@ -101,21 +113,6 @@ static int map_fixed(uint64_t addr, size_t size, int prot)
 	return 0;
 }
 
-/* Bytes a snippet must not hold: it runs with this process's privileges, so no system call
- * (syscall, sysenter, int 0x80) and no FS/GS prefix (FS is this thread's TLS). The check is on
- * bytes, not instructions, so it also refuses some harmless immediates: a refusal, never a miss. */
-static bool snippet_is_safe(const struct fz_snippet *s)
-{
-	for (uint16_t i = 0; i < s->len; i++) {
-		uint8_t b = s->code[i], next = i + 1 < s->len ? s->code[i + 1] : 0;
-
-		if (b == 0x64 || b == 0x65 || (b == 0x0f && (next == 0x05 || next == 0x34)) ||
-		    (b == 0xcd && next == 0x80))
-			return false;
-	}
-	return true;
-}
-
 static int native_run(struct fz_oracle *o, const struct fz_snippet *s, const struct fz_state *in,
 		      struct fz_result *out)
 {
@@ -129,7 +126,7 @@ static int native_run(struct fz_oracle *o, const struct fz_snippet *s, const str
 		tv_set_error("native: a snippet of %u bytes (at most %u)", s->len, FZ_CODE_MAX);
 		return -EINVAL;
 	}
-	if (!snippet_is_safe(s)) {
+	if (fz_native_refuses(s->code, s->len)) {
 		tv_set_error("native: the snippet holds a system call or an FS/GS prefix byte, which "
 			     "would run with twinvm's own privileges");
 		return -EPERM;
