@@ -8,10 +8,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#define EMU_CR0_PE (1ull << 0)
-#define EMU_CR0_PG (1ull << 31)
-#define EMU_EFER_LME (1ull << 8)
-#define EMU_EFER_LMA (1ull << 10)
 
 const char *const emu_seg_names[EMU_NSEGS] = { "CS", "SS", "DS", "ES", "FS", "GS" };
 

@@ -21,11 +21,7 @@
 #include <string.h>
 
 #define EMU_MSR_EFER 0xc0000080u
-#define EMU_CR0_PE (1ull << 0)
-#define EMU_CR0_PG (1ull << 31)
 #define EMU_CR4_PAE (1ull << 5)
-#define EMU_EFER_LME (1ull << 8)
-#define EMU_EFER_LMA (1ull << 10)
 
 /* -------------------------------------------------------------------------------------------
  * Registers */
