@@ -313,9 +313,9 @@ static struct stat3 fuzz_rate(uint64_t snippets)
 	FILE *sink;
 	int n = 0;
 
-	if (!emu || fz_engine_open(emu, bench_cpu, &o.emu, why, sizeof(why)) != 0)
+	if (!emu || fz_engine_open(emu, TV_MODE_LONG, bench_cpu, &o.emu, why, sizeof(why)) != 0)
 		return (struct stat3){ 0 };
-	if (fz_native_open(&o.oracle, why, sizeof(why)) != 0) {
+	if (fz_native_open(64, &o.oracle, why, sizeof(why)) != 0) {
 		o.emu->close(o.emu);
 		return (struct stat3){ 0 };
 	}

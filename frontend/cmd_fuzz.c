@@ -72,7 +72,7 @@ static int open_oracle(const char *which, enum tv_mode mode, struct fz_oracle **
 
 	if (strcmp(which, "auto") == 0 || strcmp(which, "kvm") == 0) {
 		if (kvm && tv_probe_mode(kvm, mode, why, sizeof(why)) == 0 &&
-		    fz_engine_open(kvm, NULL, out, why, sizeof(why)) == 0)
+		    fz_engine_open(kvm, TV_MODE_LONG, NULL, out, why, sizeof(why)) == 0)
 			return 0;
 		if (strcmp(which, "kvm") == 0) {
 			fprintf(stderr, "twinvm fuzz: the kvm oracle cannot run here: %s\n",
@@ -80,7 +80,7 @@ static int open_oracle(const char *which, enum tv_mode mode, struct fz_oracle **
 			return TV_EXIT_STATUS_SKIP;
 		}
 	}
-	if (fz_native_open(out, why, sizeof(why)) != 0) {
+	if (fz_native_open(tv_mode_bits(mode), out, why, sizeof(why)) != 0) {
 		fprintf(stderr, "twinvm fuzz: the native oracle cannot run here: %s\n", why);
 		return TV_EXIT_STATUS_SKIP;
 	}
@@ -191,7 +191,7 @@ int tv_cmd_fuzz(int argc, char **argv)
 		return TV_EXIT_STATUS_USAGE;
 	}
 	emu_be = tv_backend_find("emu");
-	if (!emu_be || fz_engine_open(emu_be, cpu_model, &o.emu, why, sizeof(why)) != 0) {
+	if (!emu_be || fz_engine_open(emu_be, TV_MODE_LONG, cpu_model, &o.emu, why, sizeof(why)) != 0) {
 		fprintf(stderr, "twinvm fuzz: the emulator cannot run: %s\n",
 			emu_be ? why : "it is not built in");
 		return TV_EXIT_STATUS_USAGE;

@@ -19,7 +19,7 @@
 
 START_TEST(test_compare_masks_an_undefined_flag_and_reports_a_defined_one)
 {
-	struct fz_snippet s = { .rflags_undefined = RF_OF };
+	struct fz_snippet s = { .rflags_undefined = RF_OF, .bits = 64 };
 	struct fz_result a = { .vector = -1 }, b = { .vector = -1 };
 	struct fz_diff d;
 	char text[128];
@@ -38,7 +38,7 @@ END_TEST
 
 START_TEST(test_compare_masks_an_undefined_register_and_names_the_rest)
 {
-	struct fz_snippet s = { .gpr_undefined = 1u << FZ_RDX };
+	struct fz_snippet s = { .gpr_undefined = 1u << FZ_RDX, .bits = 64 };
 	struct fz_result a = { .vector = -1 }, b = { .vector = -1 };
 	struct fz_diff d;
 	char text[128];
@@ -73,9 +73,10 @@ static const uint8_t ten[] = {
 };
 
 /* Every instruction above is 3 bytes and leaves nothing undefined. */
-static int analyze_3byte(const uint8_t *code, size_t len, struct fz_snippet *s)
+static int analyze_3byte(const uint8_t *code, size_t len, unsigned bits, struct fz_snippet *s)
 {
 	memset(s, 0, sizeof(*s));
+	s->bits = (uint8_t)bits;
 	if (len % 3 || len / 3 > FZ_INSN_MAX)
 		return -EINVAL;
 	memcpy(s->code, code, len);
@@ -111,9 +112,9 @@ START_TEST(test_minimizer_cuts_a_planted_divergence_to_its_instruction)
 	char why[256], key[256];
 	uint64_t runs = 0;
 
-	ck_assert_msg(fz_native_open(&native, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(fz_native_open(64, &native, why, sizeof(why)) == 0, "%s", why);
 	p.native = native;
-	ck_assert_int_eq(analyze_3byte(ten, sizeof(ten), &c.s), 0);
+	ck_assert_int_eq(analyze_3byte(ten, sizeof(ten), 64, &c.s), 0);
 	for (int i = 0; i < FZ_NGPR; i++)
 		c.in.gpr[i] = 0x1000u * (unsigned)i + 3;
 	c.in.gpr[FZ_RSP] = FZ_SCRATCH_ADDR + 0x800;
@@ -132,8 +133,9 @@ START_TEST(test_minimizer_cuts_a_planted_divergence_to_its_instruction)
 }
 END_TEST
 
-static int form_by_bytes(const uint8_t *code, size_t len, char *buf, size_t n)
+static int form_by_bytes(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t n)
 {
+	(void)bits;
 	snprintf(buf, n, "insn%zu-%02x", len, code[len - 1]);
 	return 0;
 }
@@ -144,7 +146,7 @@ START_TEST(test_buckets_count_a_key_once)
 	struct fz_case c = { 0 };
 	char key[256];
 
-	ck_assert_int_eq(analyze_3byte(ten, 6, &c.s), 0);
+	ck_assert_int_eq(analyze_3byte(ten, 6, 64, &c.s), 0);
 	c.diff.fields = 1u << FZ_RAX | FZ_F_RFLAGS;
 	c.diff.rflags_bits = RF_CF;
 	ck_assert_int_eq(fz_case_key(&c, form_by_bytes, NULL, key, sizeof(key)), 0);
@@ -168,7 +170,7 @@ static struct fz_oracle *case_of_add(struct fz_case *c)
 	struct fz_oracle *native;
 	char why[256];
 
-	ck_assert_msg(fz_native_open(&native, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(fz_native_open(64, &native, why, sizeof(why)) == 0, "%s", why);
 	memset(c, 0, sizeof(*c));
 	memcpy(c->s.code, code, sizeof(code));
 	c->s.len = sizeof(code);

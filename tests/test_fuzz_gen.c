@@ -21,7 +21,7 @@ static struct fz_snippet analyzed(const uint8_t *code, size_t len, int want_rc)
 {
 	struct fz_snippet s;
 
-	ck_assert_int_eq(fz_analyze(code, len, &s), want_rc);
+	ck_assert_int_eq(fz_analyze(code, len, 64, &s), want_rc);
 	return s;
 }
 
@@ -56,7 +56,7 @@ static void check_instructions(const struct fz_snippet *s, const char *cls)
 		ZyanUSize alen = sizeof(again);
 		char text[512];
 
-		fz_disasm(s->code, s->len, text, sizeof(text));
+		fz_disasm(s->code, s->len, 64, text, sizeof(text));
 		ck_assert(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, at, n, &in, op)));
 		ck_assert_uint_eq(in.length, n);
 		ck_assert(ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(
@@ -109,7 +109,7 @@ START_TEST(test_every_class_decodes_back_to_itself_inside_scratch)
 
 			ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), 0);
 			ck_assert_uint_ge(s.ninsn, 1);
-			ck_assert_int_eq(fz_analyze(s.code, s.len, &t), 0);
+			ck_assert_int_eq(fz_analyze(s.code, s.len, 64, &t), 0);
 			ck_assert_uint_eq(t.ninsn, s.ninsn);
 			ck_assert_uint_eq(t.len, s.len);
 			ck_assert_mem_eq(t.off, s.off, sizeof(s.off));
@@ -172,7 +172,7 @@ START_TEST(test_rep_string_keeps_an_earlier_undefined_flag)
 	};
 	struct fz_snippet s;
 
-	ck_assert_int_eq(fz_analyze(code, sizeof(code), &s), 0);
+	ck_assert_int_eq(fz_analyze(code, sizeof(code), 64, &s), 0);
 	ck_assert_uint_eq(s.ninsn, 3);
 	ck_assert_uint_ne(s.rflags_undefined & 0x10, 0);
 }
@@ -258,10 +258,10 @@ START_TEST(test_analyze_refuses_what_does_not_decode)
 	uint8_t many[FZ_INSN_MAX + 1];
 	struct fz_snippet s;
 
-	ck_assert_int_eq(fz_analyze(cut, sizeof(cut), &s), -EINVAL);
+	ck_assert_int_eq(fz_analyze(cut, sizeof(cut), 64, &s), -EINVAL);
 	memset(many, 0x90, sizeof(many)); /* nop * 17 */
-	ck_assert_int_eq(fz_analyze(many, sizeof(many), &s), -EINVAL);
-	ck_assert_int_eq(fz_analyze(many, FZ_INSN_MAX, &s), 0);
+	ck_assert_int_eq(fz_analyze(many, sizeof(many), 64, &s), -EINVAL);
+	ck_assert_int_eq(fz_analyze(many, FZ_INSN_MAX, 64, &s), 0);
 	ck_assert_uint_eq(s.ninsn, FZ_INSN_MAX);
 }
 END_TEST
@@ -270,7 +270,7 @@ static void form_is(const uint8_t *code, size_t len, const char *want)
 {
 	char buf[64];
 
-	ck_assert_int_eq(fz_insn_form(code, len, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(fz_insn_form(code, len, 64, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, want);
 }
 
@@ -292,8 +292,8 @@ START_TEST(test_insn_form_names_kinds_not_registers)
 	form_is(lock_add, sizeof(lock_add), "lock add m32, imm8");
 	form_is(shl_1, sizeof(shl_1), "shl r32, 1");
 	form_is(rep_movsq, sizeof(rep_movsq), "rep movsq");
-	ck_assert_int_eq(fz_insn_form(shld, sizeof(shld), small, sizeof(small)), -ENOSPC);
-	ck_assert_int_eq(fz_insn_form(shld, sizeof(shld) - 1, small, sizeof(small)), -EINVAL);
+	ck_assert_int_eq(fz_insn_form(shld, sizeof(shld), 64, small, sizeof(small)), -ENOSPC);
+	ck_assert_int_eq(fz_insn_form(shld, sizeof(shld) - 1, 64, small, sizeof(small)), -EINVAL);
 }
 END_TEST
 
@@ -302,10 +302,10 @@ START_TEST(test_disasm_joins_instructions)
 	static const uint8_t code[] = { 0x48, 0x01, 0xd8, 0x48, 0xd3, 0xe0 };
 	char buf[64], small[8];
 
-	ck_assert_int_eq(fz_disasm(code, sizeof(code), buf, sizeof(buf)), 0);
+	ck_assert_int_eq(fz_disasm(code, sizeof(code), 64, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "add rax, rbx; shl rax, cl");
-	ck_assert_int_eq(fz_disasm(code, sizeof(code), small, sizeof(small)), -ENOSPC);
-	ck_assert_int_eq(fz_disasm(code, sizeof(code) - 1, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(fz_disasm(code, sizeof(code), 64, small, sizeof(small)), -ENOSPC);
+	ck_assert_int_eq(fz_disasm(code, sizeof(code) - 1, 64, buf, sizeof(buf)), -EINVAL);
 }
 END_TEST
 
@@ -362,7 +362,7 @@ START_TEST(test_native_runs_every_user_class_without_a_fault)
 	struct fz_oracle *o = NULL;
 	char why[256], text[1024];
 
-	ck_assert_msg(fz_native_open(&o, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(fz_native_open(64, &o, why, sizeof(why)) == 0, "%s", why);
 	for (unsigned c = 0; c < FZ_CLASS_COUNT; c++) {
 		struct fz_gen_opts g = { .min_len = 1, .max_len = 6, .classes = 1u << c };
 		uint64_t rng = 7 * c;
@@ -376,7 +376,7 @@ START_TEST(test_native_runs_every_user_class_without_a_fault)
 
 			ck_assert_int_eq(fz_generate(&rng, &g, &s, &in), 0);
 			ck_assert_int_eq(o->run(o, &s, &in, &r), 0);
-			fz_disasm(s.code, s.len, text, sizeof(text));
+			fz_disasm(s.code, s.len, 64, text, sizeof(text));
 			ck_assert_msg(r.vector == -1, "%s: '%s' raised vector %d at 0x%llx",
 				      fz_class_name(1u << c), text, r.vector,
 				      (unsigned long long)r.st.rip);
@@ -396,7 +396,7 @@ START_TEST(test_emu_runs_every_user_class)
 	be = tv_test_engine("emu", TV_MODE_LONG, why, sizeof(why));
 	if (!be)
 		TV_SKIP("emu/long: %s", why);
-	ck_assert_msg(fz_engine_open(be, NULL, &o, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(fz_engine_open(be, TV_MODE_LONG, NULL, &o, why, sizeof(why)) == 0, "%s", why);
 	for (unsigned c = 0; c < FZ_CLASS_COUNT; c++) {
 		struct fz_gen_opts g = { .min_len = 1, .max_len = 4, .classes = 1u << c };
 		uint64_t rng = 11 * c;

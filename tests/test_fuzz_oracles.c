@@ -13,7 +13,7 @@ static struct fz_oracle *open_native(void)
 	struct fz_oracle *o = NULL;
 	char why[256];
 
-	ck_assert_msg(fz_native_open(&o, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(fz_native_open(64, &o, why, sizeof(why)) == 0, "%s", why);
 	return o;
 }
 
@@ -119,7 +119,7 @@ static void engine_agrees(const char *engine)
 	be = tv_test_engine(engine, TV_MODE_LONG, why, sizeof(why));
 	if (!be)
 		TV_SKIP("%s/long: %s", engine, why);
-	ck_assert_msg(fz_engine_open(be, NULL, &o, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(fz_engine_open(be, TV_MODE_LONG, NULL, &o, why, sizeof(why)) == 0, "%s", why);
 	in.gpr[FZ_RSP] = FZ_SCRATCH_ADDR + 0x800;
 	in.gpr[FZ_RAX] = 0xffffffffffffffffull;
 	in.gpr[FZ_RBX] = 2;
@@ -170,7 +170,7 @@ START_TEST(test_emu_oracle_runs_each_new_snippet_not_an_old_translation)
 
 	be = tv_test_engine("emu", TV_MODE_LONG, why, sizeof(why));
 	ck_assert(be != NULL);
-	ck_assert_msg(fz_engine_open(be, NULL, &o, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(fz_engine_open(be, TV_MODE_LONG, NULL, &o, why, sizeof(why)) == 0, "%s", why);
 	in.gpr[FZ_RSP] = FZ_SCRATCH_ADDR + 0x800;
 	for (uint32_t i = 0; i < 5000; i++) {
 		const uint8_t add[] = { 0x48, 0x05, (uint8_t)i, (uint8_t)(i >> 8), 0, 0 }; /* add rax, i */

@@ -58,14 +58,27 @@ struct decoded {
 	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
 };
 
-static int decode(const uint8_t *code, size_t len, struct decoded *d)
+/* Decodes one instruction of code made for bits (16, 32 or 64). */
+static int decode_bits(const uint8_t *code, size_t len, unsigned bits, struct decoded *d)
 {
+	ZydisMachineMode mode = bits == 16   ? ZYDIS_MACHINE_MODE_REAL_16
+				: bits == 32 ? ZYDIS_MACHINE_MODE_LEGACY_32
+					     : ZYDIS_MACHINE_MODE_LONG_64;
+	ZydisStackWidth stack = bits == 16   ? ZYDIS_STACK_WIDTH_16
+				: bits == 32 ? ZYDIS_STACK_WIDTH_32
+					     : ZYDIS_STACK_WIDTH_64;
 	ZydisDecoder dec;
 
-	if (!ZYAN_SUCCESS(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)) ||
+	if ((bits != 16 && bits != 32 && bits != 64) ||
+	    !ZYAN_SUCCESS(ZydisDecoderInit(&dec, mode, stack)) ||
 	    !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, code, len, &d->in, d->op)))
 		return -EINVAL;
 	return 0;
+}
+
+static int decode(const uint8_t *code, size_t len, struct decoded *d)
+{
+	return decode_bits(code, len, 64, d);
 }
 
 /* enum fz_gpr of a general register of any size, or -1. */
@@ -338,18 +351,19 @@ int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz
 	return 0;
 }
 
-int fz_analyze(const uint8_t *code, size_t len, struct fz_snippet *s)
+int fz_analyze(const uint8_t *code, size_t len, unsigned bits, struct fz_snippet *s)
 {
 	struct fz_taint t;
 	struct fz_step st;
 	size_t at = 0;
 	int rc = 0;
 
-	if (len > FZ_CODE_MAX)
+	if (len > FZ_CODE_MAX || bits != 64) /* the other widths are not analysed yet */
 		return -EINVAL;
 	memset(s, 0, sizeof(*s));
 	memcpy(s->code, code, len);
 	s->len = (uint16_t)len;
+	s->bits = (uint8_t)bits;
 	fz_taint_init(&t);
 	while (at < len) {
 		int r;
@@ -392,12 +406,12 @@ static bool put(char *buf, size_t n, size_t *at, const char *text)
 	return true;
 }
 
-uint16_t fz_explicit_gprs(const uint8_t *code, size_t len)
+uint16_t fz_explicit_gprs(const uint8_t *code, size_t len, unsigned bits)
 {
 	uint16_t mask = 0;
 	struct decoded d;
 
-	for (size_t at = 0; at < len && decode(code + at, len - at, &d) == 0; at += d.in.length) {
+	for (size_t at = 0; at < len && decode_bits(code + at, len - at, bits, &d) == 0; at += d.in.length) {
 		for (unsigned i = 0; i < d.in.operand_count_visible; i++) {
 			int g = d.op[i].type == ZYDIS_OPERAND_TYPE_REGISTER ? gpr_of(d.op[i].reg.value)
 									    : -1;
@@ -409,7 +423,7 @@ uint16_t fz_explicit_gprs(const uint8_t *code, size_t len)
 	return mask;
 }
 
-int fz_insn_form(const uint8_t *code, size_t len, char *buf, size_t n)
+int fz_insn_form(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t n)
 {
 	struct decoded d;
 	unsigned nimm = 0;
@@ -420,7 +434,7 @@ int fz_insn_form(const uint8_t *code, size_t len, char *buf, size_t n)
 	if (n == 0)
 		return -ENOSPC;
 	buf[0] = '\0';
-	if (decode(code, len, &d) != 0 || d.in.length != len)
+	if (decode_bits(code, len, bits, &d) != 0 || d.in.length != len)
 		return -EINVAL;
 	if (d.in.attributes & ZYDIS_ATTRIB_HAS_LOCK)
 		ok = put(buf, n, &at, "lock ");
@@ -468,7 +482,7 @@ int fz_insn_form(const uint8_t *code, size_t len, char *buf, size_t n)
 	return ok ? 0 : -ENOSPC;
 }
 
-int fz_disasm(const uint8_t *code, size_t len, char *buf, size_t n)
+int fz_disasm(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t n)
 {
 	ZydisFormatter fmt;
 	struct decoded d;
@@ -483,10 +497,10 @@ int fz_disasm(const uint8_t *code, size_t len, char *buf, size_t n)
 	    !ZYAN_SUCCESS(ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_FORCE_SIZE, 1)))
 		return -EINVAL;
 	while (off < len) {
-		if (decode(code + off, len - off, &d) != 0)
+		if (decode_bits(code + off, len - off, bits, &d) != 0)
 			return -EINVAL;
 		if (!ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &d.in, d.op,
-				  d.in.operand_count_visible, text, sizeof(text), FZ_CODE_ADDR + off,
+				  d.in.operand_count_visible, text, sizeof(text), fz_code_start(bits) + off,
 				  NULL)))
 			return -EINVAL;
 		if (ok)

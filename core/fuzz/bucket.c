@@ -10,15 +10,15 @@ int fz_case_key(const struct fz_case *c, fz_form_fn form, fz_gprs_fn explicit, c
 		size_t len)
 {
 	struct fz_diff named = c->diff;
-	uint16_t regs = explicit ? explicit(c->s.code, c->s.len) : 0;
+	uint16_t regs = explicit ? explicit(c->s.code, c->s.len, c->s.bits) : 0;
 	unsigned last = c->s.ninsn ? c->s.ninsn - 1u : 0;
 	char one[96], fields[256];
 	int rc;
 
 	if (!len || !form || !c->s.ninsn)
 		return -EINVAL;
-	rc = form(c->s.code + c->s.off[last], (size_t)(c->s.off[last + 1] - c->s.off[last]), one,
-		  sizeof(one));
+	rc = form(c->s.code + c->s.off[last], (size_t)(c->s.off[last + 1] - c->s.off[last]), c->s.bits,
+		  one, sizeof(one));
 	if (rc)
 		return rc;
 	/* Which flags or which register differ depends on the values, not on the bug. */

@@ -10,10 +10,10 @@
 #include "minimize.h"
 
 /* The form of one instruction, "shld r64, r64, cl" (gen.h's fz_insn_form). */
-typedef int (*fz_form_fn)(const uint8_t *code, size_t len, char *buf, size_t n);
+typedef int (*fz_form_fn)(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t n);
 
 /* The general registers that are explicit operands of code (gen.h's fz_explicit_gprs). */
-typedef uint16_t (*fz_gprs_fn)(const uint8_t *code, size_t len);
+typedef uint16_t (*fz_gprs_fn)(const uint8_t *code, size_t len, unsigned bits);
 
 /* "popcnt r64, r64 -> reg, rflags": the form of c's last instruction (the one the divergence
  * shows at; "...; " before it when others lead up to it), then where it differs: registers that

@@ -127,13 +127,18 @@ static void engine_close(struct fz_oracle *o)
 	free(e);
 }
 
-int fz_engine_open(const struct tv_backend_ops *be, const char *cpu_model, struct fz_oracle **out,
-		   char *why, size_t len)
+int fz_engine_open(const struct tv_backend_ops *be, enum tv_mode mode, const char *cpu_model,
+		   struct fz_oracle **out, char *why, size_t len)
 {
 	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .quiet = true,
 				       .cpu_model = cpu_model };
-	struct engine *e = calloc(1, sizeof(*e));
+	struct engine *e;
 
+	if (mode != TV_MODE_LONG) {
+		snprintf(why, len, "the %s oracle runs long mode only so far", be->name);
+		return -ENOTSUP;
+	}
+	e = calloc(1, sizeof(*e));
 	if (!e) {
 		snprintf(why, len, "%s oracle: out of memory", be->name);
 		return -ENOMEM;

@@ -50,7 +50,7 @@ static int load_case(const char *path, struct fz_case *c, char *oracle, size_t o
 		struct fz_snippet masks = c->s; /* also the code: fz_analyze clears what it fills */
 
 		/* The record's masks are the ones its verdict used; the boundaries are decoded. */
-		rc = fz_analyze(masks.code, masks.len, &c->s);
+		rc = fz_analyze(masks.code, masks.len, masks.bits, &c->s);
 		if (rc == -ENOTSUP)
 			rc = 0; /* decoded; the record's masks are the ones that count */
 		c->s.rflags_undefined = masks.rflags_undefined;
@@ -158,7 +158,7 @@ static int found(const struct fz_run_opts *o, struct fz_case *c, struct fz_bucke
 	if (!fz_buckets_add(seen, key))
 		return 0;
 	st->new_buckets++;
-	if (fz_disasm(c->s.code, c->s.len, disasm, sizeof(disasm)) != 0)
+	if (fz_disasm(c->s.code, c->s.len, c->s.bits, disasm, sizeof(disasm)) != 0)
 		snprintf(disasm, sizeof(disasm), "(does not disassemble)");
 	fprintf(out, "new: %s: %s\n", key, disasm);
 	fflush(out);

@@ -4,7 +4,16 @@
  *
  * The snippet's code and its scratch memory sit at the same addresses on every side: natively
  * (mapped at these addresses in the twinvm process) and in a guest (guest-virtual = guest-physical
- * in twinvm's long mode), so RIP and every address a snippet computes compare as they are. */
+ * in twinvm's modes), so RIP and every address a snippet computes compare as they are.
+ *
+ * A snippet is made for one code width (fz_snippet.bits), the mode's: 64 (long mode; natively
+ * 64-bit user mode), 32 (protected and paged32; natively compatibility mode, flat segments) or 16
+ * (real mode; natively a 16-bit LDT segment). 64 and 32 address both areas flat. 16-bit code
+ * reaches them through segments: CS based at its code, DS, ES and SS at FZ_SCRATCH_ADDR, so its
+ * IP starts at 0 and its data addresses are offsets into the scratch area (fz_code_start,
+ * fz_scratch_start). Below 64 bits only the eight legacy registers exist, and only their low 32
+ * bits are compared (the upper halves are not the snippet's: the SDM leaves them undefined across
+ * a mode change). */
 #ifndef TWINVM_FZ_H
 #define TWINVM_FZ_H
 
@@ -13,6 +22,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "modes.h"
 
 #define FZ_SCRATCH_ADDR 0x40000ull /* memory operands point here */
 #define FZ_SCRATCH_SIZE 0x1000u
@@ -51,7 +61,31 @@ struct fz_snippet {
 	 * nothing later defined it again (the generator's taint tracking). */
 	uint64_t rflags_undefined;
 	uint16_t gpr_undefined; /* bit i: gpr[i] */
+	uint8_t bits;           /* 16, 32 or 64: the code width it was made for */
+	bool system;            /* holds an FZ_CLASS_SYSTEM instruction (the kvm oracle's only) */
 };
+
+/* Where the snippet's first instruction and its scratch area are, as its code sees them. */
+static inline uint64_t fz_code_start(unsigned bits)
+{
+	return bits == 16 ? 0 : FZ_CODE_ADDR;
+}
+
+static inline uint64_t fz_scratch_start(unsigned bits)
+{
+	return bits == 16 ? 0 : FZ_SCRATCH_ADDR;
+}
+
+/* The general registers a snippet of bits has (compared and generated), and the part of each. */
+static inline int fz_gprs(unsigned bits)
+{
+	return bits == 64 ? FZ_NGPR : 8;
+}
+
+static inline uint64_t fz_gpr_mask(unsigned bits)
+{
+	return bits == 64 ? ~0ull : 0xffffffffull;
+}
 
 /* How a run ended. vector -1: the snippet ran to its end; otherwise the exception it raised,
  * with st the state at the faulting instruction (rip on it), or FZ_VECTOR_UNKNOWN for a fault
@@ -61,6 +95,13 @@ struct fz_result {
 	struct fz_state st;
 	int vector;
 	uint64_t error_code;
+	bool error_code_known; /* the vector pushes one and the oracle saw it as the guest would */
+	/* Scratch bytes the oracle's own way of catching the fault wrote (the exception frame a
+	 * guest's handler receives on the snippet's stack): not the snippet's, not compared. */
+	uint16_t clobber_at, clobber_len;
+	/* The engine oracles' system state at the end (segments, control registers, EFER). */
+	bool has_system;
+	struct tv_sregs system;
 };
 
 /* Something that runs snippets: the host CPU, KVM, or the emulator. */
@@ -80,14 +121,15 @@ struct fz_oracle {
  * immediates: a refusal, never a miss. The generator avoids them with the same function. */
 bool fz_native_refuses(const uint8_t *code, size_t len);
 
-/* The host CPU in 64-bit user mode. -ENODEV with why when this host cannot (not x86-64 Linux,
- * or the fixed addresses are taken). */
-int fz_native_open(struct fz_oracle **out, char *why, size_t len);
+/* The host CPU running snippets of bits (16, 32 or 64) in user mode. -ENODEV with why when this
+ * host cannot (not x86-64 Linux, or the fixed addresses are taken), -ENOTSUP with why when it
+ * cannot run that width (the far jump into compatibility mode or a 16-bit segment faults). */
+int fz_native_open(unsigned bits, struct fz_oracle **out, char *why, size_t len);
 
-/* The engine be (the emulator or KVM) running snippets as a long-mode guest, one machine reused
+/* The engine be (the emulator or KVM) running snippets as a guest in mode, one machine reused
  * for all of them; cpu_model as tv_machine_opts takes it (NULL: the engine's default). -ENODEV
  * or -ENOTSUP with why when it cannot here. */
-int fz_engine_open(const struct tv_backend_ops *be, const char *cpu_model, struct fz_oracle **out,
-		   char *why, size_t len);
+int fz_engine_open(const struct tv_backend_ops *be, enum tv_mode mode, const char *cpu_model,
+		   struct fz_oracle **out, char *why, size_t len);
 
 #endif

@@ -806,7 +806,10 @@ int fz_generate(uint64_t *rng, const struct fz_gen_opts *o, struct fz_snippet *s
 	for (unsigned i = 0; i < FZ_CLASS_COUNT; i++)
 		if (o->classes & (1u << i))
 			enabled[nenabled++] = i;
+	if (o->bits && o->bits != 64)
+		return -EINVAL; /* the other widths are not generated yet */
 	memset(s, 0, sizeof(*s));
+	s->bits = 64;
 	fz_taint_init(&g.t);
 	items = o->min_len + below(&g, o->max_len - o->min_len + 1);
 	for (unsigned item = 0; item < items && s->ninsn < FZ_INSN_MAX; item++) {

@@ -14,26 +14,27 @@
 
 #include "fz.h"
 
-/* Decodes 64-bit code into s: code and len, ninsn, off[], and the end-state masks from taint
- * tracking (analyze.c's header comment gives the rules). 0; -EINVAL when the code does not decode
- * fully or holds more than FZ_INSN_MAX instructions; -ENOTSUP when an undefined value reaches
- * memory or an address (the scratch memory would not compare), with s filled all the same. */
-int fz_analyze(const uint8_t *code, size_t len, struct fz_snippet *s);
+/* Decodes code of bits (16, 32 or 64; fz.h) into s: code and len, bits, ninsn, off[], and the
+ * end-state masks from taint tracking (analyze.c's header comment gives the rules). 0; -EINVAL
+ * when the code does not decode fully, holds more than FZ_INSN_MAX instructions or bits is not a
+ * width; -ENOTSUP when an undefined value reaches memory or an address (the scratch memory would
+ * not compare), with s filled all the same. */
+int fz_analyze(const uint8_t *code, size_t len, unsigned bits, struct fz_snippet *s);
 
 /* The bucket key of the one instruction at code: mnemonic and operand kinds and sizes, as
  * "shld r64, r64, cl", "popcnt r16, m16", "lock adc m32, imm8". Fixed registers (cl, al) are
  * named, others are not; immediates give their encoded size, not their value. 0, -EINVAL when
  * code is not one whole instruction, -ENOSPC when buf is too small (truncated, terminated). */
-int fz_insn_form(const uint8_t *code, size_t len, char *buf, size_t n);
+int fz_insn_form(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t n);
 
 /* Intel-syntax text of the whole snippet, instructions separated by "; ", addresses as at
  * FZ_CODE_ADDR. 0, -EINVAL when the code does not decode, -ENOSPC when buf is too small. */
-int fz_disasm(const uint8_t *code, size_t len, char *buf, size_t n);
+int fz_disasm(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t n);
 
 /* The general registers that stand as explicit operands (by name in the instruction text) of
  * any instruction in code: a bucket key says "reg" for them, so that the same bug in rcx and
  * in r13 is one bucket, and names only implicit ones (cmpxchg's rax, mul's rdx). */
-uint16_t fz_explicit_gprs(const uint8_t *code, size_t len);
+uint16_t fz_explicit_gprs(const uint8_t *code, size_t len, unsigned bits);
 
 /* The instruction classes (gen.c's table says what each one generates). */
 enum fz_class {
@@ -65,6 +66,7 @@ struct fz_gen_opts {
 	 * pass FZ_INSN_MAX instructions in all. 1 <= min_len <= max_len <= FZ_INSN_MAX. */
 	unsigned min_len, max_len;
 	uint32_t classes; /* enum fz_class bits, not 0 */
+	unsigned bits;    /* the code width, 16, 32 or 64 (fz.h); 0 is taken as 64 */
 	bool system;      /* KVM oracle only: FZ_CLASS_SYSTEM is refused without it */
 };
 

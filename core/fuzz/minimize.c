@@ -9,7 +9,7 @@
 static int window(fz_analyze_fn analyze, const struct fz_snippet *s, unsigned i, unsigned j,
 		  struct fz_snippet *w)
 {
-	return analyze(s->code + s->off[i], (size_t)(s->off[j] - s->off[i]), w);
+	return analyze(s->code + s->off[i], (size_t)(s->off[j] - s->off[i]), s->bits, w);
 }
 
 int fz_minimize(struct fz_oracle *emu, struct fz_oracle *oracle, fz_analyze_fn analyze,
@@ -41,7 +41,7 @@ int fz_minimize(struct fz_oracle *emu, struct fz_oracle *oracle, fz_analyze_fn a
 		if (r.vector >= 0)
 			break;
 		before[i] = r.st;
-		before[i].rip = FZ_CODE_ADDR; /* every window runs from the snippet's address */
+		before[i].rip = fz_code_start(c->s.bits); /* every window runs from the start */
 	}
 	t = &(struct fz_case){ 0 };
 	for (unsigned len = 1; len < n; len++) {

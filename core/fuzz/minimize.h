@@ -15,7 +15,7 @@ struct fz_case {
 };
 
 /* Decodes code into a snippet with its end-state masks (gen.h's fz_analyze). */
-typedef int (*fz_analyze_fn)(const uint8_t *code, size_t len, struct fz_snippet *s);
+typedef int (*fz_analyze_fn)(const uint8_t *code, size_t len, unsigned bits, struct fz_snippet *s);
 
 /* Cuts c down to the shortest diverging window of its instructions, trying shorter windows
  * first and, among windows of one length, earlier ones. A window [i, j) starts from the state

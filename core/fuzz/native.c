@@ -177,13 +177,18 @@ static void native_close(struct fz_oracle *o)
 	free(n);
 }
 
-int fz_native_open(struct fz_oracle **out, char *why, size_t len)
+int fz_native_open(unsigned bits, struct fz_oracle **out, char *why, size_t len)
 {
 	struct sigaction sa = { .sa_sigaction = on_fault,
 				.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER };
-	struct native *n = calloc(1, sizeof(*n));
+	struct native *n;
 	stack_t st;
 
+	if (bits != 64) {
+		snprintf(why, len, "the native oracle runs 64-bit code only so far");
+		return -ENOTSUP;
+	}
+	n = calloc(1, sizeof(*n));
 	if (!n) {
 		snprintf(why, len, "native oracle: out of memory");
 		return -ENOMEM;
@@ -218,8 +223,9 @@ int fz_native_open(struct fz_oracle **out, char *why, size_t len)
 
 #else
 
-int fz_native_open(struct fz_oracle **out, char *why, size_t len)
+int fz_native_open(unsigned bits, struct fz_oracle **out, char *why, size_t len)
 {
+	(void)bits;
 	(void)out;
 	snprintf(why, len, "the native oracle needs an x86-64 Linux host");
 	return -ENODEV;
