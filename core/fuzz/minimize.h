@@ -8,6 +8,7 @@
 
 /* One divergence: the snippet, its start state, both results, where they differ. */
 struct fz_case {
+	enum tv_mode mode; /* the guest mode it ran in; s.bits is that mode's width */
 	struct fz_snippet s;
 	struct fz_state in;
 	struct fz_result emu, oracle;

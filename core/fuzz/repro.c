@@ -205,6 +205,7 @@ int fz_case_from_json(json_t *rec, struct fz_case *c, char *oracle, size_t oracl
 	int rc;
 
 	memset(c, 0, sizeof(*c));
+	c->mode = TV_MODE_LONG; /* records before the other modes */
 	c->s.bits = 64;
 	if (!json_is_object(rec))
 		return bad(why, why_len, "(record)", "not an object");
