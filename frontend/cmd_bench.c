@@ -304,8 +304,8 @@ static struct stat3 diff_rate(bool step, int max_records)
  * minimising what diverges included, as `twinvm fuzz --oracle native` runs them. */
 static struct stat3 fuzz_rate(uint64_t snippets)
 {
-	struct fz_run_opts o = { .count = snippets, .gen = { .min_len = 1, .max_len = 4,
-							      .classes = FZ_CLASS_USER } };
+	struct fz_run_opts o = { .count = snippets, .mode = TV_MODE_LONG,
+				 .gen = { .min_len = 1, .max_len = 4, .classes = FZ_CLASS_USER } };
 	const struct tv_backend_ops *emu = tv_backend_find("emu");
 	double rate[RUNS];
 	struct fz_stats st;

@@ -24,21 +24,25 @@ static const char fuzz_usage[] =
 	"that still diverges, bucketed by instruction form and differing fields, and each new\n"
 	"bucket is written to --out as a JSON record and a raw guest image that reproduces it.\n"
 	"\n"
-	"      --oracle auto|native|kvm  native: the host CPU in 64-bit user mode (no KVM needed);\n"
-	"                          kvm: the snippet as a KVM guest; auto (default): kvm where it\n"
-	"                          runs the mode, else native\n"
-	"  -m, --mode MODE         long (the default; the only mode so far)\n"
+	"      --oracle auto|native|kvm  native: the host CPU in user mode (no KVM needed: 64-bit\n"
+	"                          code for long mode, compatibility mode for protected and paged32,\n"
+	"                          a 16-bit segment for real); kvm: the snippet as a KVM guest in\n"
+	"                          the mode; auto (default): kvm where it runs the mode, else native\n"
+	"  -m, --mode MODE         real, protected, paged32 or long (the default): the guest mode the\n"
+	"                          emulator (and kvm) run, and the code width (16, 32, 32, 64)\n"
 	"      --seed N            the generator's seed (default 1): the same seed, the same run\n"
 	"      --count N           stop after N snippets\n"
 	"      --duration TIME     stop after TIME (600, 10m, 1h, 2.5s); default --count 100000\n"
 	"      --length MIN-MAX    instructions per snippet (default 1-4, at most 16)\n"
 	"      --classes LIST      instruction classes, comma-separated, or all, or user (the\n"
-	"                          default: all but system, which only the kvm oracle runs)\n"
+	"                          default: all with the kvm oracle; user, all but system, with\n"
+	"                          native, which cannot run system instructions)\n"
 	"      --cpu MODEL         the emulator's CPU model (default: the largest subset of the\n"
 	"                          host's features; twinvm info lists them)\n"
 	"      --out DIR           write each new bucket there (created if missing)\n"
 	"      --known DIR         records whose buckets are not new (e.g. tests/divergences)\n"
-	"      --replay DIR        re-run the records in DIR and say which still diverge\n"
+	"      --replay DIR        re-run the records in DIR, each in the mode it was made in (only\n"
+	"                          --mode's with --mode), and say which still diverge\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"Classes: %s\n"
@@ -64,27 +68,83 @@ static bool parse_length(const char *s, unsigned *min, unsigned *max)
 	return true;
 }
 
-/* The oracle the user asked for, or 77/2 with the reason said. */
-static int open_oracle(const char *which, enum tv_mode mode, struct fz_oracle **out)
+/* The emulator and the oracle the user asked for, both for mode; or 77/2 with the reason said. */
+static int open_oracles(const char *which, enum tv_mode mode, const char *cpu_model,
+			struct fz_oracle **emu, struct fz_oracle **oracle)
 {
-	const struct tv_backend_ops *kvm = tv_backend_find("kvm");
+	const struct tv_backend_ops *kvm = tv_backend_find("kvm"), *emu_be = tv_backend_find("emu");
 	char why[768] = "";
 
+	if (!emu_be || fz_engine_open(emu_be, mode, cpu_model, emu, why, sizeof(why)) != 0) {
+		fprintf(stderr, "twinvm fuzz: the emulator cannot run %s mode: %s\n",
+			tv_mode_name(mode), emu_be ? why : "it is not built in");
+		return TV_EXIT_STATUS_USAGE;
+	}
 	if (strcmp(which, "auto") == 0 || strcmp(which, "kvm") == 0) {
 		if (kvm && tv_probe_mode(kvm, mode, why, sizeof(why)) == 0 &&
-		    fz_engine_open(kvm, TV_MODE_LONG, NULL, out, why, sizeof(why)) == 0)
+		    fz_engine_open(kvm, mode, NULL, oracle, why, sizeof(why)) == 0)
 			return 0;
 		if (strcmp(which, "kvm") == 0) {
-			fprintf(stderr, "twinvm fuzz: the kvm oracle cannot run here: %s\n",
-				kvm ? why : "KVM is not built in");
+			fprintf(stderr, "twinvm fuzz: the kvm oracle cannot run %s mode here: %s\n",
+				tv_mode_name(mode), kvm ? why : "KVM is not built in");
+			(*emu)->close(*emu);
 			return TV_EXIT_STATUS_SKIP;
 		}
 	}
-	if (fz_native_open(tv_mode_bits(mode), out, why, sizeof(why)) != 0) {
-		fprintf(stderr, "twinvm fuzz: the native oracle cannot run here: %s\n", why);
+	if (fz_native_open((unsigned)tv_mode_bits(mode), oracle, why, sizeof(why)) != 0) {
+		fprintf(stderr, "twinvm fuzz: the native oracle cannot run %s mode's code here: %s\n",
+			tv_mode_name(mode), why);
+		(*emu)->close(*emu);
 		return TV_EXIT_STATUS_SKIP;
 	}
 	return 0;
+}
+
+/* --replay: each mode the records were made in, with its own pair of oracles. */
+static int replay_dir(const char *dir, const char *which, bool mode_given, enum tv_mode mode,
+		      const char *cpu_model)
+{
+	unsigned modes, diverging = 0, total = 0, skipped = 0;
+	char why[768];
+
+	if (fz_replay_modes(dir, &modes, why, sizeof(why)) != 0) {
+		fprintf(stderr, "twinvm fuzz: --replay: %s\n", why);
+		return TV_EXIT_STATUS_USAGE;
+	}
+	if (mode_given)
+		modes &= 1u << mode;
+	for (int m = 0; m < TV_MODE_COUNT; m++) {
+		struct fz_oracle *emu, *oracle;
+		unsigned d, t;
+		int rc;
+
+		if (!(modes & (1u << m)))
+			continue;
+		rc = open_oracles(which, (enum tv_mode)m, cpu_model, &emu, &oracle);
+		if (rc == TV_EXIT_STATUS_SKIP) {
+			skipped++;
+			continue;
+		}
+		if (rc)
+			return rc;
+		rc = fz_replay(emu, oracle, (enum tv_mode)m, dir, stdout, &d, &t, why, sizeof(why));
+		fprintf(stderr, "twinvm fuzz: %s mode: %u of %u records still diverge (emu against "
+			"%s)\n", tv_mode_name((enum tv_mode)m), rc ? 0 : d, rc ? 0 : t, oracle->name);
+		oracle->close(oracle);
+		emu->close(emu);
+		if (rc) {
+			fprintf(stderr, "twinvm fuzz: --replay: %s\n", why);
+			return TV_EXIT_STATUS_USAGE;
+		}
+		diverging += d;
+		total += t;
+	}
+	if (total == 0) {
+		fprintf(stderr, "twinvm fuzz: --replay %s: no record%s could be replayed here\n", dir,
+			mode_given ? " of that mode" : "");
+		return skipped ? TV_EXIT_STATUS_SKIP : TV_EXIT_STATUS_USAGE;
+	}
+	return diverging == total ? TV_EXIT_STATUS_OK : 1;
 }
 
 int tv_cmd_fuzz(int argc, char **argv)
@@ -106,15 +166,14 @@ int tv_cmd_fuzz(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fz_run_opts o = { .seed = 1, .gen = { .min_len = 1, .max_len = 4 } };
+	struct fz_run_opts o = { .seed = 1, .mode = TV_MODE_LONG,
+				 .gen = { .min_len = 1, .max_len = 4 } };
 	const char *oracle_name = "auto", *replay = NULL, *cpu_model = NULL;
-	const struct tv_backend_ops *emu_be;
-	enum tv_mode mode = TV_MODE_LONG;
+	bool mode_given = false;
 	struct fz_stats st;
-	char why[768], classes[512];
+	char classes[512];
 	int c, status;
 
-	o.gen.classes = FZ_CLASS_USER;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":m:h", longopts, NULL)) != -1) {
@@ -125,9 +184,10 @@ int tv_cmd_fuzz(int argc, char **argv)
 			oracle_name = optarg;
 			break;
 		case 'm':
-			if (!tv_mode_parse(optarg, &mode))
+			if (!tv_mode_parse(optarg, &o.mode))
 				return tv_usage_error("fuzz", "unknown mode '%s' (real, protected, paged32, "
 						      "long)", optarg);
+			mode_given = true;
 			break;
 		case OPT_SEED:
 			if (tv_parse_count(optarg, &o.seed) != 0)
@@ -181,49 +241,37 @@ int tv_cmd_fuzz(int argc, char **argv)
 	}
 	if (optind < argc)
 		return tv_usage_error("fuzz", "unexpected argument '%s'", argv[optind]);
-	if (mode != TV_MODE_LONG)
-		return tv_usage_error("fuzz", "--mode %s: the fuzzer runs long mode only so far",
-				      tv_mode_name(mode));
 	if (!o.count && o.duration_s <= 0)
 		o.count = 100000;
+	if (replay)
+		return replay_dir(replay, oracle_name, mode_given, o.mode, cpu_model);
 	if (o.out_dir && mkdir(o.out_dir, 0777) != 0 && errno != EEXIST) {
 		fprintf(stderr, "twinvm fuzz: --out %s: %s\n", o.out_dir, strerror(errno));
 		return TV_EXIT_STATUS_USAGE;
 	}
-	emu_be = tv_backend_find("emu");
-	if (!emu_be || fz_engine_open(emu_be, TV_MODE_LONG, cpu_model, &o.emu, why, sizeof(why)) != 0) {
-		fprintf(stderr, "twinvm fuzz: the emulator cannot run: %s\n",
-			emu_be ? why : "it is not built in");
-		return TV_EXIT_STATUS_USAGE;
-	}
-	status = open_oracle(oracle_name, mode, &o.oracle);
-	if (status) {
-		o.emu->close(o.emu);
+	status = open_oracles(oracle_name, o.mode, cpu_model, &o.emu, &o.oracle);
+	if (status)
 		return status;
-	}
-	if (replay) {
-		unsigned diverging, total;
-
-		if (fz_replay(o.emu, o.oracle, replay, stdout, &diverging, &total, why,
-			      sizeof(why)) != 0) {
-			fprintf(stderr, "twinvm fuzz: --replay: %s\n", why);
-			status = TV_EXIT_STATUS_USAGE;
-		} else {
-			fprintf(stderr, "twinvm fuzz: %u of %u records still diverge (emu against %s)\n",
-				diverging, total, o.oracle->name);
-			status = diverging == total ? TV_EXIT_STATUS_OK : 1;
-		}
+	/* System instructions run only as a guest: the kvm oracle's, by default there. */
+	o.gen.system = strcmp(o.oracle->name, "kvm") == 0;
+	if (!o.gen.classes)
+		o.gen.classes = o.gen.system ? FZ_CLASS_ALL : FZ_CLASS_USER;
+	if ((o.gen.classes & FZ_CLASS_SYSTEM) && !o.gen.system) {
+		fprintf(stderr, "twinvm fuzz: the system class runs on the kvm oracle only (this run's "
+			"oracle is %s)\n", o.oracle->name);
+		status = strcmp(oracle_name, "auto") == 0 ? TV_EXIT_STATUS_SKIP : TV_EXIT_STATUS_USAGE;
 	} else {
 		o.progress = isatty(STDERR_FILENO);
 		if (fz_run(&o, stdout, &st) != 0) {
 			fprintf(stderr, "twinvm fuzz: %s\n", tv_last_error());
 			status = TV_EXIT_STATUS_USAGE;
 		} else {
-			fprintf(stderr, "twinvm fuzz: %" PRIu64 " snippets in %.1f s (%.0f/s), emu "
-				"against %s: %" PRIu64 " diverged, %" PRIu64 " new bucket%s, %" PRIu64
-				" in known buckets; %" PRIu64 " the oracle could not run\n", st.snippets,
-				st.seconds, st.seconds > 0 ? (double)st.snippets / st.seconds : 0.0,
-				o.oracle->name, st.diverged, st.new_buckets,
+			fprintf(stderr, "twinvm fuzz: %" PRIu64 " snippets in %.1f s (%.0f/s), %s mode, "
+				"emu against %s: %" PRIu64 " diverged, %" PRIu64 " new bucket%s, %"
+				PRIu64 " in known buckets; %" PRIu64 " the oracle could not run\n",
+				st.snippets, st.seconds,
+				st.seconds > 0 ? (double)st.snippets / st.seconds : 0.0,
+				tv_mode_name(o.mode), o.oracle->name, st.diverged, st.new_buckets,
 				st.new_buckets == 1 ? "" : "s", st.known, st.unrunnable);
 			status = st.new_buckets ? 1 : TV_EXIT_STATUS_OK;
 		}

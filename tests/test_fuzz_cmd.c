@@ -76,7 +76,7 @@ START_TEST(test_fuzz_kvm_oracle_absent_exits_77_with_the_reason)
 	unsetenv("TWINVM_NO_KVM");
 	ck_assert_int_eq(r.status, 77);
 	ck_assert_int_eq(tv_count_lines(r.err), 1);
-	ck_assert_ptr_nonnull(strstr(r.err, "the kvm oracle cannot run here: /dev/kvm: not used here"));
+	ck_assert_ptr_nonnull(strstr(r.err, "the kvm oracle cannot run long mode here: /dev/kvm: not used here"));
 }
 END_TEST
 
@@ -86,7 +86,7 @@ START_TEST(test_fuzz_bad_usage_exits_2)
 		{ "--oracle", "qemu", NULL },   { "--length", "3-2", NULL },
 		{ "--length", "1-17", NULL },   { "--classes", "alu,nope", NULL },
 		{ "--count", "0", NULL },       { "--duration", "forever", NULL },
-		{ "--mode", "protected", NULL }, { "--cpu", "nope", NULL },
+		{ "--mode", "virtual8086", NULL }, { "--cpu", "nope", NULL },
 		{ "--replay", "/nonexistent", NULL },
 	};
 	struct result r;

@@ -107,7 +107,7 @@ static int planted_run(struct fz_oracle *o, const struct fz_snippet *s, const st
 START_TEST(test_minimizer_cuts_a_planted_divergence_to_its_instruction)
 {
 	struct planted p = { .o = { .name = "planted", .run = planted_run } };
-	struct fz_case c = { 0 };
+	struct fz_case c = { .mode = TV_MODE_LONG };
 	struct fz_oracle *native;
 	char why[256], key[256];
 	uint64_t runs = 0;
@@ -143,7 +143,7 @@ static int form_by_bytes(const uint8_t *code, size_t len, unsigned bits, char *b
 START_TEST(test_buckets_count_a_key_once)
 {
 	struct fz_buckets b = { 0 };
-	struct fz_case c = { 0 };
+	struct fz_case c = { .mode = TV_MODE_LONG };
 	char key[256];
 
 	ck_assert_int_eq(analyze_3byte(ten, 6, 64, &c.s), 0);

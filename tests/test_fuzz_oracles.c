@@ -23,6 +23,7 @@ static void snippet(struct fz_snippet *s, const uint8_t *code, size_t len)
 	memcpy(s->code, code, len);
 	s->len = (uint16_t)len;
 	s->ninsn = 1;
+	s->bits = 64;
 	s->off[1] = s->len;
 }
 

@@ -26,7 +26,9 @@ int fz_case_key(const struct fz_case *c, fz_form_fn form, fz_gprs_fn explicit, c
 	if (named.rflags_bits)
 		named.rflags_bits = ~0ull;
 	fz_diff_fields(&named, fields, sizeof(fields));
-	rc = snprintf(key, len, "%s%s -> %s%s%s", last ? "...; " : "", one,
+	/* Long mode's keys name no mode: they were the only ones before the others came. */
+	rc = snprintf(key, len, "%s%s%s%s -> %s%s%s", c->mode == TV_MODE_LONG ? "" : tv_mode_name(c->mode),
+		      c->mode == TV_MODE_LONG ? "" : ": ", last ? "...; " : "", one,
 		      (c->diff.fields & regs) ? "reg" : "",
 		      (c->diff.fields & regs) && fields[0] ? ", " : "", fields);
 	return rc >= 0 && (size_t)rc < len ? 0 : -ENOSPC;

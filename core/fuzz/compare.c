@@ -14,31 +14,73 @@ const char *fz_gpr_name(int gpr)
 	return gpr >= 0 && gpr < FZ_NGPR ? names[gpr] : "?";
 }
 
+/* Whether two segment registers differ in what software can see or rely on. The accessed bit is
+ * left out (KVM sets it on a load, Unicorn need not), and a null selector's hidden part too: the
+ * SDM leaves it unusable, and what an engine keeps there is not architectural. */
+static bool segment_differs(const struct tv_segment *a, const struct tv_segment *b)
+{
+	if (a->selector != b->selector)
+		return true;
+	if ((a->selector & ~3u) == 0 && (a->unusable || b->unusable || !a->present || !b->present))
+		return false;
+	return a->base != b->base || a->limit != b->limit || (a->type | 1) != (b->type | 1) ||
+	       a->present != b->present || a->dpl != b->dpl || a->db != b->db || a->s != b->s ||
+	       a->l != b->l || a->g != b->g;
+}
+
+static uint32_t system_fields(const struct tv_sregs *a, const struct tv_sregs *b)
+{
+	const struct tv_segment *sa[6] = { &a->cs, &a->ds, &a->es, &a->fs, &a->gs, &a->ss };
+	const struct tv_segment *sb[6] = { &b->cs, &b->ds, &b->es, &b->fs, &b->gs, &b->ss };
+	uint32_t f = 0;
+
+	for (int i = 0; i < 6; i++)
+		if (segment_differs(sa[i], sb[i]))
+			f |= FZ_F_SEGMENTS;
+	f |= a->cr0 != b->cr0 ? FZ_F_CR0 : 0;
+	f |= a->cr2 != b->cr2 ? FZ_F_CR2 : 0;
+	f |= a->cr3 != b->cr3 ? FZ_F_CR3 : 0;
+	f |= a->cr4 != b->cr4 ? FZ_F_CR4 : 0;
+	f |= a->efer != b->efer ? FZ_F_EFER : 0;
+	return f;
+}
+
+static bool clobbered(const struct fz_result *r, uint32_t i)
+{
+	return i >= r->clobber_at && i - r->clobber_at < r->clobber_len;
+}
+
 bool fz_compare(const struct fz_snippet *s, const struct fz_result *a, const struct fz_result *b,
 		struct fz_diff *d)
 {
 	uint64_t rflags_mask = FZ_RFLAGS_COMPARED & ~s->rflags_undefined;
+	uint64_t keep = fz_gpr_mask(s->bits);
 
 	memset(d, 0, sizeof(*d));
 	if (a->vector != b->vector &&
 	    !(a->vector >= 0 && b->vector >= 0 &&
 	      (a->vector == FZ_VECTOR_UNKNOWN || b->vector == FZ_VECTOR_UNKNOWN)))
 		d->fields |= FZ_F_FAULT;
-	for (int i = 0; i < FZ_NGPR; i++)
-		if (!(s->gpr_undefined & (1u << i)) && a->st.gpr[i] != b->st.gpr[i])
+	if (a->vector >= 0 && a->vector == b->vector && a->error_code_known &&
+	    b->error_code_known && a->error_code != b->error_code)
+		d->fields |= FZ_F_ERROR_CODE;
+	for (int i = 0; i < fz_gprs(s->bits); i++)
+		if (!(s->gpr_undefined & (1u << i)) && ((a->st.gpr[i] ^ b->st.gpr[i]) & keep))
 			d->fields |= 1u << i;
-	if (a->st.rip != b->st.rip)
+	if ((a->st.rip ^ b->st.rip) & keep)
 		d->fields |= FZ_F_RIP;
 	d->rflags_bits = (a->st.rflags ^ b->st.rflags) & rflags_mask;
 	if (d->rflags_bits)
 		d->fields |= FZ_F_RFLAGS;
 	for (uint32_t i = 0; i < FZ_SCRATCH_SIZE; i++) {
-		if (a->st.scratch[i] != b->st.scratch[i]) {
+		if (a->st.scratch[i] != b->st.scratch[i] && !clobbered(a, i) && !clobbered(b, i)) {
 			d->fields |= FZ_F_SCRATCH;
 			d->scratch_at = i;
 			break;
 		}
 	}
+	if (a->has_system && b->has_system)
+		d->fields |= system_fields(&a->system, &b->system);
 	return d->fields != 0;
 }
 
@@ -49,6 +91,13 @@ void fz_diff_fields(const struct fz_diff *d, char *buf, size_t len)
 		const char *name;
 	} flags[] = { { 1u << 0, "cf" },  { 1u << 2, "pf" },  { 1u << 4, "af" }, { 1u << 6, "zf" },
 		      { 1u << 7, "sf" },  { 1u << 10, "df" }, { 1u << 11, "of" } };
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} system[] = { { FZ_F_ERROR_CODE, "error_code" }, { FZ_F_SEGMENTS, "segments" },
+		       { FZ_F_CR0, "cr0" },		  { FZ_F_CR2, "cr2" },
+		       { FZ_F_CR3, "cr3" },		  { FZ_F_CR4, "cr4" },
+		       { FZ_F_EFER, "efer" } };
 	size_t n = 0;
 
 #define PUT(...)                                                                   \
@@ -74,5 +123,8 @@ void fz_diff_fields(const struct fz_diff *d, char *buf, size_t len)
 				PUT("%srflags.%s", n ? ", " : "", flags[i].name);
 	if (d->fields & FZ_F_SCRATCH)
 		PUT("%sscratch", n ? ", " : "");
+	for (size_t i = 0; i < sizeof(system) / sizeof(system[0]); i++)
+		if (d->fields & system[i].bit)
+			PUT("%s%s", n ? ", " : "", system[i].name);
 #undef PUT
 }

@@ -178,9 +178,11 @@ int fz_run(const struct fz_run_opts *o, FILE *out, struct fz_stats *st)
 	struct fz_case *c = malloc(sizeof(*c));
 	double t0 = now_s(), last = t0, t;
 	uint64_t rng = o->seed ? o->seed : 1;
+	struct fz_gen_opts gen = o->gen;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
+	gen.bits = (unsigned)tv_mode_bits(o->mode);
 	if (!c)
 		return -ENOMEM;
 	if (o->known_dir && (rc = load_known(o->known_dir, &known)) != 0) {
@@ -193,7 +195,8 @@ int fz_run(const struct fz_run_opts *o, FILE *out, struct fz_stats *st)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	while (!stop_requested && (!o->count || st->snippets < o->count)) {
-		rc = fz_generate(&rng, &o->gen, &c->s, &c->in);
+		rc = fz_generate(&rng, &gen, &c->s, &c->in);
+		c->mode = o->mode;
 		if (!rc)
 			rc = o->emu->run(o->emu, &c->s, &c->in, &c->emu);
 		if (!rc)
@@ -234,8 +237,34 @@ int fz_run(const struct fz_run_opts *o, FILE *out, struct fz_stats *st)
 	return rc;
 }
 
-int fz_replay(struct fz_oracle *emu, struct fz_oracle *oracle, const char *dir, FILE *out,
-	      unsigned *diverging, unsigned *total, char *why, size_t why_len)
+int fz_replay_modes(const char *dir, unsigned *modes, char *why, size_t why_len)
+{
+	struct fz_case *c = malloc(sizeof(*c));
+	int n, rc = 0;
+	char **names = list_records(dir, &n);
+
+	*modes = 0;
+	if (!names || !c) {
+		snprintf(why, why_len, "%s: %s", dir, strerror(names ? ENOMEM : -n));
+		free(c);
+		free_names(names, n);
+		return names ? -ENOMEM : n;
+	}
+	for (int i = 0; i < n && !rc; i++) {
+		char path[4096], name[16];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		rc = load_case(path, c, name, sizeof(name), why, why_len);
+		if (!rc)
+			*modes |= 1u << c->mode;
+	}
+	free_names(names, n);
+	free(c);
+	return rc;
+}
+
+int fz_replay(struct fz_oracle *emu, struct fz_oracle *oracle, enum tv_mode mode, const char *dir,
+	      FILE *out, unsigned *diverging, unsigned *total, char *why, size_t why_len)
 {
 	struct fz_case *c = malloc(sizeof(*c));
 	int n, rc = 0;
@@ -257,6 +286,8 @@ int fz_replay(struct fz_oracle *emu, struct fz_oracle *oracle, const char *dir, 
 		rc = load_case(path, c, name, sizeof(name), why, why_len);
 		if (rc)
 			break;
+		if (c->mode != mode)
+			continue;
 		recorded = c->oracle;
 		rc = emu->run(emu, &c->s, &c->in, &c->emu);
 		if (!rc)

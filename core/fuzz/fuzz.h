@@ -11,7 +11,8 @@
 #include "gen.h"
 
 struct fz_run_opts {
-	struct fz_oracle *emu, *oracle; /* opened by the caller */
+	struct fz_oracle *emu, *oracle; /* opened by the caller, for mode */
+	enum tv_mode mode;              /* the snippets are made for its width */
 	uint64_t seed;
 	uint64_t count;     /* snippets; 0: no limit */
 	double duration_s;  /* seconds; 0: no limit (one of the two is set) */
@@ -34,9 +35,14 @@ struct fz_stats {
  * -errno when an oracle failed (with tv_last_error()). Each new bucket is also one line on out. */
 int fz_run(const struct fz_run_opts *o, FILE *out, struct fz_stats *st);
 
-/* Replays every record in dir against emu and oracle: one line each on out ("still diverges",
- * "no longer diverges: <what>"). *diverging and *total count them. 0, or -errno with why. */
-int fz_replay(struct fz_oracle *emu, struct fz_oracle *oracle, const char *dir, FILE *out,
-	      unsigned *diverging, unsigned *total, char *why, size_t why_len);
+/* The modes the records in dir were made in, as a mask of 1 << enum tv_mode. 0, or -errno with
+ * why (a record that does not load). */
+int fz_replay_modes(const char *dir, unsigned *modes, char *why, size_t why_len);
+
+/* Replays every record in dir made in mode against emu and oracle (opened for that mode): one
+ * line each on out ("still diverges", "no longer diverges: <what>"). *diverging and *total count
+ * them; records of other modes are left alone. 0, or -errno with why. */
+int fz_replay(struct fz_oracle *emu, struct fz_oracle *oracle, enum tv_mode mode, const char *dir,
+	      FILE *out, unsigned *diverging, unsigned *total, char *why, size_t why_len);
 
 #endif
