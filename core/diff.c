@@ -676,6 +676,32 @@ struct divergence {
 	bool have_prev;
 };
 
+/* A register of a record, or 0. */
+static uint64_t rec_reg(json_t *rec, const char *name)
+{
+	uint64_t v = 0;
+
+	tv_trace_hex(json_object_get(rec, "regs"), name, &v);
+	return v;
+}
+
+/* When both sides stopped inside one repeated string instruction (the same RIP as the record
+ * before, RCX apart), the side with more iterations left: the SDM has single-step trap after each
+ * iteration, but an engine may run several per step (kvm-pvm's instruction emulator batches
+ * them). NULL when that is not the case. The side behind is stepped on until RCX matches; if it
+ * never does, the instruction's RIP moves on and the difference is reported as usual. */
+static struct side *behind_in_repeat(struct side *a, struct side *b, json_t *ra, json_t *rb)
+{
+	uint64_t rip = rec_reg(ra, "rip"), prev;
+
+	if (!a->count || rip != rec_reg(rb, "rip"))
+		return NULL;
+	prev = rec_reg(a->history[(a->count - 1) % HISTORY], "rip");
+	if (prev != rip || rec_reg(ra, "rcx") == rec_reg(rb, "rcx"))
+		return NULL;
+	return rec_reg(ra, "rcx") > rec_reg(rb, "rcx") ? a : b;
+}
+
 /* Runs a and b in lockstep. TV_DIFF_SAME with *count records agreeing, TV_DIFF_DIVERGED with *d
  * filled, TV_DIFF_ERROR with why. */
 static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a, struct side *b,
@@ -703,6 +729,23 @@ static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a
 			return TV_DIFF_DIVERGED;
 		}
 		f = first_difference(o, ra, rb);
+		for (uint64_t k = 0; f && k < max; k++) {
+			struct side *late = behind_in_repeat(a, b, ra, rb);
+			json_t **rec = late == a ? &ra : &rb, *next;
+
+			if (!late)
+				break;
+			next = side_next(late, o, why, len);
+			if (!next) {
+				json_decref(ra);
+				json_decref(rb);
+				return TV_DIFF_ERROR;
+			}
+			side_remember(late, *rec);
+			json_decref(*rec);
+			*rec = next;
+			f = first_difference(o, ra, rb);
+		}
 		if (f) {
 			d->index = n;
 			d->field = f;
