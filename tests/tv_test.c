@@ -23,6 +23,15 @@ static const struct {
 	  "were set" },
 	{ TV_LIMIT_CPU_NO_1G, "kvm", TV_MODE_LONG,
 	  "the guest's CPUID has no 1 GiB pages (CPUID 0x80000001 EDX bit 26 clear)" },
+	/* The native oracle's reasons for a width it cannot run (core/fuzz/native.c). */
+	{ TV_LIMIT_NATIVE_NO_COMPAT, "native", TV_MODE_COUNT,
+	  "the far jump into the 32-bit user code segment (0x23) faults on this host" },
+	{ TV_LIMIT_NATIVE_NO_16BIT, "native", TV_MODE_COUNT,
+	  "modify_ldt cannot install the 16-bit segments: Function not implemented" },
+	{ TV_LIMIT_NATIVE_NO_16BIT, "native", TV_MODE_COUNT,
+	  "modify_ldt cannot install the 16-bit segments: Operation not permitted" },
+	{ TV_LIMIT_NATIVE_NO_16BIT, "native", TV_MODE_COUNT,
+	  "the far jump into the 16-bit LDT code segment" },
 };
 
 const char *tv_host_limit_tag(enum tv_host_limit limit)
@@ -31,6 +40,8 @@ const char *tv_host_limit_tag(enum tv_host_limit limit)
 		[TV_LIMIT_KVM_ABSENT] = "kvm-absent",
 		[TV_LIMIT_KVM_NO_PAGED32] = "kvm-no-paged32",
 		[TV_LIMIT_CPU_NO_1G] = "cpu-no-1g-pages",
+		[TV_LIMIT_NATIVE_NO_COMPAT] = "native-no-compat",
+		[TV_LIMIT_NATIVE_NO_16BIT] = "native-no-16bit",
 	};
 
 	return (unsigned)limit < TV_LIMIT_COUNT ? tags[limit] : "?";

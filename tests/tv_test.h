@@ -29,6 +29,10 @@ enum tv_host_limit {
 	TV_LIMIT_KVM_ABSENT,     /* "kvm-absent": no /dev/kvm, no permission, or TWINVM_NO_KVM */
 	TV_LIMIT_KVM_NO_PAGED32, /* "kvm-no-paged32": this KVM drops CR0.PG without long mode */
 	TV_LIMIT_CPU_NO_1G,      /* "cpu-no-1g-pages": the guest's CPUID offers no 1 GiB pages */
+	TV_LIMIT_NATIVE_NO_COMPAT, /* "native-no-compat": no 32-bit user code segment (ia32
+				    * emulation off), so the native oracle runs no 32-bit code */
+	TV_LIMIT_NATIVE_NO_16BIT,  /* "native-no-16bit": no modify_ldt (a kernel without it, a
+				    * seccomp filter) or no 16-bit LDT code segment to jump to */
 	TV_LIMIT_COUNT,
 };
 

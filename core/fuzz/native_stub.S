@@ -3,7 +3,13 @@
  * fz_native_exit, which stores the end state and returns to the C caller. A fault in the snippet
  * goes to native.c's signal handler, which stores the state itself and resumes at
  * fz_native_recover. Every access to the context page is absolute, because the snippet's
- * registers are all its own. */
+ * registers are all its own.
+ *
+ * 32- and 16-bit code has its own pair: fz_native_enter_compat loads the data segments for the
+ * width and far-jumps into its code segment (a far jmp, not a far return: a return would pop its
+ * frame from the stack the snippet starts with, in the snippet's scratch); the tail far-jumps
+ * back to the 64-bit code segment at the trampoline's copy below 4 GiB, which goes on to
+ * fz_native_exit_compat. */
 #include "native_ctx.h"
 
 	.intel_syntax noprefix
@@ -41,6 +47,52 @@ fz_native_enter:
 	jmp qword ptr [FZ_CTX_CODE]
 	.size fz_native_enter, . - fz_native_enter
 
+/* int fz_native_enter_compat(void): the same for 32- and 16-bit code. Everything between it and
+ * fz_native_enter_compat_end runs with the snippet's segments or state: a fault there is the way
+ * in failing (no compatibility mode on this host, a bad LDT entry), which native.c tells apart
+ * from the snippet's own. */
+	.globl fz_native_enter_compat
+	.globl fz_native_enter_compat_end
+	.type fz_native_enter_compat, @function
+fz_native_enter_compat:
+	push rbx
+	push rbp
+	push r12
+	push r13
+	push r14
+	push r15
+	mov qword ptr [FZ_CTX_HOST_RSP], rsp
+	push qword ptr [FZ_CTX_IN + 16 * 8]
+	popfq
+	/* Segment loads leave the flags alone; 64-bit mode ignores these segments' bases. */
+	movzx eax, word ptr [FZ_CTX_DATA_SEL]
+	mov ds, eax
+	mov es, eax
+	mov ss, eax
+	/* The low 32 bits, which is all the code below 64 bits has. */
+	mov eax, dword ptr [FZ_CTX_IN + 0 * 8]
+	mov ecx, dword ptr [FZ_CTX_IN + 1 * 8]
+	mov edx, dword ptr [FZ_CTX_IN + 2 * 8]
+	mov ebx, dword ptr [FZ_CTX_IN + 3 * 8]
+	mov ebp, dword ptr [FZ_CTX_IN + 5 * 8]
+	mov esi, dword ptr [FZ_CTX_IN + 6 * 8]
+	mov edi, dword ptr [FZ_CTX_IN + 7 * 8]
+	mov esp, dword ptr [FZ_CTX_IN + 4 * 8]
+	jmp fword ptr [FZ_CTX_FAR]
+fz_native_enter_compat_end:
+	.size fz_native_enter_compat, . - fz_native_enter_compat
+
+/* What the 32- and 16-bit tails far-jump to, copied to FZ_STUB_ADDR: the 64-bit code segment's
+ * way on to fz_native_exit_compat, which is above 4 GiB. It touches neither a register nor a
+ * flag. */
+	.section .rodata
+	.globl fz_native_trampoline
+	.globl fz_native_trampoline_end
+fz_native_trampoline:
+	jmp qword ptr [FZ_CTX_EXIT]
+fz_native_trampoline_end:
+	.text
+
 	.globl fz_native_exit
 	.type fz_native_exit, @function
 fz_native_exit:
@@ -70,11 +122,45 @@ fz_native_exit:
 	jmp 1f
 	.size fz_native_exit, . - fz_native_exit
 
+	.globl fz_native_exit_compat
+	.type fz_native_exit_compat, @function
+fz_native_exit_compat:
+	/* Back in 64-bit mode; the upper halves and r8-r15 are not the snippet's (native.c drops
+	 * them). */
+	mov qword ptr [FZ_CTX_OUT + 0 * 8], rax
+	mov qword ptr [FZ_CTX_OUT + 1 * 8], rcx
+	mov qword ptr [FZ_CTX_OUT + 2 * 8], rdx
+	mov qword ptr [FZ_CTX_OUT + 3 * 8], rbx
+	mov qword ptr [FZ_CTX_OUT + 4 * 8], rsp
+	mov qword ptr [FZ_CTX_OUT + 5 * 8], rbp
+	mov qword ptr [FZ_CTX_OUT + 6 * 8], rsi
+	mov qword ptr [FZ_CTX_OUT + 7 * 8], rdi
+	mov rsp, qword ptr [FZ_CTX_HOST_RSP]
+	pushfq
+	pop rax
+	mov qword ptr [FZ_CTX_OUT + 16 * 8], rax
+	movzx eax, word ptr [FZ_CTX_HOST_SS]
+	mov ss, eax
+	movzx eax, word ptr [FZ_CTX_HOST_DS]
+	mov ds, eax
+	movzx eax, word ptr [FZ_CTX_HOST_ES]
+	mov es, eax
+	cld
+	xor eax, eax
+	jmp 1f
+	.size fz_native_exit_compat, . - fz_native_exit_compat
+
 	.globl fz_native_recover
 	.type fz_native_recover, @function
 fz_native_recover:
-	/* From the signal handler, with the state stored: the host's stack back, DF clear. */
+	/* From the signal handler, with the state stored and CS and SS the process's again: the
+	 * host's stack back, and its DS and ES (a 32- or 16-bit snippet's are the LDT's or flat),
+	 * DF clear. */
 	mov rsp, qword ptr [FZ_CTX_HOST_RSP]
+	movzx eax, word ptr [FZ_CTX_HOST_DS]
+	mov ds, eax
+	movzx eax, word ptr [FZ_CTX_HOST_ES]
+	mov es, eax
 	cld
 	mov eax, 1
 1:
