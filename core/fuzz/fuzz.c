@@ -183,6 +183,9 @@ int fz_run(const struct fz_run_opts *o, FILE *out, struct fz_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (!c)
 		return -ENOMEM;
+	/* What the records say the snippets ran in: long mode, the only one the loop runs so far
+	 * (cmd_fuzz refuses the others, and the emulator oracle opens in long mode). */
+	c->mode = TV_MODE_LONG;
 	if (o->known_dir && (rc = load_known(o->known_dir, &known)) != 0) {
 		tv_set_error("%s: %s", o->known_dir, strerror(-rc));
 		free(c);

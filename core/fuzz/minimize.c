@@ -43,7 +43,7 @@ int fz_minimize(struct fz_oracle *emu, struct fz_oracle *oracle, fz_analyze_fn a
 		before[i] = r.st;
 		before[i].rip = fz_code_start(c->s.bits); /* every window runs from the start */
 	}
-	t = &(struct fz_case){ 0 };
+	t = &(struct fz_case){ .mode = c->mode };
 	for (unsigned len = 1; len < n; len++) {
 		for (unsigned i = 0; i + len <= n && i < reach; i++) {
 			rc = window(analyze, &c->s, i, i + len, &t->s);
