@@ -15,9 +15,11 @@
 json_t *fz_case_json(const struct fz_case *c, const char *key, const char *oracle,
 		     const char *disasm);
 
-/* Reads a record back into c (snippet code, start state, both results, masks; c->s.ninsn and
- * off[] are left for the caller's fz_analyze) and the oracle's name. Every field is checked: -EINVAL
- * with why naming the first that is missing or malformed. */
+/* Reads a record back into c (mode and s.bits, snippet code, start state, both results with their
+ * error codes and system state where recorded, masks; c->s.ninsn and off[] are left for the
+ * caller's fz_analyze) and the oracle's name. A record without "mode" is long mode (records from
+ * before the other modes). Every field is checked: -EINVAL with why naming the first that is
+ * missing or malformed. */
 int fz_case_from_json(json_t *rec, struct fz_case *c, char *oracle, size_t oracle_len, char *why,
 		      size_t why_len);
 
