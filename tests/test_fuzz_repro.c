@@ -61,6 +61,119 @@ static void case_of(struct fz_case *c, enum tv_mode mode)
 	c->diff.scratch_at = 0x13; /* printed from 0x10: the 8 (long) or 4 bytes holding it */
 }
 
+/* v with its low `width` bits replaced by those of w. */
+static uint64_t set_low(uint64_t v, uint64_t w, unsigned width)
+{
+	uint64_t m = width == 64 ? ~0ull : (1ull << width) - 1;
+
+	return (v & ~m) | (w & m);
+}
+
+/* The end state of case_of's snippet, worked out by hand. */
+static void end_of(const struct fz_case *c, struct fz_state *end)
+{
+	unsigned w = c->s.bits; /* the operand width */
+	uint64_t mem = 0;
+
+	*end = c->in;
+	memcpy(&mem, c->in.scratch + 0x20, w / 8);
+	end->gpr[FZ_RCX] = set_low(c->in.gpr[FZ_RCX], c->in.gpr[FZ_RCX] + mem, w);
+	end->gpr[FZ_RAX] = set_low(c->in.gpr[FZ_RAX], c->in.gpr[FZ_RAX] + c->in.gpr[FZ_RBX], w);
+	end->rflags = END_RFLAGS;
+	memcpy(end->scratch + 0x10, &end->gpr[FZ_RAX], w / 8);
+	if (w == 16) {
+		end->gpr[FZ_RSP] = set_low(c->in.gpr[FZ_RSP], c->in.gpr[FZ_RSP] - 2, 16);
+		memcpy(end->scratch + 0x12, &c->in.gpr[FZ_RDX], 2);
+	}
+}
+
+/* What the image prints for end with every field differing: each register's low dword (and its
+ * high one in long mode), RFLAGS, then the scratch bytes from 0x10, a dword at a time. */
+static void expected_print(const struct fz_case *c, const struct fz_state *end, char *buf,
+			   size_t len)
+{
+	unsigned dwords = c->s.bits == 64 ? 2 : 1;
+	size_t n = 0;
+	uint32_t v;
+
+	for (int i = 0; i < fz_gprs(c->s.bits); i++) {
+		n += (size_t)snprintf(buf + n, len - n, "%s=", fz_gpr_name(i));
+		for (unsigned h = 0; h < dwords; h++)
+			n += (size_t)snprintf(buf + n, len - n, "%u\n",
+					      (unsigned)(end->gpr[i] >> (32 * h)));
+	}
+	n += (size_t)snprintf(buf + n, len - n, "rflags=%u\nscratch+0x10=", (unsigned)end->rflags);
+	for (unsigned h = 0; h < dwords; h++) {
+		memcpy(&v, end->scratch + 0x10 + 4 * h, 4);
+		n += (size_t)snprintf(buf + n, len - n, "%u\n", v);
+	}
+	ck_assert_uint_lt(n, len);
+}
+
+/* Builds c's image, runs it on engine in c's mode and checks it prints c's end state and leaves
+ * the snippet's stores in guest RAM at FZ_SCRATCH_ADDR. */
+static void check_image(const struct fz_case *c, const struct tv_backend_ops *be)
+{
+	static uint8_t img[0x4000];
+	char want[2048];
+	struct fz_state end;
+	struct tv_test_run t;
+	uint8_t ram[8];
+	size_t len;
+
+	ck_assert_int_eq(fz_repro_image(c, img, sizeof(img), &len), 0);
+	end_of(c, &end);
+	expected_print(c, &end, want, sizeof(want));
+	tv_test_run(&t, be, c->mode, img, len, NULL, 10.0);
+	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "%s on %s: ended in %s", tv_mode_name(c->mode),
+		      be->name, tv_exit_reason_name(t.last.reason));
+	ck_assert_msg(strcmp(t.console, want) == 0, "%s on %s: printed\n%s\nwant\n%s",
+		      tv_mode_name(c->mode), be->name, t.console, want);
+	ck_assert_int_eq(tv_ram_read(&t.m.ram, FZ_SCRATCH_ADDR + 0x10, ram, sizeof(ram)), 0);
+	ck_assert_mem_eq(ram, end.scratch + 0x10, sizeof(ram));
+	tv_test_run_end(&t);
+}
+
+/* _i is the mode: real, protected, paged32, long. The emulator runs every mode everywhere. */
+START_TEST(test_image_prints_the_snippets_end_state_on_the_emulator)
+{
+	struct fz_case c;
+	char why[512];
+
+	case_of(&c, (enum tv_mode)_i);
+	check_image(&c, tv_test_engine("emu", (enum tv_mode)_i, why, sizeof(why)));
+}
+END_TEST
+
+/* The same images on KVM, where the host runs the mode: the image is x86, not Unicorn's idea. */
+START_TEST(test_image_prints_the_snippets_end_state_on_kvm)
+{
+	const struct tv_backend_ops *be;
+	struct fz_case c;
+	char why[512];
+
+	be = tv_test_engine("kvm", (enum tv_mode)_i, why, sizeof(why));
+	if (!be)
+		TV_SKIP("kvm/%s: %s", tv_mode_name((enum tv_mode)_i), why);
+	case_of(&c, (enum tv_mode)_i);
+	check_image(&c, be);
+}
+END_TEST
+
+START_TEST(test_image_of_a_case_whose_mode_and_width_disagree_is_refused)
+{
+	static uint8_t img[0x4000];
+	struct fz_case c;
+	size_t len;
+
+	case_of(&c, TV_MODE_PROTECTED);
+	c.mode = TV_MODE_REAL; /* 32-bit code in a real-mode image would run as 16-bit code */
+	ck_assert_int_eq(fz_repro_image(&c, img, sizeof(img), &len), -EINVAL);
+	c.mode = TV_MODE_COUNT;
+	ck_assert_int_eq(fz_repro_image(&c, img, sizeof(img), &len), -EINVAL);
+}
+END_TEST
+
 /* Reads path into a JSON record. */
 static json_t *load(const char *path)
 {
@@ -285,6 +398,10 @@ int main(void)
 	TCase *tc = tcase_create("repro");
 
 	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_image_prints_the_snippets_end_state_on_the_emulator, 0,
+			    TV_MODE_COUNT);
+	tcase_add_loop_test(tc, test_image_prints_the_snippets_end_state_on_kvm, 0, TV_MODE_COUNT);
+	tcase_add_test(tc, test_image_of_a_case_whose_mode_and_width_disagree_is_refused);
 	tcase_add_test(tc, test_committed_long_records_rebuild_their_images_byte_for_byte);
 	tcase_add_test(tc, test_record_round_trips_mode_fault_error_code_and_system_state);
 	tcase_add_loop_test(tc, test_record_with_a_malformed_field_is_refused_naming_it, 0,
