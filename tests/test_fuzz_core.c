@@ -172,6 +172,8 @@ static struct fz_oracle *case_of_add(struct fz_case *c)
 
 	ck_assert_msg(fz_native_open(64, &native, why, sizeof(why)) == 0, "%s", why);
 	memset(c, 0, sizeof(*c));
+	c->mode = TV_MODE_LONG;
+	c->s.bits = 64;
 	memcpy(c->s.code, code, sizeof(code));
 	c->s.len = sizeof(code);
 	c->s.rflags_undefined = RF_OF;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,13 +63,76 @@ static json_t *state_json(const struct fz_state *st)
 	return o;
 }
 
+/* The system state's fields, by name, for writing and reading it back alike. */
+static const struct {
+	const char *name;
+	size_t off;
+} seg_regs[] = {
+	{ "cs", offsetof(struct tv_sregs, cs) }, { "ds", offsetof(struct tv_sregs, ds) },
+	{ "es", offsetof(struct tv_sregs, es) }, { "fs", offsetof(struct tv_sregs, fs) },
+	{ "gs", offsetof(struct tv_sregs, gs) }, { "ss", offsetof(struct tv_sregs, ss) },
+}, ctl_regs[] = {
+	{ "cr0", offsetof(struct tv_sregs, cr0) }, { "cr2", offsetof(struct tv_sregs, cr2) },
+	{ "cr3", offsetof(struct tv_sregs, cr3) }, { "cr4", offsetof(struct tv_sregs, cr4) },
+	{ "efer", offsetof(struct tv_sregs, efer) },
+};
+
+/* A segment's attributes (each a uint8_t of struct tv_segment) and the largest value each takes. */
+static const struct {
+	const char *name;
+	size_t off;
+	unsigned max;
+} seg_attrs[] = {
+	{ "type", offsetof(struct tv_segment, type), 15 },
+	{ "present", offsetof(struct tv_segment, present), 1 },
+	{ "dpl", offsetof(struct tv_segment, dpl), 3 },
+	{ "db", offsetof(struct tv_segment, db), 1 },
+	{ "s", offsetof(struct tv_segment, s), 1 },
+	{ "l", offsetof(struct tv_segment, l), 1 },
+	{ "g", offsetof(struct tv_segment, g), 1 },
+	{ "avl", offsetof(struct tv_segment, avl), 1 },
+	{ "unusable", offsetof(struct tv_segment, unusable), 1 },
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static json_t *segment_json(const struct tv_segment *s)
+{
+	json_t *o = json_pack("{s:o,s:o,s:o}", "selector", tv_json_hex(s->selector), "base",
+			      tv_json_hex(s->base), "limit", tv_json_hex(s->limit));
+
+	for (size_t i = 0; o && i < N(seg_attrs); i++)
+		json_object_set_new(o, seg_attrs[i].name,
+				    json_integer(*((const uint8_t *)s + seg_attrs[i].off)));
+	return o;
+}
+
+static json_t *system_json(const struct tv_sregs *s)
+{
+	json_t *o = json_object();
+
+	const char *base = (const char *)s;
+
+	for (size_t i = 0; o && i < N(ctl_regs); i++)
+		json_object_set_new(o, ctl_regs[i].name,
+				    tv_json_hex(*(const uint64_t *)(base + ctl_regs[i].off)));
+	for (size_t i = 0; o && i < N(seg_regs); i++)
+		json_object_set_new(o, seg_regs[i].name,
+				    segment_json((const void *)(base + seg_regs[i].off)));
+	return o;
+}
+
 static json_t *result_json(const struct fz_result *r, const struct fz_state *in)
 {
 	json_t *o = state_json(&r->st);
 
 	if (o) {
 		json_object_set_new(o, "vector", json_integer(r->vector));
+		if (r->error_code_known)
+			json_object_set_new(o, "error_code", tv_json_hex(r->error_code));
 		json_object_set_new(o, "scratch_changes", scratch_changes(r->st.scratch, in->scratch));
+		if (r->has_system)
+			json_object_set_new(o, "system", system_json(&r->system));
 	}
 	return o;
 }
@@ -82,10 +146,11 @@ json_t *fz_case_json(const struct fz_case *c, const char *key, const char *oracl
 	if (in)
 		json_object_set_new(in, "scratch", hex_bytes(c->in.scratch, FZ_SCRATCH_SIZE));
 	fz_diff_fields(&c->diff, fields, sizeof(fields));
-	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:s,s:{s:o,s:o}}", "key", key, "oracle",
-			 oracle, "code", hex_bytes(c->s.code, c->s.len), "disasm",
-			 disasm ? disasm : "", "in", in, "emu", result_json(&c->emu, &c->in),
-			 "oracle_result", result_json(&c->oracle, &c->in), "fields", fields, "mask",
+	return json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:s,s:{s:o,s:o}}", "key", key, "oracle",
+			 oracle, "mode", tv_mode_name(c->mode), "code",
+			 hex_bytes(c->s.code, c->s.len), "disasm", disasm ? disasm : "", "in", in,
+			 "emu", result_json(&c->emu, &c->in), "oracle_result",
+			 result_json(&c->oracle, &c->in), "fields", fields, "mask",
 			 "rflags_undefined", tv_json_hex(c->s.rflags_undefined), "gpr_undefined",
 			 tv_json_hex(c->s.gpr_undefined));
 }
@@ -133,18 +198,77 @@ static int get_bytes(json_t *j, const char *field, uint8_t *out, size_t cap, siz
 	return 0;
 }
 
-static int get_u64(json_t *obj, const char *field, uint64_t *v, char *why, size_t len)
+/* The "0x..." string obj[key], at most max, into *v; name is the field as why names it. */
+static int get_hex(json_t *obj, const char *key, const char *name, uint64_t max, uint64_t *v,
+		   char *why, size_t len)
 {
-	const char *s = json_string_value(json_object_get(obj, field));
+	const char *s = json_string_value(json_object_get(obj, key));
 	char *end;
 
 	if (!s || strncmp(s, "0x", 2) != 0)
-		return bad(why, len, field, "missing, or not a 0x hex string");
+		return bad(why, len, name, "missing, or not a 0x hex string");
 	errno = 0;
 	*v = strtoull(s + 2, &end, 16);
 	if (errno || end == s + 2 || *end)
-		return bad(why, len, field, "not a 64-bit hex number");
+		return bad(why, len, name, "not a 64-bit hex number");
+	if (*v > max)
+		return bad(why, len, name, "out of range");
 	return 0;
+}
+
+static int get_u64(json_t *obj, const char *field, uint64_t *v, char *why, size_t len)
+{
+	return get_hex(obj, field, field, UINT64_MAX, v, why, len);
+}
+
+/* Segment reg of "system" into s; why names a field as "system.cs.dpl". */
+static int get_segment(json_t *obj, const char *reg, struct tv_segment *s, char *why, size_t len)
+{
+	char name[48];
+	uint64_t v;
+	int rc;
+
+	snprintf(name, sizeof(name), "system.%.4s", reg);
+	if (!json_is_object(obj))
+		return bad(why, len, name, "not an object");
+	snprintf(name, sizeof(name), "system.%.4s.selector", reg);
+	rc = get_hex(obj, "selector", name, 0xffff, &v, why, len);
+	s->selector = (uint16_t)v;
+	snprintf(name, sizeof(name), "system.%.4s.limit", reg);
+	if (!rc)
+		rc = get_hex(obj, "limit", name, 0xffffffff, &v, why, len);
+	s->limit = (uint32_t)v;
+	snprintf(name, sizeof(name), "system.%.4s.base", reg);
+	if (!rc)
+		rc = get_hex(obj, "base", name, UINT64_MAX, &s->base, why, len);
+	for (size_t i = 0; !rc && i < N(seg_attrs); i++) {
+		json_t *a = json_object_get(obj, seg_attrs[i].name);
+
+		snprintf(name, sizeof(name), "system.%.4s.%.10s", reg, seg_attrs[i].name);
+		if (!json_is_integer(a) || json_integer_value(a) < 0 ||
+		    json_integer_value(a) > seg_attrs[i].max)
+			return bad(why, len, name, "missing, or not an integer in its range");
+		*((uint8_t *)s + seg_attrs[i].off) = (uint8_t)json_integer_value(a);
+	}
+	return rc;
+}
+
+static int get_system(json_t *obj, struct tv_sregs *s, char *why, size_t len)
+{
+	char name[16];
+	int rc = 0;
+
+	if (!json_is_object(obj))
+		return bad(why, len, "system", "not an object");
+	for (size_t i = 0; !rc && i < N(ctl_regs); i++) {
+		snprintf(name, sizeof(name), "system.%.4s", ctl_regs[i].name);
+		rc = get_hex(obj, ctl_regs[i].name, name, UINT64_MAX,
+			     (uint64_t *)((char *)s + ctl_regs[i].off), why, len);
+	}
+	for (size_t i = 0; !rc && i < N(seg_regs); i++)
+		rc = get_segment(json_object_get(obj, seg_regs[i].name), seg_regs[i].name,
+				 (struct tv_segment *)((char *)s + seg_regs[i].off), why, len);
+	return rc;
 }
 
 static int get_state(json_t *obj, const char *field, struct fz_state *st, char *why, size_t len)
@@ -166,6 +290,7 @@ static int get_result(json_t *obj, const char *field, const struct fz_state *in,
 		      struct fz_result *r, char *why, size_t len)
 {
 	json_t *vector = json_object_get(obj, "vector"), *runs;
+	json_t *system = json_object_get(obj, "system");
 	size_t i;
 	json_t *run;
 	int rc = get_state(obj, field, &r->st, why, len);
@@ -173,9 +298,16 @@ static int get_result(json_t *obj, const char *field, const struct fz_state *in,
 	if (rc)
 		return rc;
 	if (!json_is_integer(vector) || json_integer_value(vector) < -1 ||
-	    json_integer_value(vector) > 255)
-		return bad(why, len, "vector", "not an integer from -1 to 255");
+	    json_integer_value(vector) > FZ_VECTOR_UNKNOWN)
+		return bad(why, len, "vector", "not an integer from -1 to 256");
 	r->vector = (int)json_integer_value(vector);
+	/* Both optional: written only when the oracle knew them. */
+	r->error_code_known = json_object_get(obj, "error_code") != NULL;
+	if (r->error_code_known && (rc = get_u64(obj, "error_code", &r->error_code, why, len)))
+		return rc;
+	r->has_system = system != NULL;
+	if (r->has_system && (rc = get_system(system, &r->system, why, len)))
+		return rc;
 	memcpy(r->st.scratch, in->scratch, FZ_SCRATCH_SIZE);
 	runs = json_object_get(obj, "scratch_changes");
 	if (!json_is_array(runs))
@@ -199,18 +331,22 @@ int fz_case_from_json(json_t *rec, struct fz_case *c, char *oracle, size_t oracl
 		      size_t why_len)
 {
 	json_t *in = json_object_get(rec, "in"), *mask = json_object_get(rec, "mask");
+	json_t *mode = json_object_get(rec, "mode");
 	const char *name = json_string_value(json_object_get(rec, "oracle"));
 	uint64_t v = 0;
 	size_t n;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	c->mode = TV_MODE_LONG; /* records before the other modes */
+	c->mode = TV_MODE_LONG; /* no "mode": a record from before the other modes */
 	c->s.bits = 64;
 	if (!json_is_object(rec))
 		return bad(why, why_len, "(record)", "not an object");
 	if (!name)
 		return bad(why, why_len, "oracle", "not a string");
+	if (mode && !(json_is_string(mode) && tv_mode_parse(json_string_value(mode), &c->mode)))
+		return bad(why, why_len, "mode", "not real, protected, paged32 or long");
+	c->s.bits = (uint8_t)tv_mode_bits(c->mode);
 	snprintf(oracle, oracle_len, "%s", name);
 	rc = get_bytes(json_object_get(rec, "code"), "code", c->s.code, FZ_CODE_MAX, 0, &n, why,
 		       why_len);
@@ -240,18 +376,36 @@ int fz_case_from_json(json_t *rec, struct fz_case *c, char *oracle, size_t oracl
 	return rc;
 }
 
-/* ---- the reproducer image ---------------------------------------------------------------------- */
+/* ---- the reproducer image ----------------------------------------------------------------------
+ * One program for the three code widths, started as twinvm starts a raw guest in the case's mode
+ * (layout.h: at 0, stack at TV_STACK_TOP; long, protected and paged32 flat and identity-mapped,
+ * real mode with every segment at 0). It copies the scratch bytes and the snippet into place,
+ * loads RFLAGS and the registers, jumps into the snippet, whose tail jumps back; stores the
+ * registers and RFLAGS, prints, halts. The encodings differ by prefixes only (0x66, REX) and by
+ * how an absolute address is spelt, so each emitter takes the width from struct emit. A snippet
+ * that faults faults here too: the run ends in that exception (there is no IDT), as it did for
+ * the fuzzer. */
 
-#define IMG_SCRATCH 0x2000u  /* the start state's scratch bytes, in the image */
-#define IMG_STRINGS 0x3000u  /* labels for the printed values */
-#define SAVE_AREA 0x42000u   /* where the end state is stored (free RAM, not scratch) */
-#define JMP_SLOTS 0x41000u   /* [0]: the snippet's start, [8]: where its tail returns */
+#define IMG_SCRATCH 0x2000u /* the start state's scratch bytes, in the image */
+#define IMG_STRINGS 0x3000u /* labels for the printed values */
+#define IMG_SIZE 0x4000u
+#define SAVE_AREA 0x42000u /* where the end state is stored (free RAM, not scratch) */
+/* Real mode's: below 64 KiB, where 16-bit offsets reach with DS at 0; past the image, below the
+ * stack. */
+#define SAVE_AREA_REAL 0x8000u
+#define JMP_SLOTS 0x41000u /* [0]: the snippet's start, [8]: where its tail returns (32, 64) */
 #define HC_PRINT32 0xea
 #define HC_PRINTSTR 0xec
+/* Segment registers as mov sreg, r/m numbers them (ModRM.reg). */
+#define SREG_ES (1u << 0)
+#define SREG_SS (1u << 2)
+#define SREG_DS (1u << 3)
 
 struct emit {
 	uint8_t *p;
 	size_t n, cap;
+	unsigned bits; /* the code width: 16, 32 or 64 */
+	unsigned rsz;  /* the snippet's register width: 64 in long mode, else 32 */
 	bool full;
 };
 
@@ -275,26 +429,73 @@ static void put32(struct emit *e, uint32_t v)
 	put(e, &v, 4);
 }
 
-/* mov r64, imm64 */
-static void mov_imm64(struct emit *e, int reg, uint64_t v)
+/* The prefixes of an instruction on a size-bit operand: 0x66 when that is not the code's default
+ * size, REX.W for 64; rex adds REX.R (4) or REX.B (1) for r8-r15. */
+static void prefix(struct emit *e, unsigned size, uint8_t rex)
 {
-	put8(e, (uint8_t)(0x48 | (reg >= 8)));
-	put8(e, (uint8_t)(0xb8 + (reg & 7)));
-	put(e, &v, 8);
+	if (size != 64 && size != (e->bits == 16 ? 16u : 32u))
+		put8(e, 0x66);
+	if (size == 64)
+		rex |= 8;
+	if (rex)
+		put8(e, (uint8_t)(0x40 | rex));
 }
 
-/* mov [abs32], r64 (store) or mov r64, [abs32] (load); mov eax-sized with wide false */
-static void mov_abs(struct emit *e, bool store, int reg, uint32_t addr, bool wide)
+/* mov reg, imm (size bits); returns where the immediate is, for patch(). */
+static size_t mov_imm(struct emit *e, unsigned size, int reg, uint64_t v)
 {
-	if (wide || reg >= 8)
-		put8(e, (uint8_t)((wide ? 0x48 : 0x40) | (reg >= 8 ? 4 : 0)));
+	size_t at;
+
+	prefix(e, size, reg >= 8 ? 1 : 0);
+	put8(e, (uint8_t)(0xb8 + (reg & 7)));
+	at = e->n;
+	put(e, &v, size / 8);
+	return at;
+}
+
+/* Writes v over the immediate mov_imm of size bits put at position at. */
+static void patch(struct emit *e, size_t at, uint64_t v, unsigned size)
+{
+	if (!e->full && at + size / 8 <= e->n)
+		memcpy(e->p + at, &v, size / 8);
+}
+
+/* mov [addr], reg (store) or mov reg, [addr] (load), size bits. addr is a disp16 in 16-bit code;
+ * elsewhere a disp32 through a SIB with neither base nor index (ModRM's own disp32 form is
+ * RIP-relative in 64-bit code). */
+static void mov_abs(struct emit *e, bool store, unsigned size, int reg, uint32_t addr)
+{
+	prefix(e, size, reg >= 8 ? 4 : 0);
 	put8(e, store ? 0x89 : 0x8b);
+	if (e->bits == 16) {
+		uint16_t off = (uint16_t)addr;
+
+		put8(e, (uint8_t)(0x06 | (reg & 7) << 3)); /* mod 00, rm 110: disp16 */
+		put(e, &off, 2);
+		return;
+	}
 	put8(e, (uint8_t)(0x04 | (reg & 7) << 3)); /* mod 00, rm 100: SIB */
 	put8(e, 0x25);                             /* SIB: no base, no index: disp32 */
 	put32(e, addr);
 }
 
-/* jmp qword [abs32] */
+/* A push or pop (op) of the snippet's register width: the default in 32- and 64-bit code. */
+static void stack_op(struct emit *e, uint8_t op)
+{
+	if (e->bits == 16)
+		put8(e, 0x66);
+	put8(e, op);
+}
+
+/* out imm8, eax: a hypercall. */
+static void out_eax(struct emit *e, uint8_t port)
+{
+	prefix(e, 32, 0);
+	put8(e, 0xe7);
+	put8(e, port);
+}
+
+/* jmp [slot] (32- and 64-bit code: a pointer of the code's width). */
 static void jmp_abs(struct emit *e, uint32_t slot)
 {
 	put8(e, 0xff);
@@ -303,129 +504,189 @@ static void jmp_abs(struct emit *e, uint32_t slot)
 	put32(e, slot);
 }
 
-/* The label for a field, HC_printStr'd before its value. */
+/* jmp far seg:off (16-bit code). */
+static void jmp_far(struct emit *e, uint16_t seg, uint16_t off)
+{
+	put8(e, 0xea);
+	put(e, &off, 2);
+	put(e, &seg, 2);
+}
+
+/* mov ax, seg, then mov sreg, ax for each SREG_* in sregs (real mode). */
+static void set_segments(struct emit *e, uint16_t seg, unsigned sregs)
+{
+	mov_imm(e, 16, FZ_RAX, seg);
+	for (unsigned i = 0; i < 6; i++)
+		if (sregs & 1u << i) {
+			put8(e, 0x8e);
+			put8(e, (uint8_t)(0xc0 | i << 3));
+		}
+}
+
+/* rep movsb of n bytes from image offset src to dst (in 16-bit code, ES:0 with ES = dst >> 4);
+ * returns where src's immediate is, for patch(). */
+static size_t copy(struct emit *e, uint32_t src, uint32_t dst, uint32_t n)
+{
+	size_t at = mov_imm(e, e->rsz, FZ_RSI, src);
+
+	if (e->bits == 16) {
+		set_segments(e, (uint16_t)(dst >> 4), SREG_ES);
+		dst = 0;
+	}
+	mov_imm(e, e->rsz, FZ_RDI, dst);
+	mov_imm(e, e->rsz, FZ_RCX, n);
+	put8(e, 0xf3);
+	put8(e, 0xa4);
+	return at;
+}
+
+/* The label for a field, HC_printStr'd before its value (DS is 0 or flat here). */
 static void print_label(struct emit *e, uint8_t *img, size_t *strings, const char *label)
 {
 	size_t n = strlen(label) + 1;
 
-	if (*strings + n > IMG_STRINGS + 0x1000) {
+	if (*strings + n > IMG_SIZE) {
 		e->full = true;
 		return;
 	}
 	memcpy(img + *strings, label, n);
-	put8(e, 0xb8); /* mov eax, imm32 */
-	put32(e, (uint32_t)*strings);
-	put8(e, 0xe7); /* out imm8, eax */
-	put8(e, HC_PRINTSTR);
+	mov_imm(e, 32, FZ_RAX, *strings);
+	out_eax(e, HC_PRINTSTR);
 	*strings += n;
 }
 
-/* HC_print32bit of the dword at addr. */
-static void print_dword(struct emit *e, uint32_t addr)
+/* HC_print32bit of the dword at addr; seg is a segment-override prefix, or 0. */
+static void print_dword(struct emit *e, uint8_t seg, uint32_t addr)
 {
-	mov_abs(e, false, 0, addr, false); /* mov eax, [addr] */
-	put8(e, 0xe7);
-	put8(e, HC_PRINT32);
+	if (seg)
+		put8(e, seg);
+	mov_abs(e, false, 32, FZ_RAX, addr);
+	out_eax(e, HC_PRINT32);
 }
 
-/* Writes v over the imm64 of the mov_imm64 emitted at position at. */
-static void patch_imm64(struct emit *e, size_t at, uint64_t v)
+/* The value of each field of c->diff: a register's low half (and its high half in long mode),
+ * RFLAGS masked to the compared bits; for scratch, the 8 bytes (long mode) or 4 bytes (below it:
+ * the low 32 bits, as the registers) holding the first difference. */
+static void print_fields(struct emit *e, const struct fz_case *c, uint8_t *img, uint32_t save)
 {
-	if (!e->full && at + 10 <= e->n)
-		memcpy(e->p + at + 2, &v, 8);
-}
+	size_t strings = IMG_STRINGS;
+	unsigned halves = e->bits == 64 ? 2 : 1;
 
-int fz_repro_image(const struct fz_case *c, uint8_t *img, size_t cap, size_t *len)
-{
-	/* Code lives below IMG_SCRATCH; the scratch bytes and the labels follow it. */
-	struct emit e = { .p = img, .cap = IMG_SCRATCH };
-	const uint32_t back_slot = JMP_SLOTS + 8;
-	size_t strings = IMG_STRINGS, src_at, back_at;
-
-	if (cap < IMG_STRINGS + 0x1000 || IMG_STRINGS + 0x1000 > TV_IMAGE_LIMIT)
-		return -ENOSPC;
-	memset(img, 0, IMG_STRINGS + 0x1000);
-	memcpy(img + IMG_SCRATCH, c->in.scratch, FZ_SCRATCH_SIZE);
-
-	/* The start state's scratch bytes and the snippet (with its tail) into place. */
-	put8(&e, 0xfc); /* cld */
-	mov_imm64(&e, FZ_RSI, IMG_SCRATCH);
-	mov_imm64(&e, FZ_RDI, FZ_SCRATCH_ADDR);
-	mov_imm64(&e, FZ_RCX, FZ_SCRATCH_SIZE);
-	put8(&e, 0xf3);
-	put8(&e, 0xa4); /* rep movsb */
-	src_at = e.n;
-	mov_imm64(&e, FZ_RSI, 0); /* patched: where the snippet's bytes sit in this image */
-	mov_imm64(&e, FZ_RDI, FZ_CODE_ADDR);
-	mov_imm64(&e, FZ_RCX, (uint64_t)c->s.len + 7);
-	put8(&e, 0xf3);
-	put8(&e, 0xa4);
-	/* The jump slots: into the snippet, and back from its tail. */
-	mov_imm64(&e, FZ_RAX, FZ_CODE_ADDR);
-	mov_abs(&e, true, FZ_RAX, JMP_SLOTS, true);
-	back_at = e.n;
-	mov_imm64(&e, FZ_RAX, 0); /* patched: the code after the snippet's bytes */
-	mov_abs(&e, true, FZ_RAX, back_slot, true);
-	/* RFLAGS, then every register (mov leaves RFLAGS alone), RSP last; then in. */
-	put8(&e, 0x68); /* push imm32 */
-	put32(&e, (uint32_t)((c->in.rflags & FZ_RFLAGS_START_MASK) | FZ_RFLAGS_FIXED));
-	put8(&e, 0x9d); /* popfq */
-	for (int i = 0; i < FZ_NGPR; i++)
-		if (i != FZ_RSP)
-			mov_imm64(&e, i, c->in.gpr[i]);
-	mov_imm64(&e, FZ_RSP, c->in.gpr[FZ_RSP]);
-	jmp_abs(&e, JMP_SLOTS);
-	/* The snippet's bytes and its tail, jmp qword [back_slot], as data for the copy above. */
-	patch_imm64(&e, src_at, e.n);
-	put(&e, c->s.code, c->s.len);
-	jmp_abs(&e, back_slot);
-	/* Back from the snippet: every register stored, then RFLAGS through twinvm's stack. */
-	patch_imm64(&e, back_at, e.n);
-	for (int i = 0; i < FZ_NGPR; i++)
-		mov_abs(&e, true, i, SAVE_AREA + 8u * (unsigned)i, true);
-	mov_imm64(&e, FZ_RSP, TV_STACK_TOP);
-	put8(&e, 0x9c); /* pushfq */
-	put8(&e, 0x58); /* pop rax */
-	mov_imm64(&e, FZ_RCX, FZ_RFLAGS_COMPARED);
-	put8(&e, 0x48); /* and rax, rcx */
-	put8(&e, 0x21);
-	put8(&e, 0xc8);
-	mov_abs(&e, true, FZ_RAX, SAVE_AREA + 8 * FZ_NGPR, true);
-	/* Each field that differs: its label, then its low and high halves. */
-	for (int i = 0; i < FZ_NGPR; i++) {
+	for (int i = 0; i < fz_gprs(e->bits); i++) {
 		char label[16];
 
 		if (!(c->diff.fields & (1u << i)))
 			continue;
 		snprintf(label, sizeof(label), "%s=", fz_gpr_name(i));
-		print_label(&e, img, &strings, label);
-		print_dword(&e, SAVE_AREA + 8u * (unsigned)i);
-		print_dword(&e, SAVE_AREA + 8u * (unsigned)i + 4);
+		print_label(e, img, &strings, label);
+		for (unsigned h = 0; h < halves; h++)
+			print_dword(e, 0, save + 8u * (unsigned)i + 4 * h);
 	}
 	if (c->diff.fields & FZ_F_RFLAGS) {
-		print_label(&e, img, &strings, "rflags=");
-		print_dword(&e, SAVE_AREA + 8 * FZ_NGPR);
+		print_label(e, img, &strings, "rflags=");
+		print_dword(e, 0, save + 8 * FZ_NGPR);
 	}
 	if (c->diff.fields & FZ_F_SCRATCH) {
-		uint32_t at = c->diff.scratch_at & ~7u;
+		uint32_t at = c->diff.scratch_at & ~(4 * halves - 1);
+		uint32_t addr = (uint32_t)FZ_SCRATCH_ADDR + at;
+		uint8_t seg = 0;
 		char label[40];
 
 		snprintf(label, sizeof(label), "scratch+0x%x=", at);
-		print_label(&e, img, &strings, label);
-		print_dword(&e, (uint32_t)FZ_SCRATCH_ADDR + at);
-		print_dword(&e, (uint32_t)FZ_SCRATCH_ADDR + at + 4);
+		print_label(e, img, &strings, label);
+		/* Real mode: through ES, as the snippet saw it; DS stays 0 for the labels. */
+		if (e->bits == 16) {
+			set_segments(e, FZ_SCRATCH_ADDR >> 4, SREG_ES);
+			seg = 0x26;
+			addr = at;
+		}
+		for (unsigned h = 0; h < halves; h++)
+			print_dword(e, seg, addr + 4 * h);
 	}
+}
+
+int fz_repro_image(const struct fz_case *c, uint8_t *img, size_t cap, size_t *len)
+{
+	unsigned bits = c->s.bits;
+	/* Code lives below IMG_SCRATCH; the scratch bytes and the labels follow it. */
+	struct emit e = { .p = img, .cap = IMG_SCRATCH, .bits = bits, .rsz = bits == 64 ? 64 : 32 };
+	const uint32_t back_slot = JMP_SLOTS + 8, save = bits == 16 ? SAVE_AREA_REAL : SAVE_AREA;
+	const unsigned tail = bits == 16 ? 5 : 7; /* the jump back after the snippet */
+	size_t src_at, back_at = 0;
+
+	if ((unsigned)c->mode >= TV_MODE_COUNT || (int)bits != tv_mode_bits(c->mode) ||
+	    c->s.len > FZ_CODE_MAX)
+		return -EINVAL;
+	if (cap < IMG_SIZE || IMG_SIZE > TV_IMAGE_LIMIT)
+		return -ENOSPC;
+	memset(img, 0, IMG_SIZE);
+	memcpy(img + IMG_SCRATCH, c->in.scratch, FZ_SCRATCH_SIZE);
+
+	/* The start state's scratch bytes and the snippet (with its tail) into place. */
+	put8(&e, 0xfc); /* cld */
+	copy(&e, IMG_SCRATCH, FZ_SCRATCH_ADDR, FZ_SCRATCH_SIZE);
+	src_at = copy(&e, 0, FZ_CODE_ADDR, c->s.len + tail); /* patched: the snippet's bytes */
+	if (bits != 16) {
+		/* The jump slots: into the snippet, and back from its tail. */
+		mov_imm(&e, e.rsz, FZ_RAX, FZ_CODE_ADDR);
+		mov_abs(&e, true, e.rsz, FZ_RAX, JMP_SLOTS);
+		back_at = mov_imm(&e, e.rsz, FZ_RAX, 0); /* patched: the code after the snippet */
+		mov_abs(&e, true, e.rsz, FZ_RAX, back_slot);
+	}
+	/* RFLAGS through twinvm's stack (real mode: before SS moves), then the snippet's segments
+	 * (real mode: the last use of a register of its own), then every register (mov leaves
+	 * RFLAGS alone), RSP last; then in. */
+	stack_op(&e, 0x68); /* push imm32 */
+	put32(&e, (uint32_t)((c->in.rflags & FZ_RFLAGS_START_MASK) | FZ_RFLAGS_FIXED));
+	stack_op(&e, 0x9d); /* popf */
+	if (bits == 16)
+		set_segments(&e, FZ_SCRATCH_ADDR >> 4, SREG_DS | SREG_ES | SREG_SS);
+	for (int i = 0; i < fz_gprs(bits); i++)
+		if (i != FZ_RSP)
+			mov_imm(&e, e.rsz, i, c->in.gpr[i]);
+	mov_imm(&e, e.rsz, FZ_RSP, c->in.gpr[FZ_RSP]);
+	if (bits == 16)
+		jmp_far(&e, FZ_CODE_ADDR >> 4, 0);
+	else
+		jmp_abs(&e, JMP_SLOTS);
+	/* The snippet's bytes and its tail, as data for the copy above. */
+	patch(&e, src_at, e.n, e.rsz);
+	put(&e, c->s.code, c->s.len);
+	if (bits == 16)
+		jmp_far(&e, 0, (uint16_t)(e.n + tail));
+	else
+		jmp_abs(&e, back_slot);
+	/* Back from the snippet: every register stored (in real mode through CS, the one segment
+	 * at 0 here), then RFLAGS through twinvm's stack (real mode: with DS and SS back at 0). */
+	if (bits != 16)
+		patch(&e, back_at, e.n, e.rsz);
+	for (int i = 0; i < fz_gprs(bits); i++) {
+		if (bits == 16)
+			put8(&e, 0x2e);
+		mov_abs(&e, true, e.rsz, i, save + 8u * (unsigned)i);
+	}
+	if (bits == 16)
+		set_segments(&e, 0, SREG_DS | SREG_SS);
+	mov_imm(&e, e.rsz, FZ_RSP, TV_STACK_TOP);
+	stack_op(&e, 0x9c); /* pushf */
+	stack_op(&e, 0x58); /* pop rax */
+	mov_imm(&e, e.rsz, FZ_RCX, FZ_RFLAGS_COMPARED);
+	prefix(&e, e.rsz, 0); /* and rax, rcx */
+	put8(&e, 0x21);
+	put8(&e, 0xc8);
+	mov_abs(&e, true, e.rsz, FZ_RAX, save + 8 * FZ_NGPR);
+	print_fields(&e, c, img, save);
 	put8(&e, 0xf4); /* hlt */
 	if (e.full)
 		return -ENOSPC;
-	*len = IMG_STRINGS + 0x1000;
+	*len = IMG_SIZE;
 	return 0;
 }
 
 int fz_case_write(const char *dir, const char *name, const struct fz_case *c, const char *key,
 		  const char *oracle, const char *disasm, char *why, size_t why_len)
 {
-	static uint8_t img[IMG_STRINGS + 0x1000];
+	static uint8_t img[IMG_SIZE];
 	char path[4096];
 	json_t *rec;
 	size_t len;
@@ -433,7 +694,9 @@ int fz_case_write(const char *dir, const char *name, const struct fz_case *c, co
 	int rc = fz_repro_image(c, img, sizeof(img), &len);
 
 	if (rc) {
-		snprintf(why, why_len, "%s: the reproducer does not fit in an image", name);
+		snprintf(why, why_len, "%s: %s", name,
+			 rc == -EINVAL ? "the case's mode and code width disagree"
+				       : "the reproducer does not fit in an image");
 		return rc;
 	}
 	snprintf(path, sizeof(path), "%s/%s.bin", dir, name);

@@ -1,6 +1,6 @@
-/* A divergence on disk: a JSON record (the snippet, its start state, both results, where they
- * differ, the masks used) and a raw long-mode guest image that reproduces it under `twinvm run`
- * and `twinvm diff`, printing the diverging values with HC_print32bit. */
+/* A divergence on disk: a JSON record (the guest mode, the snippet, its start state, both results,
+ * where they differ, the masks used) and a raw guest image for that mode that reproduces it under
+ * `twinvm run --mode M` and `twinvm diff`, printing the diverging values with HC_print32bit. */
 #ifndef TWINVM_FZ_REPRO_H
 #define TWINVM_FZ_REPRO_H
 
@@ -15,17 +15,23 @@
 json_t *fz_case_json(const struct fz_case *c, const char *key, const char *oracle,
 		     const char *disasm);
 
-/* Reads a record back into c (snippet code, start state, both results, masks; c->s.ninsn and
- * off[] are left for the caller's fz_analyze) and the oracle's name. Every field is checked: -EINVAL
- * with why naming the first that is missing or malformed. */
+/* Reads a record back into c (mode and s.bits, snippet code, start state, both results with their
+ * error codes and system state where recorded, masks; c->s.ninsn and off[] are left for the
+ * caller's fz_analyze) and the oracle's name. A record without "mode" is long mode (records from
+ * before the other modes). Every field is checked: -EINVAL with why naming the first that is
+ * missing or malformed. */
 int fz_case_from_json(json_t *rec, struct fz_case *c, char *oracle, size_t oracle_len, char *why,
 		      size_t why_len);
 
-/* The reproducer: a raw long-mode image, loaded and started at 0, that copies the start state's
- * scratch area into place, loads its RFLAGS and registers, runs the snippet at FZ_CODE_ADDR, and
- * prints each field of c->diff with HC_print32bit (low half, then high half; RFLAGS masked to the
- * compared bits; for scratch, the 8 bytes at the first difference), then halts. -ENOSPC when cap
- * is too small. */
+/* The reproducer: a raw image for c->mode, loaded and started at 0 as twinvm starts that mode,
+ * that copies the start state's scratch area into place, loads its RFLAGS and registers, runs the
+ * snippet at FZ_CODE_ADDR (real mode: at FZ_CODE_ADDR >> 4 : 0, with DS, ES and SS at
+ * FZ_SCRATCH_ADDR >> 4, as fz.h has 16-bit code), and prints each field of c->diff with
+ * HC_print32bit, then halts. Long mode prints a register's low half, then its high half, and the
+ * 8 scratch bytes holding the first difference; the other modes compare only low halves and
+ * print them, and the 4 scratch bytes holding it. RFLAGS is masked to the compared bits. A
+ * snippet that faults ends the run in that fault. -EINVAL when c->s.bits is not c->mode's width,
+ * -ENOSPC when cap is too small. */
 int fz_repro_image(const struct fz_case *c, uint8_t *img, size_t cap, size_t *len);
 
 /* Writes <dir>/<name>.json and <dir>/<name>.bin for c. 0, or -errno with why. */
