@@ -197,8 +197,12 @@ int fz_run(const struct fz_run_opts *o, FILE *out, struct fz_stats *st)
 	while (!stop_requested && (!o->count || st->snippets < o->count)) {
 		rc = fz_generate(&rng, &gen, &c->s, &c->in);
 		c->mode = o->mode;
-		if (!rc)
-			rc = o->emu->run(o->emu, &c->s, &c->in, &c->emu);
+		if (rc) {
+			tv_set_error("the generator cannot make %u-bit snippets of those classes",
+				     gen.bits);
+			break;
+		}
+		rc = o->emu->run(o->emu, &c->s, &c->in, &c->emu);
 		if (!rc)
 			rc = o->oracle->run(o->oracle, &c->s, &c->in, &c->oracle);
 		if (rc == -ENOTSUP) {
