@@ -8,6 +8,7 @@
 
 #include "fz.h"
 #include "gen.h"
+#include "hypercalls.h"
 #include "layout.h"
 #include "tv_test.h"
 
@@ -214,9 +215,6 @@ START_TEST(test_every_class_in_every_width_decodes_back_to_itself_inside_scratch
 						 .bits = bits, .system = true };
 			uint64_t rng = 1000 + c;
 
-			if (o.classes == FZ_CLASS_SYSTEM && bits != 64)
-				continue; /* not generated there yet */
-
 			for (int i = 0; i < 600; i++) {
 				struct fz_snippet s, t;
 				struct fz_state in;
@@ -277,6 +275,103 @@ START_TEST(test_bmi_class_in_16_bit_code_holds_no_vex)
 			}
 		}
 		ck_assert(vex == (bits == 32));
+	}
+}
+END_TEST
+
+/* The ports the system class must leave alone: twinvm's hypercalls and devices an engine might
+ * model. */
+static bool busy_port(uint64_t port)
+{
+	static const uint16_t busy[][2] = {
+		{ 0x20, 0x21 }, { 0x40, 0x43 },	  { 0x60, 0x64 },   { 0x70, 0x71 },
+		{ 0xa0, 0xa1 }, { TV_HC_PRINT8BIT, TV_HC_GVATOHVA }, { 0x3f8, 0x3ff }, { 0xcf8, 0xcff },
+	};
+
+	for (unsigned i = 0; i < sizeof(busy) / sizeof(busy[0]); i++)
+		if (port >= busy[i][0] && port <= busy[i][1])
+			return true;
+	return false;
+}
+
+START_TEST(test_system_class_needs_the_option_and_stays_safe)
+{
+	const uint64_t cr0_ok = 0x8 /* TS */ | TV_CR0_MP | TV_CR0_NE | TV_CR0_WP | TV_CR0_AM;
+	const uint64_t cr4_ok = 0x4 /* TSD */ | 0x8 /* DE */ | 0x100 /* PCE */ | TV_CR4_OSFXSR |
+				TV_CR4_OSXMMEXCPT;
+
+	for (unsigned bits = 16; bits <= 64; bits *= 2) {
+		struct fz_gen_opts o = { .min_len = 1, .max_len = 4, .classes = FZ_CLASS_SYSTEM,
+					 .bits = bits };
+		unsigned toggles = 0, ports = 0, loads = 0;
+		uint64_t rng = 5;
+
+		ck_assert_int_eq(fz_generate(&rng, &o, &(struct fz_snippet){ 0 },
+					     &(struct fz_state){ 0 }), -EINVAL);
+		o.system = true;
+		for (int i = 0; i < 2000; i++) {
+			struct fz_snippet s;
+			struct fz_state in;
+			struct known k = { 0 };
+			struct insn d[3] = { 0 }; /* this instruction and the two before */
+			char text[1024];
+
+			ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), 0);
+			ck_assert(s.system);
+			fz_disasm(s.code, s.len, bits, text, sizeof(text));
+			for (unsigned n = 0; n < s.ninsn; n++) {
+				const ZydisDecodedOperand *op = d[0].op;
+				ZydisRegisterClass dst;
+
+				d[2] = d[1];
+				d[1] = d[0];
+				decode_at(&s, n, &d[0]);
+				dst = op[0].type == ZYDIS_OPERAND_TYPE_REGISTER
+					      ? ZydisRegisterGetClass(op[0].reg.value)
+					      : ZYDIS_REGCLASS_INVALID;
+				if (d[0].in.mnemonic == ZYDIS_MNEMONIC_MOV && dst == ZYDIS_REGCLASS_CONTROL &&
+				    op[0].reg.value != ZYDIS_REGISTER_CR2) {
+					/* mov r, crN; xor r, bits; mov crN, r: only the safe bits */
+					uint64_t ok = op[0].reg.value == ZYDIS_REGISTER_CR0   ? cr0_ok
+						      : op[0].reg.value == ZYDIS_REGISTER_CR4 ? cr4_ok
+											      : 0;
+
+					ck_assert_msg(ok && n >= 2 &&
+							      d[1].in.mnemonic == ZYDIS_MNEMONIC_XOR &&
+							      d[1].op[0].reg.value == op[1].reg.value &&
+							      d[1].op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
+							      (d[1].op[1].imm.value.u & ~ok) == 0 &&
+							      d[2].op[1].reg.value == op[0].reg.value &&
+							      d[2].op[0].reg.value == op[1].reg.value,
+						      "%u: '%s' writes more than a safe bit", bits, text);
+					toggles++;
+				} else if (d[0].in.mnemonic == ZYDIS_MNEMONIC_IN ||
+					   d[0].in.mnemonic == ZYDIS_MNEMONIC_OUT) {
+					const ZydisDecodedOperand *p = &op[d[0].in.mnemonic ==
+									ZYDIS_MNEMONIC_IN];
+					uint64_t port = p->type == ZYDIS_OPERAND_TYPE_IMMEDIATE
+								? p->imm.value.u
+								: known_value(&k, p->reg.value, text);
+
+					ck_assert_msg(!busy_port(port), "%u: '%s' uses port 0x%llx", bits,
+						      text, (unsigned long long)port);
+					ports++;
+				} else if (d[0].in.mnemonic == ZYDIS_MNEMONIC_MOV &&
+					   dst == ZYDIS_REGCLASS_SEGMENT) {
+					uint64_t sel = known_value(&k, op[1].reg.value, text);
+					bool fs_gs = op[0].reg.value == ZYDIS_REGISTER_FS ||
+						     op[0].reg.value == ZYDIS_REGISTER_GS;
+
+					if (bits == 16 && !fs_gs)
+						ck_assert_uint_eq(sel, FZ_SCRATCH_ADDR >> 4);
+					if (bits > 16 && op[0].reg.value == ZYDIS_REGISTER_SS)
+						ck_assert_uint_eq(sel, TV_SEL_DATA);
+					loads++;
+				}
+				track(&k, &d[0], bits);
+			}
+		}
+		ck_assert(toggles && ports && loads);
 	}
 }
 END_TEST
@@ -665,6 +760,7 @@ int main(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_every_class_in_every_width_decodes_back_to_itself_inside_scratch);
 	tcase_add_test(tc, test_bmi_class_in_16_bit_code_holds_no_vex);
+	tcase_add_test(tc, test_system_class_needs_the_option_and_stays_safe);
 	tcase_add_test(tc, test_system_instructions_define_and_refuse_undefined_input);
 	tcase_add_test(tc, test_32_bit_code_keeps_the_shift_and_bsf_rules);
 	tcase_add_test(tc, test_16_bit_code_keeps_the_16_bit_rules);

@@ -33,7 +33,8 @@
  *    ECX when it takes 0x67; ES is based at the scratch area too);
  *  - pushf is followed by `and [rsp], mask` ([esp]) of the pushf's size, keeping only the
  *    defined arithmetic flags and DF (IF, IOPL, AC differ between user mode and a CPL0 guest);
- *    popf pops a value first masked the same way. */
+ *    popf pops a value first masked the same way;
+ *  - the system class (KVM only) is safe for a CPL-0 guest of twinvm: see its functions. */
 #include "gen.h"
 #include "taint.h"
 
@@ -41,6 +42,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "hypercalls.h"
 #include "layout.h"
 
 #define STACK_OFF 0x800u   /* RSP's start, from FZ_SCRATCH_ADDR */
@@ -707,87 +709,204 @@ static bool gen_string(struct gen *g)
 	return emit(g, &r);
 }
 
-/* Ports no device of twinvm's (nor KVM's in-kernel ones) claims. */
-#define PORT_DX_BASE 0x200u
-#define PORT_IMM_BASE 0xd0u
+/* The system class: instructions a CPL-0 guest of twinvm may run without leaving the snippet's
+ * world. Segment loads keep the scratch area where the code addresses it (16-bit: DS, ES, SS
+ * only at FZ_SCRATCH_ADDR >> 4; FS and GS are free, no snippet uses them) or fault the same way
+ * everywhere (a null DS then a memory access, an out-of-GDT selector); control register writes
+ * toggle only bits that change nothing a snippet relies on and exist on every host; the ports
+ * are ones nothing answers. */
+
+#define CR0_TS (1u << 3)
+#define CR4_TSD (1u << 2)
+#define CR4_DE (1u << 3)
+#define CR4_PCE (1u << 8)
+
+static const ZydisRegister data_sregs[] = { ZYDIS_REGISTER_DS, ZYDIS_REGISTER_ES,
+					    ZYDIS_REGISTER_FS, ZYDIS_REGISTER_GS,
+					    ZYDIS_REGISTER_SS };
+
+/* mov sreg, r16 from a mov r32, imm just before it. */
+static bool gen_sreg_load(struct gen *g)
+{
+	ZydisRegister sr = data_sregs[below(g, 5)];
+	bool fs_gs = sr == ZYDIS_REGISTER_FS || sr == ZYDIS_REGISTER_GS;
+	ZydisEncoderOperand reg = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
+	ZydisEncoderRequest r;
+	uint64_t sel;
+
+	if (g->bits == 16)
+		sel = fs_gs ? interesting(g, 16) : FZ_SCRATCH_ADDR >> 4;
+	else if (sr == ZYDIS_REGISTER_SS)
+		sel = TV_SEL_DATA;
+	else if (chance(g, 80))
+		sel = chance(g, 50) ? 0 : TV_SEL_DATA;
+	else if (chance(g, 50))
+		sel = TV_SEL_CODE32; /* execute/read: a valid data segment too */
+	else /* past the GDT's limit: #GP(selector) */
+		sel = (TV_GDT_ENTRIES + below(g, 0x2000 - TV_GDT_ENTRIES)) << 3;
+	reg.reg.value = pick_reg(g, 32, 0);
+	if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32, sel))
+		return false;
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, sr);
+	op_reg(&r, reg_at(16, (unsigned)(ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64,
+									   reg.reg.value) -
+					 ZYDIS_REGISTER_RAX)));
+	return emit(g, &r);
+}
+
+/* mov r, sreg (r16, r32; r64 in 64-bit code). CS is left out: a 16-bit snippet's CS is where
+ * its oracle put the code. */
+static bool gen_sreg_read(struct gen *g)
+{
+	ZydisEncoderRequest r;
+
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, pick_reg(g, g->bits == 64 && chance(g, 30) ? 64 : chance(g, 50) ? 32 : 16, 0));
+	op_reg(&r, data_sregs[below(g, 5)]);
+	return emit(g, &r);
+}
+
+/* The control register operand size: 64 in 64-bit code, 32 otherwise. */
+static unsigned cr_bits(const struct gen *g)
+{
+	return g->bits == 64 ? 64 : 32;
+}
+
+/* mov r, crN: any of CR0, CR2, CR3, CR4. */
+static bool gen_cr_read(struct gen *g)
+{
+	static const ZydisRegister crs[] = { ZYDIS_REGISTER_CR0, ZYDIS_REGISTER_CR2,
+					     ZYDIS_REGISTER_CR3, ZYDIS_REGISTER_CR4 };
+	ZydisEncoderRequest r;
+
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, pick_reg(g, cr_bits(g), 0));
+	op_reg(&r, crs[below(g, 4)]);
+	return emit(g, &r);
+}
+
+/* mov r, crN; xor r, bit; mov crN, r for a bit that changes nothing a snippet does (no x87 or
+ * SSE, no alignment check at CPL 0, no paging change) and that every host has: never PE, PG,
+ * PAE, nor a CR3 write. */
+static bool gen_cr_toggle(struct gen *g)
+{
+	static const struct {
+		ZydisRegister cr;
+		uint32_t bit;
+	} bits[] = {
+		{ ZYDIS_REGISTER_CR0, CR0_TS },	    { ZYDIS_REGISTER_CR0, TV_CR0_MP },
+		{ ZYDIS_REGISTER_CR0, TV_CR0_NE },  { ZYDIS_REGISTER_CR0, TV_CR0_WP },
+		{ ZYDIS_REGISTER_CR0, TV_CR0_AM },  { ZYDIS_REGISTER_CR4, CR4_TSD },
+		{ ZYDIS_REGISTER_CR4, CR4_DE },	    { ZYDIS_REGISTER_CR4, CR4_PCE },
+		{ ZYDIS_REGISTER_CR4, TV_CR4_OSFXSR }, { ZYDIS_REGISTER_CR4, TV_CR4_OSXMMEXCPT },
+	};
+	unsigned k = below(g, sizeof(bits) / sizeof(bits[0]));
+	ZydisEncoderOperand reg = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
+	ZydisEncoderRequest r;
+
+	reg.reg.value = pick_reg(g, cr_bits(g), 0);
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, reg.reg.value);
+	op_reg(&r, bits[k].cr);
+	if (!emit(g, &r) || !emit_ri(g, ZYDIS_MNEMONIC_XOR, &reg, cr_bits(g), bits[k].bit))
+		return false;
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, bits[k].cr);
+	op_reg(&r, reg.reg.value);
+	return emit(g, &r);
+}
+
+/* mov r, imm; mov cr2, r: CR2 only holds the last page fault's address. */
+static bool gen_cr2_write(struct gen *g)
+{
+	ZydisRegister reg = pick_reg(g, cr_bits(g), 0);
+	ZydisEncoderRequest r;
+
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, reg);
+	op_imm(&r, interesting(g, cr_bits(g)));
+	if (!emit(g, &r))
+		return false;
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, ZYDIS_REGISTER_CR2);
+	op_reg(&r, reg);
+	return emit(g, &r);
+}
+
+/* The ports left alone: twinvm's hypercalls (core/hypercalls.h) and the devices an engine might
+ * model (PIC, PIT, keyboard controller and port B, CMOS, COM1, PCI configuration). Nothing
+ * answers any other port in twinvm: writes are dropped, reads give all ones (core/io.c). */
+static const struct {
+	uint16_t first, last;
+} busy_ports[] = {
+	{ 0x20, 0x21 },
+	{ 0x40, 0x43 },
+	{ 0x60, 0x64 },
+	{ 0x70, 0x71 },
+	{ 0xa0, 0xa1 },
+	{ TV_HC_PRINT8BIT, TV_HC_PRINT8BIT },
+	{ TV_HC_PRINT32BIT, TV_HC_PRINT32BIT },
+	{ TV_HC_NUMEXITS, TV_HC_NUMEXITS },
+	{ TV_HC_PRINTSTR, TV_HC_PRINTSTR },
+	{ TV_HC_NUMEXITSBYTYPE, TV_HC_NUMEXITSBYTYPE },
+	{ TV_HC_GVATOHVA, TV_HC_GVATOHVA },
+	{ 0x3f8, 0x3ff },
+	{ 0xcf8, 0xcff },
+};
+
+/* A port below limit that nothing answers. */
+static unsigned free_port(struct gen *g, unsigned limit)
+{
+	for (;;) {
+		unsigned p = below(g, limit);
+		bool busy = false;
+
+		for (unsigned i = 0; i < sizeof(busy_ports) / sizeof(busy_ports[0]); i++)
+			busy |= p >= busy_ports[i].first && p <= busy_ports[i].last;
+		if (!busy)
+			return p;
+	}
+}
+
+/* in or out of 1, 2 or 4 bytes on a free port, by imm8 or by DX from a mov just before. */
+static bool gen_port(struct gen *g)
+{
+	static const ZydisRegister acc[] = { ZYDIS_REGISTER_AL, ZYDIS_REGISTER_AX,
+					     ZYDIS_REGISTER_EAX };
+	bool in = chance(g, 50);
+	ZydisEncoderOperand port = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
+	ZydisEncoderRequest r;
+	ZydisRegister a = acc[below(g, 3)];
+
+	if (chance(g, 50)) {
+		port.reg.value = ZYDIS_REGISTER_EDX;
+		if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &port, 32,
+			     free_port(g, chance(g, 50) ? 0x100 : 0x10000)))
+			return false;
+		port.reg.value = ZYDIS_REGISTER_DX;
+	} else {
+		port.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+		port.imm.u = free_port(g, 0x100);
+	}
+	rq(&r, in ? ZYDIS_MNEMONIC_IN : ZYDIS_MNEMONIC_OUT);
+	if (in)
+		op_reg(&r, a);
+	r.operands[r.operand_count++] = port;
+	if (!in)
+		op_reg(&r, a);
+	return emit(g, &r);
+}
 
 static bool gen_system(struct gen *g)
 {
-	static const ZydisRegister sregs[] = { ZYDIS_REGISTER_DS, ZYDIS_REGISTER_ES,
-					       ZYDIS_REGISTER_FS, ZYDIS_REGISTER_GS,
-					       ZYDIS_REGISTER_SS };
-	static const ZydisRegister crs[] = { ZYDIS_REGISTER_CR0, ZYDIS_REGISTER_CR2,
-					     ZYDIS_REGISTER_CR3, ZYDIS_REGISTER_CR4,
-					     ZYDIS_REGISTER_CR8 };
-	static const ZydisRegister acc[] = { ZYDIS_REGISTER_AL, ZYDIS_REGISTER_AX,
-					     ZYDIS_REGISTER_EAX };
-	unsigned kind = below(g, 4);
-	ZydisEncoderOperand reg = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
-	ZydisEncoderRequest r;
-	ZydisRegister sr, cr, a = acc[below(g, 3)];
-
-	switch (kind) {
-	case 0: /* a segment load of the machine's data selector (or null, not for SS) */
-		sr = sregs[below(g, 5)];
-		reg.reg.value = pick_reg(g, 32, 0);
-		if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32,
-			     sr != ZYDIS_REGISTER_SS && chance(g, 30) ? 0 : TV_SEL_DATA))
-			return false;
-		rq(&r, ZYDIS_MNEMONIC_MOV);
-		op_reg(&r, sr);
-		op_reg(&r, chance(g, 50) ? reg.reg.value : reg_at(16, (unsigned)
-			(ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg.reg.value) -
-			 ZYDIS_REGISTER_RAX)));
-		if (!emit(g, &r))
-			return false;
-		if (chance(g, 50))
-			return true;
-		rq(&r, ZYDIS_MNEMONIC_MOV); /* and read one back */
-		op_reg(&r, pick_reg(g, chance(g, 50) ? 16 : 32, 0));
-		op_reg(&r, sregs[below(g, 5)]);
-		return emit(g, &r);
-	case 1: /* control registers: read any; write CR2 and CR8, and write back what was read */
-		cr = crs[below(g, 5)];
-		reg.reg.value = pick_reg(g, 64, 0);
-		if (cr == ZYDIS_REGISTER_CR2 || cr == ZYDIS_REGISTER_CR8) {
-			if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 64,
-				     cr == ZYDIS_REGISTER_CR8 ? below(g, 16) : interesting(g, 32)))
-				return false;
-		} else {
-			rq(&r, ZYDIS_MNEMONIC_MOV);
-			op_reg(&r, reg.reg.value);
-			op_reg(&r, cr);
-			if (!emit(g, &r))
-				return false;
-		}
-		rq(&r, ZYDIS_MNEMONIC_MOV);
-		op_reg(&r, cr);
-		op_reg(&r, reg.reg.value);
-		if (!emit(g, &r))
-			return false;
-		rq(&r, ZYDIS_MNEMONIC_MOV);
-		op_reg(&r, pick_reg(g, 64, 0));
-		op_reg(&r, crs[below(g, 5)]);
-		return emit(g, &r);
-	default: /* in/out on a port with no device, by imm8 or dx */
-		rq(&r, kind == 2 ? ZYDIS_MNEMONIC_IN : ZYDIS_MNEMONIC_OUT);
-		if (chance(g, 50)) {
-			reg.reg.value = ZYDIS_REGISTER_EDX;
-			if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32, PORT_DX_BASE + below(g, 0x100)))
-				return false;
-			reg.reg.value = ZYDIS_REGISTER_DX;
-		} else {
-			reg.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
-			reg.imm.u = PORT_IMM_BASE + below(g, 0x10);
-		}
-		if (kind == 2) {
-			op_reg(&r, a);
-			r.operands[r.operand_count++] = reg;
-		} else {
-			r.operands[r.operand_count++] = reg;
-			op_reg(&r, a);
-		}
-		return emit(g, &r);
+	switch (below(g, 6)) {
+	case 0: return gen_sreg_load(g);
+	case 1: return gen_sreg_read(g);
+	case 2: return gen_cr_read(g);
+	case 3: return gen_cr_toggle(g);
+	case 4: return gen_cr2_write(g);
+	default: return gen_port(g);
 	}
 }
 
@@ -879,8 +998,7 @@ int fz_generate(uint64_t *rng, const struct fz_gen_opts *o, struct fz_snippet *s
 	if (o->min_len < 1 || o->min_len > o->max_len || o->max_len > FZ_INSN_MAX ||
 	    !o->classes || (o->classes & ~FZ_CLASS_ALL) ||
 	    ((o->classes & FZ_CLASS_SYSTEM) && !o->system) ||
-	    (g.bits != 16 && g.bits != 32 && g.bits != 64) ||
-	    ((o->classes & FZ_CLASS_SYSTEM) && g.bits != 64)) /* not generated there yet */
+	    (g.bits != 16 && g.bits != 32 && g.bits != 64))
 		return -EINVAL;
 	for (unsigned i = 0; i < FZ_CLASS_COUNT; i++)
 		if (o->classes & (1u << i))
