@@ -376,8 +376,9 @@ START_TEST(test_system_class_needs_the_option_and_stays_safe)
 }
 END_TEST
 
-/* A system instruction defines what it writes; an undefined value into a segment register has
- * no mask, so it is refused like one into memory. */
+/* A system instruction defines what it writes (and mov cr leaves the arithmetic flags undefined,
+ * as the SDM says); an undefined value into a segment register has no mask, so it is refused like
+ * one into memory. */
 START_TEST(test_system_instructions_define_and_refuse_undefined_input)
 {
 	static const uint8_t read_cr0[] = { 0x0f, 0x20, 0xc0 };        /* mov eax, cr0 */
@@ -390,6 +391,7 @@ START_TEST(test_system_instructions_define_and_refuse_undefined_input)
 	ck_assert_int_eq(fz_analyze(read_cr0, sizeof(read_cr0), 32, &s), 0);
 	ck_assert(s.system);
 	ck_assert_uint_eq(s.gpr_undefined, 0);
+	ck_assert_uint_eq(s.rflags_undefined, OF | SF | ZF | AF | PF | CF);
 	ck_assert_int_eq(fz_analyze(load_ds, sizeof(load_ds), 32, &s), -ENOTSUP);
 	ck_assert(s.system);
 	ck_assert_int_eq(fz_analyze(read_ds, sizeof(read_ds), 32, &s), 0);

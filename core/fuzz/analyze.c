@@ -43,6 +43,9 @@
  *    not to be zero: a register or absolute memory operand that an earlier `or r/m, imm` or
  *    `mov r, imm` gave a set bit within the operand size (the generator's guard).
  *  - BSWAP of a 16-bit register: the result is undefined (SDM Vol. 2A "BSWAP").
+ *  - MOV to or from a control or debug register leaves OF, SF, ZF, AF, PF and CF undefined
+ *    (SDM Vol. 2B "MOV-Move to/from Control Registers", "MOV-Move to/from Debug Registers",
+ *    Flags Affected); Zydis lists no flags for them. (AMD documents them unaffected.)
  *  - A REP/REPE/REPNE string instruction with a count of 0 runs no iteration and leaves the
  *    flags alone (SDM Vol. 2B "REP/REPE/REPZ/REPNE/REPNZ": the count is tested before the first
  *    iteration), so each flag it modifies keeps its earlier taint too, as a shift by CL does.
@@ -231,6 +234,20 @@ static bool is_system(const struct decoded *d)
 	return false;
 }
 
+/* Whether d (a mov) has a control or debug register operand. */
+static bool moves_cr_or_dr(const struct decoded *d)
+{
+	for (unsigned i = 0; i < d->in.operand_count_visible; i++) {
+		ZydisRegisterClass c = d->op[i].type == ZYDIS_OPERAND_TYPE_REGISTER
+					       ? ZydisRegisterGetClass(d->op[i].reg.value)
+					       : ZYDIS_REGCLASS_INVALID;
+
+		if (c == ZYDIS_REGCLASS_CONTROL || c == ZYDIS_REGCLASS_DEBUG)
+			return true;
+	}
+	return false;
+}
+
 int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz_step *st)
 {
 	struct fz_taint n = *t;
@@ -335,6 +352,8 @@ int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz
 	} else if (m == ZYDIS_MNEMONIC_BSWAP && d.op[0].size == 16) {
 		e.dest_undefined = true;
 	}
+	if (m == ZYDIS_MNEMONIC_MOV && moves_cr_or_dr(&d))
+		n.flags |= FLAGS_ARITH; /* Zydis lists no flags: the table above */
 
 	/* An undefined result written to memory cannot be masked (no mask for memory): refused,
 	 * as an undefined value written there from a register is above. */
