@@ -8,6 +8,8 @@
 
 #include "fz.h"
 #include "gen.h"
+#include "hypercalls.h"
+#include "layout.h"
 #include "tv_test.h"
 
 #define OF 0x800u
@@ -39,88 +41,418 @@ static bool differs(const struct fz_snippet *s, const struct fz_state *a, const 
 	return false;
 }
 
-/* Every instruction of s: re-encoded from its decoding gives the same bytes; memory operands
- * inside the scratch area; nothing that branches. */
-static void check_instructions(const struct fz_snippet *s, const char *cls)
+/* A decoded instruction of a snippet. */
+struct insn {
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+};
+
+static void decode_at(const struct fz_snippet *s, unsigned i, struct insn *d)
 {
 	ZydisDecoder dec;
+	ZydisMachineMode mode = s->bits == 16   ? ZYDIS_MACHINE_MODE_REAL_16
+				: s->bits == 32 ? ZYDIS_MACHINE_MODE_LEGACY_32
+						: ZYDIS_MACHINE_MODE_LONG_64;
 
-	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-	for (unsigned i = 0; i < s->ninsn; i++) {
-		const uint8_t *at = s->code + s->off[i];
-		size_t n = s->off[i + 1] - s->off[i];
-		ZydisDecodedInstruction in;
-		ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
-		ZydisEncoderRequest rq;
-		uint8_t again[ZYDIS_MAX_INSTRUCTION_LENGTH];
-		ZyanUSize alen = sizeof(again);
-		char text[512];
+	ZydisDecoderInit(&dec, mode, s->bits == 16   ? ZYDIS_STACK_WIDTH_16
+				     : s->bits == 32 ? ZYDIS_STACK_WIDTH_32
+						     : ZYDIS_STACK_WIDTH_64);
+	ck_assert(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, s->code + s->off[i],
+						      s->off[i + 1] - s->off[i], &d->in, d->op)));
+	ck_assert_uint_eq(d->in.length, s->off[i + 1] - s->off[i]);
+}
 
-		fz_disasm(s->code, s->len, 64, text, sizeof(text));
-		ck_assert(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, at, n, &in, op)));
-		ck_assert_uint_eq(in.length, n);
-		ck_assert(ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(
-			&in, op, in.operand_count_visible, &rq)));
-		ck_assert_msg(ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&rq, again, &alen)) &&
-				      alen == n && memcmp(again, at, n) == 0,
-			      "%s: instruction %u of '%s' does not encode back to itself", cls, i, text);
-		ck_assert_msg(in.meta.category != ZYDIS_CATEGORY_COND_BR &&
-				      in.meta.category != ZYDIS_CATEGORY_UNCOND_BR &&
-				      in.meta.category != ZYDIS_CATEGORY_CALL &&
-				      in.meta.category != ZYDIS_CATEGORY_RET &&
-				      in.meta.category != ZYDIS_CATEGORY_SYSCALL,
-			      "%s: '%s' branches", cls, text);
-		for (unsigned k = 0; k < in.operand_count; k++) {
-			const ZydisDecodedOperand *o = &op[k];
-			int64_t d = o->mem.disp.value;
+/* enum fz_gpr of a general register of any size, or -1. */
+static int gpr_of(ZydisRegister r)
+{
+	ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
 
-			if (o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.type == ZYDIS_MEMOP_TYPE_AGEN)
-				continue;
-			if (o->mem.base == ZYDIS_REGISTER_NONE) {
-				ck_assert_msg(o->mem.index == ZYDIS_REGISTER_NONE &&
-						      d >= (int64_t)FZ_SCRATCH_ADDR &&
-						      d + o->size / 8 <=
-							      (int64_t)(FZ_SCRATCH_ADDR + FZ_SCRATCH_SIZE),
-					      "%s: '%s' reaches outside the scratch area", cls, text);
-			} else {
-				/* [rsp+disp] with RSP 0x800 into the area, string [rsi]/[rdi] */
-				ck_assert_msg(o->mem.index == ZYDIS_REGISTER_NONE &&
-						      (o->mem.base == ZYDIS_REGISTER_RSP ||
-						       o->mem.base == ZYDIS_REGISTER_RSI ||
-						       o->mem.base == ZYDIS_REGISTER_RDI) &&
-						      d >= -0x400 && d <= 0x400,
-					      "%s: '%s' has an address the generator does not make", cls,
-					      text);
-			}
+	return big >= ZYDIS_REGISTER_RAX && big <= ZYDIS_REGISTER_R15 ? (int)(big - ZYDIS_REGISTER_RAX)
+								       : -1;
+}
+
+/* What `mov reg, imm` instructions so far set (the generator's guards): bits known of each. */
+struct known {
+	uint64_t value[FZ_NGPR];
+	unsigned bits[FZ_NGPR];
+};
+
+/* Updates k over d in code of bits: a mov of an immediate sets the register's low bits (all of
+ * them for a 32-bit one in 64-bit code), other writes forget it. */
+static void track(struct known *k, const struct insn *d, unsigned bits)
+{
+	for (unsigned i = 0; i < d->in.operand_count; i++) {
+		const ZydisDecodedOperand *o = &d->op[i];
+		int g = o->type == ZYDIS_OPERAND_TYPE_REGISTER ? gpr_of(o->reg.value) : -1;
+
+		if (g < 0 || !(o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+			continue;
+		if (d->in.mnemonic == ZYDIS_MNEMONIC_MOV && i == 0 &&
+		    d->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && o->size >= 16) {
+			k->value[g] = d->op[1].imm.value.u;
+			k->bits[g] = bits == 64 && o->size == 32 ? 64 : o->size;
+		} else {
+			k->bits[g] = 0;
 		}
 	}
 }
 
-START_TEST(test_every_class_decodes_back_to_itself_inside_scratch)
+/* The value of register r (of an address's width) that k knows; fails when it does not. */
+static uint64_t known_value(const struct known *k, ZydisRegister r, const char *text)
 {
-	for (unsigned c = 0; c < FZ_CLASS_COUNT; c++) {
-		struct fz_gen_opts o = { .min_len = 1, .max_len = 4, .classes = 1u << c,
-					 .system = true };
-		uint64_t rng = 1000 + c;
+	int g = gpr_of(r);
+	unsigned width = ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, r);
 
-		for (int i = 0; i < 1000; i++) {
-			struct fz_snippet s, t;
+	ck_assert_msg(g >= 0 && k->bits[g] >= width, "'%s': %s is not set just before", text,
+		      ZydisRegisterGetString(r));
+	return k->value[g] & (width == 64 ? ~0ull : (1ull << width) - 1);
+}
+
+/* Every instruction of s (made from in): decodes in s's width and re-encodes to the same bytes;
+ * nothing branches; below 64 bits only the 8 legacy registers, no 64-bit operand size and never
+ * ESP as an operand; each memory access inside the scratch area as the code addresses it: an
+ * absolute one, [rsp+disp] (RSP moves by at most 8 per instruction before it), or a string
+ * pointer and count set by the movs before it. */
+static void check_instructions(const struct fz_snippet *s, const struct fz_state *in,
+			       const char *cls)
+{
+	const int64_t lo = (int64_t)fz_scratch_start(s->bits), hi = lo + FZ_SCRATCH_SIZE;
+	const int64_t moved = FZ_INSN_MAX * 8;
+	struct known k = { 0 };
+	char text[1024];
+
+	fz_disasm(s->code, s->len, s->bits, text, sizeof(text));
+	for (unsigned i = 0; i < s->ninsn; i++) {
+		const uint8_t *at = s->code + s->off[i];
+		size_t n = s->off[i + 1] - s->off[i];
+		struct insn d;
+		ZydisEncoderRequest rq;
+		uint8_t again[ZYDIS_MAX_INSTRUCTION_LENGTH];
+		ZyanUSize alen = sizeof(again);
+
+		decode_at(s, i, &d);
+		ck_assert(ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(
+			&d.in, d.op, d.in.operand_count_visible, &rq)));
+		ck_assert_msg(ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&rq, again, &alen)) &&
+				      alen == n && memcmp(again, at, n) == 0,
+			      "%s/%u: instruction %u of '%s' does not encode back to itself", cls,
+			      s->bits, i, text);
+		ck_assert_msg(d.in.meta.category != ZYDIS_CATEGORY_COND_BR &&
+				      d.in.meta.category != ZYDIS_CATEGORY_UNCOND_BR &&
+				      d.in.meta.category != ZYDIS_CATEGORY_CALL &&
+				      d.in.meta.category != ZYDIS_CATEGORY_RET &&
+				      d.in.meta.category != ZYDIS_CATEGORY_SYSCALL,
+			      "%s: '%s' branches", cls, text);
+		ck_assert_msg(s->bits == 64 || d.in.operand_width <= 32,
+			      "%s/%u: '%s' has a 64-bit operand size", cls, s->bits, text);
+		for (unsigned j = 0; j < d.in.operand_count; j++) {
+			const ZydisDecodedOperand *o = &d.op[j];
+			int64_t disp, addr, span = o->size / 8;
+
+			if (o->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+				int g = gpr_of(o->reg.value);
+
+				ck_assert_msg(s->bits == 64 || (g < 8 && ZydisRegisterGetClass(o->reg.value) !=
+									 ZYDIS_REGCLASS_GPR64),
+					      "%s/%u: '%s' names %s", cls, s->bits, text,
+					      ZydisRegisterGetString(o->reg.value));
+				ck_assert_msg(g != FZ_RSP ||
+						      o->visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT,
+					      "%s: '%s' has RSP as an operand", cls, text);
+			}
+			if (o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.type == ZYDIS_MEMOP_TYPE_AGEN)
+				continue;
+			disp = o->mem.disp.value;
+			ck_assert_msg(o->mem.segment != ZYDIS_REGISTER_FS &&
+					      o->mem.segment != ZYDIS_REGISTER_GS &&
+					      o->mem.index == ZYDIS_REGISTER_NONE,
+				      "%s: '%s' has an address the generator does not make", cls, text);
+			if (o->mem.base == ZYDIS_REGISTER_NONE) {
+				addr = disp;
+			} else if (gpr_of(o->mem.base) == FZ_RSP) {
+				/* the stack: [rsp], [esp] (0x67 in 16-bit code), a push's [sp] */
+				ck_assert_msg(s->bits == 16 || o->mem.base == (s->bits == 64
+					      ? ZYDIS_REGISTER_RSP : ZYDIS_REGISTER_ESP),
+					      "%s/%u: '%s': a stack operand off another width's stack "
+					      "pointer", cls, s->bits, text);
+				addr = (int64_t)in->gpr[FZ_RSP] + disp;
+				ck_assert_msg(addr - moved >= lo && addr + span + moved <= hi,
+					      "%s/%u: '%s' reaches outside the scratch area", cls,
+					      s->bits, text);
+				continue;
+			} else {
+				/* a string pointer: count elements either way from where it starts */
+				int64_t count = 1;
+
+				ck_assert_msg(gpr_of(o->mem.base) == FZ_RSI || gpr_of(o->mem.base) == FZ_RDI,
+					      "%s: '%s' has an address the generator does not make",
+					      cls, text);
+				addr = (int64_t)known_value(&k, o->mem.base, text);
+				if (d.in.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+						       ZYDIS_ATTRIB_HAS_REPNE))
+					count = (int64_t)known_value(
+						&k, ZydisRegisterEncode(ZydisRegisterGetClass(o->mem.base),
+									FZ_RCX), text);
+				addr -= count * span;
+				span *= 2 * count + 1;
+			}
+			ck_assert_msg(addr >= lo && addr + span <= hi,
+				      "%s/%u: '%s' reaches outside the scratch area", cls, s->bits, text);
+		}
+		track(&k, &d, s->bits);
+	}
+}
+
+START_TEST(test_every_class_in_every_width_decodes_back_to_itself_inside_scratch)
+{
+	static const unsigned widths[] = { 16, 32, 64 };
+
+	for (unsigned w = 0; w < 3; w++) {
+		unsigned bits = widths[w];
+
+		for (unsigned c = 0; c < FZ_CLASS_COUNT; c++) {
+			struct fz_gen_opts o = { .min_len = 1, .max_len = 4, .classes = 1u << c,
+						 .bits = bits, .system = true };
+			uint64_t rng = 1000 + c;
+
+			for (int i = 0; i < 600; i++) {
+				struct fz_snippet s, t;
+				struct fz_state in;
+
+				ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), 0);
+				ck_assert_uint_ge(s.ninsn, 1);
+				ck_assert_uint_eq(s.bits, bits);
+				ck_assert(s.system == (o.classes == FZ_CLASS_SYSTEM));
+				ck_assert_int_eq(fz_analyze(s.code, s.len, bits, &t), 0);
+				ck_assert_uint_eq(t.ninsn, s.ninsn);
+				ck_assert_uint_eq(t.len, s.len);
+				ck_assert_mem_eq(t.off, s.off, sizeof(s.off));
+				ck_assert_mem_eq(t.code, s.code, s.len);
+				ck_assert_uint_eq(t.rflags_undefined, s.rflags_undefined);
+				ck_assert_uint_eq(t.gpr_undefined, s.gpr_undefined);
+				ck_assert(t.system == s.system);
+				ck_assert_uint_eq(in.gpr[FZ_RSP], fz_scratch_start(bits) + 0x800);
+				ck_assert_uint_eq(in.rip, fz_code_start(bits));
+				for (int r = 0; r < FZ_NGPR; r++) {
+					ck_assert_uint_eq(in.gpr[r] & ~fz_gpr_mask(bits), 0);
+					if (r >= fz_gprs(bits))
+						ck_assert_uint_eq(in.gpr[r], 0);
+				}
+				ck_assert_uint_eq(in.rflags & ~(FZ_RFLAGS_START_MASK | FZ_RFLAGS_FIXED), 0);
+				check_instructions(&s, &in, fz_class_name(1u << c));
+			}
+		}
+	}
+}
+END_TEST
+
+/* Real mode reads C4/C5 as LES/LDS (SDM Vol. 2, 2.3): 16-bit BMI snippets are legacy-encoded
+ * adcx/adox only, while 32-bit ones do hold VEX (the check below can see it). */
+START_TEST(test_bmi_class_in_16_bit_code_holds_no_vex)
+{
+	for (unsigned bits = 16; bits <= 32; bits += 16) {
+		struct fz_gen_opts o = { .min_len = 1, .max_len = 4, .classes = FZ_CLASS_BMI,
+					 .bits = bits };
+		uint64_t rng = 3;
+		bool vex = false;
+
+		for (int i = 0; i < 500; i++) {
+			struct fz_snippet s;
 			struct fz_state in;
 
 			ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), 0);
-			ck_assert_uint_ge(s.ninsn, 1);
-			ck_assert_int_eq(fz_analyze(s.code, s.len, 64, &t), 0);
-			ck_assert_uint_eq(t.ninsn, s.ninsn);
-			ck_assert_uint_eq(t.len, s.len);
-			ck_assert_mem_eq(t.off, s.off, sizeof(s.off));
-			ck_assert_mem_eq(t.code, s.code, s.len);
-			ck_assert_uint_eq(t.rflags_undefined, s.rflags_undefined);
-			ck_assert_uint_eq(t.gpr_undefined, s.gpr_undefined);
-			ck_assert_uint_eq(in.gpr[FZ_RSP], FZ_SCRATCH_ADDR + 0x800);
-			ck_assert_uint_eq(in.rflags & ~(FZ_RFLAGS_START_MASK | FZ_RFLAGS_FIXED), 0);
-			check_instructions(&s, fz_class_name(1u << c));
+			for (unsigned k = 0; k < s.ninsn; k++) {
+				struct insn d;
+				uint8_t opcode;
+
+				decode_at(&s, k, &d);
+				opcode = s.code[s.off[k] + d.in.raw.prefix_count];
+				vex |= d.in.encoding == ZYDIS_INSTRUCTION_ENCODING_VEX;
+				if (bits == 16)
+					ck_assert(opcode != 0xc4 && opcode != 0xc5 &&
+						  (d.in.mnemonic == ZYDIS_MNEMONIC_ADCX ||
+						   d.in.mnemonic == ZYDIS_MNEMONIC_ADOX));
+			}
 		}
+		ck_assert(vex == (bits == 32));
 	}
+}
+END_TEST
+
+/* The ports the system class must leave alone: twinvm's hypercalls and devices an engine might
+ * model. */
+static bool busy_port(uint64_t port)
+{
+	static const uint16_t busy[][2] = {
+		{ 0x20, 0x21 }, { 0x40, 0x43 },	  { 0x60, 0x64 },   { 0x70, 0x71 },
+		{ 0xa0, 0xa1 }, { TV_HC_PRINT8BIT, TV_HC_GVATOHVA }, { 0x3f8, 0x3ff }, { 0xcf8, 0xcff },
+	};
+
+	for (unsigned i = 0; i < sizeof(busy) / sizeof(busy[0]); i++)
+		if (port >= busy[i][0] && port <= busy[i][1])
+			return true;
+	return false;
+}
+
+START_TEST(test_system_class_needs_the_option_and_stays_safe)
+{
+	const uint64_t cr0_ok = 0x8 /* TS */ | TV_CR0_MP | TV_CR0_NE | TV_CR0_WP | TV_CR0_AM;
+	const uint64_t cr4_ok = 0x4 /* TSD */ | 0x8 /* DE */ | 0x100 /* PCE */ | TV_CR4_OSFXSR |
+				TV_CR4_OSXMMEXCPT;
+
+	for (unsigned bits = 16; bits <= 64; bits *= 2) {
+		struct fz_gen_opts o = { .min_len = 1, .max_len = 4, .classes = FZ_CLASS_SYSTEM,
+					 .bits = bits };
+		unsigned toggles = 0, ports = 0, loads = 0;
+		uint64_t rng = 5;
+
+		ck_assert_int_eq(fz_generate(&rng, &o, &(struct fz_snippet){ 0 },
+					     &(struct fz_state){ 0 }), -EINVAL);
+		o.system = true;
+		for (int i = 0; i < 2000; i++) {
+			struct fz_snippet s;
+			struct fz_state in;
+			struct known k = { 0 };
+			struct insn d[3] = { 0 }; /* this instruction and the two before */
+			char text[1024];
+
+			ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), 0);
+			ck_assert(s.system);
+			fz_disasm(s.code, s.len, bits, text, sizeof(text));
+			for (unsigned n = 0; n < s.ninsn; n++) {
+				const ZydisDecodedOperand *op = d[0].op;
+				ZydisRegisterClass dst;
+
+				d[2] = d[1];
+				d[1] = d[0];
+				decode_at(&s, n, &d[0]);
+				dst = op[0].type == ZYDIS_OPERAND_TYPE_REGISTER
+					      ? ZydisRegisterGetClass(op[0].reg.value)
+					      : ZYDIS_REGCLASS_INVALID;
+				if (d[0].in.mnemonic == ZYDIS_MNEMONIC_MOV && dst == ZYDIS_REGCLASS_CONTROL &&
+				    op[0].reg.value != ZYDIS_REGISTER_CR2) {
+					/* mov r, crN; xor r, bits; mov crN, r: only the safe bits */
+					uint64_t ok = op[0].reg.value == ZYDIS_REGISTER_CR0   ? cr0_ok
+						      : op[0].reg.value == ZYDIS_REGISTER_CR4 ? cr4_ok
+											      : 0;
+
+					ck_assert_msg(ok && n >= 2 &&
+							      d[1].in.mnemonic == ZYDIS_MNEMONIC_XOR &&
+							      d[1].op[0].reg.value == op[1].reg.value &&
+							      d[1].op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
+							      (d[1].op[1].imm.value.u & ~ok) == 0 &&
+							      d[2].op[1].reg.value == op[0].reg.value &&
+							      d[2].op[0].reg.value == op[1].reg.value,
+						      "%u: '%s' writes more than a safe bit", bits, text);
+					toggles++;
+				} else if (d[0].in.mnemonic == ZYDIS_MNEMONIC_IN ||
+					   d[0].in.mnemonic == ZYDIS_MNEMONIC_OUT) {
+					const ZydisDecodedOperand *p = &op[d[0].in.mnemonic ==
+									ZYDIS_MNEMONIC_IN];
+					uint64_t port = p->type == ZYDIS_OPERAND_TYPE_IMMEDIATE
+								? p->imm.value.u
+								: known_value(&k, p->reg.value, text);
+
+					ck_assert_msg(!busy_port(port), "%u: '%s' uses port 0x%llx", bits,
+						      text, (unsigned long long)port);
+					ports++;
+				} else if (d[0].in.mnemonic == ZYDIS_MNEMONIC_MOV &&
+					   dst == ZYDIS_REGCLASS_SEGMENT) {
+					uint64_t sel = known_value(&k, op[1].reg.value, text);
+					bool fs_gs = op[0].reg.value == ZYDIS_REGISTER_FS ||
+						     op[0].reg.value == ZYDIS_REGISTER_GS;
+
+					if (bits == 16 && !fs_gs)
+						ck_assert_uint_eq(sel, FZ_SCRATCH_ADDR >> 4);
+					if (bits > 16 && op[0].reg.value == ZYDIS_REGISTER_SS)
+						ck_assert_uint_eq(sel, TV_SEL_DATA);
+					loads++;
+				}
+				track(&k, &d[0], bits);
+			}
+		}
+		ck_assert(toggles && ports && loads);
+	}
+}
+END_TEST
+
+/* A system instruction defines what it writes (and mov cr leaves the arithmetic flags undefined,
+ * as the SDM says); an undefined value into a segment register has no mask, so it is refused like
+ * one into memory. */
+START_TEST(test_system_instructions_define_and_refuse_undefined_input)
+{
+	static const uint8_t read_cr0[] = { 0x0f, 0x20, 0xc0 };        /* mov eax, cr0 */
+	static const uint8_t load_ds[] = { 0x0f, 0xbc, 0xc3,           /* bsf eax, ebx: eax undefined */
+					   0x8e, 0xd8 };               /* mov ds, ax */
+	static const uint8_t read_ds[] = { 0x0f, 0xbc, 0xc3, 0x8c, 0xd8 }; /* ...; mov eax, ds */
+	static const uint8_t add[] = { 0x01, 0xd8 };                    /* add eax, ebx */
+	struct fz_snippet s;
+
+	ck_assert_int_eq(fz_analyze(read_cr0, sizeof(read_cr0), 32, &s), 0);
+	ck_assert(s.system);
+	ck_assert_uint_eq(s.gpr_undefined, 0);
+	ck_assert_uint_eq(s.rflags_undefined, OF | SF | ZF | AF | PF | CF);
+	ck_assert_int_eq(fz_analyze(load_ds, sizeof(load_ds), 32, &s), -ENOTSUP);
+	ck_assert(s.system);
+	ck_assert_int_eq(fz_analyze(read_ds, sizeof(read_ds), 32, &s), 0);
+	ck_assert_uint_eq(s.gpr_undefined, 0);
+	ck_assert_int_eq(fz_analyze(add, sizeof(add), 32, &s), 0);
+	ck_assert(!s.system);
+}
+END_TEST
+
+static struct fz_snippet analyzed_bits(const uint8_t *code, size_t len, unsigned bits, int want_rc)
+{
+	struct fz_snippet s;
+
+	ck_assert_int_eq(fz_analyze(code, len, bits, &s), want_rc);
+	ck_assert_uint_eq(s.bits, bits);
+	return s;
+}
+
+START_TEST(test_32_bit_code_keeps_the_shift_and_bsf_rules)
+{
+	static const uint8_t shl_cl[] = { 0xd3, 0xe0 };             /* shl eax, cl */
+	static const uint8_t shl_1[] = { 0xd1, 0xe0 };              /* shl eax, 1 */
+	static const uint8_t bsf[] = { 0x0f, 0xbc, 0xc3 };          /* bsf eax, ebx */
+	static const uint8_t guarded[] = { 0x83, 0xcb, 0x10,        /* or ebx, 0x10 */
+					   0x0f, 0xbc, 0xc3 };      /* bsf eax, ebx */
+	static const uint8_t rex[] = { 0x48, 0xd3, 0xe0 };          /* dec eax; shl eax, cl */
+	struct fz_snippet s;
+
+	s = analyzed_bits(shl_cl, sizeof(shl_cl), 32, 0);
+	ck_assert_uint_eq(s.rflags_undefined, OF | AF);
+	s = analyzed_bits(shl_1, sizeof(shl_1), 32, 0);
+	ck_assert_uint_eq(s.rflags_undefined, AF);
+	s = analyzed_bits(bsf, sizeof(bsf), 32, 0);
+	ck_assert_uint_eq(s.gpr_undefined, 1u << FZ_RAX);
+	ck_assert_uint_eq(s.rflags_undefined & ZF, 0);
+	s = analyzed_bits(guarded, sizeof(guarded), 32, 0);
+	ck_assert_uint_eq(s.gpr_undefined, 0);
+	s = analyzed_bits(rex, sizeof(rex), 32, 0); /* 0x48 is no REX in 32-bit code */
+	ck_assert_uint_eq(s.ninsn, 2);
+	ck_assert_uint_eq(s.rflags_undefined, OF | AF);
+}
+END_TEST
+
+START_TEST(test_16_bit_code_keeps_the_16_bit_rules)
+{
+	static const uint8_t shl_cl[] = { 0xd3, 0xe0 };       /* shl ax, cl: CF too (count >= 16) */
+	static const uint8_t shl32_cl[] = { 0x66, 0xd3, 0xe0 }; /* shl eax, cl */
+	static const uint8_t shld_cl[] = { 0x0f, 0xa5, 0xd8 };  /* shld ax, bx, cl: count may pass 16 */
+	static const uint8_t pushf[] = { 0x9c,                  /* pushf */
+					 0x67, 0x81, 0x24, 0x24, 0xd5, 0x0c }; /* and word [esp], 0xcd5 */
+	struct fz_snippet s;
+
+	s = analyzed_bits(shl_cl, sizeof(shl_cl), 16, 0);
+	ck_assert_uint_eq(s.rflags_undefined, OF | AF | CF);
+	s = analyzed_bits(shl32_cl, sizeof(shl32_cl), 16, 0);
+	ck_assert_uint_eq(s.rflags_undefined, OF | AF);
+	s = analyzed_bits(shld_cl, sizeof(shld_cl), 16, 0);
+	ck_assert_uint_eq(s.gpr_undefined, 1u << FZ_RAX);
+	ck_assert_uint_eq(s.rflags_undefined, OF | SF | ZF | AF | PF | CF);
+	analyzed_bits(pushf, sizeof(pushf), 16, 0);
+	analyzed_bits(pushf, 1, 16, -ENOTSUP);
 }
 END_TEST
 
@@ -342,6 +674,10 @@ START_TEST(test_options_and_class_names)
 	o.max_len = 4;
 	o.min_len = 0;
 	ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), -EINVAL);
+	o.min_len = 1;
+	o.bits = 8; /* not a code width */
+	ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), -EINVAL);
+	ck_assert_int_eq(fz_analyze((const uint8_t[]){ 0x90 }, 1, 8, &s), -EINVAL);
 	ck_assert_int_eq(fz_class_parse("alu,shift,muldiv", &mask), 0);
 	ck_assert_uint_eq(mask, FZ_CLASS_ALU | FZ_CLASS_SHIFT | FZ_CLASS_MULDIV);
 	ck_assert_int_eq(fz_class_parse("user", &mask), 0);
@@ -424,7 +760,12 @@ int main(void)
 	TCase *tc = tcase_create("gen");
 
 	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, test_every_class_decodes_back_to_itself_inside_scratch);
+	tcase_add_test(tc, test_every_class_in_every_width_decodes_back_to_itself_inside_scratch);
+	tcase_add_test(tc, test_bmi_class_in_16_bit_code_holds_no_vex);
+	tcase_add_test(tc, test_system_class_needs_the_option_and_stays_safe);
+	tcase_add_test(tc, test_system_instructions_define_and_refuse_undefined_input);
+	tcase_add_test(tc, test_32_bit_code_keeps_the_shift_and_bsf_rules);
+	tcase_add_test(tc, test_16_bit_code_keeps_the_16_bit_rules);
 	tcase_add_test(tc, test_shl_by_cl_leaves_of_undefined_and_by_1_defines_it);
 	tcase_add_test(tc, test_planted_differences_undefined_hidden_defined_reported);
 	tcase_add_test(tc, test_mul_leaves_sf_zf_af_pf_undefined);

@@ -1,6 +1,9 @@
 /* The instruction analysis: which parts of a snippet's end state the architecture leaves
  * undefined, by taint tracking over the sequence; and the snippet as text and bucket keys.
  *
+ * Code of each width (16, 32, 64) is decoded in its own machine mode, and a register of any size
+ * counts as the enum fz_gpr it is part of (AX, EAX: RAX; AH..BH: bits 8-15 of RAX..RBX).
+ *
  * Taint rules. Everything is defined at the start. For each instruction, in order:
  *  - it reads undefined input if a flag it tests, a general register it reads (a memory
  *    operand's base and index included) or a register lea uses is undefined; the zero idioms
@@ -15,7 +18,11 @@
  *    an error (-ENOTSUP): struct fz_snippet has no mask for memory, and an undefined address
  *    may fault on one side only. pushf stores RFLAGS with bits (IF, IOPL, AC) that differ
  *    between user mode and the guest's CPL0 by design, so it must be followed at once by
- *    `and [rsp], imm` keeping only defined bits of FZ_RFLAGS_COMPARED.
+ *    `and [rsp], imm` (`and [esp], imm` below 64 bits) keeping only defined bits of
+ *    FZ_RFLAGS_COMPARED. An undefined value reaching a segment or control register or a port
+ *    (or naming the port) is an error as well: the fuzzer masks none of them;
+ *  - the system instructions (segment register moves, control register moves, in/out) define
+ *    what they write; s->system says the snippet holds one.
  * What is undefined at the end and not defined again by a later instruction is masked.
  *
  * Cases Zydis 4.0's flag tables do not cover (they list one flag set per opcode, whatever the
@@ -36,6 +43,9 @@
  *    not to be zero: a register or absolute memory operand that an earlier `or r/m, imm` or
  *    `mov r, imm` gave a set bit within the operand size (the generator's guard).
  *  - BSWAP of a 16-bit register: the result is undefined (SDM Vol. 2A "BSWAP").
+ *  - MOV to or from a control or debug register leaves OF, SF, ZF, AF, PF and CF undefined
+ *    (SDM Vol. 2B "MOV-Move to/from Control Registers", "MOV-Move to/from Debug Registers",
+ *    Flags Affected); Zydis lists no flags for them. (AMD documents them unaffected.)
  *  - A REP/REPE/REPNE string instruction with a count of 0 runs no iteration and leaves the
  *    flags alone (SDM Vol. 2B "REP/REPE/REPZ/REPNE/REPNZ": the count is tested before the first
  *    iteration), so each flag it modifies keeps its earlier taint too, as a shift by CL does.
@@ -76,12 +86,8 @@ static int decode_bits(const uint8_t *code, size_t len, unsigned bits, struct de
 	return 0;
 }
 
-static int decode(const uint8_t *code, size_t len, struct decoded *d)
-{
-	return decode_bits(code, len, 64, d);
-}
-
-/* enum fz_gpr of a general register of any size, or -1. */
+/* enum fz_gpr of a general register of any size and any width's code (AH..BH are bits 8-15 of
+ * RAX..RBX), or -1. */
 static int gpr_of(ZydisRegister r)
 {
 	ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
@@ -96,9 +102,10 @@ static uint64_t size_mask(unsigned bits)
 	return bits >= 64 ? ~0ull : (1ull << bits) - 1;
 }
 
-void fz_taint_init(struct fz_taint *t)
+void fz_taint_init(struct fz_taint *t, unsigned bits)
 {
 	memset(t, 0, sizeof(*t));
+	t->bits = (uint8_t)bits;
 }
 
 bool fz_taint_can_end(const struct fz_taint *t)
@@ -208,6 +215,39 @@ static uint64_t ones_after(const struct fz_taint *t, const struct decoded *d,
 	return t->ones[g] | imm;
 }
 
+/* Whether d is of FZ_CLASS_SYSTEM's kind: a segment, control or debug register operand, port
+ * I/O, or a privileged instruction. */
+static bool is_system(const struct decoded *d)
+{
+	if ((d->in.attributes & ZYDIS_ATTRIB_IS_PRIVILEGED) || d->in.meta.category == ZYDIS_CATEGORY_IO ||
+	    d->in.meta.category == ZYDIS_CATEGORY_IOSTRINGOP)
+		return true;
+	for (unsigned i = 0; i < d->in.operand_count; i++) {
+		ZydisRegisterClass c = d->op[i].type == ZYDIS_OPERAND_TYPE_REGISTER
+					       ? ZydisRegisterGetClass(d->op[i].reg.value)
+					       : ZYDIS_REGCLASS_INVALID;
+
+		if (c == ZYDIS_REGCLASS_SEGMENT || c == ZYDIS_REGCLASS_CONTROL ||
+		    c == ZYDIS_REGCLASS_DEBUG)
+			return true;
+	}
+	return false;
+}
+
+/* Whether d (a mov) has a control or debug register operand. */
+static bool moves_cr_or_dr(const struct decoded *d)
+{
+	for (unsigned i = 0; i < d->in.operand_count_visible; i++) {
+		ZydisRegisterClass c = d->op[i].type == ZYDIS_OPERAND_TYPE_REGISTER
+					       ? ZydisRegisterGetClass(d->op[i].reg.value)
+					       : ZYDIS_REGCLASS_INVALID;
+
+		if (c == ZYDIS_REGCLASS_CONTROL || c == ZYDIS_REGCLASS_DEBUG)
+			return true;
+	}
+	return false;
+}
+
 int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz_step *st)
 {
 	struct fz_taint n = *t;
@@ -217,12 +257,13 @@ int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz
 	const ZydisAccessedFlags *f;
 	bool rt = false, addr_rt = false, idiom, pushf, mem_written = false;
 
-	if (decode(code, len, &d) != 0)
+	if (decode_bits(code, len, t->bits, &d) != 0)
 		return -EINVAL;
 	m = d.in.mnemonic;
 	f = d.in.cpu_flags;
 	st->len = d.in.length;
 	st->mnemonic = m;
+	st->system = is_system(&d);
 
 	/* What it reads. */
 	idiom = (m == ZYDIS_MNEMONIC_XOR || m == ZYDIS_MNEMONIC_SUB || m == ZYDIS_MNEMONIC_SBB ||
@@ -256,8 +297,11 @@ int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz
 		}
 	}
 	st->read_undefined = rt || addr_rt;
-	if (addr_rt)
+	/* A segment or control register, or a port, has no mask either (and an undefined one
+	 * may fault, or reach a device, on one side only). */
+	if (addr_rt || (st->system && rt))
 		return -ENOTSUP;
+	n.system = t->system || st->system;
 
 	/* A pushf's RFLAGS on the stack must be masked by the next instruction. */
 	pushf = m == ZYDIS_MNEMONIC_PUSHF || m == ZYDIS_MNEMONIC_PUSHFQ ||
@@ -265,8 +309,11 @@ int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz
 	if (t->pushf_pending) {
 		const ZydisDecodedOperand *o = &d.op[0];
 
+		/* [rsp], or [esp] below 64 bits (16-bit addressing has no [sp]; ESP's upper half is 0) */
+		ZydisRegister sp = t->bits == 64 ? ZYDIS_REGISTER_RSP : ZYDIS_REGISTER_ESP;
+
 		if (m != ZYDIS_MNEMONIC_AND || d.in.operand_count_visible != 2 ||
-		    o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.base != ZYDIS_REGISTER_RSP ||
+		    o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.base != sp ||
 		    o->mem.index != ZYDIS_REGISTER_NONE || o->mem.disp.value != 0 ||
 		    o->size / 8 != t->pushf_pending || d.op[1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE ||
 		    (d.op[1].imm.value.u & size_mask(o->size) & ~t->pushf_allowed) != 0)
@@ -305,6 +352,8 @@ int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz
 	} else if (m == ZYDIS_MNEMONIC_BSWAP && d.op[0].size == 16) {
 		e.dest_undefined = true;
 	}
+	if (m == ZYDIS_MNEMONIC_MOV && moves_cr_or_dr(&d))
+		n.flags |= FLAGS_ARITH; /* Zydis lists no flags: the table above */
 
 	/* An undefined result written to memory cannot be masked (no mask for memory): refused,
 	 * as an undefined value written there from a register is above. */
@@ -358,13 +407,13 @@ int fz_analyze(const uint8_t *code, size_t len, unsigned bits, struct fz_snippet
 	size_t at = 0;
 	int rc = 0;
 
-	if (len > FZ_CODE_MAX || bits != 64) /* the other widths are not analysed yet */
+	if (len > FZ_CODE_MAX || (bits != 16 && bits != 32 && bits != 64))
 		return -EINVAL;
 	memset(s, 0, sizeof(*s));
 	memcpy(s->code, code, len);
 	s->len = (uint16_t)len;
 	s->bits = (uint8_t)bits;
-	fz_taint_init(&t);
+	fz_taint_init(&t, bits);
 	while (at < len) {
 		int r;
 
@@ -373,15 +422,9 @@ int fz_analyze(const uint8_t *code, size_t len, unsigned bits, struct fz_snippet
 		r = fz_taint_step(&t, code + at, len - at, &st);
 		if (r == -EINVAL)
 			return r;
-		if (r == -ENOTSUP) {
-			/* Keep going, to fill s; the step did not happen, so take its length again. */
-			struct decoded d;
-
-			rc = r;
-			if (decode(code + at, len - at, &d) != 0)
-				return -EINVAL;
-			st.len = d.in.length;
-		}
+		if (r == -ENOTSUP)
+			rc = r; /* keep going, to fill s: st still says what the instruction was */
+		s->system |= st.system;
 		s->off[s->ninsn++] = (uint16_t)at;
 		at += st.len;
 	}

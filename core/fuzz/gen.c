@@ -1,17 +1,25 @@
 /* The snippet generator: random short instruction sequences from Zydis's encoder, and the start
  * state each one runs from.
  *
- * Every instruction is built as an encoder request (mnemonic and operands), encoded, then decoded
+ * Every instruction is built as an encoder request (mnemonic and operands), encoded in the
+ * snippet's machine mode (64-bit, 32-bit protected, or real mode for 16-bit code), then decoded
  * again by the analysis (taint.h), which checks it is the instruction asked for and tracks what
  * it leaves undefined. An item (one instruction of a class, with the guards it needs) is retried
  * when it does not encode, would put an undefined value in memory, or reads an undefined flag or
  * register (after a few tries that last one is accepted: its result is then masked).
  *
+ * Widths (fz.h). 64-bit code uses all 16 registers and every operand size. 32- and 16-bit code
+ * use the 8 legacy registers (AL..BH for bytes, no REX), operand sizes 8, 16 and 32 (0x66 gives
+ * the one that is not the default), and nothing that exists in 64-bit code only (movsxd, cdqe,
+ * cqo, cmpxchg16b). Its registers start with their upper 32 bits 0, r8-r15 at 0.
+ *
  * Safety, so the whole snippet runs to its end on every oracle:
- *  - memory operands are absolute [disp32] addresses in the scratch area (FZ_SCRATCH_ADDR is
- *    below 2^31), or [rsp+disp] with |disp| < 0x400: RSP starts at the middle of the scratch
- *    area and at most FZ_INSN_MAX pushes or pops move it by 8 each. Locked operands and
- *    cmpxchg16b use aligned absolute addresses (no split locks, #GP on a misaligned 16-byte
+ *  - memory operands are absolute addresses in the scratch area as the code sees it (64 and
+ *    32: [disp32] at FZ_SCRATCH_ADDR, below 2^31; 16: [disp16], an offset into it, DS being
+ *    based there), or [rsp+disp] with |disp| < 0x400 ([esp+disp] below 64 bits; 16-bit code
+ *    reaches it through 0x67, ESP's upper half being 0): RSP starts at the middle of the
+ *    scratch area and at most FZ_INSN_MAX pushes or pops move it by 8 each. Locked operands and
+ *    cmpxchg8b/16b use aligned absolute addresses (no split locks, #GP on a misaligned 16-byte
  *    operand). bt* with a register bit offset is generated on registers only (on memory it
  *    could reach outside);
  *  - no instruction writes RSP except push/pop, none jumps, loops, calls or makes a system call,
@@ -21,10 +29,12 @@
  *    idiv <divisor>` (the dividend is a sign-extended half and |divisor| >= 2): no #DE from any
  *    start state;
  *  - string instructions get RSI/RDI inside the scratch area and RCX <= 16 from mov imm just
- *    before them, far enough from its ends for either DF;
- *  - pushf is followed by `and [rsp], mask` keeping only the defined arithmetic flags and DF
- *    (IF, IOPL, AC differ between user mode and a CPL0 guest); popf pops a value first masked
- *    the same way. */
+ *    before them, far enough from its ends for either DF (16-bit code: SI, DI, CX, or ESI, EDI,
+ *    ECX when it takes 0x67; ES is based at the scratch area too);
+ *  - pushf is followed by `and [rsp], mask` ([esp]) of the pushf's size, keeping only the
+ *    defined arithmetic flags and DF (IF, IOPL, AC differ between user mode and a CPL0 guest);
+ *    popf pops a value first masked the same way;
+ *  - the system class (KVM only) is safe for a CPL-0 guest of twinvm: see its functions. */
 #include "gen.h"
 #include "taint.h"
 
@@ -32,6 +42,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "hypercalls.h"
 #include "layout.h"
 
 #define STACK_OFF 0x800u   /* RSP's start, from FZ_SCRATCH_ADDR */
@@ -44,6 +55,7 @@
 
 struct gen {
 	uint64_t *rng;
+	unsigned bits; /* the code width (fz.h) */
 	struct fz_snippet *s;
 	struct fz_taint t;
 	bool read_undefined; /* an instruction of the current item did */
@@ -92,13 +104,16 @@ static uint64_t interesting(struct gen *g, unsigned bits)
 
 static const unsigned sizes[4] = { 8, 16, 32, 64 };
 
-/* 8, 16, 32 or 64; from 16 when min16. */
+/* 8, 16, 32 or 64 (64 only in 64-bit code); from 16 when min16. */
 static unsigned pick_size(struct gen *g, bool min16)
 {
-	return min16 ? sizes[1 + below(g, 3)] : sizes[below(g, 4)];
+	unsigned n = g->bits == 64 ? 4 : 3;
+
+	return min16 ? sizes[1 + below(g, n - 1)] : sizes[below(g, n)];
 }
 
-/* The byte registers but SPL (RSP is never an operand). */
+/* The byte registers but SPL (RSP is never an operand); the first 8 need no REX, the only ones
+ * below 64 bits. */
 static const ZydisRegister regs8[] = {
 	ZYDIS_REGISTER_AL, ZYDIS_REGISTER_CL, ZYDIS_REGISTER_DL, ZYDIS_REGISTER_BL,
 	ZYDIS_REGISTER_AH, ZYDIS_REGISTER_CH, ZYDIS_REGISTER_DH, ZYDIS_REGISTER_BH,
@@ -120,8 +135,8 @@ static ZydisRegister reg_at(unsigned bits, unsigned id)
 	return ZydisRegisterEncode(cls[k], (ZyanU8)id);
 }
 
-/* A random register of bits width, never RSP; and never one of the registers in avoid (a mask of
- * enum fz_gpr bits). */
+/* A random register of bits width that the code's width has (fz_gprs), never RSP; and never one
+ * of the registers in avoid (a mask of enum fz_gpr bits). */
 static ZydisRegister pick_reg(struct gen *g, unsigned bits, uint16_t avoid)
 {
 	for (;;) {
@@ -129,11 +144,11 @@ static ZydisRegister pick_reg(struct gen *g, unsigned bits, uint16_t avoid)
 		unsigned id;
 
 		if (bits == 8) {
-			r = regs8[below(g, sizeof(regs8) / sizeof(regs8[0]))];
+			r = regs8[below(g, g->bits == 64 ? sizeof(regs8) / sizeof(regs8[0]) : 8)];
 			id = (unsigned)(ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r) -
 					ZYDIS_REGISTER_RAX);
 		} else {
-			id = below(g, 16);
+			id = below(g, (unsigned)fz_gprs(g->bits));
 			r = reg_at(bits, id);
 		}
 		if (id != FZ_RSP && !(avoid & (1u << id)))
@@ -141,11 +156,18 @@ static ZydisRegister pick_reg(struct gen *g, unsigned bits, uint16_t avoid)
 	}
 }
 
+/* A request for m; emit gives it the snippet's machine mode. */
 static void rq(ZydisEncoderRequest *r, ZydisMnemonic m)
 {
 	memset(r, 0, sizeof(*r));
-	r->machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
 	r->mnemonic = m;
+}
+
+/* The stack pointer in an address: ESP below 64 bits (16-bit code through the 0x67 prefix, which
+ * is safe because ESP's upper half starts at 0 and a push or pop changes SP only). */
+static ZydisRegister stack_reg(const struct gen *g)
+{
+	return g->bits == 64 ? ZYDIS_REGISTER_RSP : ZYDIS_REGISTER_ESP;
 }
 
 static void op_reg(ZydisEncoderRequest *r, ZydisRegister reg)
@@ -180,14 +202,15 @@ static void op_mem_at(ZydisEncoderRequest *r, ZydisRegister base, int64_t disp, 
 	o->mem.size = (ZyanU16)bytes;
 }
 
-/* An absolute address of bytes inside the scratch area, aligned to them when aligned. */
+/* An absolute address of bytes inside the scratch area as the code sees it (an offset into it in
+ * 16-bit code), aligned to them when aligned. */
 static int64_t scratch_addr(struct gen *g, unsigned bytes, bool aligned)
 {
 	unsigned off = below(g, FZ_SCRATCH_SIZE - bytes + 1);
 
 	if (aligned)
 		off &= ~(bytes - 1);
-	return (int64_t)(FZ_SCRATCH_ADDR + off);
+	return (int64_t)(fz_scratch_start(g->bits) + off);
 }
 
 /* A memory operand of bytes inside the scratch area: absolute or RSP-relative. */
@@ -196,7 +219,7 @@ static void op_mem(struct gen *g, ZydisEncoderRequest *r, unsigned bytes, bool a
 	if (aligned || chance(g, 50))
 		op_mem_at(r, ZYDIS_REGISTER_NONE, scratch_addr(g, bytes, aligned), bytes);
 	else
-		op_mem_at(r, ZYDIS_REGISTER_RSP, (int64_t)below(g, 2 * RSP_DISP_MAX) - RSP_DISP_MAX,
+		op_mem_at(r, stack_reg(g), (int64_t)below(g, 2 * RSP_DISP_MAX) - RSP_DISP_MAX,
 			  bytes);
 }
 
@@ -224,11 +247,16 @@ static bool emit(struct gen *g, const ZydisEncoderRequest *r)
 	struct fz_snippet *s = g->s;
 	struct fz_taint t = g->t;
 	struct fz_step st;
+	ZydisEncoderRequest req = *r;
 	ZyanUSize n = ZYDIS_MAX_INSTRUCTION_LENGTH;
 	uint8_t buf[ZYDIS_MAX_INSTRUCTION_LENGTH];
 
+	/* The decoder's modes (analyze.c): 16-bit code as real mode's, which has no VEX. */
+	req.machine_mode = g->bits == 16   ? ZYDIS_MACHINE_MODE_REAL_16
+			   : g->bits == 32 ? ZYDIS_MACHINE_MODE_LEGACY_32
+					   : ZYDIS_MACHINE_MODE_LONG_64;
 	if (s->ninsn >= FZ_INSN_MAX ||
-	    !ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(r, buf, &n)) || s->len + n > FZ_CODE_MAX)
+	    !ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&req, buf, &n)) || s->len + n > FZ_CODE_MAX)
 		return false;
 	memcpy(s->code + s->len, buf, n);
 	if (refused(s->code, s->len, s->len + n) ||
@@ -431,7 +459,9 @@ static bool gen_bit(struct gen *g)
 
 static bool gen_bmi(struct gen *g)
 {
-	/* Operand shapes: d = register, s = register or memory, v = register, i = imm8. */
+	/* Operand shapes: d = register, s = register or memory, v = register, i = imm8. All but
+	 * the last two are VEX-encoded, which real mode does not recognise (C4/C5 are LES/LDS
+	 * there; SDM Vol. 2, 2.3): 16-bit code gets adcx/adox only. */
 	static const struct {
 		ZydisMnemonic m;
 		const char *shape;
@@ -445,7 +475,9 @@ static bool gen_bmi(struct gen *g)
 		{ ZYDIS_MNEMONIC_SHRX, "dsv" },	 { ZYDIS_MNEMONIC_ADCX, "ds" },
 		{ ZYDIS_MNEMONIC_ADOX, "ds" },
 	};
-	unsigned k = below(g, sizeof(ops) / sizeof(ops[0])), bits = chance(g, 50) ? 32 : 64;
+	const unsigned n = sizeof(ops) / sizeof(ops[0]);
+	unsigned k = g->bits == 16 ? n - 2 + below(g, 2) : below(g, n);
+	unsigned bits = chance(g, 50) || g->bits < 64 ? 32 : 64;
 	ZydisEncoderRequest r;
 
 	rq(&r, ops[k].m);
@@ -460,26 +492,43 @@ static bool gen_bmi(struct gen *g)
 	return emit(g, &r);
 }
 
+/* lea in the code's address size, or now and then the other one (0x67): 32-bit in 64-bit code,
+ * 16-bit ([bx|bp + si|di + disp16]) in 32-bit code, 32-bit in 16-bit code. */
 static bool gen_lea(struct gen *g, ZydisEncoderRequest *r)
 {
-	bool a32 = chance(g, 25);
-	unsigned abits = a32 ? 32 : 64;
+	bool other = chance(g, 25);
+	unsigned abits = g->bits == 64 ? (other ? 32 : 64)
+			 : other       ? (g->bits == 32 ? 16 : 32)
+				       : g->bits;
 	ZydisEncoderOperand *o;
 
 	rq(r, ZYDIS_MNEMONIC_LEA);
 	op_reg(r, pick_reg(g, pick_size(g, true), 0));
 	o = &r->operands[r->operand_count++];
 	o->type = ZYDIS_OPERAND_TYPE_MEMORY;
-	o->mem.base = chance(g, 80) ? reg_at(abits, below(g, 16)) : ZYDIS_REGISTER_NONE;
-	if (chance(g, 60)) {
-		o->mem.index = pick_reg(g, abits, 0);
-		o->mem.scale = (ZyanU8)(1u << below(g, 4));
+	if (abits == 16) {
+		o->mem.base = chance(g, 80) ? (chance(g, 50) ? ZYDIS_REGISTER_BX : ZYDIS_REGISTER_BP)
+					    : ZYDIS_REGISTER_NONE;
+		if (chance(g, 60)) {
+			o->mem.index = chance(g, 50) ? ZYDIS_REGISTER_SI : ZYDIS_REGISTER_DI;
+			o->mem.scale = 1;
+		}
+		o->mem.displacement = chance(g, 30) ? 0 : (int16_t)(uint16_t)interesting(g, 16);
+	} else {
+		o->mem.base = chance(g, 80) ? reg_at(abits, below(g, (unsigned)fz_gprs(g->bits)))
+					    : ZYDIS_REGISTER_NONE;
+		if (chance(g, 60)) {
+			o->mem.index = pick_reg(g, abits, 0);
+			o->mem.scale = (ZyanU8)(1u << below(g, 4));
+		}
+		o->mem.displacement = chance(g, 30) ? 0 : (int32_t)(uint32_t)interesting(g, 32);
 	}
-	o->mem.displacement = chance(g, 30) ? 0 : (int32_t)(uint32_t)interesting(g, 32);
 	if (o->mem.base == ZYDIS_REGISTER_NONE && o->mem.index == ZYDIS_REGISTER_NONE)
 		o->mem.base = reg_at(abits, FZ_RBX);
 	o->mem.size = (ZyanU16)(abits / 8);
-	r->address_size_hint = a32 ? ZYDIS_ADDRESS_SIZE_HINT_32 : ZYDIS_ADDRESS_SIZE_HINT_64;
+	r->address_size_hint = abits == 16   ? ZYDIS_ADDRESS_SIZE_HINT_16
+			       : abits == 32 ? ZYDIS_ADDRESS_SIZE_HINT_32
+					     : ZYDIS_ADDRESS_SIZE_HINT_64;
 	return emit(g, r);
 }
 
@@ -488,10 +537,14 @@ static bool gen_move(struct gen *g)
 	static const ZydisMnemonic convert[] = { ZYDIS_MNEMONIC_CBW, ZYDIS_MNEMONIC_CWDE,
 						 ZYDIS_MNEMONIC_CDQE, ZYDIS_MNEMONIC_CWD,
 						 ZYDIS_MNEMONIC_CDQ, ZYDIS_MNEMONIC_CQO };
+	static const ZydisMnemonic convert32[] = { ZYDIS_MNEMONIC_CBW, ZYDIS_MNEMONIC_CWDE,
+						   ZYDIS_MNEMONIC_CWD, ZYDIS_MNEMONIC_CDQ };
 	unsigned kind = below(g, 9), bits = pick_size(g, true), from;
 	bool mem = chance(g, 40);
 	ZydisEncoderRequest r;
 
+	if (kind == 1 && g->bits < 64)
+		kind = 0; /* no movsxd: movzx/movsx instead */
 	switch (kind) {
 	case 0: /* movzx, movsx */
 		from = bits == 16 || chance(g, 50) ? 8 : 16;
@@ -518,23 +571,32 @@ static bool gen_move(struct gen *g)
 		return gen_lea(g, &r);
 	case 5:
 		rq(&r, ZYDIS_MNEMONIC_BSWAP);
-		op_reg(&r, pick_reg(g, chance(g, 50) ? 32 : 64, 0));
+		op_reg(&r, pick_reg(g, chance(g, 50) || g->bits < 64 ? 32 : 64, 0));
 		break;
 	case 6:
-		rq(&r, convert[below(g, 6)]);
+		if (g->bits == 64)
+			rq(&r, convert[below(g, 6)]);
+		else
+			rq(&r, convert32[below(g, 4)]);
 		break;
-	case 7: /* mov r64, imm64 */
+	case 7: /* mov r64, imm64; mov r32, imm32 below 64 bits */
 		rq(&r, ZYDIS_MNEMONIC_MOV);
-		op_reg(&r, pick_reg(g, 64, 0));
-		op_imm(&r, interesting(g, 64) | (chance(g, 50) ? 1ull << 40 : 0));
+		if (g->bits == 64) {
+			op_reg(&r, pick_reg(g, 64, 0));
+			op_imm(&r, interesting(g, 64) | (chance(g, 50) ? 1ull << 40 : 0));
+		} else {
+			op_reg(&r, pick_reg(g, 32, 0));
+			op_imm(&r, interesting(g, 32));
+		}
 		break;
-	default: /* push and pop of a register */
+	default: /* push of the stack width mostly, now and then 16 (32 in 16-bit code) bits; pop
+		  * into a 16-bit register whatever the push's size: RSP moves by the difference */
 		rq(&r, ZYDIS_MNEMONIC_PUSH);
-		op_reg(&r, pick_reg(g, chance(g, 80) ? 64 : 16, 0));
+		op_reg(&r, pick_reg(g, chance(g, 80) ? g->bits : g->bits == 16 ? 32 : 16, 0));
 		if (!emit(g, &r))
 			return false;
 		rq(&r, ZYDIS_MNEMONIC_POP);
-		op_reg(&r, pick_reg(g, r.operands[0].reg.value >= ZYDIS_REGISTER_RAX ? 64 : 16, 0));
+		op_reg(&r, pick_reg(g, 16, 0));
 		break;
 	}
 	return emit(g, &r);
@@ -546,8 +608,8 @@ static bool gen_xchg(struct gen *g)
 	bool mem = chance(g, 50), lock = mem && chance(g, 50);
 	ZydisEncoderRequest r;
 
-	if (kind == 3) { /* cmpxchg8b, cmpxchg16b: memory only */
-		bits = chance(g, 50) ? 64 : 128;
+	if (kind == 3) { /* cmpxchg8b, cmpxchg16b (64-bit code only): memory only */
+		bits = chance(g, 50) || g->bits < 64 ? 64 : 128;
 		rq(&r, bits == 64 ? ZYDIS_MNEMONIC_CMPXCHG8B : ZYDIS_MNEMONIC_CMPXCHG16B);
 		op_mem(g, &r, bits / 8, true);
 	} else {
@@ -569,29 +631,34 @@ static bool gen_flags(struct gen *g)
 						ZYDIS_MNEMONIC_CLC,  ZYDIS_MNEMONIC_STC,
 						ZYDIS_MNEMONIC_CMC,  ZYDIS_MNEMONIC_CLD,
 						ZYDIS_MNEMONIC_STD };
+	/* pushf/popf of the stack width mostly, now and then 16 bits (32 in 16-bit code) */
+	static const ZydisMnemonic push[] = { ZYDIS_MNEMONIC_PUSHF, ZYDIS_MNEMONIC_PUSHFD,
+					      ZYDIS_MNEMONIC_PUSHFQ };
+	static const ZydisMnemonic pop[] = { ZYDIS_MNEMONIC_POPF, ZYDIS_MNEMONIC_POPFD,
+					     ZYDIS_MNEMONIC_POPFQ };
 	unsigned kind = below(g, 4);
-	bool wide = chance(g, 80);
+	unsigned bits = chance(g, 80) ? g->bits : g->bits == 16 ? 32 : 16;
+	unsigned w = bits == 16 ? 0 : bits == 32 ? 1 : 2;
 	ZydisEncoderOperand top = { .type = ZYDIS_OPERAND_TYPE_MEMORY };
 	ZydisEncoderRequest r;
 
-	top.mem.base = ZYDIS_REGISTER_RSP;
-	top.mem.size = wide ? 8 : 2;
+	top.mem.base = stack_reg(g);
+	top.mem.size = (ZyanU16)(bits / 8);
 	if (kind == 0) { /* pushf; and [rsp], the defined flags; maybe pop */
 		uint64_t keep = FZ_RFLAGS_COMPARED & ~g->t.flags & (chance(g, 50) ? ~0ull : rnd(g));
 
-		if (!emit0(g, wide ? ZYDIS_MNEMONIC_PUSHFQ : ZYDIS_MNEMONIC_PUSHF) ||
-		    !emit_ri(g, ZYDIS_MNEMONIC_AND, &top, wide ? 64 : 16, keep))
+		if (!emit0(g, push[w]) || !emit_ri(g, ZYDIS_MNEMONIC_AND, &top, bits, keep))
 			return false;
 		if (chance(g, 50))
 			return true;
 		rq(&r, ZYDIS_MNEMONIC_POP);
-		op_reg(&r, pick_reg(g, wide ? 64 : 16, 0));
+		op_reg(&r, pick_reg(g, bits, 0));
 		return emit(g, &r);
 	}
 	if (kind == 1) /* popf of a masked value */
-		return emit_ri(g, ZYDIS_MNEMONIC_AND, &top, wide ? 64 : 16,
+		return emit_ri(g, ZYDIS_MNEMONIC_AND, &top, bits,
 			       FZ_RFLAGS_COMPARED & (chance(g, 50) ? ~0ull : rnd(g))) &&
-		       emit0(g, wide ? ZYDIS_MNEMONIC_POPFQ : ZYDIS_MNEMONIC_POPF);
+		       emit0(g, pop[w]);
 	return emit0(g, simple[below(g, 7)]);
 }
 
@@ -615,21 +682,26 @@ static bool gen_string(struct gen *g)
 	};
 	unsigned k = below(g, 5), rep = below(g, 3);
 	const unsigned span = FZ_SCRATCH_SIZE - 2 * STRING_MARGIN;
+	const uint64_t base = fz_scratch_start(g->bits) + STRING_MARGIN;
+	/* 16-bit code: SI, DI, CX, or ESI, EDI, ECX through 0x67; otherwise a mov to the 32-bit
+	 * register, which in 64-bit code clears the upper half too */
+	unsigned abits = g->bits == 16 && chance(g, 50) ? 16 : 32;
 	ZydisEncoderOperand reg = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
 	ZydisEncoderRequest r;
 
-	reg.reg.value = ZYDIS_REGISTER_ESI;
-	if (ops[k].rsi && !emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32,
-				   FZ_SCRATCH_ADDR + STRING_MARGIN + below(g, span)))
+	reg.reg.value = reg_at(abits, FZ_RSI);
+	if (ops[k].rsi && !emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, abits, base + below(g, span)))
 		return false;
-	reg.reg.value = ZYDIS_REGISTER_EDI;
-	if (ops[k].rdi && !emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32,
-				   FZ_SCRATCH_ADDR + STRING_MARGIN + below(g, span)))
+	reg.reg.value = reg_at(abits, FZ_RDI);
+	if (ops[k].rdi && !emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, abits, base + below(g, span)))
 		return false;
-	reg.reg.value = ZYDIS_REGISTER_ECX;
-	if (rep && !emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32, below(g, STRING_COUNT_MAX + 1)))
+	reg.reg.value = reg_at(abits, FZ_RCX);
+	if (rep && !emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, abits, below(g, STRING_COUNT_MAX + 1)))
 		return false;
-	rq(&r, ops[k].m[below(g, 4)]);
+	rq(&r, ops[k].m[below(g, g->bits == 64 ? 4 : 3)]);
+	if (g->bits == 16)
+		r.address_size_hint = abits == 16 ? ZYDIS_ADDRESS_SIZE_HINT_16
+						  : ZYDIS_ADDRESS_SIZE_HINT_32;
 	if (rep)
 		r.prefixes = !ops[k].compares ? ZYDIS_ATTRIB_HAS_REP
 			     : rep == 1	      ? ZYDIS_ATTRIB_HAS_REPE
@@ -637,92 +709,212 @@ static bool gen_string(struct gen *g)
 	return emit(g, &r);
 }
 
-/* Ports no device of twinvm's (nor KVM's in-kernel ones) claims. */
-#define PORT_DX_BASE 0x200u
-#define PORT_IMM_BASE 0xd0u
+/* The system class: instructions a CPL-0 guest of twinvm may run without leaving the snippet's
+ * world. Segment loads keep the scratch area where the code addresses it (16-bit: DS, ES, SS
+ * only at FZ_SCRATCH_ADDR >> 4; FS and GS are free, no snippet uses them) or fault the same way
+ * everywhere (a null DS then a memory access, an out-of-GDT selector); control register writes
+ * toggle only bits that change nothing a snippet relies on and exist on every host; the ports
+ * are ones nothing answers. */
+
+#define CR0_TS (1u << 3)
+#define CR4_TSD (1u << 2)
+#define CR4_DE (1u << 3)
+#define CR4_PCE (1u << 8)
+
+static const ZydisRegister data_sregs[] = { ZYDIS_REGISTER_DS, ZYDIS_REGISTER_ES,
+					    ZYDIS_REGISTER_FS, ZYDIS_REGISTER_GS,
+					    ZYDIS_REGISTER_SS };
+
+/* mov sreg, r16 from a mov r32, imm just before it. */
+static bool gen_sreg_load(struct gen *g)
+{
+	ZydisRegister sr = data_sregs[below(g, 5)];
+	bool fs_gs = sr == ZYDIS_REGISTER_FS || sr == ZYDIS_REGISTER_GS;
+	ZydisEncoderOperand reg = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
+	ZydisEncoderRequest r;
+	uint64_t sel;
+
+	if (g->bits == 16)
+		sel = fs_gs ? interesting(g, 16) : FZ_SCRATCH_ADDR >> 4;
+	else if (sr == ZYDIS_REGISTER_SS)
+		sel = TV_SEL_DATA;
+	else if (chance(g, 80))
+		sel = chance(g, 50) ? 0 : TV_SEL_DATA;
+	else if (chance(g, 50))
+		sel = TV_SEL_CODE32; /* execute/read: a valid data segment too */
+	else /* past the GDT's limit: #GP(selector) */
+		sel = (TV_GDT_ENTRIES + below(g, 0x2000 - TV_GDT_ENTRIES)) << 3;
+	reg.reg.value = pick_reg(g, 32, 0);
+	if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32, sel))
+		return false;
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, sr);
+	op_reg(&r, reg_at(16, (unsigned)(ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64,
+									   reg.reg.value) -
+					 ZYDIS_REGISTER_RAX)));
+	return emit(g, &r);
+}
+
+/* mov r, sreg (r16, r32; r64 in 64-bit code). CS is left out: a 16-bit snippet's CS is where
+ * its oracle put the code. */
+static bool gen_sreg_read(struct gen *g)
+{
+	ZydisEncoderRequest r;
+
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, pick_reg(g, g->bits == 64 && chance(g, 30) ? 64 : chance(g, 50) ? 32 : 16, 0));
+	op_reg(&r, data_sregs[below(g, 5)]);
+	return emit(g, &r);
+}
+
+/* The control register operand size: 64 in 64-bit code, 32 otherwise. */
+static unsigned cr_bits(const struct gen *g)
+{
+	return g->bits == 64 ? 64 : 32;
+}
+
+/* mov r, crN: any of CR0, CR2, CR3, CR4. */
+static bool gen_cr_read(struct gen *g)
+{
+	static const ZydisRegister crs[] = { ZYDIS_REGISTER_CR0, ZYDIS_REGISTER_CR2,
+					     ZYDIS_REGISTER_CR3, ZYDIS_REGISTER_CR4 };
+	ZydisEncoderRequest r;
+
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, pick_reg(g, cr_bits(g), 0));
+	op_reg(&r, crs[below(g, 4)]);
+	return emit(g, &r);
+}
+
+/* mov r, crN; xor r, bit; mov crN, r for a bit that changes nothing a snippet does (no x87 or
+ * SSE, no alignment check at CPL 0, no paging change) and that every host has: never PE, PG,
+ * PAE, nor a CR3 write. */
+static bool gen_cr_toggle(struct gen *g)
+{
+	static const struct {
+		ZydisRegister cr;
+		uint32_t bit;
+	} bits[] = {
+		{ ZYDIS_REGISTER_CR0, CR0_TS },	    { ZYDIS_REGISTER_CR0, TV_CR0_MP },
+		{ ZYDIS_REGISTER_CR0, TV_CR0_NE },  { ZYDIS_REGISTER_CR0, TV_CR0_WP },
+		{ ZYDIS_REGISTER_CR0, TV_CR0_AM },  { ZYDIS_REGISTER_CR4, CR4_TSD },
+		{ ZYDIS_REGISTER_CR4, CR4_DE },	    { ZYDIS_REGISTER_CR4, CR4_PCE },
+		{ ZYDIS_REGISTER_CR4, TV_CR4_OSFXSR }, { ZYDIS_REGISTER_CR4, TV_CR4_OSXMMEXCPT },
+	};
+	unsigned k = below(g, sizeof(bits) / sizeof(bits[0]));
+	ZydisEncoderOperand reg = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
+	ZydisEncoderRequest r;
+
+	reg.reg.value = pick_reg(g, cr_bits(g), 0);
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, reg.reg.value);
+	op_reg(&r, bits[k].cr);
+	if (!emit(g, &r) || !emit_ri(g, ZYDIS_MNEMONIC_XOR, &reg, cr_bits(g), bits[k].bit))
+		return false;
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, bits[k].cr);
+	op_reg(&r, reg.reg.value);
+	return emit(g, &r);
+}
+
+/* mov r, imm; mov cr2, r: CR2 only holds the last page fault's address. */
+static bool gen_cr2_write(struct gen *g)
+{
+	ZydisRegister reg = pick_reg(g, cr_bits(g), 0);
+	ZydisEncoderRequest r;
+
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, reg);
+	op_imm(&r, interesting(g, cr_bits(g)));
+	if (!emit(g, &r))
+		return false;
+	rq(&r, ZYDIS_MNEMONIC_MOV);
+	op_reg(&r, ZYDIS_REGISTER_CR2);
+	op_reg(&r, reg);
+	return emit(g, &r);
+}
+
+/* The ports left alone: twinvm's hypercalls (core/hypercalls.h) and the devices an engine might
+ * model (PIC, PIT, keyboard controller and port B, CMOS, COM1, PCI configuration). Nothing
+ * answers any other port in twinvm: writes are dropped, reads give all ones (core/io.c). */
+static const struct {
+	uint16_t first, last;
+} busy_ports[] = {
+	{ 0x20, 0x21 },
+	{ 0x40, 0x43 },
+	{ 0x60, 0x64 },
+	{ 0x70, 0x71 },
+	{ 0xa0, 0xa1 },
+	{ TV_HC_PRINT8BIT, TV_HC_PRINT8BIT },
+	{ TV_HC_PRINT32BIT, TV_HC_PRINT32BIT },
+	{ TV_HC_NUMEXITS, TV_HC_NUMEXITS },
+	{ TV_HC_PRINTSTR, TV_HC_PRINTSTR },
+	{ TV_HC_NUMEXITSBYTYPE, TV_HC_NUMEXITSBYTYPE },
+	{ TV_HC_GVATOHVA, TV_HC_GVATOHVA },
+	{ 0x3f8, 0x3ff },
+	{ 0xcf8, 0xcff },
+};
+
+/* A port below limit that nothing answers. */
+static unsigned free_port(struct gen *g, unsigned limit)
+{
+	for (;;) {
+		unsigned p = below(g, limit);
+		bool busy = false;
+
+		for (unsigned i = 0; i < sizeof(busy_ports) / sizeof(busy_ports[0]); i++)
+			busy |= p >= busy_ports[i].first && p <= busy_ports[i].last;
+		if (!busy)
+			return p;
+	}
+}
+
+/* in or out of 1, 2 or 4 bytes on a free port, by imm8 or by DX from a mov just before. */
+static bool gen_port(struct gen *g)
+{
+	static const ZydisRegister acc[] = { ZYDIS_REGISTER_AL, ZYDIS_REGISTER_AX,
+					     ZYDIS_REGISTER_EAX };
+	bool in = chance(g, 50);
+	ZydisEncoderOperand port = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
+	ZydisEncoderRequest r;
+	ZydisRegister a = acc[below(g, 3)];
+
+	if (chance(g, 50)) {
+		port.reg.value = ZYDIS_REGISTER_EDX;
+		if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &port, 32,
+			     free_port(g, chance(g, 50) ? 0x100 : 0x10000)))
+			return false;
+		port.reg.value = ZYDIS_REGISTER_DX;
+	} else {
+		port.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+		port.imm.u = free_port(g, 0x100);
+	}
+	rq(&r, in ? ZYDIS_MNEMONIC_IN : ZYDIS_MNEMONIC_OUT);
+	if (in)
+		op_reg(&r, a);
+	r.operands[r.operand_count++] = port;
+	if (!in)
+		op_reg(&r, a);
+	return emit(g, &r);
+}
 
 static bool gen_system(struct gen *g)
 {
-	static const ZydisRegister sregs[] = { ZYDIS_REGISTER_DS, ZYDIS_REGISTER_ES,
-					       ZYDIS_REGISTER_FS, ZYDIS_REGISTER_GS,
-					       ZYDIS_REGISTER_SS };
-	static const ZydisRegister crs[] = { ZYDIS_REGISTER_CR0, ZYDIS_REGISTER_CR2,
-					     ZYDIS_REGISTER_CR3, ZYDIS_REGISTER_CR4,
-					     ZYDIS_REGISTER_CR8 };
-	static const ZydisRegister acc[] = { ZYDIS_REGISTER_AL, ZYDIS_REGISTER_AX,
-					     ZYDIS_REGISTER_EAX };
-	unsigned kind = below(g, 4);
-	ZydisEncoderOperand reg = { .type = ZYDIS_OPERAND_TYPE_REGISTER };
-	ZydisEncoderRequest r;
-	ZydisRegister sr, cr, a = acc[below(g, 3)];
-
-	switch (kind) {
-	case 0: /* a segment load of the machine's data selector (or null, not for SS) */
-		sr = sregs[below(g, 5)];
-		reg.reg.value = pick_reg(g, 32, 0);
-		if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32,
-			     sr != ZYDIS_REGISTER_SS && chance(g, 30) ? 0 : TV_SEL_DATA))
-			return false;
-		rq(&r, ZYDIS_MNEMONIC_MOV);
-		op_reg(&r, sr);
-		op_reg(&r, chance(g, 50) ? reg.reg.value : reg_at(16, (unsigned)
-			(ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg.reg.value) -
-			 ZYDIS_REGISTER_RAX)));
-		if (!emit(g, &r))
-			return false;
-		if (chance(g, 50))
-			return true;
-		rq(&r, ZYDIS_MNEMONIC_MOV); /* and read one back */
-		op_reg(&r, pick_reg(g, chance(g, 50) ? 16 : 32, 0));
-		op_reg(&r, sregs[below(g, 5)]);
-		return emit(g, &r);
-	case 1: /* control registers: read any; write CR2 and CR8, and write back what was read */
-		cr = crs[below(g, 5)];
-		reg.reg.value = pick_reg(g, 64, 0);
-		if (cr == ZYDIS_REGISTER_CR2 || cr == ZYDIS_REGISTER_CR8) {
-			if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 64,
-				     cr == ZYDIS_REGISTER_CR8 ? below(g, 16) : interesting(g, 32)))
-				return false;
-		} else {
-			rq(&r, ZYDIS_MNEMONIC_MOV);
-			op_reg(&r, reg.reg.value);
-			op_reg(&r, cr);
-			if (!emit(g, &r))
-				return false;
-		}
-		rq(&r, ZYDIS_MNEMONIC_MOV);
-		op_reg(&r, cr);
-		op_reg(&r, reg.reg.value);
-		if (!emit(g, &r))
-			return false;
-		rq(&r, ZYDIS_MNEMONIC_MOV);
-		op_reg(&r, pick_reg(g, 64, 0));
-		op_reg(&r, crs[below(g, 5)]);
-		return emit(g, &r);
-	default: /* in/out on a port with no device, by imm8 or dx */
-		rq(&r, kind == 2 ? ZYDIS_MNEMONIC_IN : ZYDIS_MNEMONIC_OUT);
-		if (chance(g, 50)) {
-			reg.reg.value = ZYDIS_REGISTER_EDX;
-			if (!emit_ri(g, ZYDIS_MNEMONIC_MOV, &reg, 32, PORT_DX_BASE + below(g, 0x100)))
-				return false;
-			reg.reg.value = ZYDIS_REGISTER_DX;
-		} else {
-			reg.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
-			reg.imm.u = PORT_IMM_BASE + below(g, 0x10);
-		}
-		if (kind == 2) {
-			op_reg(&r, a);
-			r.operands[r.operand_count++] = reg;
-		} else {
-			r.operands[r.operand_count++] = reg;
-			op_reg(&r, a);
-		}
-		return emit(g, &r);
+	switch (below(g, 6)) {
+	case 0: return gen_sreg_load(g);
+	case 1: return gen_sreg_read(g);
+	case 2: return gen_cr_read(g);
+	case 3: return gen_cr_toggle(g);
+	case 4: return gen_cr2_write(g);
+	default: return gen_port(g);
 	}
 }
 
 /* ---- Classes by name, and the snippet ---- */
 
+/* Each class's function says what it generates. Below 64 bits: bmi in 16-bit code is adcx/adox
+ * only (real mode does not recognise VEX: C4/C5 are LES/LDS there, SDM Vol. 2, 2.3; lzcnt, tzcnt
+ * and popcnt are bit's), move has no movsxd, cdqe or cqo, xchg no cmpxchg16b. */
 static const struct {
 	const char *name;
 	bool (*gen)(struct gen *g);
@@ -768,13 +960,17 @@ int fz_class_parse(const char *list, uint32_t *mask)
 	return 0;
 }
 
+/* Below 64 bits the registers the code has start with their upper halves 0 (16-bit code's
+ * [esp+disp] and 0x67 string operands rely on it) and the others at 0. */
 static void start_state(struct gen *g, struct fz_state *in)
 {
 	for (int i = 0; i < FZ_NGPR; i++)
-		in->gpr[i] = interesting(g, 64);
-	in->gpr[FZ_RSP] = FZ_SCRATCH_ADDR + STACK_OFF;
+		in->gpr[i] = g->bits == 64	  ? interesting(g, 64)
+			     : i < fz_gprs(g->bits) ? interesting(g, 32)
+						    : 0;
+	in->gpr[FZ_RSP] = fz_scratch_start(g->bits) + STACK_OFF;
 	in->rflags = (rnd(g) & FZ_RFLAGS_START_MASK) | FZ_RFLAGS_FIXED;
-	in->rip = FZ_CODE_ADDR;
+	in->rip = fz_code_start(g->bits);
 	/* 4 KiB of splitmix64 through *rng cost more than the rest of a snippet: a local Weyl
 	 * sequence seeded from it, each word mixed by one multiply off the dependency chain. */
 	uint64_t x = rnd(g);
@@ -796,21 +992,20 @@ static void start_state(struct gen *g, struct fz_state *in)
 int fz_generate(uint64_t *rng, const struct fz_gen_opts *o, struct fz_snippet *s,
 		struct fz_state *in)
 {
-	struct gen g = { .rng = rng, .s = s };
+	struct gen g = { .rng = rng, .bits = o->bits ? o->bits : 64, .s = s };
 	unsigned enabled[FZ_CLASS_COUNT], nenabled = 0, items;
 
 	if (o->min_len < 1 || o->min_len > o->max_len || o->max_len > FZ_INSN_MAX ||
 	    !o->classes || (o->classes & ~FZ_CLASS_ALL) ||
-	    ((o->classes & FZ_CLASS_SYSTEM) && !o->system))
+	    ((o->classes & FZ_CLASS_SYSTEM) && !o->system) ||
+	    (g.bits != 16 && g.bits != 32 && g.bits != 64))
 		return -EINVAL;
 	for (unsigned i = 0; i < FZ_CLASS_COUNT; i++)
 		if (o->classes & (1u << i))
 			enabled[nenabled++] = i;
-	if (o->bits && o->bits != 64)
-		return -EINVAL; /* the other widths are not generated yet */
 	memset(s, 0, sizeof(*s));
-	s->bits = 64;
-	fz_taint_init(&g.t);
+	s->bits = (uint8_t)g.bits;
+	fz_taint_init(&g.t, g.bits);
 	items = o->min_len + below(&g, o->max_len - o->min_len + 1);
 	for (unsigned item = 0; item < items && s->ninsn < FZ_INSN_MAX; item++) {
 		struct fz_taint t = g.t;
@@ -837,6 +1032,7 @@ int fz_generate(uint64_t *rng, const struct fz_gen_opts *o, struct fz_snippet *s
 	memset(s->code + s->len, 0, FZ_CODE_MAX - s->len);
 	s->rflags_undefined = g.t.flags & FZ_RFLAGS_COMPARED;
 	s->gpr_undefined = g.t.gpr;
+	s->system = g.t.system;
 	start_state(&g, in);
 	return 0;
 }

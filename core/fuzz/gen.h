@@ -14,11 +14,13 @@
 
 #include "fz.h"
 
-/* Decodes code of bits (16, 32 or 64; fz.h) into s: code and len, bits, ninsn, off[], and the
- * end-state masks from taint tracking (analyze.c's header comment gives the rules). 0; -EINVAL
- * when the code does not decode fully, holds more than FZ_INSN_MAX instructions or bits is not a
- * width; -ENOTSUP when an undefined value reaches memory or an address (the scratch memory would
- * not compare), with s filled all the same. */
+/* Decodes code of bits (16, 32 or 64; fz.h) into s: code and len, bits, ninsn, off[], the
+ * end-state masks from taint tracking (analyze.c's header comment gives the rules), and system
+ * when it holds a segment or control register move, port I/O or a privileged instruction. 0;
+ * -EINVAL when the code does not decode fully, holds more than FZ_INSN_MAX instructions or bits
+ * is not a width; -ENOTSUP when an undefined value reaches memory or an address (the scratch
+ * memory would not compare), or a segment or control register or a port, with s filled all the
+ * same. */
 int fz_analyze(const uint8_t *code, size_t len, unsigned bits, struct fz_snippet *s);
 
 /* The bucket key of the one instruction at code: mnemonic and operand kinds and sizes, as
@@ -36,18 +38,19 @@ int fz_disasm(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t 
  * in r13 is one bucket, and names only implicit ones (cmpxchg's rax, mul's rdx). */
 uint16_t fz_explicit_gprs(const uint8_t *code, size_t len, unsigned bits);
 
-/* The instruction classes (gen.c's table says what each one generates). */
+/* The instruction classes (gen.c's table says what each one generates; movsxd, cdqe, cqo and
+ * cmpxchg16b only in 64-bit code). */
 enum fz_class {
 	FZ_CLASS_ALU = 1u << 0,    /* add..cmp, test, mov, inc/dec/neg/not; lock on memory */
 	FZ_CLASS_SHIFT = 1u << 1,  /* shifts and rotates by imm, 1, cl; shld/shrd */
 	FZ_CLASS_MULDIV = 1u << 2, /* mul, imul (1-3 operands), div/idiv behind a guard */
 	FZ_CLASS_BIT = 1u << 3,    /* bt/bts/btr/btc, bsf/bsr, lzcnt/tzcnt/popcnt */
-	FZ_CLASS_BMI = 1u << 4,    /* BMI1, BMI2, ADX */
+	FZ_CLASS_BMI = 1u << 4,    /* BMI1, BMI2, ADX (16-bit code: ADX only, no VEX) */
 	FZ_CLASS_MOVE = 1u << 5,   /* movzx/movsx/movsxd, cmovcc, setcc, lea, bswap, cbw..cqo */
 	FZ_CLASS_XCHG = 1u << 6,   /* xchg, xadd, cmpxchg, cmpxchg8b/16b, with and without lock */
 	FZ_CLASS_FLAGS = 1u << 7,  /* pushf/popf behind masks, lahf/sahf, clc/stc/cmc/cld/std */
 	FZ_CLASS_STRING = 1u << 8, /* movs/stos/lods/cmps/scas, rep prefixes, on the scratch area */
-	FZ_CLASS_SYSTEM = 1u << 9, /* segment loads, mov cr, in/out: the KVM oracle only */
+	FZ_CLASS_SYSTEM = 1u << 9, /* segment moves, mov cr, in/out: the KVM oracle only */
 	FZ_CLASS_COUNT = 10,
 };
 #define FZ_CLASS_USER 0x1ffu /* every class the native oracle can run */
@@ -70,12 +73,13 @@ struct fz_gen_opts {
 	bool system;      /* KVM oracle only: FZ_CLASS_SYSTEM is refused without it */
 };
 
-/* One snippet into s (with its masks, as fz_analyze gives them) and its start state into in:
- * interesting register values, RSP inside the scratch area, random scratch bytes and RFLAGS
- * within FZ_RFLAGS_START_MASK. Every memory access stays in the scratch area and no instruction
- * faults from that state on the native oracle (classes below FZ_CLASS_SYSTEM). *rng is the
- * generator's state (any value; the same value gives the same snippet). 0 or -EINVAL for bad
- * options. */
+/* One snippet of o->bits into s (with its masks, bits and system, as fz_analyze gives them)
+ * and its start state into in: interesting register values (below 64 bits the 8 legacy ones,
+ * upper halves 0), RSP inside the scratch area, RIP at fz_code_start, random scratch bytes and
+ * RFLAGS within FZ_RFLAGS_START_MASK. Every memory access stays in the scratch area and no
+ * instruction faults from that state on the native oracle (classes below FZ_CLASS_SYSTEM).
+ * *rng is the generator's state (any value; the same value gives the same snippet). 0 or
+ * -EINVAL for bad options. */
 int fz_generate(uint64_t *rng, const struct fz_gen_opts *o, struct fz_snippet *s,
 		struct fz_state *in);
 
