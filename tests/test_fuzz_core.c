@@ -133,6 +133,44 @@ START_TEST(test_minimizer_cuts_a_planted_divergence_to_its_instruction)
 }
 END_TEST
 
+/* An oracle that cannot run xchg rcx, rbx (as KVM's instruction emulator cannot run some). */
+static int refusing_run(struct fz_oracle *o, const struct fz_snippet *s, const struct fz_state *in,
+			struct fz_result *out)
+{
+	struct planted *p = (struct planted *)o;
+
+	for (unsigned i = 0; i < s->ninsn; i++)
+		if (memcmp(s->code + s->off[i], "\x48\x87\xd9", 3) == 0)
+			return -ENOTSUP;
+	return p->native->run(p->native, s, in, out);
+}
+
+/* A window the oracle cannot run is not a candidate, and not an error that ends the fuzz run. */
+START_TEST(test_minimizer_passes_over_windows_the_oracle_cannot_run)
+{
+	struct planted p = { .o = { .name = "planted", .run = planted_run } };
+	struct planted refusing = { .o = { .name = "refusing", .run = refusing_run } };
+	struct fz_case c = { .mode = TV_MODE_LONG };
+	struct fz_oracle *native;
+	char why[256];
+
+	ck_assert_msg(fz_native_open(64, &native, why, sizeof(why)) == 0, "%s", why);
+	p.native = refusing.native = native;
+	/* dec rax; xor r15, r15 (the planted one); xchg rcx, rbx; add rax, rax */
+	ck_assert_int_eq(analyze_3byte((const uint8_t *)"\x48\xff\xc8\x4d\x31\xff\x48\x87\xd9"
+				       "\x48\x01\xc0", 12, 64, &c.s), 0);
+	c.in.gpr[FZ_RSP] = FZ_SCRATCH_ADDR + 0x800;
+	ck_assert_int_eq(p.o.run(&p.o, &c.s, &c.in, &c.emu), 0);
+	ck_assert_int_eq(native->run(native, &c.s, &c.in, &c.oracle), 0);
+	ck_assert(fz_compare(&c.s, &c.emu, &c.oracle, &c.diff));
+
+	ck_assert_int_eq(fz_minimize(&p.o, &refusing.o, analyze_3byte, &c, NULL), 0);
+	ck_assert_uint_eq(c.s.ninsn, 1);
+	ck_assert_mem_eq(c.s.code, "\x4d\x31\xff", 3);
+	native->close(native);
+}
+END_TEST
+
 static int form_by_bytes(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t n)
 {
 	(void)bits;
@@ -257,6 +295,7 @@ int main(void)
 	tcase_add_test(tc, test_compare_masks_an_undefined_flag_and_reports_a_defined_one);
 	tcase_add_test(tc, test_compare_masks_an_undefined_register_and_names_the_rest);
 	tcase_add_test(tc, test_minimizer_cuts_a_planted_divergence_to_its_instruction);
+	tcase_add_test(tc, test_minimizer_passes_over_windows_the_oracle_cannot_run);
 	tcase_add_test(tc, test_buckets_count_a_key_once);
 	tcase_add_test(tc, test_record_reads_back_what_was_written);
 	tcase_add_test(tc, test_reproducer_image_prints_the_diverging_values);
