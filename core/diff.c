@@ -648,7 +648,7 @@ static void show_instruction(FILE *out, struct side *s, const char *what, uint64
 		len = n < 8 ? n : 8;
 	for (size_t i = 0; i < len; i++)
 		fprintf(out, " %02x", bytes[i]);
-	fprintf(out, "  %s\n", text[0] ? text : "(install libcapstone-dev to see it disassembled)");
+	fprintf(out, "  %s\n", text[0] ? text : tv_disasm_none());
 }
 
 static void show_history(FILE *out, const struct side *s, const char *unit)

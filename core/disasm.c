@@ -26,6 +26,11 @@ size_t tv_disasm(const uint8_t *bytes, size_t n, int bits, uint64_t addr, char *
 	cs_close(&h);
 	return size;
 }
+
+const char *tv_disasm_none(void)
+{
+	return "(Capstone does not decode it)";
+}
 #else
 size_t tv_disasm(const uint8_t *bytes, size_t n, int bits, uint64_t addr, char *text, size_t len)
 {
@@ -33,5 +38,10 @@ size_t tv_disasm(const uint8_t *bytes, size_t n, int bits, uint64_t addr, char *
 	if (len)
 		text[0] = '\0';
 	return 0;
+}
+
+const char *tv_disasm_none(void)
+{
+	return "(install libcapstone-dev to see it disassembled)";
 }
 #endif

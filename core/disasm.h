@@ -10,4 +10,7 @@
  * be decoded or Capstone is not built in. */
 size_t tv_disasm(const uint8_t *bytes, size_t n, int bits, uint64_t addr, char *text, size_t len);
 
+/* Why tv_disasm gave no text: Capstone is missing, or it does not decode those bytes. */
+const char *tv_disasm_none(void);
+
 #endif
