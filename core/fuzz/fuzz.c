@@ -241,13 +241,17 @@ int fz_run(const struct fz_run_opts *o, FILE *out, struct fz_stats *st)
 	return rc;
 }
 
-int fz_replay_modes(const char *dir, unsigned *modes, char *why, size_t why_len)
+/* Loads each record of dir in turn (sorted by name) and hands it to fn with its file name and path;
+ * stops at the first that does not load or that fn fails. 0, or -errno with why. */
+static int each_case(const char *dir,
+		     int (*fn)(void *ctx, const char *name, const char *path, struct fz_case *c,
+			       char *why, size_t why_len),
+		     void *ctx, char *why, size_t why_len)
 {
 	struct fz_case *c = malloc(sizeof(*c));
 	int n, rc = 0;
 	char **names = list_records(dir, &n);
 
-	*modes = 0;
 	if (!names || !c) {
 		snprintf(why, why_len, "%s: %s", dir, strerror(names ? ENOMEM : -n));
 		free(c);
@@ -255,63 +259,77 @@ int fz_replay_modes(const char *dir, unsigned *modes, char *why, size_t why_len)
 		return names ? -ENOMEM : n;
 	}
 	for (int i = 0; i < n && !rc; i++) {
-		char path[4096], name[16];
+		char path[4096], oracle[16];
 
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		rc = load_case(path, c, name, sizeof(name), why, why_len);
+		rc = load_case(path, c, oracle, sizeof(oracle), why, why_len);
 		if (!rc)
-			*modes |= 1u << c->mode;
+			rc = fn(ctx, names[i], path, c, why, why_len);
 	}
 	free_names(names, n);
 	free(c);
 	return rc;
 }
 
+static int note_mode(void *ctx, const char *name, const char *path, struct fz_case *c, char *why,
+		     size_t why_len)
+{
+	(void)name, (void)path, (void)why, (void)why_len;
+	*(unsigned *)ctx |= 1u << c->mode;
+	return 0;
+}
+
+int fz_replay_modes(const char *dir, unsigned *modes, char *why, size_t why_len)
+{
+	*modes = 0;
+	return each_case(dir, note_mode, modes, why, why_len);
+}
+
+struct replay {
+	struct fz_oracle *emu, *oracle;
+	enum tv_mode mode;
+	FILE *out;
+	unsigned *diverging, *total;
+};
+
+/* One record, if it was made in the replay's mode: run again on both sides and compared. */
+static int replay_case(void *ctx, const char *name, const char *path, struct fz_case *c,
+		       char *why, size_t why_len)
+{
+	struct replay *r = ctx;
+	struct fz_result recorded = c->oracle;
+	char fields[256];
+	struct fz_diff d;
+	int rc;
+
+	if (c->mode != r->mode)
+		return 0;
+	rc = r->emu->run(r->emu, &c->s, &c->in, &c->emu);
+	if (!rc)
+		rc = r->oracle->run(r->oracle, &c->s, &c->in, &c->oracle);
+	if (rc) {
+		snprintf(why, why_len, "%s: %s", path, tv_last_error());
+		return rc;
+	}
+	++*r->total;
+	/* Against the oracle here, and against the result recorded when it was found. */
+	if (fz_compare(&c->s, &c->emu, &c->oracle, &c->diff) &&
+	    fz_compare(&c->s, &c->emu, &recorded, &d)) {
+		++*r->diverging;
+		fz_diff_fields(&c->diff, fields, sizeof(fields));
+		fprintf(r->out, "%s: still diverges (%s)\n", name, fields);
+	} else {
+		fprintf(r->out, "%s: no longer diverges\n", name);
+	}
+	return 0;
+}
+
 int fz_replay(struct fz_oracle *emu, struct fz_oracle *oracle, enum tv_mode mode, const char *dir,
 	      FILE *out, unsigned *diverging, unsigned *total, char *why, size_t why_len)
 {
-	struct fz_case *c = malloc(sizeof(*c));
-	int n, rc = 0;
-	char **names = list_records(dir, &n);
+	struct replay r = { .emu = emu, .oracle = oracle, .mode = mode, .out = out,
+			    .diverging = diverging, .total = total };
 
 	*diverging = *total = 0;
-	if (!names || !c) {
-		snprintf(why, why_len, "%s: %s", dir, strerror(names ? ENOMEM : -n));
-		free(c);
-		free_names(names, n);
-		return names ? -ENOMEM : n;
-	}
-	for (int i = 0; i < n && !rc; i++) {
-		char path[4096], name[16], fields[256];
-		struct fz_result recorded;
-		struct fz_diff d;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		rc = load_case(path, c, name, sizeof(name), why, why_len);
-		if (rc)
-			break;
-		if (c->mode != mode)
-			continue;
-		recorded = c->oracle;
-		rc = emu->run(emu, &c->s, &c->in, &c->emu);
-		if (!rc)
-			rc = oracle->run(oracle, &c->s, &c->in, &c->oracle);
-		if (rc) {
-			snprintf(why, why_len, "%s: %s", path, tv_last_error());
-			break;
-		}
-		++*total;
-		/* Against the oracle here, and against the result recorded when it was found. */
-		if (fz_compare(&c->s, &c->emu, &c->oracle, &c->diff) &&
-		    fz_compare(&c->s, &c->emu, &recorded, &d)) {
-			++*diverging;
-			fz_diff_fields(&c->diff, fields, sizeof(fields));
-			fprintf(out, "%s: still diverges (%s)\n", names[i], fields);
-		} else {
-			fprintf(out, "%s: no longer diverges\n", names[i]);
-		}
-	}
-	free_names(names, n);
-	free(c);
-	return rc;
+	return each_case(dir, replay_case, &r, why, why_len);
 }
