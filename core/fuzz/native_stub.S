@@ -15,10 +15,8 @@
 	.intel_syntax noprefix
 	.text
 
-/* int fz_native_enter(void): 0 when the snippet ran to its end (fz_native_recover returns 1). */
-	.globl fz_native_enter
-	.type fz_native_enter, @function
-fz_native_enter:
+/* Both ways in: the C caller's callee-saved registers and stack kept, the start RFLAGS loaded. */
+.macro ENTER_FROM_C
 	push rbx
 	push rbp
 	push r12
@@ -28,6 +26,34 @@ fz_native_enter:
 	mov qword ptr [FZ_CTX_HOST_RSP], rsp
 	push qword ptr [FZ_CTX_IN + 16 * 8]
 	popfq
+.endm
+
+/* Both ways out: the eight legacy registers stored (mov leaves the flags alone). */
+.macro STORE_LEGACY_GPRS
+	mov qword ptr [FZ_CTX_OUT + 0 * 8], rax
+	mov qword ptr [FZ_CTX_OUT + 1 * 8], rcx
+	mov qword ptr [FZ_CTX_OUT + 2 * 8], rdx
+	mov qword ptr [FZ_CTX_OUT + 3 * 8], rbx
+	mov qword ptr [FZ_CTX_OUT + 4 * 8], rsp
+	mov qword ptr [FZ_CTX_OUT + 5 * 8], rbp
+	mov qword ptr [FZ_CTX_OUT + 6 * 8], rsi
+	mov qword ptr [FZ_CTX_OUT + 7 * 8], rdi
+.endm
+
+/* Then, on the host's stack again, RFLAGS as the snippet left it. */
+.macro STORE_RFLAGS
+	mov rsp, qword ptr [FZ_CTX_HOST_RSP]
+	pushfq
+	pop rax
+	mov qword ptr [FZ_CTX_OUT + 16 * 8], rax
+.endm
+
+
+/* int fz_native_enter(void): 0 when the snippet ran to its end (fz_native_recover returns 1). */
+	.globl fz_native_enter
+	.type fz_native_enter, @function
+fz_native_enter:
+	ENTER_FROM_C
 	mov rax, qword ptr [FZ_CTX_IN + 0 * 8]
 	mov rcx, qword ptr [FZ_CTX_IN + 1 * 8]
 	mov rdx, qword ptr [FZ_CTX_IN + 2 * 8]
@@ -55,15 +81,7 @@ fz_native_enter:
 	.globl fz_native_enter_compat_end
 	.type fz_native_enter_compat, @function
 fz_native_enter_compat:
-	push rbx
-	push rbp
-	push r12
-	push r13
-	push r14
-	push r15
-	mov qword ptr [FZ_CTX_HOST_RSP], rsp
-	push qword ptr [FZ_CTX_IN + 16 * 8]
-	popfq
+	ENTER_FROM_C
 	/* Segment loads leave the flags alone; 64-bit mode ignores these segments' bases. */
 	movzx eax, word ptr [FZ_CTX_DATA_SEL]
 	mov ds, eax
@@ -97,14 +115,7 @@ fz_native_trampoline_end:
 	.type fz_native_exit, @function
 fz_native_exit:
 	/* mov leaves the flags alone: every register first, then RFLAGS from the host's stack. */
-	mov qword ptr [FZ_CTX_OUT + 0 * 8], rax
-	mov qword ptr [FZ_CTX_OUT + 1 * 8], rcx
-	mov qword ptr [FZ_CTX_OUT + 2 * 8], rdx
-	mov qword ptr [FZ_CTX_OUT + 3 * 8], rbx
-	mov qword ptr [FZ_CTX_OUT + 4 * 8], rsp
-	mov qword ptr [FZ_CTX_OUT + 5 * 8], rbp
-	mov qword ptr [FZ_CTX_OUT + 6 * 8], rsi
-	mov qword ptr [FZ_CTX_OUT + 7 * 8], rdi
+	STORE_LEGACY_GPRS
 	mov qword ptr [FZ_CTX_OUT + 8 * 8], r8
 	mov qword ptr [FZ_CTX_OUT + 9 * 8], r9
 	mov qword ptr [FZ_CTX_OUT + 10 * 8], r10
@@ -113,10 +124,7 @@ fz_native_exit:
 	mov qword ptr [FZ_CTX_OUT + 13 * 8], r13
 	mov qword ptr [FZ_CTX_OUT + 14 * 8], r14
 	mov qword ptr [FZ_CTX_OUT + 15 * 8], r15
-	mov rsp, qword ptr [FZ_CTX_HOST_RSP]
-	pushfq
-	pop rax
-	mov qword ptr [FZ_CTX_OUT + 16 * 8], rax
+	STORE_RFLAGS
 	cld
 	xor eax, eax
 	jmp 1f
@@ -127,18 +135,8 @@ fz_native_exit:
 fz_native_exit_compat:
 	/* Back in 64-bit mode; the upper halves and r8-r15 are not the snippet's (native.c drops
 	 * them). */
-	mov qword ptr [FZ_CTX_OUT + 0 * 8], rax
-	mov qword ptr [FZ_CTX_OUT + 1 * 8], rcx
-	mov qword ptr [FZ_CTX_OUT + 2 * 8], rdx
-	mov qword ptr [FZ_CTX_OUT + 3 * 8], rbx
-	mov qword ptr [FZ_CTX_OUT + 4 * 8], rsp
-	mov qword ptr [FZ_CTX_OUT + 5 * 8], rbp
-	mov qword ptr [FZ_CTX_OUT + 6 * 8], rsi
-	mov qword ptr [FZ_CTX_OUT + 7 * 8], rdi
-	mov rsp, qword ptr [FZ_CTX_HOST_RSP]
-	pushfq
-	pop rax
-	mov qword ptr [FZ_CTX_OUT + 16 * 8], rax
+	STORE_LEGACY_GPRS
+	STORE_RFLAGS
 	movzx eax, word ptr [FZ_CTX_HOST_SS]
 	mov ss, eax
 	movzx eax, word ptr [FZ_CTX_HOST_DS]
