@@ -14,7 +14,7 @@
 #include "trace.h"
 
 #define HISTORY 4            /* records shown before a divergence */
-#define LOCATE_MAX_STEPS 5000000ull
+#define LOCATE_MAX_STEPS 5000000ull /* steps to locate an instruction; also a rep catch-up's bound */
 
 /* A compared field: its name and its path in a trace record. */
 struct field {
@@ -729,7 +729,7 @@ static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a
 			return TV_DIFF_DIVERGED;
 		}
 		f = first_difference(o, ra, rb);
-		for (uint64_t k = 0; f && k < max; k++) {
+		for (uint64_t k = 0; f && k < LOCATE_MAX_STEPS; k++) {
 			struct side *late = behind_in_repeat(a, b, ra, rb);
 			json_t **rec = late == a ? &ra : &rb, *next;
 

@@ -154,6 +154,11 @@ START_TEST(test_known_divergences_diverge_under_diff_on_kvm)
 		ck_assert_msg(strstr(r.out, "DIVERGED") &&
 				      strstr(r.out, "the instruction that differs at rip 0x50000: "),
 			      "%s: %s", e->d_name, r.out);
+		/* And the same with --step from the start, which compares every record. */
+		RUN(&r, "diff", "--step", "--guest", path, "--mode", "long");
+		ck_assert_msg(r.status == 1 &&
+				      strstr(r.out, "the instruction that differs at rip 0x50000: "),
+			      "%s --step: status %d: %s", e->d_name, r.status, r.out);
 		n++;
 	}
 	closedir(d);
