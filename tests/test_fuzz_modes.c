@@ -63,42 +63,40 @@ static void run(struct fz_oracle *o, const struct fz_snippet *s, const struct fz
 /* add; a store into the scratch area as the width addresses it; the end RIP. */
 static void runs_to_the_end(const char *engine, enum tv_mode mode)
 {
-	{
-		bool w16 = mode == TV_MODE_REAL, w64 = mode == TV_MODE_LONG;
-		/* add eax, ebx (0x66 in 16-bit code); mov [scratch + 0x10], eax */
-		const uint8_t add16[] = { 0x66, 0x01, 0xd8 }, add[] = { 0x01, 0xd8 };
-		const uint8_t st16[] = { 0x66, 0xa3, 0x10, 0x00 };
-		const uint8_t st32[] = { 0xa3, 0x10, 0x00, 0x04, 0x00 };
-		const uint8_t st64[] = { 0x89, 0x04, 0x25, 0x10, 0x00, 0x04, 0x00 };
-		struct fz_oracle *o;
-		struct fz_snippet s;
-		struct fz_state in;
-		struct fz_result r;
-		uint32_t stored;
+	bool w16 = mode == TV_MODE_REAL, w64 = mode == TV_MODE_LONG;
+	/* add eax, ebx (0x66 in 16-bit code); mov [scratch + 0x10], eax */
+	const uint8_t add16[] = { 0x66, 0x01, 0xd8 }, add[] = { 0x01, 0xd8 };
+	const uint8_t st16[] = { 0x66, 0xa3, 0x10, 0x00 };
+	const uint8_t st32[] = { 0xa3, 0x10, 0x00, 0x04, 0x00 };
+	const uint8_t st64[] = { 0x89, 0x04, 0x25, 0x10, 0x00, 0x04, 0x00 };
+	struct fz_oracle *o;
+	struct fz_snippet s;
+	struct fz_state in;
+	struct fz_result r;
+	uint32_t stored;
 
-		OPEN_OR_SKIP(o, engine, mode);
-		start(&in, mode);
-		in.gpr[FZ_RAX] = 0xfffffffe;
-		in.gpr[FZ_RBX] = 3;
-		snippet(&s, mode, w16 ? add16 : add, w16 ? sizeof(add16) : sizeof(add), false);
-		run(o, &s, &in, &r);
-		ck_assert_msg(r.vector == -1, "%s/%s: vector %d", engine, tv_mode_name(mode),
-			      r.vector);
-		ck_assert_uint_eq(r.st.gpr[FZ_RAX], 1);
-		ck_assert_uint_eq(r.st.rflags & 1, 1); /* CF */
-		ck_assert_uint_eq(r.st.rip, s.len + fz_code_start(s.bits));
+	OPEN_OR_SKIP(o, engine, mode);
+	start(&in, mode);
+	in.gpr[FZ_RAX] = 0xfffffffe;
+	in.gpr[FZ_RBX] = 3;
+	snippet(&s, mode, w16 ? add16 : add, w16 ? sizeof(add16) : sizeof(add), false);
+	run(o, &s, &in, &r);
+	ck_assert_msg(r.vector == -1, "%s/%s: vector %d", engine, tv_mode_name(mode),
+		      r.vector);
+	ck_assert_uint_eq(r.st.gpr[FZ_RAX], 1);
+	ck_assert_uint_eq(r.st.rflags & 1, 1); /* CF */
+	ck_assert_uint_eq(r.st.rip, s.len + fz_code_start(s.bits));
 
-		in.gpr[FZ_RAX] = 0xc0ffee11;
-		if (w16)
-			snippet(&s, mode, st16, sizeof(st16), false);
-		else
-			snippet(&s, mode, w64 ? st64 : st32, w64 ? sizeof(st64) : sizeof(st32), false);
-		run(o, &s, &in, &r);
-		memcpy(&stored, r.st.scratch + 0x10, 4);
-		ck_assert_msg(stored == 0xc0ffee11, "%s/%s: scratch+0x10 = 0x%x", engine,
-			      tv_mode_name(mode), stored);
-		o->close(o);
-	}
+	in.gpr[FZ_RAX] = 0xc0ffee11;
+	if (w16)
+		snippet(&s, mode, st16, sizeof(st16), false);
+	else
+		snippet(&s, mode, w64 ? st64 : st32, w64 ? sizeof(st64) : sizeof(st32), false);
+	run(o, &s, &in, &r);
+	memcpy(&stored, r.st.scratch + 0x10, 4);
+	ck_assert_msg(stored == 0xc0ffee11, "%s/%s: scratch+0x10 = 0x%x", engine,
+		      tv_mode_name(mode), stored);
+	o->close(o);
 }
 
 START_TEST(test_emu_oracle_runs_every_mode)
@@ -119,38 +117,36 @@ END_TEST
  * mode: KVM_INTERNAL_ERROR_EMULATION, a snippet the fuzzer skips.) */
 static void faults_are_outcomes(const char *engine, enum tv_mode mode)
 {
-	{
-		/* div cx or div ecx (0x66 swaps them), with rcx 0; inc ecx (0x41: REX in long) */
-		const uint8_t div[] = { 0x66, 0xf7, 0xf1 }, inc[] = { 0x41 };
-		const uint8_t inc64[] = { 0xff, 0xc1 };
-		struct fz_oracle *o;
-		struct fz_snippet s;
-		struct fz_state in;
-		struct fz_result r;
+	/* div cx or div ecx (0x66 swaps them), with rcx 0; inc ecx (0x41: REX in long) */
+	const uint8_t div[] = { 0x66, 0xf7, 0xf1 }, inc[] = { 0x41 };
+	const uint8_t inc64[] = { 0xff, 0xc1 };
+	struct fz_oracle *o;
+	struct fz_snippet s;
+	struct fz_state in;
+	struct fz_result r;
 
-		OPEN_OR_SKIP(o, engine, mode);
-		start(&in, mode);
-		in.rflags = 0x8d5;
-		snippet(&s, mode, div, sizeof(div), false);
-		run(o, &s, &in, &r);
-		ck_assert_msg(r.vector == 0, "%s/%s: vector %d", engine, tv_mode_name(mode), r.vector);
-		ck_assert_uint_eq(r.st.rip, fz_code_start(s.bits));
-		ck_assert_uint_eq(r.st.rflags & 0x8d5, 0x8d5);
-		ck_assert_uint_eq(r.st.gpr[FZ_RSP], in.gpr[FZ_RSP]);
-		if (strcmp(engine, "kvm") == 0 && mode != TV_MODE_LONG)
-			ck_assert_uint_eq(r.clobber_len, mode == TV_MODE_REAL ? 6 : 12);
-		ck_assert(r.has_system);
+	OPEN_OR_SKIP(o, engine, mode);
+	start(&in, mode);
+	in.rflags = 0x8d5;
+	snippet(&s, mode, div, sizeof(div), false);
+	run(o, &s, &in, &r);
+	ck_assert_msg(r.vector == 0, "%s/%s: vector %d", engine, tv_mode_name(mode), r.vector);
+	ck_assert_uint_eq(r.st.rip, fz_code_start(s.bits));
+	ck_assert_uint_eq(r.st.rflags & 0x8d5, 0x8d5);
+	ck_assert_uint_eq(r.st.gpr[FZ_RSP], in.gpr[FZ_RSP]);
+	if (strcmp(engine, "kvm") == 0 && mode != TV_MODE_LONG)
+		ck_assert_uint_eq(r.clobber_len, mode == TV_MODE_REAL ? 6 : 12);
+	ck_assert(r.has_system);
 
-		in.gpr[FZ_RCX] = 41;
-		if (mode == TV_MODE_LONG)
-			snippet(&s, mode, inc64, sizeof(inc64), false);
-		else
-			snippet(&s, mode, inc, sizeof(inc), false);
-		run(o, &s, &in, &r);
-		ck_assert_int_eq(r.vector, -1);
-		ck_assert_uint_eq(r.st.gpr[FZ_RCX], 42);
-		o->close(o);
-	}
+	in.gpr[FZ_RCX] = 41;
+	if (mode == TV_MODE_LONG)
+		snippet(&s, mode, inc64, sizeof(inc64), false);
+	else
+		snippet(&s, mode, inc, sizeof(inc), false);
+	run(o, &s, &in, &r);
+	ck_assert_int_eq(r.vector, -1);
+	ck_assert_uint_eq(r.st.gpr[FZ_RCX], 42);
+	o->close(o);
 }
 
 START_TEST(test_emu_oracle_reports_faults_in_every_mode)

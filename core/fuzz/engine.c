@@ -130,7 +130,7 @@ static int take_frame(struct engine *e, int vector, const struct tv_regs *r, uin
 
 /* Fills out from the exit x and the registers r. */
 static int outcome(struct engine *e, const struct fz_snippet *s, const struct tv_exit *x,
-		   const struct tv_regs *r, uint64_t entry_ip, struct fz_result *out)
+		   struct tv_regs *r, uint64_t entry_ip, struct fz_result *out)
 {
 	struct tv_machine *m = &e->m;
 	const uint64_t keep = fz_gpr_mask(e->bits);
@@ -138,7 +138,7 @@ static int outcome(struct engine *e, const struct fz_snippet *s, const struct tv
 
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < fz_gprs(e->bits); i++)
-		out->st.gpr[i] = *reg_of((struct tv_regs *)r, i) & keep;
+		out->st.gpr[i] = *reg_of(r, i) & keep;
 	out->st.rflags = r->rflags;
 	out->st.rip = r->rip - entry_ip + fz_code_start(e->bits); /* where the others run it */
 	out->vector = -1;
