@@ -308,16 +308,23 @@ extern const unsigned long stub_table[32], stub_sw;
 
 /* ---- printing ------------------------------------------------------------------------------- */
 
+/* One line of output; put() keeps room for the ")\n" that ends_line() always adds. */
 struct line {
-	char buf[240];
+	char buf[400];
 	unsigned len;
 };
 
+static void put_char(struct line *l, char c)
+{
+	if (l->len + 3 < sizeof(l->buf))
+		l->buf[l->len++] = c;
+	l->buf[l->len] = '\0';
+}
+
 static void put(struct line *l, const char *s)
 {
-	while (*s && l->len + 1 < sizeof(l->buf))
-		l->buf[l->len++] = *s++;
-	l->buf[l->len] = '\0';
+	while (*s)
+		put_char(l, *s++);
 }
 
 static void put_hex(struct line *l, unsigned long long v)
@@ -330,9 +337,17 @@ static void put_hex(struct line *l, unsigned long long v)
 		v >>= 4;
 	} while (v);
 	put(l, "0x");
-	while (n > 0 && l->len + 1 < sizeof(l->buf))
-		l->buf[l->len++] = digits[--n];
+	while (n > 0)
+		put_char(l, digits[--n]);
+}
+
+/* Ends the line with end (at most two characters) and prints it. */
+static void print_line(struct line *l, const char *end)
+{
+	while (*end)
+		l->buf[l->len++] = *end++;
 	l->buf[l->len] = '\0';
+	HC_printStr(l->buf);
 }
 
 static void put_dec(struct line *l, unsigned v)
@@ -344,9 +359,8 @@ static void put_dec(struct line *l, unsigned v)
 		digits[n++] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	while (n > 0 && l->len + 1 < sizeof(l->buf))
-		l->buf[l->len++] = digits[--n];
-	l->buf[l->len] = '\0';
+	while (n > 0)
+		put_char(l, digits[--n]);
 }
 
 static const char *const vector_names[32] = {
@@ -375,8 +389,7 @@ __attribute__((used, noreturn)) void unexpected_event(void)
 	put_hex(&l, ev[EV_IP]);
 	put(&l, ", error ");
 	put_hex(&l, ev[EV_ERROR]);
-	put(&l, "\n");
-	HC_printStr(l.buf);
+	print_line(&l, "\n");
 	halt_with(0xff);
 }
 
@@ -622,8 +635,8 @@ static int run_case(const struct event_case *c)
 	put(&l, ": FAILED (");
 	put(&l, c->what);
 	if (c->prepare && !c->prepare()) {
-		put(&l, ": cannot be set up: the page tables are not twinvm's)\n");
-		HC_printStr(l.buf);
+		put(&l, ": cannot be set up: the page tables are not twinvm's");
+		print_line(&l, ")\n");
 		return 1;
 	}
 	for (int i = 0; i < EV_WORDS; i++)
@@ -646,8 +659,7 @@ static int run_case(const struct event_case *c)
 			put_hex(&l, ev[EV_ERROR]);
 		}
 	}
-	put(&l, ")\n");
-	HC_printStr(l.buf);
+	print_line(&l, ")\n");
 	return failed != 0;
 }
 
@@ -676,13 +688,13 @@ static __attribute__((noreturn)) void run_cases(const char *guest, const struct 
 		put_dec(&l, failed);
 		put(&l, " of ");
 		put_dec(&l, ran);
-		put(&l, " FAILED\n");
+		put(&l, " FAILED");
 	} else {
 		put(&l, "all ");
 		put_dec(&l, ran);
-		put(&l, " ok\n");
+		put(&l, " ok");
 	}
-	HC_printStr(l.buf);
+	print_line(&l, "\n");
 	halt_with(failed);
 }
 
