@@ -22,6 +22,8 @@
 BLOBS(hello)
 BLOBS(hypercalls)
 BLOBS(cpuid)
+BLOBS(exceptions)
+BLOBS(interrupts)
 BLOBS16(guest1)
 BLOBS16(guest2)
 BLOBS16(guest1_noio)
@@ -67,6 +69,38 @@ static const struct tv_builtin cpuid = {
 	IMAGES(cpuid),
 };
 
+/* exceptions and interrupts check their frames themselves and halt with the number of cases that
+ * failed in EAX. */
+static int frames_check(struct tv_machine *m, FILE *out)
+{
+	struct tv_regs regs;
+
+	if (m->be->get_regs(m->vcpu, &regs) != 0) {
+		fprintf(out, "guest checks: FAILED (%s)\n", tv_last_error());
+		return 1;
+	}
+	if (regs.rax == 0) {
+		fprintf(out, "guest checks: ok (EAX 0)\n");
+		return 0;
+	}
+	fprintf(out, "guest checks: FAILED (EAX 0x%" PRIx64 ")\n", regs.rax);
+	return 1;
+}
+
+static const struct tv_builtin exceptions = {
+	.name = "exceptions",
+	.summary = "raises each exception its mode can, through its own IVT or IDT, checks the frames",
+	IMAGES(exceptions),
+	.check = frames_check,
+};
+
+static const struct tv_builtin interrupts = {
+	.name = "interrupts",
+	.summary = "int n, int3, into, bound, iret's #TS through its own IVT or IDT; checks the frames",
+	IMAGES(interrupts),
+	.check = frames_check,
+};
+
 static const struct tv_builtin guest1 = {
 	.name = "guest1",
 	.summary = "matrix: writes AX to port 0x10 and increments it, forever (real mode)",
@@ -98,7 +132,7 @@ static const struct tv_builtin counter = {
 };
 
 const struct tv_builtin *const tv_builtins[] = {
-	&hello, &hypercalls, &cpuid, &guest1, &guest2, &guest1_noio, &guest2_noio, &counter, NULL,
+	&hello, &hypercalls, &cpuid, &exceptions, &interrupts, &guest1, &guest2, &guest1_noio, &guest2_noio, &counter, NULL,
 };
 
 const struct tv_builtin *tv_builtin_find(const char *name)

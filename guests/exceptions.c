@@ -1,0 +1,216 @@
+/* exceptions: takes, one at a time, each exception its mode can raise safely at CPL 0, through
+ * handlers of its own, and checks every frame against the SDM (exceptions.h says what is checked
+ * and how). Built for 16, 32 and 64 bits from this one source; the 32-bit build sees from CR0.PG
+ * whether it runs in protected or paged32 mode.
+ *
+ * Covered:
+ *   real:      #DE #DB #BP #OF #UD #NM #SS #GP int 0x21
+ *   protected: #DE #DB #UD #NM #DF #NP #SS #GP
+ *   paged32:   those, and #PF twice
+ *   long:      #DE #DB #UD (twice) #NM #DF #NP #SS (twice) #GP (twice) #PF (twice)
+ * How: #DE div by 0; #DB the single-step trap after popf sets TF; #BP int3; #OF into with OF set;
+ * #UD ud2, and in long mode into, which 64-bit code does not have; #NM fninit with CR0.TS; real
+ * mode's #SS and #GP an offset past the 64 KiB limit of SS (through EBP) and DS; #NP DS loaded with
+ * a not-present segment and #SS SS loaded with it (error code: its selector); #GP DS loaded with a
+ * selector past the GDT limit (error code: that selector); in long mode also #GP(0) for a
+ * non-canonical address and #SS(0) for a non-canonical address through RBP; #DF a #GP while gate 13
+ * is not present (#NP while delivering #GP); #PF a read of a page made not present (paged32) or of
+ * 0x123456789000, which no table maps (long), error 0, and a write to a page made read-only,
+ * error 3, with CR2 the address.
+ *
+ * Not here: int n, int3 and into outside real mode, bound (#BR), iret's #TS and iret itself in
+ * protected mode are in the `interrupts` guest (interrupts.c): KVM cannot run them where it
+ * executes the guest in its instruction emulator, as kvm-pvm does for real and protected mode
+ * and for software interrupts in long mode, and this guest runs on every KVM. #DF in real mode
+ * does not exist; #TS has no other safe source; #AC needs CPL 3; NMI, #MC and external interrupts
+ * have no source here; #MF and #XM need unmasked x87 or SSE errors, which no engine here raises
+ * alike; vectors 9, 15 and 20 up are reserved or absent.
+ *
+ * It ran right when every line reads "<vector>: ok (...)", the last line is "exceptions: all N
+ * ok" and it halts with 0 in EAX (twinvm run then prints "guest checks: ok (EAX 0)" and exits 0).
+ * A failed case prints "<vector>: FAILED (...)" naming each field that differs and what was
+ * expected, and the guest halts with the number of failed cases in EAX. An exception that no case
+ * expected prints "unexpected ..." and halts with 0xff. */
+#include "exceptions.h"
+
+/* Where the paged modes make pages not present or read-only: above RAM, so nothing is lost. */
+#define PF_ADDR_ASM 0x40000123
+#define PF_ADDR ((unsigned long)PF_ADDR_ASM)
+#define PF_UNMAPPED_ASM 0x123456789000 /* PML4 entry 0x24: twinvm maps only entry 0 */
+#define PF_UNMAPPED 0x123456789000ull
+
+#define SET_TF "pushf" S "; or" S " $0x100, (" SP "); popf" S
+
+RAISE(de, "xor %edx, %edx; mov $1, %eax; xor %ecx, %ecx", NOTHING, "div %ecx", NOTHING);
+/* The nop runs with TF set (popf set it), so #DB is a trap after it. DR6 starts clear. */
+RAISE(db, "mov $0xffff0ff0, %eax; mov " AX ", %dr6", SET_TF, "nop", NOTHING);
+RAISE(ud, NOTHING, NOTHING, "ud2", NOTHING);
+RAISE(nm, "mov %cr0, " AX "; or $8, " AX "; mov " AX ", %cr0", NOTHING, "fninit", "clts");
+
+#if GUEST_BITS == 16
+RAISE(bp, NOTHING, NOTHING, "int3", NOTHING);
+/* 0x7f + 1 sets OF; nothing after the add touches the flags. */
+RAISE(of, "mov $0x7f, %al; add $1, %al", NOTHING, "into", NOTHING);
+/* Offsets past the 64 KiB limits of SS (through EBP, which the routine keeps) and DS. */
+RAISE(ss, "push %ebp; mov $0x10000, %ebp", NOTHING, "mov (%ebp), %eax", "pop %ebp");
+RAISE(gp, "mov $0x10000, %eax", NOTHING, "mov (%eax), %eax", NOTHING);
+RAISE(sw, NOTHING, NOTHING, "int $" STR(SW_VECTOR), NOTHING);
+#else
+RAISE(np, "mov $" STR(SEL_NP) ", %eax", NOTHING, "mov %eax, %ds", NOTHING);
+RAISE(ss, "mov $" STR(SEL_NP) ", %eax", NOTHING, "mov %eax, %ss", NOTHING);
+RAISE(gp, "mov $" STR(SEL_BEYOND) ", %eax", NOTHING, "mov %eax, %ds", NOTHING);
+/* The same #GP with gate 13 made not present: #NP while delivering it, so #DF. */
+RAISE(df, "mov $" STR(SEL_BEYOND) ", %eax", NOTHING, "mov %eax, %ds", NOTHING);
+RAISE(pf_write, "mov $" STR(PF_ADDR_ASM) ", %eax", NOTHING, "movb $1, (" AX ")", NOTHING);
+#endif
+
+#if GUEST_BITS == 32
+RAISE(pf_read, "mov $" STR(PF_ADDR_ASM) ", %eax", NOTHING, "mov (%eax), %eax", NOTHING);
+#endif
+
+#if GUEST_BITS == 64
+RAISE(into, NOTHING, NOTHING, ".byte 0xce", NOTHING);
+RAISE(gp0, "movabs $0x8000000000000000, %rax", NOTHING, "mov (%rax), %eax", NOTHING);
+/* A non-canonical address through RBP is a stack reference: #SS(0). The stack itself stays good. */
+RAISE(ss0, "push %rbp; movabs $0x8000000000000000, %rbp", NOTHING, "mov (%rbp), %eax",
+      "pop %rbp");
+RAISE(pf_unmapped, "movabs $" STR(PF_UNMAPPED_ASM) ", %rax", NOTHING, "mov (%rax), %eax",
+      NOTHING);
+#endif
+
+#if GUEST_BITS != 16
+/* The large-page entry that maps PF_ADDR in the tables CR3 points at, or NULL if they have none
+ * (twinvm maps all of the first 4 GiB with large pages). */
+#if GUEST_BITS == 32
+typedef uint32_t pte_t;
+
+static volatile pte_t *pf_entry(void)
+{
+	unsigned long cr3;
+	volatile pte_t *pde;
+
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	pde = (volatile pte_t *)(cr3 & ~0xffful) + (PF_ADDR >> 22);
+	return (*pde & 0x81) == 0x81 ? pde : NULL;
+}
+#else
+typedef uint64_t pte_t;
+#define TABLE(e) ((volatile pte_t *)((e) & 0x000ffffffffff000ull))
+
+static volatile pte_t *pf_entry(void)
+{
+	volatile pte_t *pml4e, *pdpte, *pde;
+	unsigned long cr3;
+
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	pml4e = TABLE(cr3) + ((PF_ADDR >> 39) & 511);
+	if (!(*pml4e & 1))
+		return NULL;
+	pdpte = TABLE(*pml4e) + ((PF_ADDR >> 30) & 511);
+	if ((*pdpte & 0x81) != 0x01)
+		return NULL;
+	pde = TABLE(*pdpte) + ((PF_ADDR >> 21) & 511);
+	return (*pde & 0x81) == 0x81 ? pde : NULL;
+}
+#endif
+
+static volatile pte_t *pf_edited;
+static pte_t pf_saved;
+
+/* Clears mask (P or R/W) in the entry for PF_ADDR; 0 when there is no such entry. */
+static int pf_edit(pte_t mask)
+{
+	pf_edited = pf_entry();
+	if (!pf_edited)
+		return 0;
+	pf_saved = *pf_edited;
+	*pf_edited = pf_saved & ~mask;
+	__asm__ volatile("invlpg (%0)" : : "r"(PF_ADDR) : "memory");
+	return 1;
+}
+
+#if GUEST_BITS == 32
+static int pf_not_present(void)
+{
+	return pf_edit(1);
+}
+#endif
+
+static int pf_read_only(void)
+{
+	return pf_edit(2);
+}
+
+static void pf_restore(void)
+{
+	*pf_edited = pf_saved;
+	__asm__ volatile("invlpg (%0)" : : "r"(PF_ADDR) : "memory");
+}
+
+static int df_prepare(void)
+{
+	set_gate_present(13, 0);
+	return 1;
+}
+
+static void df_restore(void)
+{
+	set_gate_present(13, 1);
+}
+#endif
+
+static const struct event_case cases[] = {
+	{ "#DE", "div by zero", RAISES(de), .vector = 0, .kind = FAULT },
+	{ "#DB", "single step", RAISES(db), .vector = 1, .kind = TRAP, .armed = FL_TF },
+#if GUEST_BITS == 16
+	{ "#BP", "int3", RAISES(bp), .vector = 3, .kind = TRAP },
+	{ "#OF", "into with OF set", RAISES(of), .vector = 4, .kind = TRAP },
+#endif
+	{ "#UD", "ud2", RAISES(ud), .vector = 6, .kind = FAULT },
+#if GUEST_BITS == 64
+	{ "#UD", "into in 64-bit code", RAISES(into), .vector = 6, .kind = FAULT },
+#endif
+	{ "#NM", "fninit with CR0.TS", RAISES(nm), .vector = 7, .kind = FAULT },
+#if GUEST_BITS == 16
+	{ "#SS", "offset past the SS limit", RAISES(ss), .vector = 12, .kind = FAULT },
+	{ "#GP", "offset past the DS limit", RAISES(gp), .vector = 13, .kind = FAULT },
+	{ "int $" STR(SW_VECTOR), "software interrupt", RAISES(sw), .vector = SW_VECTOR,
+	  .kind = TRAP },
+#else
+	{ "#DF", "#GP through a not-present gate", RAISES(df), .vector = 8, .kind = ABORT,
+	  .has_error = 1, .error = 0, .prepare = df_prepare, .restore = df_restore },
+	{ "#NP", "DS loaded with a not-present segment", RAISES(np), .vector = 11, .kind = FAULT,
+	  .has_error = 1, .error = SEL_NP },
+	{ "#SS", "SS loaded with a not-present segment", RAISES(ss), .vector = 12,
+	  .kind = FAULT, .has_error = 1, .error = SEL_NP },
+#endif
+#if GUEST_BITS == 64
+	{ "#SS", "non-canonical address through RBP", RAISES(ss0), .vector = 12, .kind = FAULT,
+	  .has_error = 1, .error = 0 },
+#endif
+#if GUEST_BITS != 16
+	{ "#GP", "DS loaded with a selector past the GDT limit", RAISES(gp), .vector = 13,
+	  .kind = FAULT, .has_error = 1, .error = SEL_BEYOND },
+#endif
+#if GUEST_BITS == 64
+	{ "#GP", "non-canonical address", RAISES(gp0), .vector = 13, .kind = FAULT,
+	  .has_error = 1, .error = 0 },
+	{ "#PF", "read where no table maps", RAISES(pf_unmapped), .vector = 14, .kind = FAULT,
+	  .has_error = 1, .error = 0, .cr2 = PF_UNMAPPED },
+#endif
+#if GUEST_BITS == 32
+	{ "#PF", "read of a not-present page", RAISES(pf_read), .vector = 14, .kind = FAULT,
+	  .has_error = 1, .error = 0, .cr2 = PF_ADDR, .paged_only = 1,
+	  .prepare = pf_not_present, .restore = pf_restore },
+#endif
+#if GUEST_BITS != 16
+	{ "#PF", "write to a read-only page", RAISES(pf_write), .vector = 14, .kind = FAULT,
+	  .has_error = 1, .error = 3, .cr2 = PF_ADDR, .paged_only = 1,
+	  .prepare = pf_read_only, .restore = pf_restore },
+#endif
+};
+
+GUEST_ENTRY
+{
+	run_cases("exceptions", cases, sizeof(cases) / sizeof(cases[0]));
+}
