@@ -55,12 +55,7 @@ void *tv_ram_ptr(const struct tv_ram *ram, uint64_t gpa, uint64_t len)
 
 int tv_ram_read(const struct tv_ram *ram, uint64_t gpa, void *dst, uint64_t len)
 {
-	const void *p = tv_ram_ptr(ram, gpa, len);
-
-	if (!p)
-		return -EFAULT;
-	memcpy(dst, p, len);
-	return 0;
+	return tv_ram_range_read(ram, gpa, dst, len);
 }
 
 int tv_ram_write(const struct tv_ram *ram, uint64_t gpa, const void *src, uint64_t len)

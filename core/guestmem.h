@@ -5,10 +5,7 @@
 
 #include <stdint.h>
 
-struct tv_ram {
-	uint8_t *host; /* page aligned, the same buffer both engines map */
-	uint64_t size;
-};
+#include "ram_range.h" /* struct tv_ram */
 
 /* Maps size bytes of zeroed, page-aligned anonymous memory. -ENOMEM or -EINVAL. */
 int tv_ram_alloc(struct tv_ram *ram, uint64_t size);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "x86.h" /* the CR, EFER and page-table bits the setup uses */
 
 enum tv_mode {
 	TV_MODE_REAL,      /* 16-bit, all segments at 0 */
@@ -33,26 +34,5 @@ int tv_mode_bits(enum tv_mode mode);
  * Returns 0, or -EINVAL when ram is too small. Touches nothing below TV_STACK_BOTTOM. */
 int tv_mode_setup(enum tv_mode mode, uint8_t *ram, uint64_t ram_size, struct tv_sregs *sregs,
 		  struct tv_regs *regs);
-
-/* Control-register bits the mode setup uses, named for readers of traces and tests. */
-#define TV_CR0_PE (1ull << 0)
-#define TV_CR0_MP (1ull << 1)
-#define TV_CR0_ET (1ull << 4)
-#define TV_CR0_NE (1ull << 5)
-#define TV_CR0_WP (1ull << 16)
-#define TV_CR0_AM (1ull << 18)
-#define TV_CR0_PG (1ull << 31)
-#define TV_CR4_PSE (1ull << 4)
-#define TV_CR4_PAE (1ull << 5)
-#define TV_CR4_OSFXSR (1ull << 9) /* bit 9: kvm-hello-world has it at bit 8 */
-#define TV_CR4_OSXMMEXCPT (1ull << 10)
-#define TV_EFER_LME (1ull << 8)
-#define TV_EFER_LMA (1ull << 10)
-
-/* Page-table entry bits */
-#define TV_PTE_P (1ull << 0)
-#define TV_PTE_RW (1ull << 1)
-#define TV_PTE_US (1ull << 2)
-#define TV_PTE_PS (1ull << 7)
 
 #endif

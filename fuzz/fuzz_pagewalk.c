@@ -1,4 +1,4 @@
-/* Drives the software page walk (core/pagewalk.h) in every paging form over fuzzed page tables,
+/* Drives the software page walk (backend/pagewalk.h) in every paging form over fuzzed page tables,
  * control registers and addresses. The tables live in a heap buffer of exactly RAM's size, so a
  * read the walk makes outside guest RAM is an AddressSanitizer report, not a quiet wrong answer.
  *
@@ -22,8 +22,6 @@
 #include "layout.h"
 #include "modes.h"
 #include "pagewalk.h"
-
-#define CR4_LA57 (1ull << 12)
 
 /* The one call of the walk: its signature is the only thing here that follows core's. */
 static enum tv_walk_result walk(const struct tv_ram *ram, const struct tv_sregs *s,
@@ -51,10 +49,10 @@ static void force_form(struct tv_sregs *s, unsigned form)
 		s->cr0 |= pg, s->cr4 |= TV_CR4_PAE, s->efer &= ~lm;
 		break;
 	case 4: /* long mode, 4-level */
-		s->cr0 |= pg, s->cr4 = (s->cr4 | TV_CR4_PAE) & ~CR4_LA57, s->efer |= lm;
+		s->cr0 |= pg, s->cr4 = (s->cr4 | TV_CR4_PAE) & ~TV_CR4_LA57, s->efer |= lm;
 		break;
 	case 5: /* long mode, 5-level: refused, but must be refused cleanly */
-		s->cr0 |= pg, s->cr4 |= TV_CR4_PAE | CR4_LA57, s->efer |= lm;
+		s->cr0 |= pg, s->cr4 |= TV_CR4_PAE | TV_CR4_LA57, s->efer |= lm;
 		break;
 	}
 }

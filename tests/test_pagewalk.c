@@ -1,4 +1,4 @@
-/* The software page walk (core/pagewalk.c). Pure tests build page tables by hand in a RAM buffer
+/* The software page walk (backend/pagewalk.c). Pure tests build page tables by hand in a RAM buffer
  * that has an inaccessible page on each side, so a walk that touched host memory outside RAM would
  * crash the test instead of passing. The cross-checks compare the walk with KVM's own
  * (KVM_TRANSLATE) on a live vCPU, in every mode this host's KVM runs. */
@@ -14,8 +14,6 @@
 
 #define RAM_SIZE (1ull << 20)
 #define PTE (TV_PTE_P | TV_PTE_RW)
-#define PTE_NX (1ull << 63)
-#define EFER_NXE (1ull << 11) /* without it, bit 63 of an entry is reserved */
 
 /* Where the hand-built tables go: any page-aligned RAM will do. */
 #define T0 0x10000ull
@@ -89,7 +87,7 @@ static struct tv_sregs pae_sregs(uint64_t cr3)
 	struct tv_sregs s = paged32_sregs(cr3, false);
 
 	s.cr4 = TV_CR4_PAE;
-	s.efer = EFER_NXE;
+	s.efer = TV_EFER_NXE;
 	return s;
 }
 
@@ -98,7 +96,7 @@ static struct tv_sregs long_sregs(uint64_t cr3)
 {
 	struct tv_sregs s = pae_sregs(cr3);
 
-	s.efer = TV_EFER_LME | TV_EFER_LMA | EFER_NXE;
+	s.efer = TV_EFER_LME | TV_EFER_LMA | TV_EFER_NXE;
 	s.cs.l = 1;
 	s.cs.db = 0;
 	s.ds.base = 0x5000;
@@ -251,7 +249,7 @@ static struct tv_sregs pae_tables(void)
 {
 	put64(T0 + 0x20 + 8 * 1, T2 | TV_PTE_P);
 	put64(T2 + 8 * 3, T3 | PTE);
-	put64(T3 + 8 * 4, 0x40000 | PTE | PTE_NX);
+	put64(T3 + 8 * 4, 0x40000 | PTE | TV_PTE_XD);
 	put64(T2 + 8 * 5, 0x600000 | PTE | TV_PTE_PS);
 	return pae_sregs(T0 + 0x20);
 }
@@ -311,8 +309,8 @@ static struct tv_sregs long_tables(void)
 	put64(T1 + 8 * 2, T2 | PTE);
 	put64(T1 + 8 * 5, 0x40000000 | PTE | TV_PTE_PS);
 	put64(T2 + 8 * 3, T3 | PTE);
-	put64(T2 + 8 * 6, 0x400000 | PTE | TV_PTE_PS | PTE_NX);
-	put64(T3 + 8 * 4, 0x50000 | PTE | PTE_NX);
+	put64(T2 + 8 * 6, 0x400000 | PTE | TV_PTE_PS | TV_PTE_XD);
+	put64(T3 + 8 * 4, 0x50000 | PTE | TV_PTE_XD);
 	return long_sregs(T0);
 }
 
@@ -393,7 +391,7 @@ START_TEST(test_long_nx_bit_without_efer_nxe_does_not_translate)
 	uint64_t gpa = 0;
 	enum tv_walk_result r;
 
-	s.efer &= ~EFER_NXE;
+	s.efer &= ~TV_EFER_NXE;
 	r = tv_gva_to_gpa(&ram, &s, maxphy, LONG_GVA_4K, &gpa); /* the PTE has NX */
 	ck_assert_msg(r != TV_WALK_OK,
 		      "gva 0x%llx translated to 0x%llx through a PTE with the reserved bit 63 set",
@@ -431,7 +429,7 @@ START_TEST(test_five_level_paging_is_refused)
 {
 	struct tv_sregs s = long_tables();
 
-	s.cr4 |= 1ull << 12; /* CR4.LA57 */
+	s.cr4 |= TV_CR4_LA57;
 	expect_fail(&s, LONG_GVA_4K, TV_WALK_UNSUPPORTED);
 }
 END_TEST
@@ -547,9 +545,9 @@ static struct tv_sregs rsvd_tables(const struct rsvd_case *c)
 	}
 	s = c->form == PAE ? pae_tables() : long_tables();
 	if (!c->nxe) {
-		s.efer &= ~EFER_NXE;
+		s.efer &= ~TV_EFER_NXE;
 		for (size_t i = 0; i < sizeof(with_nx) / sizeof(with_nx[0]); i++)
-			put64(with_nx[i], get64(with_nx[i]) & ~PTE_NX);
+			put64(with_nx[i], get64(with_nx[i]) & ~TV_PTE_XD);
 	}
 	return s;
 }
@@ -643,7 +641,7 @@ static const struct {
 	uint64_t pte;
 } remap[] = {
 	{ 0, 0x30000 | PTE }, { 1, 0x5000 | PTE }, { 2, 0x6000 | TV_PTE_RW /* not present */ },
-	{ 3, 0x1ff000 | PTE | PTE_NX }, { 511, 0x100000 | TV_PTE_P }, { 100, 0x7fff0000 | PTE },
+	{ 3, 0x1ff000 | PTE | TV_PTE_XD }, { 511, 0x100000 | TV_PTE_P }, { 100, 0x7fff0000 | PTE },
 };
 
 static void remap_long(struct tv_machine *m)
@@ -690,7 +688,7 @@ static const struct tv_backend_ops *kvm_machine(struct tv_machine *m, enum tv_mo
 		remap_long(m);
 	if (nxe) {
 		ck_assert_int_eq(m->be->get_sregs(m->vcpu, &s), 0);
-		s.efer |= EFER_NXE;
+		s.efer |= TV_EFER_NXE;
 		ck_assert_msg(m->be->set_sregs(m->vcpu, &s) == 0, "EFER.NXE: %s", tv_last_error());
 	}
 	if (run_once) {
@@ -820,7 +818,7 @@ START_TEST(test_walk_agrees_with_kvm_when_the_nx_bit_is_reserved)
 	if (!kvm_machine(&m, TV_MODE_LONG, false, true, why, sizeof(why)))
 		TV_SKIP("kvm/long: %s", why);
 	ck_assert_int_eq(m.be->get_sregs(m.vcpu, &s), 0);
-	ck_assert_uint_eq(s.efer & EFER_NXE, 0);
+	ck_assert_uint_eq(s.efer & TV_EFER_NXE, 0);
 	compare_one(&m, &s, 0x203fff); /* PTE 3 has NX */
 	tv_machine_destroy(&m);
 }

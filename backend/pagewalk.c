@@ -1,12 +1,9 @@
 /* The software page walk for every paging form a twinvm guest can set up. */
 #include "pagewalk.h"
 
-#include "modes.h"
+#include "x86.h"
 
-#define CR4_LA57 (1ull << 12)
 #define PTE_ADDR_MASK 0x000ffffffffff000ull /* bits 51..12 of a 64-bit entry */
-#define PTE_NX (1ull << 63)
-#define EFER_NXE (1ull << 11)
 
 const char *tv_walk_result_name(enum tv_walk_result r)
 {
@@ -28,12 +25,12 @@ static enum tv_walk_result read_entry(const struct tv_ram *ram, uint64_t gpa, un
 
 	*entry = 0;
 	if (size == 4) {
-		if (tv_ram_read(ram, gpa, &e32, 4))
+		if (tv_ram_range_read(ram, gpa, &e32, 4))
 			return TV_WALK_TABLE_OUTSIDE;
 		*entry = e32;
 		return TV_WALK_OK;
 	}
-	return tv_ram_read(ram, gpa, entry, 8) ? TV_WALK_TABLE_OUTSIDE : TV_WALK_OK;
+	return tv_ram_range_read(ram, gpa, entry, 8) ? TV_WALK_TABLE_OUTSIDE : TV_WALK_OK;
 }
 
 /* Bits hi..lo of a 64-bit value, hi >= lo; none when lo > hi. */
@@ -91,8 +88,8 @@ static uint64_t reserved64(const struct tv_sregs *s, unsigned maxphyaddr, bool p
 	if (pae && level == 3)
 		return bit_range(63, maxphyaddr) | bit_range(8, 5) | bit_range(2, 1);
 	rsvd = bit_range(pae ? 62 : 51, maxphyaddr);
-	if (!(s->efer & EFER_NXE))
-		rsvd |= PTE_NX;
+	if (!(s->efer & TV_EFER_NXE))
+		rsvd |= TV_PTE_XD;
 	if (level == 4)
 		rsvd |= TV_PTE_PS;
 	else if (large)
@@ -170,7 +167,7 @@ enum tv_walk_result tv_linear_to_gpa(const struct tv_ram *ram, const struct tv_s
 		return TV_WALK_OK;
 	}
 	if (long_mode) {
-		if (sregs->cr4 & CR4_LA57)
+		if (sregs->cr4 & TV_CR4_LA57)
 			return TV_WALK_UNSUPPORTED;
 		if (!canonical48(la))
 			return TV_WALK_NONCANONICAL;

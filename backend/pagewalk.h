@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "guestmem.h"
+#include "ram_range.h"
 
 /* How a walk ended, for messages: TV_WALK_OK, or why it did not. */
 enum tv_walk_result {
