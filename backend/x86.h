@@ -18,6 +18,8 @@
 #define TV_CR4_OSFXSR (1ull << 9) /* bit 9: kvm-hello-world has it at bit 8 */
 #define TV_CR4_OSXMMEXCPT (1ull << 10)
 #define TV_CR4_LA57 (1ull << 12) /* 5-level paging */
+#define TV_CR4_SMEP (1ull << 20) /* no supervisor fetch from a user page */
+#define TV_CR4_SMAP (1ull << 21) /* no supervisor data access to a user page */
 
 #define TV_EFER_LME (1ull << 8)
 #define TV_EFER_LMA (1ull << 10)
@@ -27,7 +29,16 @@
 #define TV_PTE_P (1ull << 0)
 #define TV_PTE_RW (1ull << 1)
 #define TV_PTE_US (1ull << 2)
+#define TV_PTE_A (1ull << 5)
+#define TV_PTE_D (1ull << 6) /* only in an entry that maps a page */
 #define TV_PTE_PS (1ull << 7)
 #define TV_PTE_XD (1ull << 63)
+
+/* The page-fault error code (SDM 4.7) */
+#define TV_PF_P (1u << 0)    /* a protection violation: the page was present */
+#define TV_PF_W (1u << 1)    /* a write */
+#define TV_PF_U (1u << 2)    /* a user-mode access */
+#define TV_PF_RSVD (1u << 3) /* a reserved bit set in an entry */
+#define TV_PF_I (1u << 4)    /* an instruction fetch, where NX or SMEP is on */
 
 #endif

@@ -81,6 +81,15 @@ write("pagewalk", "long-nx-with-nxe",
 write("pagewalk", "long-compat-mode", walk_seed(4, 0, 0x1000, ds_base=0x18000,
                                                 writes=long_tables(0x19000, 1, 0x9000), **lm))
 write("pagewalk", "long-la57", walk_seed(5, 1, gva, **lm))
+# The high bits of the form byte: the access tv_linear_access checks (bits 5-3) and set_ad (bit 6).
+ACC_WRITE, ACC_USER, ACC_FETCH, SET_AD = 1 << 3, 2 << 3, 4 << 3, 1 << 6
+write("pagewalk", "long-4k-write-set-ad",
+      walk_seed(4 | ACC_WRITE | SET_AD, 1, gva, writes=long_tables(gva, 1, 0x9000), **lm))
+write("pagewalk", "long-4k-user-read-supervisor-page",
+      walk_seed(4 | ACC_USER | SET_AD, 1, gva, writes=long_tables(gva, 1, 0x9000), **lm))
+write("pagewalk", "long-nx-fetch-with-nxe",
+      walk_seed(4 | ACC_FETCH, 1, gva, writes=long_tables(gva, 1, 0x9000, nx=NX),
+                **dict(lm, efer=EFER_LME | EFER_LMA | EFER_NXE)))
 write("pagewalk", "long-table-outside-ram", walk_seed(4, 1, gva, writes=[(0x1000 + 8 * 0xff, 0x7ffff000 | P)],
                                                       **lm))
 

@@ -3,9 +3,8 @@
  * crash the test instead of passing. The cross-checks compare the walk with KVM's own
  * (KVM_TRANSLATE) on a live vCPU, in every mode this host's KVM runs. */
 #include <errno.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "guarded_ram.h"
 #include "layout.h"
 #include "machine.h"
 #include "pagewalk.h"
@@ -22,26 +21,18 @@
 #define T3 0x13000ull
 
 static struct tv_ram ram;
-static uint8_t *mapping;
-static size_t page;
 /* The MAXPHYADDR the pure tests walk with; a test that needs another sets it. */
 static unsigned maxphy;
 
-/* RAM with a PROT_NONE guard page below and above it. */
 static void guarded_ram_setup(void)
 {
-	page = (size_t)sysconf(_SC_PAGESIZE);
-	mapping = mmap(NULL, RAM_SIZE + 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(mapping, MAP_FAILED);
-	ck_assert_int_eq(mprotect(mapping + page, RAM_SIZE, PROT_READ | PROT_WRITE), 0);
-	ram.host = mapping + page;
-	ram.size = RAM_SIZE;
+	tv_guarded_ram_alloc(&ram, RAM_SIZE);
 	maxphy = TV_MAXPHYADDR_DEFAULT;
 }
 
 static void guarded_ram_teardown(void)
 {
-	munmap(mapping, RAM_SIZE + 2 * page);
+	tv_guarded_ram_free(&ram);
 }
 
 static void put32(uint64_t gpa, uint32_t value)
