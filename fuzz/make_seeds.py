@@ -207,3 +207,37 @@ write("descriptors", "real-mode", desc_seed(0, 0, 0, 0, 0xffff, [(0x1000, 0), (0
 write("descriptors", "top-of-64-bit", desc_seed(31, 0xfffffffffffffff0, PE | PG, LME | LMA, 0xff, [(0x08, 4), (0x10, 5)]))
 write("descriptors", "top-of-32-bit", desc_seed(31, 0xfffffff0, PE, 0, 0xff, [(0x08, 2), (0x18, 3)]))
 write("descriptors", "ldt-and-limit", desc_seed(1, 0x0, PE, 0, 0x7, [(0x0c, 1), (0x08, 2), (0xfff8, 3)]))
+
+# ---- deliver: an event through each mode's table, as twinvm's modes and guests lay them out ----
+def deliver_seed(cr0, efer, rip, rsp, cpl, idt, idt_limit, gdt, gdt_limit, cs, cs_flags, vector,
+                 software, error, writes, tr=0, tr_limit=0, tr_type=0, ss_flags=0, rflags=0x202):
+    out = u8(31) + b"".join(u64(v) for v in (cr0, 0, 0, efer, rip, rsp, rflags)) + u8(cpl)
+    out += u64(idt) + u16(idt_limit) + u64(gdt) + u16(gdt_limit) + u64(tr) + u32(tr_limit)
+    out += u8(tr_type) + u16(cs) + u32(cs_flags) + u64(0) + u32(ss_flags)
+    out += u8(vector) + u8(software) + u32(error)
+    return out + b"".join(u32(gpa) + u64(value) for gpa, value in writes)
+
+CODE32 = 0x00cf9a000000ffff  # flat 32-bit code, DPL 0
+DATA32 = 0x00cf92000000ffff
+CODE64 = 0x00af9a000000ffff
+CODE32_USER = 0x00cffa000000ffff
+gate32 = lambda off, sel, kind=0x8e: (off & 0xffff) | sel << 16 | kind << 40 | (off >> 16) << 48
+write("deliver", "real-int21", deliver_seed(0, 0, 0x1002, 0x7000, 0, 0, 0x3ff, 0, 0, 0, 0, 0x21,
+                                            1, 0, [(0x84, 0x00001000)]))
+write("deliver", "protected-gp", deliver_seed(CR0_PE, 0, 0x2000, 0x8000, 0, 0x3000, 0x7ff, 0x10000,
+                                              0x1f, 0x08, 0x00cf9a00, 13, 0, 0x10,
+                                              [(0x3000 + 13 * 8, gate32(0x4000, 0x08)),
+                                               (0x10008, CODE32), (0x10010, DATA32)],
+                                              ss_flags=0x00cf9200))
+write("deliver", "protected-user-int80", deliver_seed(CR0_PE, 0, 0x2002, 0x9000, 3, 0x3000, 0x7ff,
+                                                      0x10000, 0x2f, 0x1b, 0x00cffa00, 0x80, 1, 0,
+                                                      [(0x3000 + 0x80 * 8, gate32(0x4000, 0x08, 0xef)),
+                                                       (0x10008, CODE32), (0x10010, DATA32),
+                                                       (0x10018, CODE32_USER), (0x5004, 0x10 << 32 | 0x6000)],
+                                                      tr=0x5000, tr_limit=0x67, tr_type=0xb,
+                                                      ss_flags=0x00cff200))
+write("deliver", "long-ist", deliver_seed(CR0_PE, EFER_LME | EFER_LMA, 0x2000, 0x8000, 0, 0x3000,
+                                          0xfff, 0x10000, 0x1f, 0x18, 0x00af9a00, 14, 0, 2,
+                                          [(0x3000 + 14 * 16, gate32(0x4000, 0x18) | 1 << 32),
+                                           (0x10018, CODE64), (0x5024, 0x7000)],
+                                          tr=0x5000, tr_limit=0x67, tr_type=0xb))

@@ -40,10 +40,12 @@
  *   to resume it (and a kick that lands just before uc_emu_start begins is only seen at the
  *   guest's next I/O). With TV_RUN_PREEMPTIBLE a block hook stops at the next block boundary
  *   instead, and in the precise and step modes the code hook at the next instruction: both exact.
- * - guest exceptions: Unicorn does not deliver them through the guest's IDT. ud2 ends
- *   uc_emu_start with UC_ERR_INSN_INVALID; the others reach the interrupt hook (UC_HOOK_INTR),
- *   which stops. Both are SHUTDOWN, with RIP on the faulting instruction as KVM leaves it (after
- *   it for INT3 and INT n, which are traps). */
+ * - guest exceptions: Unicorn stops at them without delivering them. The interrupt hook
+ *   (UC_HOOK_INTR; #UD through UC_HOOK_INSN_INVALID) stops the engine, and run() delivers the
+ *   exception through the guest's IVT or IDT (emu_exception.c) and runs on: no exit, as under
+ *   KVM. A step that faults runs the handler's first instruction too, as KVM's does. A triple
+ *   fault, or an
+ *   exception the emulator cannot deliver (a task gate, say), is SHUTDOWN with the reason. */
 #include "../backend.h"
 #include "emu.h"
 #include "emu_raw.h"
@@ -341,16 +343,29 @@ static void emu_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaq
 	}
 }
 
-/* Every CPU exception but #UD (which Unicorn ends with UC_ERR_INSN_INVALID) and every INT n.
- * Unicorn would go on after the hook as if the guest had handled it: stop instead. */
+/* Every CPU exception and every INT n (#UD too, once emu_on_invalid has claimed it). Unicorn
+ * would go on after the hook as if the guest had handled it: stop, and run() delivers it. RIP
+ * is on the faulting instruction, or past INT n, INT3 and INTO. */
 static void emu_on_intr(uc_engine *uc, uint32_t intno, void *opaque)
 {
 	struct tv_vcpu *v = opaque;
 
 	(void)uc;
 	v->exception = intno;
+	emu_exception_note(v);
 	EMU_LOG(v->log, "  hook INTR vector %u (%s)", intno, emu_vector_name(intno));
 	emu_stop_engine(v, EMU_STOP_EXCEPTION, "exception");
+}
+
+/* An invalid opcode: Unicorn would end uc_emu_start with UC_ERR_INSN_INVALID. Claimed, it goes
+ * on to the interrupt hook as vector 6, which the guest's IDT may handle. */
+static bool emu_on_invalid(uc_engine *uc, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+
+	(void)uc;
+	EMU_LOG(v->log, "  hook INSN_INVALID: #UD");
+	return true;
 }
 
 static int emu_hook_add(struct tv_vcpu *v, uc_hook *h, int type, void *cb, const char *what,
@@ -438,6 +453,9 @@ int emu_hooks_install(struct tv_vcpu *v)
 		rc = emu_hook_add(v, &v->hook_intr, UC_HOOK_INTR, (void *)emu_on_intr,
 				  "UC_HOOK_INTR", 0);
 	if (!rc)
+		rc = emu_hook_add(v, &v->hook_invalid, UC_HOOK_INSN_INVALID, (void *)emu_on_invalid,
+				  "UC_HOOK_INSN_INVALID", 0);
+	if (!rc)
 		rc = emu_hooks_sync(v, v->flags);
 	return rc;
 }
@@ -447,6 +465,7 @@ static void emu_hooks_remove(struct tv_vcpu *v)
 	emu_hook_del(v, &v->hook_in, "UC_HOOK_INSN UC_X86_INS_IN");
 	emu_hook_del(v, &v->hook_out, "UC_HOOK_INSN UC_X86_INS_OUT");
 	emu_hook_del(v, &v->hook_intr, "UC_HOOK_INTR");
+	emu_hook_del(v, &v->hook_invalid, "UC_HOOK_INSN_INVALID");
 	emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
 	emu_hook_del(v, &v->hook_block, "UC_HOOK_BLOCK");
 	emu_flush_tb(v);
@@ -791,16 +810,6 @@ static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exi
 		return 0;
 	}
 
-	if (v->exception >= 0) {
-		exit->reason = TV_EXIT_SHUTDOWN;
-		exit->exception = (int)v->exception;
-		exit->fail.code = UC_ERR_EXCEPTION;
-		snprintf(exit->detail, sizeof(exit->detail),
-			 "UC_HOOK_INTR: CPU exception %s (vector %" PRId64 "), which the emulator "
-			 "does not deliver to the guest", emu_vector_name((uint32_t)v->exception),
-			 v->exception);
-		return 0;
-	}
 	if (err != UC_ERR_OK) {
 		if (step && emu_step_done(v, err)) {
 			/* The jump completed; the failed fetch comes back at the next run(). */
@@ -840,35 +849,18 @@ static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exi
 	}
 }
 
-static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
+/* One uc_emu_start from the vCPU's RIP, with the run's state reset first; *err is how it
+ * ended. async: kick() may stop the instance directly (the fast mode without a block hook). */
+static int emu_start_once(struct tv_vcpu *v, bool async, uc_err *err)
 {
-	uc_engine *uc;
+	uc_engine *uc = v->vm->uc;
 	sigset_t saved_mask;
-	bool async = !emu_precise(v->flags) && !emu_block_hooked(v->flags);
 	uint64_t begin;
-	uc_err err;
 	int rc;
-
-	memset(exit, 0, sizeof(*exit));
-	exit->exception = -1;
-	if (emu_instance_lost(v->vm))
-		return -EIO;
-	if (emu_pop(v, exit)) {
-		EMU_LOG(v->log, "run: %s exit kept from the last uc_emu_start",
-			tv_exit_reason_name(exit->reason));
-		return 0;
-	}
-	if (v->kicked) {
-		v->kicked = 0;
-		exit->reason = TV_EXIT_INTR;
-		EMU_LOG(v->log, "run: INTR for a kick that came between runs");
-		return 0;
-	}
 
 	rc = emu_begin_address(v, &begin);
 	if (rc)
 		return rc;
-	uc = v->vm->uc;
 	v->stop = EMU_STOP_NONE;
 	v->io_error = 0;
 	v->exception = -1;
@@ -883,14 +875,14 @@ static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 		if (v->kicked) {
 			atomic_store(&v->async_uc, NULL);
 			v->in_run = false;
-			v->kicked = 0;
-			exit->reason = TV_EXIT_INTR;
+			v->stop = EMU_STOP_KICK;
+			*err = UC_ERR_OK;
 			return 0;
 		}
 	}
 	if (v->has_run_mask)
 		pthread_sigmask(SIG_SETMASK, &v->run_mask, &saved_mask);
-	err = uc_emu_start(uc, begin, EMU_UNREACHABLE, 0, 0);
+	*err = uc_emu_start(uc, begin, EMU_UNREACHABLE, 0, 0);
 	if (v->has_run_mask)
 		pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
 	if (async)
@@ -898,14 +890,68 @@ static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 	v->in_run = false;
 	EMU_LOG(v->log,
 		"uc_emu_start(begin 0x%" PRIx64 ", until 0x%" PRIx64 ", timeout 0, count 0) = %s", begin,
-		EMU_UNREACHABLE, emu_err_name(err));
+		EMU_UNREACHABLE, emu_err_name(*err));
 	if (v->kick_stopped)
 		EMU_LOG(v->log, "uc_emu_stop() = (called by kick() during the run; logged here "
 				"because kick() runs in a signal handler)");
-	rc = emu_mode_follow(v);
-	if (rc)
+	return emu_mode_follow(v);
+}
+
+/* The guest raised an exception in the run that just ended: delivered, it is no exit and the
+ * guest runs on (1), unless exits from before it wait; a triple fault or one the emulator cannot
+ * deliver is SHUTDOWN (0), after any exits that wait. */
+static int emu_take_exception(struct tv_vcpu *v, struct tv_exit *exit)
+{
+	unsigned vector = (unsigned)v->exception;
+	int rc;
+
+	v->exception = -1;
+	rc = emu_exception_take(v, vector, exit);
+	if (rc < 0)
 		return rc;
-	return emu_classify(v, err, async, exit);
+	if (rc == 0 && v->q_len && emu_queue_room(v)) {
+		v->queue[v->q_len++].exit = *exit; /* after the exits the guest made first */
+		memset(exit, 0, sizeof(*exit));
+	}
+	/* Else the guest runs on; a step too, through the handler's first instruction, as KVM's
+	 * single-step does (the step over a faulting instruction ends one instruction into the
+	 * handler: measured). */
+	return rc == 0 || v->q_len ? 0 : 1;
+}
+
+static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
+{
+	bool async = !emu_precise(v->flags) && !emu_block_hooked(v->flags);
+	uc_err err;
+	int rc;
+
+	memset(exit, 0, sizeof(*exit));
+	exit->exception = -1;
+	if (emu_instance_lost(v->vm))
+		return -EIO;
+	if (emu_pop(v, exit)) {
+		EMU_LOG(v->log, "run: %s exit kept from the last uc_emu_start",
+			tv_exit_reason_name(exit->reason));
+		return 0;
+	}
+	for (;;) {
+		if (v->kicked) {
+			v->kicked = 0;
+			exit->reason = TV_EXIT_INTR;
+			EMU_LOG(v->log, "run: INTR for a kick that came between runs");
+			return 0;
+		}
+		rc = emu_start_once(v, async, &err);
+		if (rc)
+			return rc;
+		if (v->exception < 0 || v->io_error || v->q_lost)
+			return emu_classify(v, err, async, exit);
+		rc = emu_take_exception(v, exit);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return exit->reason ? 0 : emu_classify(v, err, async, exit);
+	}
 }
 
 static void emu_kick(struct tv_vcpu *v)

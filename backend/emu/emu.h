@@ -65,7 +65,7 @@ enum emu_stop {
 	EMU_STOP_EXIT,	    /* an exit waits to be returned (or the handler failed) */
 	EMU_STOP_STEP,	    /* one instruction done */
 	EMU_STOP_KICK,	    /* a kick, at an instruction or block boundary */
-	EMU_STOP_EXCEPTION, /* a CPU exception the guest cannot handle */
+	EMU_STOP_EXCEPTION, /* a CPU exception, for run() to deliver */
 };
 
 struct tv_vcpu {
@@ -73,7 +73,7 @@ struct tv_vcpu {
 	FILE *log;
 	struct tv_vcpu_config cfg;
 	unsigned flags; /* enum tv_run_flags; STEP implies PRECISE */
-	uc_hook hook_in, hook_out, hook_intr, hook_code, hook_block; /* 0: not installed */
+	uc_hook hook_in, hook_out, hook_intr, hook_invalid, hook_code, hook_block; /* 0: none */
 
 	volatile sig_atomic_t kicked;
 	volatile sig_atomic_t kick_stopped; /* kick() called uc_emu_stop, for the log */
@@ -89,6 +89,8 @@ struct tv_vcpu {
 	enum emu_stop stop;
 	int io_error;	   /* the I/O handler's negative errno */
 	int64_t exception; /* the vector UC_HOOK_INTR saw, -1 if none */
+	bool exc_software; /* it came from INT n, INT3 or INTO (emu_exception_note) */
+	uint32_t exc_error; /* its error code, where it has one */
 	unsigned insns;	   /* instructions begun, in the precise and step modes */
 	uint64_t insn_addr;
 
@@ -150,6 +152,16 @@ int emu_mode_follow(struct tv_vcpu *v);
 /* The linear address uc_emu_start takes as "begin": CS.selector * 16 + IP in UC_MODE_16, EIP or
  * RIP otherwise. */
 int emu_begin_address(struct tv_vcpu *v, uint64_t *begin);
+
+/* emu_exception.c: called in the interrupt hook, keeps what Unicorn knows of the exception only
+ * there (its error code; whether INT n raised it), for emu_exception_take. In 64-bit mode the
+ * context no longer says so once uc_emu_start has returned (measured). */
+void emu_exception_note(struct tv_vcpu *v);
+
+/* Delivers vector, at which the last uc_emu_start stopped, through the guest's
+ * IVT or IDT. 1 when the guest is at its handler; 0 with SHUTDOWN in *exit (a triple fault, or
+ * the emulator cannot deliver it); -errno when the instance failed. */
+int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit);
 
 /* emu_cpuid.c: the cpuid member of tv_emu_backend. */
 int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);

@@ -1,0 +1,184 @@
+/* A guest exception on the emulator, taken as the CPU takes it: Unicorn stops at it (the
+ * interrupt hook, and #UD through the invalid-instruction hook), and this file reads the state
+ * Unicorn's API cannot report (emu_env.c), delivers through the guest's IVT or IDT
+ * (emu_deliver.c), and puts the handler's state back into the instance. The guest then runs on:
+ * under KVM the CPU delivers without an exit, so this is no exit either. */
+#include "../backend.h"
+#include "../pagewalk.h"
+#include "../x86.h"
+#include "emu.h"
+#include "emu_deliver.h"
+#include "emu_env.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define INSN_INT3 0xcc
+
+/* CPUID 0x80000008's physical-address width, for the reserved bits of the page walk. */
+static unsigned maxphyaddr_of(struct tv_vcpu *v)
+{
+	uint32_t out[4];
+
+	if (emu_cpuid(v, 0x80000008u, 0, out) == 0 && (out[0] & 0xff))
+		return out[0] & 0xff;
+	return TV_MAXPHYADDR_DEFAULT;
+}
+
+/* The address of the INT n, INT3 or INTO that raised vector, whose next instruction is at rip:
+ * INT3 and INTO are one byte (0xcc, 0xce), INT n two (0xcd n). A fault while delivering is
+ * reported there. */
+static uint64_t software_insn(struct tv_vcpu *v, const struct tv_sregs *s, uint64_t cs_base,
+			      unsigned vector, uint64_t rip)
+{
+	uint64_t gpa;
+	const uint8_t *byte;
+
+	if (vector == 4)
+		return rip - 1;
+	if (vector != 3)
+		return rip - 2;
+	if (tv_linear_to_gpa(&(struct tv_ram){ v->vm->ram, v->vm->ram_size }, s, maxphyaddr_of(v),
+			     cs_base + rip - 1, &gpa) != TV_WALK_OK)
+		return rip - 1;
+	byte = tv_ram_range(v->vm->ram, v->vm->ram_size, gpa, 1);
+	return byte && *byte != INSN_INT3 ? rip - 2 : rip - 1;
+}
+
+static void cpu_of(struct emu_cpu *c, const struct tv_regs *r, const struct tv_sregs *s,
+		   const struct emu_env *env)
+{
+	memset(c, 0, sizeof(*c));
+	c->rip = r->rip;
+	c->rsp = r->rsp;
+	c->rflags = r->rflags;
+	for (int i = 0; i < 6; i++)
+		emu_env_seg(env, (enum emu_env_seg)i, &c->seg[i]);
+	c->cpl = emu_env_hflags(env) & EMU_HF_CPL_MASK;
+	c->cr0 = s->cr0;
+	c->cr2 = s->cr2;
+	c->cr3 = s->cr3;
+	c->cr4 = s->cr4;
+	c->efer = s->efer;
+	c->gdt_base = s->gdt.base;
+	c->gdt_limit = s->gdt.limit;
+	c->idt_base = s->idt.base;
+	c->idt_limit = s->idt.limit;
+	c->ldt_base = s->ldt.base;
+	c->ldt_limit = s->ldt.limit;
+	c->tr_base = s->tr.base;
+	c->tr_limit = s->tr.limit;
+	c->tr_selector = s->tr.selector;
+	c->tr_flags = (uint32_t)s->tr.type << EMU_DESC_TYPE_SHIFT;
+}
+
+/* The vCPU shuts down at vector: a triple fault, or an exception the emulator cannot deliver. */
+static void end_in_shutdown(struct tv_exit *exit, unsigned vector, const char *prefix, const char *why)
+{
+	exit->reason = TV_EXIT_SHUTDOWN;
+	exit->exception = (int)vector;
+	exit->fail.code = UC_ERR_EXCEPTION;
+	snprintf(exit->detail, sizeof(exit->detail), "%s%s", prefix, why);
+}
+
+/* Puts the handler's state into the instance: CS, SS where it changed, and the CPL through the
+ * context, then the registers and CR2 through the API, which keeps Unicorn's lazy flags right. */
+static int enter(struct tv_vcpu *v, struct emu_env *env, const struct emu_cpu *c,
+		 struct tv_regs *r, uint64_t old_cr2)
+{
+	bool pe = c->cr0 & TV_CR0_PE;
+	bool vm = false; /* delivery from virtual-8086 mode is refused */
+	struct emu_seg ss;
+	int rc;
+
+	emu_env_end_exception(env);
+	emu_env_seg(env, EMU_R_SS, &ss);
+	if (ss.selector != c->seg[EMU_R_SS].selector || ss.base != c->seg[EMU_R_SS].base ||
+	    ss.limit != c->seg[EMU_R_SS].limit || ss.flags != c->seg[EMU_R_SS].flags)
+		emu_env_load_seg(env, EMU_R_SS, &c->seg[EMU_R_SS], pe, vm);
+	emu_env_load_seg(env, EMU_R_CS, &c->seg[EMU_R_CS], pe, vm);
+	emu_env_set_cpl(env, c->cpl);
+	rc = emu_env_restore(env);
+	if (rc)
+		return rc;
+	r->rip = c->rip;
+	r->rsp = c->rsp;
+	r->rflags = c->rflags;
+	rc = emu_set_regs(v, r);
+	if (!rc && c->cr2 != old_cr2) {
+		uint64_t cr2 = c->cr2;
+		uc_err err = uc_reg_write(v->vm->uc, UC_X86_REG_CR2, &cr2);
+
+		EMU_LOG(v->log, "uc_reg_write(UC_X86_REG_CR2, 0x%" PRIx64 ") = %s", cr2,
+			emu_err_name(err));
+		if (err)
+			rc = emu_fail("uc_reg_write(UC_X86_REG_CR2)", err);
+	}
+	return rc;
+}
+
+void emu_exception_note(struct tv_vcpu *v)
+{
+	struct emu_env env;
+
+	v->exc_software = false;
+	v->exc_error = 0;
+	if (emu_env_save(&env, v->vm->uc) == 0) {
+		v->exc_software = emu_env_is_software(&env);
+		v->exc_error = emu_env_error_code(&env);
+	}
+	emu_env_release(&env);
+}
+
+int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
+{
+	struct emu_env env;
+	struct tv_regs r;
+	struct tv_sregs s;
+	struct emu_cpu c;
+	struct emu_event ev;
+	char why[120];
+	enum emu_deliver_end end;
+	int rc;
+
+	rc = emu_env_save(&env, v->vm->uc);
+	if (rc == -ENOTSUP) {
+		end_in_shutdown(exit, vector, "CPU exception, not delivered: ", tv_last_error());
+		return 0;
+	}
+	if (!rc)
+		rc = emu_get_regs(v, &r);
+	if (!rc)
+		rc = emu_get_sregs(v, &s);
+	if (rc) {
+		emu_env_release(&env);
+		return rc;
+	}
+	cpu_of(&c, &r, &s, &env);
+	ev = (struct emu_event){ .vector = vector, .software = v->exc_software,
+				 .error = v->exc_error, .insn_rip = r.rip };
+	if (ev.software)
+		ev.insn_rip = software_insn(v, &s, c.seg[EMU_R_CS].base, vector, r.rip);
+	end = emu_deliver(&(struct tv_ram){ v->vm->ram, v->vm->ram_size }, maxphyaddr_of(v), &c,
+			  &ev, why, sizeof(why));
+	EMU_LOG(v->log, "  deliver vector %u%s, error 0x%x, at 0x%" PRIx64 ": %s 0x%x:0x%" PRIx64,
+		vector, ev.software ? " (software)" : "", ev.error, r.rip,
+		end == EMU_DELIVERED ? "handler" : why, c.seg[EMU_R_CS].selector, c.rip);
+	if (end == EMU_DELIVERED) {
+		rc = enter(v, &env, &c, &r, s.cr2);
+		emu_env_release(&env);
+		return rc ? rc : 1;
+	}
+	emu_env_release(&env);
+	if (c.rip != r.rip) { /* a fault delivering INT n is the instruction's: RIP on it */
+		r.rip = c.rip;
+		rc = emu_set_regs(v, &r);
+		if (rc)
+			return rc;
+	}
+	end_in_shutdown(exit, vector,
+		 end == EMU_TRIPLE_FAULT ? "" : "CPU exception, not delivered: ", why);
+	return 0;
+}
