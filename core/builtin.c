@@ -79,11 +79,11 @@ static int frames_check(struct tv_machine *m, FILE *out)
 		fprintf(out, "guest checks: FAILED (%s)\n", tv_last_error());
 		return 1;
 	}
-	if (regs.rax == 0) {
+	if ((uint32_t)regs.rax == 0) {
 		fprintf(out, "guest checks: ok (EAX 0)\n");
 		return 0;
 	}
-	fprintf(out, "guest checks: FAILED (EAX 0x%" PRIx64 ")\n", regs.rax);
+	fprintf(out, "guest checks: FAILED (EAX 0x%" PRIx32 ")\n", (uint32_t)regs.rax);
 	return 1;
 }
 
@@ -132,7 +132,8 @@ static const struct tv_builtin counter = {
 };
 
 const struct tv_builtin *const tv_builtins[] = {
-	&hello, &hypercalls, &cpuid, &exceptions, &interrupts, &guest1, &guest2, &guest1_noio, &guest2_noio, &counter, NULL,
+	&hello, &hypercalls, &cpuid, &exceptions, &interrupts, &guest1, &guest2,
+	&guest1_noio, &guest2_noio, &counter, NULL,
 };
 
 const struct tv_builtin *tv_builtin_find(const char *name)

@@ -18,13 +18,14 @@
  * 0x123456789000, which no table maps (long), error 0, and a write to a page made read-only,
  * error 3, with CR2 the address.
  *
- * Not here: int n, int3 and into outside real mode, bound (#BR), iret's #TS and iret itself in
- * protected mode are in the `interrupts` guest (interrupts.c): KVM cannot run them where it
- * executes the guest in its instruction emulator, as kvm-pvm does for real and protected mode
- * and for software interrupts in long mode, and this guest runs on every KVM. #DF in real mode
- * does not exist; #TS has no other safe source; #AC needs CPL 3; NMI, #MC and external interrupts
- * have no source here; #MF and #XM need unmasked x87 or SSE errors, which no engine here raises
- * alike; vectors 9, 15 and 20 up are reserved or absent.
+ * Not here: int n, int3 and into outside real mode, bound (#BR), and iret, with the #TS that
+ * iret with NT set raises, in protected mode: they are the `interrupts` guest (interrupts.c),
+ * because a KVM that executes the guest in its instruction emulator cannot run them (kvm-pvm does
+ * that for real and protected mode, and for software interrupts in long mode), and this guest is
+ * to run on every KVM. For the same reason its 32-bit handlers return without iret. #DF does not
+ * exist in real mode; #AC needs CPL 3; NMI, #MC and external interrupts have no source here; #MF
+ * and #XM (unmasked x87 and SSE errors) are left out: the 16- and 32-bit modes run with CR0.NE
+ * clear, where an x87 error is not #MF; vectors 9, 15 and 20 up are reserved or absent.
  *
  * It ran right when every line reads "<vector>: ok (...)", the last line is "exceptions: all N
  * ok" and it halts with 0 in EAX (twinvm run then prints "guest checks: ok (EAX 0)" and exits 0).

@@ -63,7 +63,7 @@
 
 /* ---- the event record: written by the handler, read by the checks -------------------------- */
 
-/* Word-sized fields, WS bytes apart; numbers, not an enum, so the handlers' assembly can use them. */
+/* Word-sized fields, WS bytes apart: numbers, not an enum, for the handlers' assembly. */
 #define EV_VECTOR 0
 #define EV_ERROR 1
 #define EV_IP 2
@@ -625,7 +625,7 @@ static int check_frame(struct line *l, const struct event_case *c)
 	return failed;
 }
 
-/* Raises c's event and checks what the handler recorded; prints one line, returns 1 if it failed. */
+/* Raises c's event, checks what the handler recorded and prints one line; 1 if it failed. */
 static int run_case(const struct event_case *c)
 {
 	struct line l = { .len = 0 };

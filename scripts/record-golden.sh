@@ -12,7 +12,9 @@ mkdir -p "$out"
 
 # Guests that never halt are recorded for a bounded number of exits.
 declare -A limit=([guest1]=50 [guest2]=50)
-guests=(hello hypercalls cpuid guest1 guest2)
+# interrupts is left out: it ends in KVM's emulation error on a KVM that emulates the guest
+# (kvm-pvm), so a trace of it there is no golden one.
+guests=(hello hypercalls cpuid exceptions guest1 guest2)
 real_only=" guest1 guest2 "
 
 for g in "${guests[@]}"; do

@@ -168,7 +168,7 @@ END_TEST
  * software interrupts in long mode) stops with an emulation error at bound, int n, int3, into or
  * iret. Then every line printed before must be what a full run prints, and the instruction it
  * could not emulate one of those. Any other KVM must run it all. */
-START_TEST(test_interrupts_all_ok_on_kvm_or_stopped_at_an_instruction_it_cannot_emulate)
+START_TEST(test_interrupts_all_ok_on_kvm_or_stopped_where_it_cannot_emulate)
 {
 	static const char *const opcodes[] = { "cc ", "cd ", "ce ", "cf ", "62 ", "66 62 " };
 	static const char marker[] = "cannot emulate the instruction at ";
@@ -283,8 +283,8 @@ int main(void)
 
 	tcase_set_timeout(kvm, 120);
 	tcase_add_loop_test(kvm, test_exceptions_all_ok_on_kvm, 0, TV_MODE_COUNT);
-	tcase_add_loop_test(kvm, test_interrupts_all_ok_on_kvm_or_stopped_at_an_instruction_it_cannot_emulate,
-			    0, TV_MODE_COUNT);
+	tcase_add_loop_test(kvm, test_interrupts_all_ok_on_kvm_or_stopped_where_it_cannot_emulate, 0,
+			    TV_MODE_COUNT);
 	suite_add_tcase(s, kvm);
 
 	tcase_set_timeout(checks, 120);
