@@ -73,8 +73,8 @@ static atomic_int emu_vm_count;
  * the part it uses as huge pages: about 250 ms per VM here. Guests twinvm runs are small. */
 #define EMU_TCG_BUFFER (32u << 20)
 
-/* uc_emu_start's "until": non-canonical, so no fetch in any mode reaches it and the run ends
- * only on our terms. */
+/* uc_emu_start's "until", for a Unicorn without exits (see emu_uc_create): non-canonical, so no
+ * fetch in any mode reaches it and the run ends only on our terms. */
 #define EMU_UNREACHABLE ((uint64_t)1 << 63)
 #define EMU_4G ((uint64_t)1 << 32)
 
@@ -577,6 +577,19 @@ int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 			rc = emu_fail("uc_ctl_tlb_mode", err);
 			goto close_uc;
 		}
+	}
+#endif
+#ifdef uc_ctl_exits_enable
+	/* uc_emu_start's "until" is looked up through the guest's page tables at every stop: in
+	 * long mode an address no table maps raised a #GP (or #PF) that nobody saw, but QEMU
+	 * kept it in flight, so the guest's next real fault became #DF and the one after a triple
+	 * fault (measured: every stop in long mode, a step or an exit). With exits enabled and
+	 * none set, "until" is ignored and only our stops end a run. */
+	err = uc_ctl_exits_enable(uc);
+	EMU_LOG(log, "uc_ctl_exits_enable() = %s", emu_err_name(err));
+	if (err) {
+		rc = emu_fail("uc_ctl_exits_enable", err);
+		goto close_uc;
 	}
 #endif
 	err = uc_mem_map_ptr(uc, 0, vm->ram_size, UC_PROT_ALL, vm->ram);
