@@ -132,7 +132,7 @@ struct tv_caps {
 	char version[64];    /* "KVM API 12", "Unicorn 2.1.1" */
 	bool mmu_translates; /* guest page tables are honoured (Unicorn < 2.1: virtual = physical) */
 	bool single_step;
-	char notes[512]; /* capabilities found and used, one per line, for `twinvm info` */
+	char notes[768]; /* capabilities found and used, one per line, for `twinvm info` */
 };
 
 /* What a benchmark baseline run measured (raw_run). */

@@ -130,9 +130,10 @@ static void value_text(const json_t *v, char *buf, size_t len)
 	free(s);
 }
 
-/* The first field in which a and b differ, or NULL. */
+/* The first field in which a and b differ, or NULL. undefined: RFLAGS bits the instruction
+ * just stepped leaves undefined, not compared either. */
 static const struct field *first_difference(const struct tv_diff_opts *o, const json_t *a,
-					     const json_t *b)
+					     const json_t *b, uint64_t undefined)
 {
 	for (size_t i = 0; i < NFIELDS; i++) {
 		const struct field *f = &fields[i];
@@ -141,7 +142,7 @@ static const struct field *first_difference(const struct tv_diff_opts *o, const 
 		if (ignored(o, f->name))
 			continue;
 		if (strcmp(f->name, "rflags") == 0 && va && vb) {
-			uint64_t fa, fb, mask = rflags_mask(o);
+			uint64_t fa, fb, mask = rflags_mask(o) & ~undefined;
 
 			if (tv_trace_hex(json_object_get(a, "regs"), "rflags", &fa) == 0 &&
 			    tv_trace_hex(json_object_get(b, "regs"), "rflags", &fb) == 0 &&
@@ -702,11 +703,77 @@ static struct side *behind_in_repeat(struct side *a, struct side *b, json_t *ra,
 	return rec_reg(ra, "rcx") > rec_reg(rb, "rcx") ? a : b;
 }
 
+/* Step mode: after s stepped over an instruction, the RFLAGS bits whose value the SDM leaves to
+ * the engine: those an instruction left undefined and none has written since (kvm-pvm sets AF
+ * after shl where QEMU clears it, and a mov that follows keeps it). *undefined is updated; a
+ * golden side, or a build without Capstone, leaves it as it is. */
+static void step_flags(const struct tv_diff_opts *o, struct side *s, uint64_t *undefined)
+{
+	uint8_t bytes[TV_INSN_MAX];
+	struct tv_sregs sregs;
+	uint64_t undef, defined;
+	size_t n;
+
+	if (!o->step || !s->live || !s->count || s->m.be->get_sregs(s->m.vcpu, &sregs) != 0)
+		return;
+	n = tv_insn_fetch(&s->m.ram, &sregs, rec_reg(s->history[(s->count - 1) % HISTORY], "rip"),
+			  bytes);
+	if (n && tv_insn_flag_effects(bytes, n, tv_code_bits(&sregs), &undef, &defined) == 0)
+		*undefined = (*undefined & ~defined) | undef;
+}
+
+static bool is_step(const json_t *rec)
+{
+	const char *reason = json_string_value(json_object_get(rec, "reason"));
+
+	return reason && strcmp(reason, "DEBUG") == 0;
+}
+
+/* Step mode, live against live, at different RIPs: a's engine may run more than one
+ * instruction in one step (kvm-pvm runs an iret and the instruction it returns to). b, the
+ * emulator, is stepped on, at most CATCH_UP_STEPS, until its record agrees with ra: 1, and *rb
+ * is that record. When none agrees (0), *rb stays as it was, for the report. -1 when b fails. */
+#define CATCH_UP_STEPS 2
+
+static int catch_up(const struct tv_diff_opts *o, struct side *a, struct side *b, json_t *ra,
+		    json_t **rb, uint64_t undefined, char *why, size_t len)
+{
+	json_t *first = *rb;
+
+	if (!o->step || !a->live || !b->live || !is_step(ra) || !is_step(first) ||
+	    rec_reg(ra, "rip") == rec_reg(first, "rip"))
+		return 0;
+	json_incref(first);
+	for (int n = 0; n < CATCH_UP_STEPS; n++) {
+		json_t *next;
+
+		side_remember(b, *rb);
+		next = side_next(b, o, why, len);
+		if (!next) {
+			json_decref(first);
+			return -1;
+		}
+		json_decref(*rb);
+		*rb = next;
+		if (first_difference(o, ra, next, undefined) == NULL) {
+			json_decref(first);
+			return 1;
+		}
+		if (!is_step(next))
+			break;
+	}
+	json_decref(*rb); /* none agrees: report the record b stepped to with a */
+	*rb = first;
+	return 0;
+}
+
 /* Runs a and b in lockstep. TV_DIFF_SAME with *count records agreeing, TV_DIFF_DIVERGED with *d
  * filled, TV_DIFF_ERROR with why. */
 static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a, struct side *b,
 				    uint64_t max, struct divergence *d, char *why, size_t len)
 {
+	uint64_t undefined = 0; /* RFLAGS bits left undefined (step mode) */
+
 	for (uint64_t n = 1;; n++) {
 		json_t *ra = side_next(a, o, why, len), *rb;
 		const struct field *f;
@@ -728,7 +795,8 @@ static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a
 			d->field = &fields[0];
 			return TV_DIFF_DIVERGED;
 		}
-		f = first_difference(o, ra, rb);
+		step_flags(o, a, &undefined);
+		f = first_difference(o, ra, rb, undefined);
 		for (uint64_t k = 0; f && k < LOCATE_MAX_STEPS; k++) {
 			struct side *late = behind_in_repeat(a, b, ra, rb);
 			json_t **rec = late == a ? &ra : &rb, *next;
@@ -744,7 +812,18 @@ static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a
 			side_remember(late, *rec);
 			json_decref(*rec);
 			*rec = next;
-			f = first_difference(o, ra, rb);
+			f = first_difference(o, ra, rb, undefined);
+		}
+		if (f) {
+			int caught = catch_up(o, a, b, ra, &rb, undefined, why, len);
+
+			if (caught < 0) {
+				json_decref(ra);
+				json_decref(rb);
+				return TV_DIFF_ERROR;
+			}
+			if (caught)
+				f = NULL;
 		}
 		if (f) {
 			d->index = n;

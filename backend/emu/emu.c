@@ -48,6 +48,7 @@
  *   exception the emulator cannot deliver (a task gate, say), is SHUTDOWN with the reason. */
 #include "../backend.h"
 #include "emu.h"
+#include "emu_env.h"
 #include "emu_raw.h"
 
 #include <errno.h>
@@ -533,12 +534,16 @@ static int emu_get_caps(struct tv_engine *e, struct tv_caps *caps)
 		 "uc_open per guest mode: UC_MODE_16/32/64, reopened when set_sregs changes it\n"
 		 "RAM: uc_mem_map_ptr; MMIO up to 4 GiB: uc_mmio_map\n"
 		 "port I/O: UC_HOOK_INSN IN/OUT, one exit per string element\n"
-		 "exceptions: UC_HOOK_INTR, not delivered to the guest: SHUTDOWN\n"
+		 "exceptions: %s\n"
 		 "precise and step: UC_HOOK_CODE (much slower)\n"
 		 "preemptible: UC_HOOK_BLOCK\n"
 		 "%s\n"
 		 "translate: none (Unicorn has no call for it)\n"
 		 "CPU model: %s\n",
+		 emu_env_layout() == 0
+			 ? "UC_HOOK_INTR stops, delivered in software through the guest's IVT or IDT"
+			 : "UC_HOOK_INTR stops; not delivered (this Unicorn's CPU state is not laid "
+			   "out as expected): SHUTDOWN",
 		 e->mmu ? "TLB: UC_TLB_CPU (the guest's page tables)"
 			: "TLB: virtual = physical (Unicorn before 2.1 ignores page tables)",
 		 EMU_HAVE_CPU_MODEL ? "uc_ctl_set_cpu_model after every uc_open (--cpu)"
