@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define INSN_INT3 0xcc
-
 /* CPUID 0x80000008's physical-address width, for the reserved bits of the page walk. */
 static unsigned maxphyaddr_of(struct tv_vcpu *v)
 {
@@ -28,23 +26,20 @@ static unsigned maxphyaddr_of(struct tv_vcpu *v)
 }
 
 /* The address of the INT n, INT3 or INTO that raised vector, whose next instruction is at rip:
- * INT3 and INTO are one byte (0xcc, 0xce), INT n two (0xcd n). A fault while delivering is
+ * INT3 (0xcc) and INTO (0xce) are one byte, INT n (0xcd n) two. A fault while delivering is
  * reported there. */
 static uint64_t software_insn(struct tv_vcpu *v, const struct tv_sregs *s, uint64_t cs_base,
 			      unsigned vector, uint64_t rip)
 {
-	uint64_t gpa;
+	const uint8_t one_byte = vector == 3 ? 0xcc : vector == 4 ? 0xce : 0;
 	const uint8_t *byte;
+	uint64_t gpa;
 
-	if (vector == 4)
-		return rip - 1;
-	if (vector != 3)
+	if (!one_byte || tv_linear_to_gpa(&(struct tv_ram){ v->vm->ram, v->vm->ram_size }, s,
+					  maxphyaddr_of(v), cs_base + rip - 1, &gpa) != TV_WALK_OK)
 		return rip - 2;
-	if (tv_linear_to_gpa(&(struct tv_ram){ v->vm->ram, v->vm->ram_size }, s, maxphyaddr_of(v),
-			     cs_base + rip - 1, &gpa) != TV_WALK_OK)
-		return rip - 1;
 	byte = tv_ram_range(v->vm->ram, v->vm->ram_size, gpa, 1);
-	return byte && *byte != INSN_INT3 ? rip - 2 : rip - 1;
+	return byte && *byte == one_byte ? rip - 1 : rip - 2;
 }
 
 static void cpu_of(struct emu_cpu *c, const struct tv_regs *r, const struct tv_sregs *s,
