@@ -43,9 +43,9 @@
  * - guest exceptions: Unicorn stops at them without delivering them. The interrupt hook
  *   (UC_HOOK_INTR; #UD through UC_HOOK_INSN_INVALID) stops the engine, and run() delivers the
  *   exception through the guest's IVT or IDT (emu_exception.c) and runs on: no exit, as under
- *   KVM. A step that faults runs the handler's first instruction too, as KVM's does. A triple
- *   fault, or an
- *   exception the emulator cannot deliver (a task gate, say), is SHUTDOWN with the reason. */
+ *   KVM. A step over a faulting instruction runs the handler's first instruction too; one over
+ *   INT n ends before it (both as KVM's single-step does). A triple fault, or an exception the
+ *   emulator cannot deliver (a task gate, say), is SHUTDOWN with the reason. */
 #include "../backend.h"
 #include "emu.h"
 #include "emu_env.h"
@@ -931,10 +931,16 @@ static int emu_take_exception(struct tv_vcpu *v, struct tv_exit *exit)
 		v->queue[v->q_len++].exit = *exit; /* after the exits the guest made first */
 		memset(exit, 0, sizeof(*exit));
 	}
-	/* Else the guest runs on; a step too, through the handler's first instruction, as KVM's
-	 * single-step does (the step over a faulting instruction ends one instruction into the
-	 * handler: measured). */
-	return rc == 0 || v->q_len ? 0 : 1;
+	if (rc == 0 || v->q_len)
+		return 0;
+	/* A step over INT n, INT3 or INTO ends on the handler's first instruction; a step over a
+	 * faulting instruction runs that instruction too: what KVM's single-step does (measured on
+	 * kvm-pvm). Else the guest runs on. */
+	if ((v->flags & TV_RUN_STEP) && v->exc_software) {
+		exit->reason = TV_EXIT_DEBUG;
+		return 0;
+	}
+	return 1;
 }
 
 static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
