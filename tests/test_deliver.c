@@ -243,18 +243,23 @@ START_TEST(test_real_mode_pushes_flags_cs_ip_and_clears_if)
 }
 END_TEST
 
-START_TEST(test_long_mode_ist_stack_is_aligned_and_frame_has_ss_rsp)
+/* Long mode on protected_setup's state: 64-bit code, the first 2 MiB identity-mapped. */
+static void long_mode(void)
 {
 	cpu.efer = 0x500;
 	cpu.cr0 = 0x80000011;
 	cpu.idt_limit = 256 * 16 - 1;
 	put64(GDT + SEL_CODE64, FLAT_CODE64);
-	cpu.gdt_limit = 0x2f;
 	cpu.seg[EMU_R_CS] = seg(SEL_CODE64, FLAT_CODE64);
-	cpu.cr3 = 0x10000; /* identity 2 MiB pages below */
+	cpu.cr3 = 0x10000;
 	put64(0x10000, 0x11000 | 3);
 	put64(0x11000, 0x12000 | 3);
 	put64(0x12000, 0x83);
+}
+
+START_TEST(test_long_mode_ist_stack_is_aligned_and_frame_has_ss_rsp)
+{
+	long_mode();
 	gate64(8, HANDLER, 1, 0xe);
 	put64(TSS + 0x24, 0xa008); /* IST1 */
 	ck_assert_int_eq(deliver(8, false, 0), EMU_DELIVERED);
@@ -268,15 +273,7 @@ END_TEST
 
 START_TEST(test_stack_push_that_page_faults_sets_cr2_and_gives_df_for_pf)
 {
-	cpu.efer = 0x500;
-	cpu.cr0 = 0x80000011;
-	cpu.idt_limit = 256 * 16 - 1;
-	put64(GDT + SEL_CODE64, FLAT_CODE64);
-	cpu.seg[EMU_R_CS] = seg(SEL_CODE64, FLAT_CODE64);
-	cpu.cr3 = 0x10000;
-	put64(0x10000, 0x11000 | 3);
-	put64(0x11000, 0x12000 | 3);
-	put64(0x12000, 0x83);
+	long_mode();
 	gate64(14, HANDLER, 0, 0xe);
 	gate64(8, HANDLER + 0x10, 1, 0xe);
 	put64(TSS + 0x24, 0xa000);

@@ -12,17 +12,12 @@
 #define SF (1u << 7)
 #define OF (1u << 11)
 
-static int effects(const uint8_t *bytes, size_t n, int bits, uint64_t *undef, uint64_t *defined)
-{
-	return tv_insn_flag_effects(bytes, n, bits, undef, defined);
-}
-
 START_TEST(test_shl_leaves_af_undefined_and_writes_the_rest)
 {
 	static const uint8_t shl_ebx_16[] = { 0xc1, 0xe3, 0x10 }; /* shl ebx, 0x10 */
 	uint64_t undef, defined;
 
-	if (effects(shl_ebx_16, sizeof(shl_ebx_16), 32, &undef, &defined) != 0)
+	if (tv_insn_flag_effects(shl_ebx_16, sizeof(shl_ebx_16), 32, &undef, &defined) != 0)
 		TV_SKIP("%s", tv_disasm_none());
 	ck_assert_uint_eq(undef & AF, AF);
 	ck_assert_uint_eq(defined & (CF | ZF | SF | PF), CF | ZF | SF | PF);
@@ -36,11 +31,11 @@ START_TEST(test_add_defines_every_flag_and_mov_none)
 	static const uint8_t mov_edi_ecx[] = { 0x89, 0xcf }; /* mov edi, ecx */
 	uint64_t undef, defined;
 
-	if (effects(add_eax_ecx, sizeof(add_eax_ecx), 64, &undef, &defined) != 0)
+	if (tv_insn_flag_effects(add_eax_ecx, sizeof(add_eax_ecx), 64, &undef, &defined) != 0)
 		TV_SKIP("%s", tv_disasm_none());
 	ck_assert_uint_eq(undef, 0);
 	ck_assert_uint_eq(defined, CF | PF | AF | ZF | SF | OF);
-	ck_assert_int_eq(effects(mov_edi_ecx, sizeof(mov_edi_ecx), 64, &undef, &defined), 0);
+	ck_assert_int_eq(tv_insn_flag_effects(mov_edi_ecx, sizeof(mov_edi_ecx), 64, &undef, &defined), 0);
 	ck_assert_uint_eq(undef | defined, 0);
 }
 END_TEST
@@ -50,7 +45,7 @@ START_TEST(test_undecodable_bytes_say_so)
 	static const uint8_t lone_prefix[] = { 0x66 };
 	uint64_t undef = 1, defined = 1;
 
-	ck_assert_int_eq(effects(lone_prefix, sizeof(lone_prefix), 64, &undef, &defined), -1);
+	ck_assert_int_eq(tv_insn_flag_effects(lone_prefix, sizeof(lone_prefix), 64, &undef, &defined), -1);
 	ck_assert_uint_eq(undef | defined, 0);
 }
 END_TEST

@@ -321,6 +321,16 @@ static uint64_t pushed_flags(const struct delivery *d)
 	return d->rf ? d->cpu->rflags | EFL_RF : d->cpu->rflags;
 }
 
+/* The gate for ev and the handler's code segment it names: every mode's first two steps. */
+static enum attempt gate_and_handler(struct delivery *d, const struct emu_event *ev,
+				     uint32_t gate[4], unsigned *type, struct emu_seg *cs,
+				     unsigned *cpl)
+{
+	enum attempt a = read_gate(d, ev, gate, type);
+
+	return a ? a : handler_cs(d, gate[0] >> 16, cs, cpl);
+}
+
 static void enter_handler(struct emu_cpu *c, const struct emu_seg *cs, unsigned cpl,
 			  uint64_t rip, uint64_t rsp, unsigned type)
 {
@@ -347,10 +357,7 @@ static enum attempt deliver_legacy(struct delivery *d, const struct emu_event *e
 	if (c->rflags & EFL_VM)
 		return unsupported(d, "vector %u arrived in virtual-8086 mode, which the "
 				      "emulator does not deliver from", ev->vector);
-	a = read_gate(d, ev, gate, &type);
-	if (a)
-		return a;
-	a = handler_cs(d, gate[0] >> 16, &cs, &cpl);
+	a = gate_and_handler(d, ev, gate, &type, &cs, &cpl);
 	if (a)
 		return a;
 	offset = (gate[1] & 0xffff0000u) | (gate[0] & 0xffff);
@@ -405,10 +412,7 @@ static enum attempt deliver_long(struct delivery *d, const struct emu_event *ev)
 	uint64_t sp = c->rsp, offset;
 	enum attempt a;
 
-	a = read_gate(d, ev, gate, &type);
-	if (a)
-		return a;
-	a = handler_cs(d, gate[0] >> 16, &cs, &cpl);
+	a = gate_and_handler(d, ev, gate, &type, &cs, &cpl);
 	if (a)
 		return a;
 	offset = (gate[1] & 0xffff0000u) | (gate[0] & 0xffff) | ((uint64_t)gate[2] << 32);
