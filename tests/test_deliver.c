@@ -208,7 +208,8 @@ START_TEST(test_no_idt_is_a_triple_fault_with_rip_unchanged)
 	cpu.idt_limit = 0;
 	ck_assert_int_eq(deliver(6, false, 0), EMU_TRIPLE_FAULT);
 	ck_assert_uint_eq(cpu.rip, 0x4000);
-	ck_assert_ptr_nonnull(strstr(why, "#UD then #GP(0x33) then #GP(0x6b) then #DF(0x0) then #GP(0x43)"));
+	ck_assert_ptr_nonnull(
+		strstr(why, "#UD then #GP(0x33) then #GP(0x6b) then #DF(0x0) then #GP(0x43)"));
 }
 END_TEST
 

@@ -35,7 +35,8 @@ START_TEST(test_add_defines_every_flag_and_mov_none)
 		TV_SKIP("%s", tv_disasm_none());
 	ck_assert_uint_eq(undef, 0);
 	ck_assert_uint_eq(defined, CF | PF | AF | ZF | SF | OF);
-	ck_assert_int_eq(tv_insn_flag_effects(mov_edi_ecx, sizeof(mov_edi_ecx), 64, &undef, &defined), 0);
+	ck_assert_int_eq(
+		tv_insn_flag_effects(mov_edi_ecx, sizeof(mov_edi_ecx), 64, &undef, &defined), 0);
 	ck_assert_uint_eq(undef | defined, 0);
 }
 END_TEST
@@ -45,7 +46,8 @@ START_TEST(test_undecodable_bytes_say_so)
 	static const uint8_t lone_prefix[] = { 0x66 };
 	uint64_t undef = 1, defined = 1;
 
-	ck_assert_int_eq(tv_insn_flag_effects(lone_prefix, sizeof(lone_prefix), 64, &undef, &defined), -1);
+	ck_assert_int_eq(
+		tv_insn_flag_effects(lone_prefix, sizeof(lone_prefix), 64, &undef, &defined), -1);
 	ck_assert_uint_eq(undef | defined, 0);
 }
 END_TEST

@@ -70,7 +70,8 @@ static void cpu_of(struct emu_cpu *c, const struct tv_regs *r, const struct tv_s
 }
 
 /* The vCPU shuts down at vector: a triple fault, or an exception the emulator cannot deliver. */
-static void end_in_shutdown(struct tv_exit *exit, unsigned vector, const char *prefix, const char *why)
+static void end_in_shutdown(struct tv_exit *exit, unsigned vector, const char *prefix,
+			    const char *why)
 {
 	exit->reason = TV_EXIT_SHUTDOWN;
 	exit->exception = (int)vector;
