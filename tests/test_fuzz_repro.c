@@ -162,8 +162,9 @@ END_TEST
 
 /* A case where a side faulted: its image catches the fault as the fuzzer's machine does and
  * prints the vector, the error code, the saved RIP, CS and RFLAGS (RF set: a fault; real mode
- * pushes 16-bit FLAGS) and, in the paged modes, CR2; long mode takes it on IST1. Here a divide by
- * zero in each mode, and a load of a selector past the GDT's limit, #GP(selector). */
+ * pushes 16-bit FLAGS) and, in the paged modes, CR2 (both halves in long mode); long mode takes it
+ * on IST1. Here a divide by zero in each mode, and a load of a selector past the GDT's limit,
+ * #GP(selector). */
 static void check_fault_image(enum tv_mode mode, const struct tv_backend_ops *be)
 {
 	static const uint8_t div[] = { 0xf7, 0xf1 };                       /* div ecx (cx) */
@@ -188,7 +189,7 @@ static void check_fault_image(enum tv_mode mode, const struct tv_backend_ops *be
 			 k ? 13 : 0, k ? 0x1238u : 0u,
 			 (unsigned)(fz_code_start(c.s.bits) + (k ? 4 : 0)), cs,
 			 (unsigned)((c.in.rflags & FZ_RFLAGS_START_MASK) | 0x2 | (real ? 0 : 0x10000)),
-			 mode == TV_MODE_PAGED32 || mode == TV_MODE_LONG ? "cr2=0\n" : "");
+			 mode == TV_MODE_LONG ? "cr2=0\n0\n" : mode == TV_MODE_PAGED32 ? "cr2=0\n" : "");
 		tv_test_run(&t, be, mode, img, len, NULL, 10.0);
 		ck_assert_msg(t.last.reason == TV_EXIT_HLT && strcmp(t.console, want) == 0,
 			      "%s on %s (%s): %s, printed\n%s\nwant\n%s", tv_mode_name(mode), be->name,

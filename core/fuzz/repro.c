@@ -405,7 +405,7 @@ int fz_case_from_json(json_t *rec, struct fz_case *c, char *oracle, size_t oracl
  * (traps.h): an IDT (real mode: an IVT) of the 32 exception vectors, loaded before the snippet
  * runs, each vector's stub pushing a 0 where the CPU pushes no error code, then the vector, and
  * one handler printing the vector, the error code, the saved RIP, CS and RFLAGS (and CR2 in the
- * paged modes), then halting. Long mode takes them on IST1, at the stack twinvm starts with: the
+ * paged modes, both halves in long mode), then halting. Long mode takes them on IST1, at the stack twinvm starts with: the
  * TSS is the one twinvm's TR points at, at 0, so such an image starts by jumping over it. A case
  * where neither side faulted gets neither, so its image is the same as before the catcher. */
 
@@ -728,6 +728,10 @@ static void emit_catcher(struct emit *e, const struct fz_case *c, uint8_t *img, 
 		print_label(e, img, strings, "cr2=");
 		put(e, (uint8_t[]){ 0x0f, 0x20, 0xd0 }, 3); /* mov eax, cr2 (rax in 64-bit code) */
 		out_eax(e, HC_PRINT32);
+		if (e->bits == 64) { /* shr rax, 32: and its high half */
+			put(e, (uint8_t[]){ 0x48, 0xc1, 0xe8, 0x20 }, 4);
+			out_eax(e, HC_PRINT32);
+		}
 	}
 	put8(e, 0xf4); /* hlt */
 }
