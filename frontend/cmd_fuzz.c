@@ -35,8 +35,10 @@ static const char fuzz_usage[] =
 	"      --duration TIME     stop after TIME (600, 10m, 1h, 2.5s); default --count 100000\n"
 	"      --length MIN-MAX    instructions per snippet (default 1-4, at most 16)\n"
 	"      --classes LIST      instruction classes, comma-separated, or all, or user (the\n"
-	"                          default: all with the kvm oracle; user, all but system, with\n"
-	"                          native, which cannot run system instructions)\n"
+	"                          default: all with the kvm oracle; user, all but system and\n"
+	"                          exceptions, with native, which cannot run system instructions\n"
+	"                          and sees a fault as a signal, without the guest's error code,\n"
+	"                          CR2 or exception frame)\n"
 	"      --cpu MODEL         the emulator's CPU model (default: the largest subset of the\n"
 	"                          host's features; twinvm info lists them)\n"
 	"      --out DIR           write each new bucket there (created if missing)\n"
@@ -252,13 +254,16 @@ int tv_cmd_fuzz(int argc, char **argv)
 	status = open_oracles(oracle_name, o.mode, cpu_model, &o.emu, &o.oracle);
 	if (status)
 		return status;
-	/* System instructions run only as a guest: the kvm oracle's, by default there. */
+	/* System instructions run only as a guest, and faults compare only as a guest takes them:
+	 * the kvm oracle's, by default there. */
 	o.gen.system = strcmp(o.oracle->name, "kvm") == 0;
 	if (!o.gen.classes)
 		o.gen.classes = o.gen.system ? FZ_CLASS_ALL : FZ_CLASS_USER;
-	if ((o.gen.classes & FZ_CLASS_SYSTEM) && !o.gen.system) {
-		fprintf(stderr, "twinvm fuzz: the system class runs on the kvm oracle only (this run's "
-			"oracle is %s)\n", o.oracle->name);
+	if ((o.gen.classes & FZ_CLASS_ENGINE) && !o.gen.system) {
+		fprintf(stderr, "twinvm fuzz: the %s class runs on the kvm oracle only (this run's "
+			"oracle is %s)\n", fz_class_name(o.gen.classes & FZ_CLASS_SYSTEM
+						      ? FZ_CLASS_SYSTEM : FZ_CLASS_EXCEPTIONS),
+			o.oracle->name);
 		status = strcmp(oracle_name, "auto") == 0 ? TV_EXIT_STATUS_SKIP : TV_EXIT_STATUS_USAGE;
 	} else {
 		o.progress = isatty(STDERR_FILENO);

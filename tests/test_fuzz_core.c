@@ -198,6 +198,66 @@ START_TEST(test_buckets_count_a_key_once)
 }
 END_TEST
 
+/* Both faulted with another exception: the key names the exceptions, the oracle's first, not the
+ * instruction's form (one bug, many forms); a selector error code is "sel", its value being the
+ * snippet's; the same exception with another error code is keyed alike; one fault alone keeps
+ * the form. */
+START_TEST(test_bucket_of_another_exception_names_the_exceptions)
+{
+	struct fz_case c = { .mode = TV_MODE_PROTECTED };
+	char key[256];
+
+	ck_assert_int_eq(analyze_3byte(ten, 6, 32, &c.s), 0);
+	c.oracle = (struct fz_result){ .vector = 12, .error_code_known = true };
+	c.emu = (struct fz_result){ .vector = 13, .error_code_known = true };
+	c.diff.fields = FZ_F_FAULT;
+	ck_assert_int_eq(fz_case_key(&c, form_by_bytes, NULL, key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "protected: #SS(0) raised as #GP(0) -> fault");
+	c.oracle.vector = 14;
+	c.oracle.error_code = 2;
+	c.emu.vector = 14;
+	c.diff.fields = FZ_F_ERROR_CODE;
+	ck_assert_int_eq(fz_case_key(&c, form_by_bytes, NULL, key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "protected: #PF(2) raised as #PF(0) -> error_code");
+	c.oracle = (struct fz_result){ .vector = 11, .error_code = 0x20, .error_code_known = true };
+	c.emu = (struct fz_result){ .vector = 13, .error_code = 0x20, .error_code_known = true };
+	c.mode = TV_MODE_LONG;
+	c.diff.fields = FZ_F_FAULT;
+	ck_assert_int_eq(fz_case_key(&c, form_by_bytes, NULL, key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "#NP(sel) raised as #GP(sel) -> fault");
+	c.emu = (struct fz_result){ .vector = -1 };
+	c.diff.fields = FZ_F_FAULT | FZ_F_RIP;
+	ck_assert_int_eq(fz_case_key(&c, form_by_bytes, NULL, key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "...; insn3-c8 -> fault, rip");
+}
+END_TEST
+
+/* A fault both engines took through an exception frame compares the frame: every RFLAGS bit the
+ * CPU saved (RF: a fault, not a trap), and the saved CS and SS; a fault one side saw without a
+ * frame (the native oracle's signal) compares as before. */
+START_TEST(test_compare_sees_the_exception_frame_where_both_have_one)
+{
+	struct fz_snippet s = { .bits = 64 };
+	struct fz_result a = { .vector = 13, .has_frame = true, .frame_cs = 0x18, .frame_ss = 0x10 };
+	struct fz_result b = a;
+	struct fz_diff d;
+	char text[128];
+
+	a.st.rflags = 0x10002;
+	b.st.rflags = 0x2;
+	ck_assert(fz_compare(&s, &a, &b, &d));
+	fz_diff_fields(&d, text, sizeof(text));
+	ck_assert_str_eq(text, "rflags.rf");
+	b.st.rflags = a.st.rflags;
+	b.frame_cs = 0x8;
+	ck_assert(fz_compare(&s, &a, &b, &d));
+	ck_assert_uint_eq(d.fields, FZ_F_FRAME);
+	b.has_frame = false;
+	b.st.rflags = 0x2;
+	ck_assert(!fz_compare(&s, &a, &b, &d));
+}
+END_TEST
+
 /* ---- A divergence on disk ------------------------------------------------------------------ */
 
 /* A case as the fuzzer would have it: the snippet `add rax, rbx; mov [0x40010], rax` run
@@ -297,6 +357,8 @@ int main(void)
 	tcase_add_test(tc, test_minimizer_cuts_a_planted_divergence_to_its_instruction);
 	tcase_add_test(tc, test_minimizer_passes_over_windows_the_oracle_cannot_run);
 	tcase_add_test(tc, test_buckets_count_a_key_once);
+	tcase_add_test(tc, test_bucket_of_another_exception_names_the_exceptions);
+	tcase_add_test(tc, test_compare_sees_the_exception_frame_where_both_have_one);
 	tcase_add_test(tc, test_record_reads_back_what_was_written);
 	tcase_add_test(tc, test_reproducer_image_prints_the_diverging_values);
 	suite_add_tcase(s, tc);

@@ -215,6 +215,8 @@ START_TEST(test_every_class_in_every_width_decodes_back_to_itself_inside_scratch
 						 .bits = bits, .system = true };
 			uint64_t rng = 1000 + c;
 
+			if (o.classes == FZ_CLASS_EXCEPTIONS)
+				continue; /* it reaches out on purpose: its own test below */
 			for (int i = 0; i < 600; i++) {
 				struct fz_snippet s, t;
 				struct fz_state in;
@@ -584,6 +586,167 @@ START_TEST(test_undefined_value_into_memory_is_refused)
 }
 END_TEST
 
+/* The family of an exceptions snippet's last instruction, from its form (fz_insn_form): what
+ * the class makes in each width (gen.c's comment on the class), or NULL for anything else. */
+static const char *exception_family(const char *form, unsigned bits)
+{
+	static const struct {
+		const char *prefix;
+		unsigned widths; /* 16 | 32 | 64 as bits 0, 1, 2 */
+		const char *family;
+	} families[] = {
+		{ "div ", 7, "#DE" },	       { "idiv ", 7, "#DE" },
+		{ "ud2", 7, "#UD" },	       { "ud1 ", 7, "#UD" },
+		{ "syscall", 7, "#UD" },       { "lock ", 7, "#UD" },
+		{ "mov cs, r16 (#UD", 7, "#UD" },
+		{ "arpl r16, r16 (#UD in 16-bit", 1, "#UD" }, { "sldt r16 (#UD in 16", 1, "#UD" },
+		{ "str r16 (#UD in 16", 1, "#UD" },	       { "lar r16, r16 (#UD in 16", 1, "#UD" },
+		{ "into (#UD in 64-bit code)", 4, "#UD" },
+		{ "int3", 7, "#BP" },	       { "int imm8", 7, "#BP" },
+		{ "int1", 7, "#DB" },	       { "into", 3, "#OF" },
+		{ "bound ", 3, "#BR" },	       { "mov cr0, ", 7, "#GP" },
+		{ "mov cr4, ", 7, "#GP" },     { "mov sreg, r16", 6, "segment" },
+		{ "push r", 4, "address" },    { "pop r", 4, "address" },
+		{ "mov r", 7, "address" },     { "mov m", 4, "address" },
+		{ "mov ax, m", 7, "address" }, { "mov eax, m", 7, "address" },
+		{ "mov al, m", 6, "address" },
+		{ "add m", 4, "address" },     { "xor m", 4, "address" },
+		{ "inc m", 4, "address" },     { "not m", 4, "address" },
+		{ "mov rax, m", 4, "address" },
+	};
+	const unsigned w = bits == 16 ? 1 : bits == 32 ? 2 : 4;
+
+	/* the one-byte opcodes 64-bit code dropped, and its aam/aad */
+	if (bits == 64 && strstr(form, " (#UD in 64-bit code)"))
+		return "#UD";
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if ((families[i].widths & w) &&
+		    strncmp(form, families[i].prefix, strlen(families[i].prefix)) == 0)
+			return families[i].family;
+	return NULL;
+}
+
+/* The exceptions class (engine oracles only) in each width: every snippet decodes back to itself,
+ * the invalid encodings it ends in included; every instruction before the last is set-up that
+ * stays in the scratch area (memory operands absolute, inside it) and does not fault; the last is
+ * one of the faulting forms the width has; and over a thousand snippets each family shows up. */
+START_TEST(test_exceptions_class_in_every_width_ends_each_snippet_in_its_fault)
+{
+	static const char *const wanted[3][8] = {
+		{ "#DE", "#UD", "#BP", "#DB", "#OF", "#BR", "#GP", "address" },
+		{ "#DE", "#UD", "#BP", "#DB", "#OF", "#BR", "#GP", "segment" },
+		{ "#DE", "#UD", "#BP", "#DB", "#GP", "segment", "address", NULL },
+	};
+	static const unsigned widths[] = { 16, 32, 64 };
+
+	for (unsigned w = 0; w < 3; w++) {
+		struct fz_gen_opts o = { .min_len = 1, .max_len = 4, .classes = FZ_CLASS_EXCEPTIONS,
+					 .bits = widths[w], .system = true };
+		const int64_t lo = (int64_t)fz_scratch_start(o.bits), hi = lo + FZ_SCRATCH_SIZE;
+		char seen[256] = "", text[1024], form[96];
+		uint64_t rng = 77 + w;
+
+		for (int i = 0; i < 1000; i++) {
+			struct fz_snippet s, t;
+			struct fz_state in;
+			const char *family;
+			unsigned last;
+
+			ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), 0);
+			ck_assert_uint_ge(s.ninsn, 1);
+			ck_assert_int_eq(fz_analyze(s.code, s.len, o.bits, &t), 0);
+			ck_assert_uint_eq(t.ninsn, s.ninsn);
+			ck_assert_mem_eq(t.off, s.off, sizeof(s.off));
+			ck_assert_uint_eq(t.rflags_undefined, s.rflags_undefined);
+			ck_assert_uint_eq(t.gpr_undefined, s.gpr_undefined);
+			ck_assert(t.system == s.system);
+			ck_assert_int_eq(fz_disasm(s.code, s.len, o.bits, text, sizeof(text)), 0);
+			last = s.ninsn - 1u;
+			ck_assert_int_eq(fz_insn_form(s.code + s.off[last], s.off[last + 1] - s.off[last],
+						      o.bits, form, sizeof(form)), 0);
+			family = exception_family(form, o.bits);
+			ck_assert_msg(family, "%u: '%s' ends in '%s', not a form of the class", o.bits,
+				      text, form);
+			if (!strstr(seen, family)) {
+				strcat(seen, family);
+				strcat(seen, " ");
+			}
+			for (unsigned k = 0; k < last; k++) {
+				struct insn d;
+
+				decode_at(&s, k, &d);
+				ck_assert_msg(d.in.mnemonic == ZYDIS_MNEMONIC_MOV ||
+						      d.in.mnemonic == ZYDIS_MNEMONIC_OR ||
+						      d.in.mnemonic == ZYDIS_MNEMONIC_ADD ||
+						      d.in.mnemonic == ZYDIS_MNEMONIC_SUB ||
+						      d.in.meta.category == ZYDIS_CATEGORY_CONVERT,
+					      "%u: '%s': set-up instruction %u is not a mov, or, add, "
+					      "sub or sign extension", o.bits, text, k);
+				for (unsigned j = 0; j < d.in.operand_count_visible; j++) {
+					const ZydisDecodedOperand *op = &d.op[j];
+
+					if (op->type != ZYDIS_OPERAND_TYPE_MEMORY)
+						continue;
+					ck_assert_msg(op->mem.base == ZYDIS_REGISTER_NONE &&
+							      op->mem.disp.value >= lo &&
+							      op->mem.disp.value + op->size / 8 <= hi,
+						      "%u: '%s': set-up instruction %u reaches outside "
+						      "the scratch area", o.bits, text, k);
+				}
+			}
+		}
+		for (unsigned f = 0; f < 8 && wanted[w][f]; f++)
+			ck_assert_msg(strstr(seen, wanted[w][f]), "%u-bit: no %s form in 1000 snippets "
+				      "(seen: %s)", o.bits, wanted[w][f], seen);
+	}
+}
+END_TEST
+
+/* What Zydis will not decode because the CPU raises #UD for it in that width is an instruction
+ * to the analysis, with a form and a text that name it; the same bytes mean something else in
+ * another width, and a half instruction still does not decode. */
+START_TEST(test_invalid_encodings_are_instructions_that_raise_ud)
+{
+	static const uint8_t aaa[] = { 0x37 };                      /* aaa: gone from 64-bit */
+	static const uint8_t aam[] = { 0xd4, 0x0a };                /* aam 10 */
+	static const uint8_t arpl[] = { 0x63, 0xc8 };               /* arpl ax, cx */
+	static const uint8_t mov_cs[] = { 0x8e, 0xc8 };             /* mov cs, ax */
+	static const uint8_t lock_add[] = { 0xf0, 0x01, 0xd8 };     /* lock add eax, ebx */
+	static const uint8_t setup_then_ud[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, /* mov eax, 1 */
+						 0x37 };
+	char buf[96];
+	struct fz_snippet s;
+
+	s = analyzed_bits(aaa, sizeof(aaa), 64, 0);
+	ck_assert_uint_eq(s.ninsn, 1);
+	ck_assert_int_eq(fz_insn_form(aaa, sizeof(aaa), 64, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "aaa (#UD in 64-bit code)");
+	ck_assert_int_eq(fz_insn_form(aaa, sizeof(aaa), 32, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "aaa");
+	s = analyzed_bits(aam, sizeof(aam), 64, 0);
+	ck_assert_uint_eq(s.off[1], 2);
+	ck_assert_int_eq(fz_analyze(aam, 1, 64, &s), -EINVAL); /* its imm8 is missing */
+	s = analyzed_bits(arpl, sizeof(arpl), 16, 0);
+	ck_assert_int_eq(fz_insn_form(arpl, sizeof(arpl), 16, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "arpl r16, r16 (#UD in 16-bit code)");
+	s = analyzed_bits(mov_cs, sizeof(mov_cs), 32, 0);
+	ck_assert_int_eq(fz_disasm(mov_cs, sizeof(mov_cs), 32, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "mov cs, r16 (#UD)");
+	s = analyzed_bits(lock_add, sizeof(lock_add), 32, 0);
+	ck_assert_uint_eq(s.off[1], 3);
+	ck_assert_int_eq(fz_insn_form(lock_add, sizeof(lock_add), 32, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "lock add r32, r32");
+	ck_assert_int_eq(fz_disasm(lock_add, sizeof(lock_add), 32, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "lock add eax, ebx");
+	ck_assert_uint_eq(fz_explicit_gprs(lock_add, sizeof(lock_add), 32),
+			  (1u << FZ_RAX) | (1u << FZ_RBX));
+	s = analyzed_bits(setup_then_ud, sizeof(setup_then_ud), 64, 0);
+	ck_assert_uint_eq(s.ninsn, 2);
+	ck_assert_int_eq(fz_disasm(setup_then_ud, sizeof(setup_then_ud), 64, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "mov eax, 0x01; aaa (#UD)");
+}
+END_TEST
+
 START_TEST(test_analyze_refuses_what_does_not_decode)
 {
 	static const uint8_t cut[] = { 0x48, 0xf7 }; /* half of mul */
@@ -668,6 +831,8 @@ START_TEST(test_options_and_class_names)
 	uint32_t mask = 0;
 
 	ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), -EINVAL); /* system without KVM */
+	o.classes = FZ_CLASS_EXCEPTIONS;
+	ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), -EINVAL); /* nor exceptions */
 	o.classes = FZ_CLASS_ALU;
 	o.max_len = FZ_INSN_MAX + 1;
 	ck_assert_int_eq(fz_generate(&rng, &o, &s, &in), -EINVAL);
@@ -685,6 +850,10 @@ START_TEST(test_options_and_class_names)
 	ck_assert_int_eq(fz_class_parse("alu,", &mask), -EINVAL);
 	ck_assert_int_eq(fz_class_parse("alux", &mask), -EINVAL);
 	ck_assert_str_eq(fz_class_name(FZ_CLASS_STRING), "string");
+	ck_assert_int_eq(fz_class_parse("exceptions", &mask), 0);
+	ck_assert_uint_eq(mask, FZ_CLASS_EXCEPTIONS);
+	ck_assert_int_eq(fz_class_parse("all", &mask), 0);
+	ck_assert_uint_eq(mask & FZ_CLASS_ENGINE, FZ_CLASS_SYSTEM | FZ_CLASS_EXCEPTIONS);
 	ck_assert_ptr_null(fz_class_name(FZ_CLASS_ALU | FZ_CLASS_BIT));
 	for (unsigned c = 0; c < FZ_CLASS_COUNT; c++) {
 		ck_assert_int_eq(fz_class_parse(fz_class_name(1u << c), &mask), 0);
@@ -773,6 +942,8 @@ int main(void)
 	tcase_add_test(tc, test_reading_an_undefined_flag_masks_what_it_writes);
 	tcase_add_test(tc, test_bsf_of_a_maybe_zero_source_masks_the_destination);
 	tcase_add_test(tc, test_undefined_value_into_memory_is_refused);
+	tcase_add_test(tc, test_exceptions_class_in_every_width_ends_each_snippet_in_its_fault);
+	tcase_add_test(tc, test_invalid_encodings_are_instructions_that_raise_ud);
 	tcase_add_test(tc, test_analyze_refuses_what_does_not_decode);
 	tcase_add_test(tc, test_insn_form_names_kinds_not_registers);
 	tcase_add_test(tc, test_disasm_joins_instructions);

@@ -160,6 +160,66 @@ START_TEST(test_image_prints_the_snippets_end_state_on_kvm)
 }
 END_TEST
 
+/* A case where a side faulted: its image catches the fault as the fuzzer's machine does and
+ * prints the vector, the error code, the saved RIP, CS and RFLAGS (RF set: a fault; real mode
+ * pushes 16-bit FLAGS) and, in the paged modes, CR2 (both halves in long mode); long mode takes it
+ * on IST1. Here a divide by zero in each mode, and a load of a selector past the GDT's limit,
+ * #GP(selector). */
+static void check_fault_image(enum tv_mode mode, const struct tv_backend_ops *be)
+{
+	static const uint8_t div[] = { 0xf7, 0xf1 };                       /* div ecx (cx) */
+	static const uint8_t load[] = { 0x66, 0xb8, 0x38, 0x12, 0x8e, 0xd8 }; /* mov ds, 0x1238 */
+	static uint8_t img[0x4000];
+	const bool real = mode == TV_MODE_REAL;
+	const unsigned cs = real ? FZ_CODE_ADDR >> 4 : mode == TV_MODE_LONG ? 0x18 : 0x8;
+	struct fz_case c;
+	struct tv_test_run t;
+	char want[256];
+	size_t len;
+
+	for (int k = 0; k < (real ? 1 : 2); k++) {
+		case_of(&c, mode);
+		c.s.len = k ? sizeof(load) : sizeof(div);
+		memcpy(c.s.code, k ? load : div, c.s.len);
+		c.in.gpr[FZ_RCX] = 0;
+		c.emu = c.oracle = (struct fz_result){ .st = c.in, .vector = k ? 13 : 0 };
+		c.diff.fields = FZ_F_FAULT;
+		ck_assert_int_eq(fz_repro_image(&c, img, sizeof(img), &len), 0);
+		snprintf(want, sizeof(want), "vector=%d\nerror=%u\nrip=%u\ncs=%u\nrflags=%u\n%s",
+			 k ? 13 : 0, k ? 0x1238u : 0u,
+			 (unsigned)(fz_code_start(c.s.bits) + (k ? 4 : 0)), cs,
+			 (unsigned)((c.in.rflags & FZ_RFLAGS_START_MASK) | 0x2 | (real ? 0 : 0x10000)),
+			 mode == TV_MODE_LONG ? "cr2=0\n0\n" : mode == TV_MODE_PAGED32 ? "cr2=0\n" : "");
+		tv_test_run(&t, be, mode, img, len, NULL, 10.0);
+		ck_assert_msg(t.last.reason == TV_EXIT_HLT && strcmp(t.console, want) == 0,
+			      "%s on %s (%s): %s, printed\n%s\nwant\n%s", tv_mode_name(mode), be->name,
+			      k ? "mov ds" : "div", tv_exit_reason_name(t.last.reason), t.console,
+			      want);
+		tv_test_run_end(&t);
+	}
+}
+
+START_TEST(test_fault_image_prints_the_fault_on_the_emulator)
+{
+	char why[512];
+
+	check_fault_image((enum tv_mode)_i, tv_test_engine("emu", (enum tv_mode)_i, why,
+							   sizeof(why)));
+}
+END_TEST
+
+START_TEST(test_fault_image_prints_the_fault_on_kvm)
+{
+	const struct tv_backend_ops *be;
+	char why[512];
+
+	be = tv_test_engine("kvm", (enum tv_mode)_i, why, sizeof(why));
+	if (!be)
+		TV_SKIP("kvm/%s: %s", tv_mode_name((enum tv_mode)_i), why);
+	check_fault_image((enum tv_mode)_i, be);
+}
+END_TEST
+
 START_TEST(test_image_of_a_case_whose_mode_and_width_disagree_is_refused)
 {
 	static uint8_t img[0x4000];
@@ -196,8 +256,9 @@ static size_t slurp(const char *path, uint8_t *buf, size_t cap)
 	return n;
 }
 
-/* Every record in dir is a long-mode case (its "mode" "long", or with named_mode false absent)
- * that rebuilds, with the verdict the fuzzer had, the image beside it byte for byte. How many. */
+/* Every record in dir is a long-mode case (its "mode" "long"; with named_mode false it may also
+ * be absent) that rebuilds, with the verdict the fuzzer had, the image beside it byte for byte.
+ * How many. */
 static int records_rebuild_their_images(const char *dir, bool named_mode)
 {
 	static uint8_t img[0x4000], bin[0x8000];
@@ -219,8 +280,8 @@ static int records_rebuild_their_images(const char *dir, bool named_mode)
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		rec = load(path);
 		mode = json_string_value(json_object_get(rec, "mode"));
-		ck_assert_msg(named_mode ? mode && strcmp(mode, "long") == 0 : !mode, "%s: mode %s",
-			      path, mode ? mode : "absent");
+		ck_assert_msg((!named_mode && !mode) || (mode && strcmp(mode, "long") == 0),
+			      "%s: mode %s", path, mode ? mode : "absent");
 		ck_assert_msg(!fz_case_from_json(rec, &c, oracle, sizeof(oracle), why, sizeof(why)),
 			      "%s: %s", path, why);
 		json_decref(rec);
@@ -237,8 +298,9 @@ static int records_rebuild_their_images(const char *dir, bool named_mode)
 	return n;
 }
 
-/* tests/divergences holds long-mode reproducers written before the other modes: their records
- * (no "mode") still load as long mode and rebuild the committed images byte for byte. */
+/* tests/divergences holds long-mode reproducers, most written before the other modes: their
+ * records (no "mode") still load as long mode, and every one, the later ones (with a fault catcher)
+ * too, rebuilds the committed image byte for byte. */
 START_TEST(test_committed_long_records_rebuild_their_images_byte_for_byte)
 {
 	const char *src = getenv("TWINVM_SRC");
@@ -273,10 +335,12 @@ static void faulted_case(struct fz_case *c)
 		.base = 0xffffffff00000000ull, .selector = 0xfffb, .type = 3, .dpl = 3, .l = 1,
 		.avl = 1, .unusable = 1,
 	};
+	c->emu.has_frame = true;
+	c->emu.frame_cs = 0x8;
 	c->oracle.vector = FZ_VECTOR_UNKNOWN;
 }
 
-START_TEST(test_record_round_trips_mode_fault_error_code_and_system_state)
+START_TEST(test_record_round_trips_mode_fault_error_code_frame_and_system_state)
 {
 	struct fz_case c, back;
 	char oracle[16], why[256];
@@ -295,9 +359,13 @@ START_TEST(test_record_round_trips_mode_fault_error_code_and_system_state)
 	ck_assert_uint_eq(back.emu.error_code, 0x6);
 	ck_assert(back.emu.has_system);
 	ck_assert_mem_eq(&back.emu.system, &c.emu.system, sizeof(c.emu.system));
+	ck_assert(back.emu.has_frame);
+	ck_assert_uint_eq(back.emu.frame_cs, 0x8);
+	ck_assert_uint_eq(back.emu.frame_ss, 0);
 	ck_assert_int_eq(back.oracle.vector, FZ_VECTOR_UNKNOWN);
 	ck_assert(!back.oracle.error_code_known);
 	ck_assert(!back.oracle.has_system);
+	ck_assert(!back.oracle.has_frame);
 	json_decref(rec);
 }
 END_TEST
@@ -333,6 +401,9 @@ static const struct {
 	{ "emu.system.fs.unusable", "\"1\"", "\"system.fs.unusable\"" },
 	{ "emu.system.ss.selector", "\"0x10000\"", "\"system.ss.selector\"" },
 	{ "emu.system.gs.limit", "\"0x100000000\"", "\"system.gs.limit\"" },
+	{ "emu.frame", "[]", "\"frame\"" },
+	{ "emu.frame.cs", "\"0x10000\"", "\"frame.cs\"" },
+	{ "emu.frame.ss", "8", "\"frame.ss\"" },
 };
 
 START_TEST(test_record_with_a_malformed_field_is_refused_naming_it)
@@ -401,9 +472,11 @@ int main(void)
 	tcase_add_loop_test(tc, test_image_prints_the_snippets_end_state_on_the_emulator, 0,
 			    TV_MODE_COUNT);
 	tcase_add_loop_test(tc, test_image_prints_the_snippets_end_state_on_kvm, 0, TV_MODE_COUNT);
+	tcase_add_loop_test(tc, test_fault_image_prints_the_fault_on_the_emulator, 0, TV_MODE_COUNT);
+	tcase_add_loop_test(tc, test_fault_image_prints_the_fault_on_kvm, 0, TV_MODE_COUNT);
 	tcase_add_test(tc, test_image_of_a_case_whose_mode_and_width_disagree_is_refused);
 	tcase_add_test(tc, test_committed_long_records_rebuild_their_images_byte_for_byte);
-	tcase_add_test(tc, test_record_round_trips_mode_fault_error_code_and_system_state);
+	tcase_add_test(tc, test_record_round_trips_mode_fault_error_code_frame_and_system_state);
 	tcase_add_loop_test(tc, test_record_with_a_malformed_field_is_refused_naming_it, 0,
 			    sizeof(malformed) / sizeof(malformed[0]));
 	tcase_add_test(tc, test_record_without_mode_loads_as_long);

@@ -50,7 +50,14 @@
  *    flags alone (SDM Vol. 2B "REP/REPE/REPZ/REPNE/REPNZ": the count is tested before the first
  *    iteration), so each flag it modifies keeps its earlier taint too, as a shift by CL does.
  *    (Found by the fuzzer itself: AF left undefined by a shift came through `mov ecx, 0;
- *    repe scasb` and was reported.) */
+ *    repe scasb` and was reported.)
+ *
+ * Invalid encodings. The exceptions class ends some snippets in an instruction the CPU raises #UD
+ * for in that width, which Zydis does not decode there because it knows it is invalid (the table
+ * in invalid_at: the one-byte opcodes 64-bit code dropped, ARPL and the descriptor-table
+ * instructions in real mode, a move to CS, a LOCK prefix on what cannot take one). Each is taken
+ * as one instruction that reads and writes nothing (it never completes); its form and text name
+ * it. */
 #include "gen.h"
 #include "taint.h"
 
@@ -84,6 +91,63 @@ static int decode_bits(const uint8_t *code, size_t len, unsigned bits, struct de
 	    !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, code, len, &d->in, d->op)))
 		return -EINVAL;
 	return 0;
+}
+
+/* An encoding #UD ends (the header comment): its length, and its name or, for a LOCK prefix, the
+ * instruction after the prefix (lock_inner). */
+struct invalid {
+	unsigned len;
+	const char *name; /* NULL: "lock " + the instruction at code + 1 */
+};
+
+#define W16 1u
+#define W32 2u
+#define W64 4u
+
+static bool invalid_at(const uint8_t *code, size_t len, unsigned bits, struct invalid *v)
+{
+	/* Opcode bytes and which of their bits must match (the ModRM's register forms). */
+	static const struct {
+		unsigned widths, n;
+		uint8_t bytes[3], mask[3];
+		const char *name;
+	} table[] = {
+		{ W64, 1, { 0x06 }, { 0xff }, "push es" },  { W64, 1, { 0x07 }, { 0xff }, "pop es" },
+		{ W64, 1, { 0x0e }, { 0xff }, "push cs" },  { W64, 1, { 0x16 }, { 0xff }, "push ss" },
+		{ W64, 1, { 0x17 }, { 0xff }, "pop ss" },   { W64, 1, { 0x1e }, { 0xff }, "push ds" },
+		{ W64, 1, { 0x1f }, { 0xff }, "pop ds" },   { W64, 1, { 0x27 }, { 0xff }, "daa" },
+		{ W64, 1, { 0x2f }, { 0xff }, "das" },	    { W64, 1, { 0x37 }, { 0xff }, "aaa" },
+		{ W64, 1, { 0x3f }, { 0xff }, "aas" },	    { W64, 1, { 0x60 }, { 0xff }, "pusha" },
+		{ W64, 1, { 0x61 }, { 0xff }, "popa" },	    { W64, 1, { 0xce }, { 0xff }, "into" },
+		{ W64, 2, { 0xd4 }, { 0xff }, "aam imm8" }, { W64, 2, { 0xd5 }, { 0xff }, "aad imm8" },
+		/* real mode does not recognise these (SDM Vol. 2, each one's "Real-Address Mode
+		 * Exceptions"): register forms only */
+		{ W16, 2, { 0x63, 0xc0 }, { 0xff, 0xc0 }, "arpl r16, r16" },
+		{ W16, 3, { 0x0f, 0x00, 0xc0 }, { 0xff, 0xff, 0xf8 }, "sldt r16" },
+		{ W16, 3, { 0x0f, 0x00, 0xc8 }, { 0xff, 0xff, 0xf8 }, "str r16" },
+		{ W16, 3, { 0x0f, 0x02, 0xc0 }, { 0xff, 0xff, 0xc0 }, "lar r16, r16" },
+		/* MOV to CS, in every width (SDM Vol. 2B "MOV", #UD) */
+		{ W16 | W32 | W64, 2, { 0x8e, 0xc8 }, { 0xff, 0xf8 }, "mov cs, r16" },
+	};
+	const unsigned w = bits == 16 ? W16 : bits == 32 ? W32 : W64;
+	struct decoded d;
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		bool match = (table[i].widths & w) && len >= table[i].n;
+
+		for (unsigned b = 0; match && b < table[i].n; b++)
+			match = (code[b] & table[i].mask[b]) == table[i].bytes[b];
+		if (match) {
+			*v = (struct invalid){ .len = table[i].n, .name = table[i].name };
+			return true;
+		}
+	}
+	/* LOCK on an instruction that takes none (SDM Vol. 2A "LOCK": #UD) */
+	if (len > 1 && code[0] == 0xf0 && decode_bits(code + 1, len - 1, bits, &d) == 0) {
+		*v = (struct invalid){ .len = 1u + d.in.length, .name = NULL };
+		return true;
+	}
+	return false;
 }
 
 /* enum fz_gpr of a general register of any size and any width's code (AH..BH are bits 8-15 of
@@ -257,8 +321,14 @@ int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz
 	const ZydisAccessedFlags *f;
 	bool rt = false, addr_rt = false, idiom, pushf, mem_written = false;
 
-	if (decode_bits(code, len, t->bits, &d) != 0)
-		return -EINVAL;
+	if (decode_bits(code, len, t->bits, &d) != 0) {
+		struct invalid v;
+
+		if (!invalid_at(code, len, t->bits, &v))
+			return -EINVAL;
+		*st = (struct fz_step){ .len = v.len, .mnemonic = ZYDIS_MNEMONIC_INVALID };
+		return 0; /* it raises #UD: nothing read, nothing written */
+	}
 	m = d.in.mnemonic;
 	f = d.in.cpu_flags;
 	st->len = d.in.length;
@@ -454,7 +524,17 @@ uint16_t fz_explicit_gprs(const uint8_t *code, size_t len, unsigned bits)
 	uint16_t mask = 0;
 	struct decoded d;
 
-	for (size_t at = 0; at < len && decode_bits(code + at, len - at, bits, &d) == 0; at += d.in.length) {
+	for (size_t at = 0; at < len; at += d.in.length) {
+		struct invalid v;
+
+		if (decode_bits(code + at, len - at, bits, &d) != 0) {
+			if (!invalid_at(code + at, len - at, bits, &v))
+				break;
+			if (!v.name) /* lock: the instruction after it names its registers */
+				mask |= fz_explicit_gprs(code + at + 1, v.len - 1, bits);
+			d.in.length = (ZyanU8)v.len;
+			continue;
+		}
 		for (unsigned i = 0; i < d.in.operand_count_visible; i++) {
 			int g = d.op[i].type == ZYDIS_OPERAND_TYPE_REGISTER ? gpr_of(d.op[i].reg.value)
 									    : -1;
@@ -477,7 +557,22 @@ int fz_insn_form(const uint8_t *code, size_t len, unsigned bits, char *buf, size
 	if (n == 0)
 		return -ENOSPC;
 	buf[0] = '\0';
-	if (decode_bits(code, len, bits, &d) != 0 || d.in.length != len)
+	if (decode_bits(code, len, bits, &d) != 0) {
+		struct invalid v;
+		int rc;
+
+		if (!invalid_at(code, len, bits, &v) || v.len != len)
+			return -EINVAL;
+		if (v.name) {
+			snprintf(part, sizeof(part), " (#UD in %u-bit code)", bits);
+			return put(buf, n, &at, v.name) && put(buf, n, &at, part) ? 0 : -ENOSPC;
+		}
+		if (!put(buf, n, &at, "lock "))
+			return -ENOSPC;
+		rc = fz_insn_form(code + 1, len - 1, bits, buf + at, n - at);
+		return rc == -EINVAL ? rc : rc ? -ENOSPC : 0;
+	}
+	if (d.in.length != len)
 		return -EINVAL;
 	if (d.in.attributes & ZYDIS_ATTRIB_HAS_LOCK)
 		ok = put(buf, n, &at, "lock ");
@@ -540,15 +635,31 @@ int fz_disasm(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t 
 	    !ZYAN_SUCCESS(ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_FORCE_SIZE, 1)))
 		return -EINVAL;
 	while (off < len) {
-		if (decode_bits(code + off, len - off, bits, &d) != 0)
-			return -EINVAL;
+		struct invalid v;
+		size_t skip = 0; /* a LOCK prefix Zydis will not decode, put before the rest */
+
+		if (decode_bits(code + off, len - off, bits, &d) != 0) {
+			if (!invalid_at(code + off, len - off, bits, &v))
+				return -EINVAL;
+			if (v.name) {
+				snprintf(text, sizeof(text), "%s (#UD)", v.name);
+				if (ok)
+					ok = put(buf, n, &at, off ? "; " : "") && put(buf, n, &at, text);
+				off += v.len;
+				continue;
+			}
+			skip = 1;
+			if (decode_bits(code + off + 1, len - off - 1, bits, &d) != 0)
+				return -EINVAL;
+		}
+		memcpy(text, "lock ", skip ? 5 : 0);
 		if (!ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &d.in, d.op,
-				  d.in.operand_count_visible, text, sizeof(text), fz_code_start(bits) + off,
-				  NULL)))
+				  d.in.operand_count_visible, text + 5 * skip, sizeof(text) - 5 * skip,
+				  fz_code_start(bits) + off + skip, NULL)))
 			return -EINVAL;
 		if (ok)
 			ok = put(buf, n, &at, off ? "; " : "") && put(buf, n, &at, text);
-		off += d.in.length;
+		off += skip + d.in.length;
 	}
 	return ok ? 0 : -ENOSPC;
 }

@@ -18,7 +18,11 @@ typedef uint16_t (*fz_gprs_fn)(const uint8_t *code, size_t len, unsigned bits);
 /* "popcnt r64, r64 -> reg, rflags": the form of c's last instruction (the one the divergence
  * shows at; "...; " before it when others lead up to it), then where it differs: registers that
  * are explicit operands as "reg" (explicit may be NULL: every register by name), any flag as
- * "rflags". Which flag or register differs depends on the values, not on the bug. */
+ * "rflags". Which flag or register differs depends on the values, not on the bug. When both
+ * sides faulted, with different vectors or error codes, the form gives way to the exceptions,
+ * the oracle's first: "#SS(0) raised as #GP(0) -> fault", "#PF(2) raised as #PF(0) ->
+ * error_code" (the exceptions class finds one such bug through many forms); a selector as an
+ * error code is "sel", its value being the snippet's. */
 int fz_case_key(const struct fz_case *c, fz_form_fn form, fz_gprs_fn explicit, char *key,
 		size_t len);
 

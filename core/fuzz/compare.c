@@ -53,7 +53,8 @@ static bool clobbered(const struct fz_result *r, uint32_t i)
 bool fz_compare(const struct fz_snippet *s, const struct fz_result *a, const struct fz_result *b,
 		struct fz_diff *d)
 {
-	uint64_t rflags_mask = FZ_RFLAGS_COMPARED & ~s->rflags_undefined;
+	bool frames = a->vector >= 0 && a->vector == b->vector && a->has_frame && b->has_frame;
+	uint64_t rflags_mask = (frames ? FZ_RFLAGS_FRAME : FZ_RFLAGS_COMPARED) & ~s->rflags_undefined;
 	uint64_t keep = fz_gpr_mask(s->bits);
 
 	memset(d, 0, sizeof(*d));
@@ -64,6 +65,8 @@ bool fz_compare(const struct fz_snippet *s, const struct fz_result *a, const str
 	if (a->vector >= 0 && a->vector == b->vector && a->error_code_known &&
 	    b->error_code_known && a->error_code != b->error_code)
 		d->fields |= FZ_F_ERROR_CODE;
+	if (frames && (a->frame_cs != b->frame_cs || a->frame_ss != b->frame_ss))
+		d->fields |= FZ_F_FRAME;
 	for (int i = 0; i < fz_gprs(s->bits); i++)
 		if (!(s->gpr_undefined & (1u << i)) && ((a->st.gpr[i] ^ b->st.gpr[i]) & keep))
 			d->fields |= 1u << i;
@@ -89,15 +92,19 @@ void fz_diff_fields(const struct fz_diff *d, char *buf, size_t len)
 	static const struct {
 		uint64_t bit;
 		const char *name;
-	} flags[] = { { 1u << 0, "cf" },  { 1u << 2, "pf" },  { 1u << 4, "af" }, { 1u << 6, "zf" },
-		      { 1u << 7, "sf" },  { 1u << 10, "df" }, { 1u << 11, "of" } };
+	} flags[] = { { 1u << 0, "cf" },   { 1u << 2, "pf" },    { 1u << 4, "af" },
+		      { 1u << 6, "zf" },   { 1u << 7, "sf" },    { 1u << 8, "tf" },
+		      { 1u << 9, "if" },   { 1u << 10, "df" },   { 1u << 11, "of" },
+		      { 3u << 12, "iopl" }, { 1u << 14, "nt" },  { 1u << 16, "rf" },
+		      { 1u << 17, "vm" },  { 1u << 18, "ac" },   { 1u << 19, "vif" },
+		      { 1u << 20, "vip" }, { 1u << 21, "id" } };
 	static const struct {
 		uint32_t bit;
 		const char *name;
 	} system[] = { { FZ_F_ERROR_CODE, "error_code" }, { FZ_F_SEGMENTS, "segments" },
 		       { FZ_F_CR0, "cr0" },		  { FZ_F_CR2, "cr2" },
 		       { FZ_F_CR3, "cr3" },		  { FZ_F_CR4, "cr4" },
-		       { FZ_F_EFER, "efer" } };
+		       { FZ_F_EFER, "efer" },		  { FZ_F_FRAME, "frame" } };
 	size_t n = 0;
 
 #define PUT(...)                                                                   \

@@ -23,6 +23,7 @@
 #define FZ_F_CR3 (1u << 24)
 #define FZ_F_CR4 (1u << 25)
 #define FZ_F_EFER (1u << 26)
+#define FZ_F_FRAME (1u << 27) /* the CS (long mode: and SS) an exception frame saved */
 
 struct fz_diff {
 	uint32_t fields;      /* FZ_F_* and 1 << gpr */
@@ -37,7 +38,9 @@ struct fz_diff {
  * (clobber_at/len). When both faulted with the same vector the states at the fault are compared
  * the same way; error codes only where both sides know them as a guest sees them (the native
  * oracle runs at CPL 3, the guests at CPL 0, and #PF's error code says so), and the system state
- * where both report it. */
+ * where both report it. Where both took the fault through an exception frame (the engines) the
+ * frame is compared too: the RFLAGS it saved on FZ_RFLAGS_FRAME (less the undefined flags), its CS
+ * and SS. */
 bool fz_compare(const struct fz_snippet *s, const struct fz_result *a, const struct fz_result *b,
 		struct fz_diff *d);
 

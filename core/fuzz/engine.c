@@ -37,7 +37,7 @@ struct engine {
 	uint64_t slot_base; /* linear address of slot 0 */
 	uint64_t slot_ip;   /* slot 0 as the code's IP (real mode: an offset in FZ_REAL_CS) */
 	struct tv_sregs start; /* the system state every snippet starts from */
-	bool dirty;            /* the last snippet may have changed it (the system class) */
+	bool dirty; /* the last snippet may have changed it (the system class, or a fault: CR2) */
 	struct tv_machine m;
 	FILE *console; /* /dev/null: a snippet prints nothing, but the machine needs somewhere */
 	char name[16];
@@ -111,6 +111,9 @@ static int take_frame(struct engine *e, int vector, const struct tv_regs *r, uin
 	out->vector = vector;
 	out->error_code = f.error_code;
 	out->error_code_known = f.has_error_code;
+	out->has_frame = true;
+	out->frame_cs = f.cs;
+	out->frame_ss = f.ss;
 	out->st.rip = f.ip - entry_ip + fz_code_start(e->bits);
 	out->st.rflags = f.flags;
 	out->st.gpr[FZ_RSP] = f.sp;
@@ -206,7 +209,6 @@ static int engine_run(struct fz_oracle *o, const struct fz_snippet *s, const str
 		rc = m->be->set_sregs(m->vcpu, &e->start);
 	if (rc)
 		return rc;
-	e->dirty = s->system;
 	for (int i = 0; i < FZ_NGPR; i++)
 		*reg_of(&r, i) = in->gpr[i];
 	r.rip = ip;
@@ -218,6 +220,9 @@ static int engine_run(struct fz_oracle *o, const struct fz_snippet *s, const str
 		rc = m->be->get_regs(m->vcpu, &r);
 	if (!rc)
 		rc = outcome(e, s, &x, &r, ip, out);
+	/* A system instruction may have changed the system state, and a fault did: CR2 after a
+	 * #PF, which the next snippet's fault would otherwise report as its own. */
+	e->dirty = s->system || rc || out->vector >= 0;
 	return rc;
 }
 

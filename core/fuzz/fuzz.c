@@ -118,17 +118,18 @@ static int load_known(const char *dir, struct fz_buckets *known)
 	return 0;
 }
 
-/* A file name from a bucket key: "007-popcnt-r64-r64". */
+/* A file name from a bucket key: "007-popcnt-r64-r64", "008-ss-0-raised-as-gp-0". */
 static void bucket_name(unsigned seq, const char *key, char *name, size_t len)
 {
 	size_t n = (size_t)snprintf(name, len, "%03u-", seq);
 	bool dash = false;
 
 	for (const char *p = key; *p && *p != '>' && n + 1 < len && n < 48; p++) {
-		bool word = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9');
+		bool word = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			    (*p >= 'A' && *p <= 'Z');
 
 		if (word) {
-			name[n++] = *p;
+			name[n++] = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
 			dash = false;
 		} else if (!dash && n > 4) {
 			name[n++] = '-';

@@ -45,6 +45,11 @@ struct fz_state {
 	uint8_t scratch[FZ_SCRATCH_SIZE];
 };
 
+/* RFLAGS bits compared in an exception frame, where both oracles have one: the arithmetic flags
+ * and DF, and TF, IF, IOPL, NT, RF, VM, AC, VIF, VIP and ID as the CPU saved them (RF set for a
+ * fault, not for a trap). */
+#define FZ_RFLAGS_FRAME 0x3f7fd5ull
+
 /* RFLAGS bits a snippet may start with: the arithmetic flags and DF. (TF would trap, AC would make
  * Linux's user mode fault on unaligned accesses, IF/IOPL are not the snippet's.) */
 #define FZ_RFLAGS_START_MASK 0x0cd5ull /* CF PF AF ZF SF DF OF */
@@ -99,6 +104,10 @@ struct fz_result {
 	/* Scratch bytes the oracle's own way of catching the fault wrote (the exception frame a
 	 * guest's handler receives on the snippet's stack): not the snippet's, not compared. */
 	uint16_t clobber_at, clobber_len;
+	/* The engine oracles' exception frame, beside the RIP, RFLAGS (all of it, RF and IF too)
+	 * and RSP it gave st: the CS it saved, and in long mode the SS. */
+	bool has_frame;
+	uint16_t frame_cs, frame_ss;
 	/* The engine oracles' system state at the end (segments, control registers, EFER). */
 	bool has_system;
 	struct tv_sregs system;

@@ -51,10 +51,13 @@ enum fz_class {
 	FZ_CLASS_FLAGS = 1u << 7,  /* pushf/popf behind masks, lahf/sahf, clc/stc/cmc/cld/std */
 	FZ_CLASS_STRING = 1u << 8, /* movs/stos/lods/cmps/scas, rep prefixes, on the scratch area */
 	FZ_CLASS_SYSTEM = 1u << 9, /* segment moves, mov cr, in/out: the KVM oracle only */
-	FZ_CLASS_COUNT = 10,
+	/* a fault on purpose, with its setup, ending the snippet: the KVM oracle only */
+	FZ_CLASS_EXCEPTIONS = 1u << 10,
+	FZ_CLASS_COUNT = 11,
 };
-#define FZ_CLASS_USER 0x1ffu /* every class the native oracle can run */
-#define FZ_CLASS_ALL 0x3ffu
+#define FZ_CLASS_USER 0x1ffu   /* every class the native oracle can run */
+#define FZ_CLASS_ENGINE 0x600u /* the classes only the engine oracles run: system, exceptions */
+#define FZ_CLASS_ALL 0x7ffu
 
 /* "alu" for FZ_CLASS_ALU; NULL for anything but one class bit. */
 const char *fz_class_name(uint32_t bit);
@@ -70,14 +73,16 @@ struct fz_gen_opts {
 	unsigned min_len, max_len;
 	uint32_t classes; /* enum fz_class bits, not 0 */
 	unsigned bits;    /* the code width, 16, 32 or 64 (fz.h); 0 is taken as 64 */
-	bool system;      /* KVM oracle only: FZ_CLASS_SYSTEM is refused without it */
+	bool system;      /* the KVM oracle: the FZ_CLASS_ENGINE classes are refused without it */
 };
 
 /* One snippet of o->bits into s (with its masks, bits and system, as fz_analyze gives them)
  * and its start state into in: interesting register values (below 64 bits the 8 legacy ones,
  * upper halves 0), RSP inside the scratch area, RIP at fz_code_start, random scratch bytes and
  * RFLAGS within FZ_RFLAGS_START_MASK. Every memory access stays in the scratch area and no
- * instruction faults from that state on the native oracle (classes below FZ_CLASS_SYSTEM).
+ * instruction faults from that state on the native oracle (classes below FZ_CLASS_SYSTEM), but
+ * for an exceptions item: it comes last (the snippet ends there), and its last instruction
+ * faults on purpose, its accesses reaching outside the scratch area where that is the fault.
  * *rng is the generator's state (any value; the same value gives the same snippet). 0 or
  * -EINVAL for bad options. */
 int fz_generate(uint64_t *rng, const struct fz_gen_opts *o, struct fz_snippet *s,

@@ -130,6 +130,10 @@ static json_t *result_json(const struct fz_result *r, const struct fz_state *in)
 		json_object_set_new(o, "vector", json_integer(r->vector));
 		if (r->error_code_known)
 			json_object_set_new(o, "error_code", tv_json_hex(r->error_code));
+		if (r->has_frame)
+			json_object_set_new(o, "frame",
+					    json_pack("{s:o,s:o}", "cs", tv_json_hex(r->frame_cs),
+						      "ss", tv_json_hex(r->frame_ss)));
 		json_object_set_new(o, "scratch_changes", scratch_changes(r->st.scratch, in->scratch));
 		if (r->has_system)
 			json_object_set_new(o, "system", system_json(&r->system));
@@ -290,8 +294,9 @@ static int get_result(json_t *obj, const char *field, const struct fz_state *in,
 		      struct fz_result *r, char *why, size_t len)
 {
 	json_t *vector = json_object_get(obj, "vector"), *runs;
-	json_t *system = json_object_get(obj, "system");
+	json_t *system = json_object_get(obj, "system"), *frame = json_object_get(obj, "frame");
 	size_t i;
+	uint64_t v;
 	json_t *run;
 	int rc = get_state(obj, field, &r->st, why, len);
 
@@ -301,10 +306,22 @@ static int get_result(json_t *obj, const char *field, const struct fz_state *in,
 	    json_integer_value(vector) > FZ_VECTOR_UNKNOWN)
 		return bad(why, len, "vector", "not an integer from -1 to 256");
 	r->vector = (int)json_integer_value(vector);
-	/* Both optional: written only when the oracle knew them. */
+	/* All optional: written only when the oracle knew them. */
 	r->error_code_known = json_object_get(obj, "error_code") != NULL;
 	if (r->error_code_known && (rc = get_u64(obj, "error_code", &r->error_code, why, len)))
 		return rc;
+	r->has_frame = frame != NULL;
+	if (r->has_frame) {
+		if (!json_is_object(frame))
+			return bad(why, len, "frame", "not an object");
+		rc = get_hex(frame, "cs", "frame.cs", 0xffff, &v, why, len);
+		r->frame_cs = (uint16_t)v;
+		if (!rc)
+			rc = get_hex(frame, "ss", "frame.ss", 0xffff, &v, why, len);
+		r->frame_ss = (uint16_t)v;
+		if (rc)
+			return rc;
+	}
 	r->has_system = system != NULL;
 	if (r->has_system && (rc = get_system(system, &r->system, why, len)))
 		return rc;
@@ -382,12 +399,24 @@ int fz_case_from_json(json_t *rec, struct fz_case *c, char *oracle, size_t oracl
  * real mode with every segment at 0). It copies the scratch bytes and the snippet into place,
  * loads RFLAGS and the registers, jumps into the snippet, whose tail jumps back; stores the
  * registers and RFLAGS, prints, halts. The encodings differ by prefixes only (0x66, REX) and by
- * how an absolute address is spelt, so each emitter takes the width from struct emit. A snippet
- * that faults faults here too: the run ends in that exception (there is no IDT), as it did for
- * the fuzzer. */
+ * how an absolute address is spelt, so each emitter takes the width from struct emit.
+ *
+ * A case where either side faulted gets a fault catcher too, as the fuzzer's machine has one
+ * (traps.h): an IDT (real mode: an IVT) of the 32 exception vectors, loaded before the snippet
+ * runs, each vector's stub pushing a 0 where the CPU pushes no error code, then the vector, and
+ * one handler printing the vector, the error code, the saved RIP, CS and RFLAGS (and CR2 in the
+ * paged modes, both halves in long mode), then halting. Long mode takes them on IST1, at the stack twinvm starts with: the
+ * TSS is the one twinvm's TR points at, at 0, so such an image starts by jumping over it. A case
+ * where neither side faulted gets neither, so its image is the same as before the catcher. */
 
 #define IMG_SCRATCH 0x2000u /* the start state's scratch bytes, in the image */
 #define IMG_STRINGS 0x3000u /* labels for the printed values */
+#define IMG_STRINGS_END 0x3a00u
+#define IMG_IDT 0x3a00u      /* the fault catcher's IDT: 32 gates of 16, 8 or 4 bytes */
+#define IMG_IDTR 0x3c00u     /* its pseudo-descriptor for lidt */
+#define IMG_TSS_END 0x68u    /* long mode: the 64-bit TSS at 0 that the image jumps over */
+#define IMG_TSS_IST1 0x24u
+#define IMG_VECTORS 32u
 #define IMG_SIZE 0x4000u
 #define SAVE_AREA 0x42000u /* where the end state is stored (free RAM, not scratch) */
 /* Real mode's: below 64 KiB, where 16-bit offsets reach with DS at 0; past the image, below the
@@ -545,7 +574,7 @@ static void print_label(struct emit *e, uint8_t *img, size_t *strings, const cha
 {
 	size_t n = strlen(label) + 1;
 
-	if (*strings + n > IMG_SIZE) {
+	if (*strings + n > IMG_STRINGS_END) {
 		e->full = true;
 		return;
 	}
@@ -567,9 +596,9 @@ static void print_dword(struct emit *e, uint8_t seg, uint32_t addr)
 /* The value of each field of c->diff: a register's low half (and its high half in long mode),
  * RFLAGS masked to the compared bits; for scratch, the 8 bytes (long mode) or 4 bytes (below it:
  * the low 32 bits, as the registers) holding the first difference. */
-static void print_fields(struct emit *e, const struct fz_case *c, uint8_t *img, uint32_t save)
+static void print_fields(struct emit *e, const struct fz_case *c, uint8_t *img, uint32_t save,
+			 size_t *strings)
 {
-	size_t strings = IMG_STRINGS;
 	unsigned halves = e->bits == 64 ? 2 : 1;
 
 	for (int i = 0; i < fz_gprs(e->bits); i++) {
@@ -578,12 +607,12 @@ static void print_fields(struct emit *e, const struct fz_case *c, uint8_t *img, 
 		if (!(c->diff.fields & (1u << i)))
 			continue;
 		snprintf(label, sizeof(label), "%s=", fz_gpr_name(i));
-		print_label(e, img, &strings, label);
+		print_label(e, img, strings, label);
 		for (unsigned h = 0; h < halves; h++)
 			print_dword(e, 0, save + 8u * (unsigned)i + 4 * h);
 	}
 	if (c->diff.fields & FZ_F_RFLAGS) {
-		print_label(e, img, &strings, "rflags=");
+		print_label(e, img, strings, "rflags=");
 		print_dword(e, 0, save + 8 * FZ_NGPR);
 	}
 	if (c->diff.fields & FZ_F_SCRATCH) {
@@ -593,7 +622,7 @@ static void print_fields(struct emit *e, const struct fz_case *c, uint8_t *img, 
 		char label[40];
 
 		snprintf(label, sizeof(label), "scratch+0x%x=", at);
-		print_label(e, img, &strings, label);
+		print_label(e, img, strings, label);
 		/* Real mode: through ES, as the snippet saw it; DS stays 0 for the labels. */
 		if (e->bits == 16) {
 			set_segments(e, FZ_SCRATCH_ADDR >> 4, SREG_ES);
@@ -605,6 +634,108 @@ static void print_fields(struct emit *e, const struct fz_case *c, uint8_t *img, 
 	}
 }
 
+/* Whether the CPU pushes an error code for vector (below 32) in protected and long mode. */
+static bool pushes_error_code(unsigned v)
+{
+	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
+}
+
+/* lidt [IMG_IDTR]: disp16 in 16-bit code, disp32 (through a SIB in 64-bit code) elsewhere. */
+static void lidt(struct emit *e)
+{
+	put8(e, 0x0f);
+	put8(e, 0x01);
+	if (e->bits == 16) {
+		uint16_t off = IMG_IDTR;
+
+		put8(e, 0x1e);
+		put(e, &off, 2);
+		return;
+	}
+	put8(e, e->bits == 64 ? 0x1c : 0x1d);
+	if (e->bits == 64)
+		put8(e, 0x25);
+	put32(e, IMG_IDTR);
+}
+
+/* The gate of vector v to handler (an address in the image, at 0) in img's IDT. */
+static void put_gate(const struct fz_case *c, uint8_t *img, unsigned v, uint32_t handler)
+{
+	uint8_t *g = img + IMG_IDT + v * (c->mode == TV_MODE_LONG ? 16u : c->mode == TV_MODE_REAL
+									     ? 4u : 8u);
+	uint16_t lo = (uint16_t)handler, hi = (uint16_t)(handler >> 16);
+	uint16_t sel = c->mode == TV_MODE_LONG ? TV_SEL_CODE64 : TV_SEL_CODE32;
+
+	memcpy(g, &lo, 2);
+	if (c->mode == TV_MODE_REAL) /* segment 0: the image is at 0 */
+		return;
+	memcpy(g + 2, &sel, 2);
+	g[4] = c->mode == TV_MODE_LONG ? 1 : 0; /* IST1 */
+	g[5] = 0x8e;                             /* interrupt gate, present, DPL 0 */
+	memcpy(g + 6, &hi, 2);
+}
+
+/* The fault catcher's stubs and handler (the image comment), after the code so far; its labels
+ * from *strings on. */
+static void emit_catcher(struct emit *e, const struct fz_case *c, uint8_t *img, size_t *strings)
+{
+	static const char *const labels[5] = { "vector=", "error=", "rip=", "cs=", "rflags=" };
+	const unsigned w = e->bits / 8; /* a stack slot */
+	const uint16_t limit = (uint16_t)(IMG_VECTORS * (c->mode == TV_MODE_LONG ? 16u
+						      : c->mode == TV_MODE_REAL ? 4u : 8u) - 1);
+	size_t jumps[IMG_VECTORS];
+	uint32_t base = IMG_IDT;
+
+	memcpy(img + IMG_IDTR, &limit, 2);
+	memcpy(img + IMG_IDTR + 2, &base, 4);
+	for (unsigned v = 0; v < IMG_VECTORS; v++) {
+		put_gate(c, img, v, (uint32_t)e->n);
+		if (c->mode == TV_MODE_REAL || !pushes_error_code(v)) {
+			put8(e, 0x6a); /* push 0 */
+			put8(e, 0);
+		}
+		put8(e, 0x6a); /* push v */
+		put8(e, (uint8_t)v);
+		put8(e, 0xe9); /* jmp rel16/rel32 to the handler, patched below */
+		jumps[v] = e->n;
+		put(e, (uint8_t[4]){ 0 }, e->bits == 16 ? 2 : 4);
+	}
+	for (unsigned v = 0; v < IMG_VECTORS && !e->full; v++) {
+		uint32_t rel = (uint32_t)(e->n - (jumps[v] + (e->bits == 16 ? 2 : 4)));
+
+		memcpy(e->p + jumps[v], &rel, e->bits == 16 ? 2 : 4);
+	}
+	/* DS as the labels need it (the hypercall reads through it; the snippet may have moved
+	 * it), then (16-bit code) mov bp, sp: 16-bit code addresses the stack through BP */
+	set_segments(e, c->mode == TV_MODE_REAL ? 0 : TV_SEL_DATA, SREG_DS);
+	if (e->bits == 16) {
+		put8(e, 0x89);
+		put8(e, 0xe5);
+	}
+	for (unsigned i = 0; i < 5; i++) {
+		print_label(e, img, strings, labels[i]);
+		if (e->bits == 16) { /* xor eax, eax; mov ax, [bp+i*2] */
+			put(e, (uint8_t[]){ 0x66, 0x31, 0xc0, 0x8b, 0x46 }, 5);
+		} else { /* mov eax, [esp+i*4] / mov rax, [rsp+i*8] */
+			if (e->bits == 64)
+				put8(e, 0x48);
+			put(e, (uint8_t[]){ 0x8b, 0x44, 0x24 }, 3);
+		}
+		put8(e, (uint8_t)(i * w));
+		out_eax(e, HC_PRINT32);
+	}
+	if (c->mode == TV_MODE_PAGED32 || c->mode == TV_MODE_LONG) {
+		print_label(e, img, strings, "cr2=");
+		put(e, (uint8_t[]){ 0x0f, 0x20, 0xd0 }, 3); /* mov eax, cr2 (rax in 64-bit code) */
+		out_eax(e, HC_PRINT32);
+		if (e->bits == 64) { /* shr rax, 32: and its high half */
+			put(e, (uint8_t[]){ 0x48, 0xc1, 0xe8, 0x20 }, 4);
+			out_eax(e, HC_PRINT32);
+		}
+	}
+	put8(e, 0xf4); /* hlt */
+}
+
 int fz_repro_image(const struct fz_case *c, uint8_t *img, size_t cap, size_t *len)
 {
 	unsigned bits = c->s.bits;
@@ -612,7 +743,8 @@ int fz_repro_image(const struct fz_case *c, uint8_t *img, size_t cap, size_t *le
 	struct emit e = { .p = img, .cap = IMG_SCRATCH, .bits = bits, .rsz = bits == 64 ? 64 : 32 };
 	const uint32_t back_slot = JMP_SLOTS + 8, save = bits == 16 ? SAVE_AREA_REAL : SAVE_AREA;
 	const unsigned tail = bits == 16 ? 5 : 7; /* the jump back after the snippet */
-	size_t src_at, back_at = 0;
+	const bool catcher = c->emu.vector >= 0 || c->oracle.vector >= 0;
+	size_t src_at, back_at = 0, strings = IMG_STRINGS;
 
 	if ((unsigned)c->mode >= TV_MODE_COUNT || (int)bits != tv_mode_bits(c->mode) ||
 	    c->s.len > FZ_CODE_MAX)
@@ -622,6 +754,16 @@ int fz_repro_image(const struct fz_case *c, uint8_t *img, size_t cap, size_t *le
 	memset(img, 0, IMG_SIZE);
 	memcpy(img + IMG_SCRATCH, c->in.scratch, FZ_SCRATCH_SIZE);
 
+	if (catcher && c->mode == TV_MODE_LONG) { /* jmp over the TSS; IST1 at twinvm's stack */
+		uint64_t ist1 = TV_STACK_TOP;
+
+		put8(&e, 0xeb);
+		put8(&e, IMG_TSS_END - 2);
+		e.n = IMG_TSS_END;
+		memcpy(img + IMG_TSS_IST1, &ist1, sizeof(ist1));
+	}
+	if (catcher)
+		lidt(&e);
 	/* The start state's scratch bytes and the snippet (with its tail) into place. */
 	put8(&e, 0xfc); /* cld */
 	copy(&e, IMG_SCRATCH, FZ_SCRATCH_ADDR, FZ_SCRATCH_SIZE);
@@ -675,8 +817,10 @@ int fz_repro_image(const struct fz_case *c, uint8_t *img, size_t cap, size_t *le
 	put8(&e, 0x21);
 	put8(&e, 0xc8);
 	mov_abs(&e, true, e.rsz, FZ_RAX, save + 8 * FZ_NGPR);
-	print_fields(&e, c, img, save);
+	print_fields(&e, c, img, save, &strings);
 	put8(&e, 0xf4); /* hlt */
+	if (catcher)
+		emit_catcher(&e, c, img, &strings);
 	if (e.full)
 		return -ENOSPC;
 	*len = IMG_SIZE;

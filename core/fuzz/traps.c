@@ -12,6 +12,7 @@
 #define TSS_ADDR 0x62000ull      /* long mode: the 64-bit TSS, for IST1 */
 #define HANDLERS_ADDR 0x63000ull /* 256 hlt bytes: vector v halts at HANDLERS_ADDR + v */
 #define IST_TOP 0x66000ull       /* IST1: 8 KiB below this */
+#define GDT_ADDR 0x66000ull      /* FZ_GDT_ENTRIES descriptors */
 #define REAL_HANDLERS ((uint64_t)FZ_REAL_CS * 16 + FZ_REAL_HANDLER_IP)
 #define VECTORS 256
 
@@ -21,6 +22,33 @@ static bool pushes_error_code(enum tv_mode mode, int v)
 {
 	return mode != TV_MODE_REAL &&
 	       (v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30);
+}
+
+/* A flat descriptor (base 0, limit 4 GiB in pages, 32-bit) with access byte access (P, DPL, S,
+ * type), as the GDT holds it. */
+static uint64_t flat_descriptor(uint8_t access)
+{
+	return 0x00cf00000000ffffull | (uint64_t)access << 40;
+}
+
+/* twinvm's entries, then the fuzzer's (traps.h), each with its accessed bit set so that no load
+ * writes the table. */
+static int install_gdt(const struct tv_ram *ram, struct tv_sregs *s)
+{
+	uint64_t gdt[FZ_GDT_ENTRIES] = { 0 };
+
+	if (s->gdt.limit + 1u != TV_GDT_ENTRIES * 8u ||
+	    tv_ram_read(ram, s->gdt.base, gdt, TV_GDT_ENTRIES * 8u) != 0)
+		return -EFAULT;
+	gdt[FZ_SEL_NOT_PRESENT >> 3] = flat_descriptor(0x13);
+	gdt[FZ_SEL_READ_ONLY >> 3] = flat_descriptor(0x91);
+	gdt[FZ_SEL_EXEC_ONLY >> 3] = flat_descriptor(0x99);
+	gdt[FZ_SEL_DATA_DPL3 >> 3] = flat_descriptor(0xf3);
+	if (tv_ram_write(ram, GDT_ADDR, gdt, sizeof(gdt)) != 0)
+		return -EFAULT;
+	s->gdt.base = GDT_ADDR;
+	s->gdt.limit = sizeof(gdt) - 1;
+	return 0;
 }
 
 int fz_traps_install(const struct tv_ram *ram, enum tv_mode mode, struct tv_sregs *s)
@@ -62,6 +90,8 @@ int fz_traps_install(const struct tv_ram *ram, enum tv_mode mode, struct tv_sreg
 	}
 	if (!rc)
 		rc = tv_ram_write(ram, HANDLERS_ADDR, hlt, sizeof(hlt));
+	if (!rc)
+		rc = install_gdt(ram, s);
 	s->idt.base = IDT_ADDR;
 	s->idt.limit = (uint16_t)(VECTORS * (mode == TV_MODE_LONG ? 16 : 8) - 1);
 	if (!rc && mode == TV_MODE_LONG) {
@@ -105,9 +135,11 @@ int fz_trap_frame(const struct tv_ram *ram, enum tv_mode mode, int vector, uint6
 	if (f->has_error_code)
 		f->error_code = v[0];
 	f->ip = v[f->has_error_code];
+	f->cs = (uint16_t)v[f->has_error_code + 1];
 	f->flags = v[f->has_error_code + 2];
 	if (mode == TV_MODE_LONG) {
 		f->sp = v[f->has_error_code + 3]; /* on IST1: the snippet's stack is untouched */
+		f->ss = (uint16_t)v[f->has_error_code + 4];
 	} else {
 		f->sp = (sp + (uint64_t)n * w) & (mode == TV_MODE_REAL ? 0xffffu : 0xffffffffu);
 		f->clobber_lo = at;
