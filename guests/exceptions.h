@@ -381,7 +381,9 @@ static void put_vector(struct line *l, unsigned long v)
 /* An exception no raise routine expected: the common handler jumps here instead of returning. */
 __attribute__((used, noreturn)) void unexpected_event(void)
 {
-	struct line l = { .len = 0 };
+	struct line l;
+
+	l.len = 0; /* the buffer is not cleared: clang would call memset for it */
 
 	put(&l, "unexpected ");
 	put_vector(&l, ev[EV_VECTOR]);
@@ -628,7 +630,9 @@ static int check_frame(struct line *l, const struct event_case *c)
 /* Raises c's event, checks what the handler recorded and prints one line; 1 if it failed. */
 static int run_case(const struct event_case *c)
 {
-	struct line l = { .len = 0 };
+	struct line l;
+
+	l.len = 0; /* the buffer is not cleared: clang would call memset for it */
 	int failed;
 
 	put(&l, c->name);
@@ -669,7 +673,9 @@ static __attribute__((noreturn)) void run_cases(const char *guest, const struct 
 						unsigned n)
 {
 	unsigned ran = 0, failed = 0;
-	struct line l = { .len = 0 };
+	struct line l;
+
+	l.len = 0; /* the buffer is not cleared: clang would call memset for it */
 	int paged = 0;
 
 #if GUEST_BITS == 32
