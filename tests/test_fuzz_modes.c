@@ -348,8 +348,13 @@ static void breakpoint_traps(const char *engine, enum tv_mode mode)
 	snippet(&s, mode, int3, sizeof(int3), false);
 	rc = o->run(o, &s, &in, &r);
 	o->close(o);
-	if (rc == -ENOTSUP)
-		TV_SKIP("%s/%s: int3: %s", engine, tv_mode_name(mode), tv_last_error());
+	if (rc == -ENOTSUP) {
+		char why[512];
+
+		ck_assert_msg(tv_test_host_limit(engine, mode, tv_last_error(), why, sizeof(why)),
+			      "%s/%s: int3: %s", engine, tv_mode_name(mode), tv_last_error());
+		TV_SKIP("%s/%s: int3: %s", engine, tv_mode_name(mode), why);
+	}
 	ck_assert_int_eq(rc, 0);
 	ck_assert_int_eq(r.vector, 3);
 	check_frame(engine, mode, &r);

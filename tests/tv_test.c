@@ -23,6 +23,8 @@ static const struct {
 	  "were set" },
 	{ TV_LIMIT_CPU_NO_1G, "kvm", TV_MODE_LONG,
 	  "the guest's CPUID has no 1 GiB pages (CPUID 0x80000001 EDX bit 26 clear)" },
+	{ TV_LIMIT_KVM_NO_EMULATION, "kvm", TV_MODE_COUNT,
+	  "(KVM_INTERNAL_ERROR_EMULATION): cannot emulate the instruction at" },
 	/* The native oracle's reasons for a width it cannot run (core/fuzz/native.c). */
 	{ TV_LIMIT_NATIVE_NO_COMPAT, "native", TV_MODE_COUNT,
 	  "the far jump into the 32-bit user code segment (0x23) faults on this host" },
@@ -40,6 +42,7 @@ const char *tv_host_limit_tag(enum tv_host_limit limit)
 		[TV_LIMIT_KVM_ABSENT] = "kvm-absent",
 		[TV_LIMIT_KVM_NO_PAGED32] = "kvm-no-paged32",
 		[TV_LIMIT_CPU_NO_1G] = "cpu-no-1g-pages",
+		[TV_LIMIT_KVM_NO_EMULATION] = "kvm-no-emulation",
 		[TV_LIMIT_NATIVE_NO_COMPAT] = "native-no-compat",
 		[TV_LIMIT_NATIVE_NO_16BIT] = "native-no-16bit",
 	};

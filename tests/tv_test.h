@@ -31,6 +31,8 @@ enum tv_host_limit {
 	TV_LIMIT_CPU_NO_1G,      /* "cpu-no-1g-pages": the guest's CPUID offers no 1 GiB pages */
 	TV_LIMIT_NATIVE_NO_COMPAT, /* "native-no-compat": no 32-bit user code segment (ia32
 				    * emulation off), so the native oracle runs no 32-bit code */
+	TV_LIMIT_KVM_NO_EMULATION, /* "kvm-no-emulation": KVM's instruction emulator, which runs
+				    * the guest on a KVM like kvm-pvm, cannot emulate the instruction */
 	TV_LIMIT_NATIVE_NO_16BIT,  /* "native-no-16bit": no modify_ldt (a kernel without it, a
 				    * seccomp filter) or no 16-bit LDT code segment to jump to */
 	TV_LIMIT_COUNT,
