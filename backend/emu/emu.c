@@ -353,7 +353,6 @@ static void emu_on_intr(uc_engine *uc, uint32_t intno, void *opaque)
 
 	(void)uc;
 	v->exception = intno;
-	emu_exception_note(v);
 	EMU_LOG(v->log, "  hook INTR vector %u (%s)", intno, emu_vector_name(intno));
 	emu_stop_engine(v, EMU_STOP_EXCEPTION, "exception");
 }
@@ -915,10 +914,10 @@ static int emu_start_once(struct tv_vcpu *v, bool async, uc_err *err)
 	return emu_mode_follow(v);
 }
 
-/* The guest raised an exception in the run that just ended: delivered, it is no exit and the
- * guest runs on (1), unless exits from before it wait; a triple fault or one the emulator cannot
- * deliver is SHUTDOWN (0), after any exits that wait. */
-static int emu_take_exception(struct tv_vcpu *v, struct tv_exit *exit)
+/* The run that just ended stopped at a guest exception: delivered, it is no exit and the guest
+ * runs on (1); 0 with *exit the next exit: one the guest made before the exception, SHUTDOWN (a
+ * triple fault, or one the emulator cannot deliver), or the end of a step. */
+static int emu_deliver_stopped(struct tv_vcpu *v, struct tv_exit *exit)
 {
 	unsigned vector = (unsigned)v->exception;
 	int rc;
@@ -927,11 +926,18 @@ static int emu_take_exception(struct tv_vcpu *v, struct tv_exit *exit)
 	rc = emu_exception_take(v, vector, exit);
 	if (rc < 0)
 		return rc;
-	if (rc == 0 && v->q_len && emu_queue_room(v)) {
-		v->queue[v->q_len++].exit = *exit; /* after the exits the guest made first */
-		memset(exit, 0, sizeof(*exit));
+	if (v->q_len) {
+		/* Exits the guest made first come first; a SHUTDOWN goes after them (before, only
+		 * when the queue is full: returned, not dropped). */
+		if (rc == 0) {
+			if (!emu_queue_room(v))
+				return 0;
+			v->queue[v->q_len++].exit = *exit;
+		}
+		emu_pop(v, exit);
+		return 0;
 	}
-	if (rc == 0 || v->q_len)
+	if (rc == 0)
 		return 0;
 	/* A step over INT n, INT3 or INTO ends on the handler's first instruction; a step over a
 	 * faulting instruction runs that instruction too: what KVM's single-step does (measured on
@@ -970,11 +976,9 @@ static int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 			return rc;
 		if (v->exception < 0 || v->io_error || v->q_lost)
 			return emu_classify(v, err, async, exit);
-		rc = emu_take_exception(v, exit);
-		if (rc < 0)
+		rc = emu_deliver_stopped(v, exit);
+		if (rc <= 0)
 			return rc;
-		if (rc == 0)
-			return exit->reason ? 0 : emu_classify(v, err, async, exit);
 	}
 }
 

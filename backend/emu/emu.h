@@ -89,8 +89,7 @@ struct tv_vcpu {
 	enum emu_stop stop;
 	int io_error;	   /* the I/O handler's negative errno */
 	int64_t exception; /* the vector UC_HOOK_INTR saw, -1 if none */
-	bool exc_software; /* it came from INT n, INT3 or INTO (emu_exception_note) */
-	uint32_t exc_error; /* its error code, where it has one */
+	bool exc_software; /* it came from INT n, INT3 or INTO (set by emu_exception_take) */
 	unsigned insns;	   /* instructions begun, in the precise and step modes */
 	uint64_t insn_addr;
 
@@ -153,12 +152,7 @@ int emu_mode_follow(struct tv_vcpu *v);
  * RIP otherwise. */
 int emu_begin_address(struct tv_vcpu *v, uint64_t *begin);
 
-/* emu_exception.c: called in the interrupt hook, keeps what Unicorn knows of the exception only
- * there (its error code; whether INT n raised it), for emu_exception_take. In 64-bit mode the
- * context no longer says so once uc_emu_start has returned (measured). */
-void emu_exception_note(struct tv_vcpu *v);
-
-/* Delivers vector, at which the last uc_emu_start stopped, through the guest's
+/* emu_exception.c: delivers vector, at which the last uc_emu_start stopped, through the guest's
  * IVT or IDT. 1 when the guest is at its handler; 0 with SHUTDOWN in *exit (a triple fault, or
  * the emulator cannot deliver it); -errno when the instance failed. */
 int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit);

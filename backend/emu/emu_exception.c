@@ -115,19 +115,6 @@ static int enter(struct tv_vcpu *v, struct emu_env *env, const struct emu_cpu *c
 	return rc;
 }
 
-void emu_exception_note(struct tv_vcpu *v)
-{
-	struct emu_env env;
-
-	v->exc_software = false;
-	v->exc_error = 0;
-	if (emu_env_save(&env, v->vm->uc) == 0) {
-		v->exc_software = emu_env_is_software(&env);
-		v->exc_error = emu_env_error_code(&env);
-	}
-	emu_env_release(&env);
-}
-
 int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 {
 	struct emu_env env;
@@ -153,8 +140,9 @@ int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 		return rc;
 	}
 	cpu_of(&c, &r, &s, &env);
+	v->exc_software = emu_env_is_software(&env);
 	ev = (struct emu_event){ .vector = vector, .software = v->exc_software,
-				 .error = v->exc_error, .insn_rip = r.rip };
+				 .error = emu_env_error_code(&env), .insn_rip = r.rip };
 	if (ev.software)
 		ev.insn_rip = software_insn(v, &s, c.seg[EMU_R_CS].base, vector, r.rip);
 	end = emu_deliver(&(struct tv_ram){ v->vm->ram, v->vm->ram_size }, maxphyaddr_of(v), &c,
