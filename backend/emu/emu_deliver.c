@@ -4,6 +4,7 @@
 #include "../pagewalk.h"
 #include "../x86.h"
 #include "emu.h"
+#include "emu_desc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,15 +150,15 @@ static enum attempt read_descriptor(struct delivery *d, uint32_t selector, unsig
 	return read_system(d, base + index, desc, 8);
 }
 
+/* A segment as QEMU caches it: base and limit as emu_desc_decode reads them, the high dword
+ * as its flags. */
 static struct emu_seg seg_from_descriptor(uint32_t selector, const uint32_t desc[2])
 {
-	struct emu_seg s = { .selector = selector, .flags = desc[1] };
+	struct tv_segment t;
 
-	s.base = (desc[0] >> 16) | ((desc[1] & 0xff) << 16) | (desc[1] & 0xff000000u);
-	s.limit = (desc[0] & 0xffff) | (desc[1] & 0x000f0000u);
-	if (desc[1] & EMU_DESC_G)
-		s.limit = (s.limit << 12) | 0xfff;
-	return s;
+	emu_desc_decode((uint64_t)desc[1] << 32 | desc[0], (uint16_t)selector, &t);
+	return (struct emu_seg){ .selector = selector, .base = t.base, .limit = t.limit,
+				 .flags = desc[1] };
 }
 
 static unsigned desc_dpl(uint32_t high)

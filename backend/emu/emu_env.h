@@ -48,7 +48,6 @@ struct emu_seg {
 #define EMU_DESC_P (1u << 15)
 #define EMU_DESC_L (1u << 21)
 #define EMU_DESC_B (1u << 22)
-#define EMU_DESC_G (1u << 23)
 #define EMU_DESC_CODE (1u << 11)
 #define EMU_DESC_CONFORMING (1u << 10)
 #define EMU_DESC_RW (1u << 9) /* code: readable; data: writable */
