@@ -28,17 +28,16 @@ static unsigned maxphyaddr_of(struct tv_vcpu *v)
 /* The address of the INT n, INT3 or INTO that raised vector, whose next instruction is at rip:
  * INT3 (0xcc) and INTO (0xce) are one byte, INT n (0xcd n) two. A fault while delivering is
  * reported there. */
-static uint64_t software_insn(struct tv_vcpu *v, const struct tv_sregs *s, uint64_t cs_base,
-			      unsigned vector, uint64_t rip)
+static uint64_t software_insn(const struct tv_ram *ram, const struct tv_sregs *s,
+			      unsigned maxphyaddr, uint64_t cs_base, unsigned vector, uint64_t rip)
 {
 	const uint8_t one_byte = vector == 3 ? 0xcc : vector == 4 ? 0xce : 0;
 	const uint8_t *byte;
 	uint64_t gpa;
 
-	if (!one_byte || tv_linear_to_gpa(&(struct tv_ram){ v->vm->ram, v->vm->ram_size }, s,
-					  maxphyaddr_of(v), cs_base + rip - 1, &gpa) != TV_WALK_OK)
+	if (!one_byte || tv_linear_to_gpa(ram, s, maxphyaddr, cs_base + rip - 1, &gpa) != TV_WALK_OK)
 		return rip - 2;
-	byte = tv_ram_range(v->vm->ram, v->vm->ram_size, gpa, 1);
+	byte = tv_ram_range(ram->host, ram->size, gpa, 1);
 	return byte && *byte == one_byte ? rip - 1 : rip - 2;
 }
 
@@ -122,6 +121,8 @@ int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 	struct tv_sregs s;
 	struct emu_cpu c;
 	struct emu_event ev;
+	struct tv_ram ram = { v->vm->ram, v->vm->ram_size };
+	unsigned maxphyaddr;
 	char why[120];
 	enum emu_deliver_end end;
 	int rc;
@@ -143,10 +144,11 @@ int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 	v->exc_software = emu_env_is_software(&env);
 	ev = (struct emu_event){ .vector = vector, .software = v->exc_software,
 				 .error = emu_env_error_code(&env), .insn_rip = r.rip };
+	maxphyaddr = maxphyaddr_of(v);
 	if (ev.software)
-		ev.insn_rip = software_insn(v, &s, c.seg[EMU_R_CS].base, vector, r.rip);
-	end = emu_deliver(&(struct tv_ram){ v->vm->ram, v->vm->ram_size }, maxphyaddr_of(v), &c,
-			  &ev, why, sizeof(why));
+		ev.insn_rip =
+			software_insn(&ram, &s, maxphyaddr, c.seg[EMU_R_CS].base, vector, r.rip);
+	end = emu_deliver(&ram, maxphyaddr, &c, &ev, why, sizeof(why));
 	EMU_LOG(v->log, "  deliver vector %u%s, error 0x%x, at 0x%" PRIx64 ": %s 0x%x:0x%" PRIx64,
 		vector, ev.software ? " (software)" : "", ev.error, r.rip,
 		end == EMU_DELIVERED ? "handler" : why, c.seg[EMU_R_CS].selector, c.rip);
