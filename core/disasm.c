@@ -6,15 +6,19 @@
 #ifdef TWINVM_HAVE_CAPSTONE
 #include <capstone/capstone.h>
 
+static cs_mode mode_of(int bits)
+{
+	return bits == 64 ? CS_MODE_64 : bits == 32 ? CS_MODE_32 : CS_MODE_16;
+}
+
 size_t tv_disasm(const uint8_t *bytes, size_t n, int bits, uint64_t addr, char *text, size_t len)
 {
-	cs_mode mode = bits == 64 ? CS_MODE_64 : bits == 32 ? CS_MODE_32 : CS_MODE_16;
 	cs_insn *insn;
 	size_t count, size = 0;
 	csh h;
 
 	text[0] = '\0';
-	if (cs_open(CS_ARCH_X86, mode, &h) != CS_ERR_OK)
+	if (cs_open(CS_ARCH_X86, mode_of(bits), &h) != CS_ERR_OK)
 		return 0;
 	count = cs_disasm(h, bytes, n, addr, 1, &insn);
 	if (count > 0) {
@@ -48,14 +52,13 @@ static const struct {
 int tv_insn_flag_effects(const uint8_t *bytes, size_t n, int bits, uint64_t *undefined,
 			 uint64_t *defined)
 {
-	cs_mode mode = bits == 64 ? CS_MODE_64 : bits == 32 ? CS_MODE_32 : CS_MODE_16;
 	cs_insn *insn;
 	size_t count;
 	csh h;
 	int rc = -1;
 
 	*undefined = *defined = 0;
-	if (cs_open(CS_ARCH_X86, mode, &h) != CS_ERR_OK)
+	if (cs_open(CS_ARCH_X86, mode_of(bits), &h) != CS_ERR_OK)
 		return -1;
 	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
 	count = cs_disasm(h, bytes, n, 0, 1, &insn);

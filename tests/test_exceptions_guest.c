@@ -18,6 +18,16 @@
 static const char *const engines[] = { "kvm", "emu" };
 
 /* What `exceptions` prints in each mode, then its summary. */
+/* What protected and paged32 mode print alike, before paged32's two #PF lines. */
+#define PROTECTED_LINES \
+	"#DE: ok (div by zero)\n" \
+	"#UD: ok (ud2)\n" \
+	"#NM: ok (fninit with CR0.TS)\n" \
+	"#DF: ok (#GP through a not-present gate: error 0x0)\n" \
+	"#NP: ok (DS loaded with a not-present segment: error 0x20)\n" \
+	"#SS: ok (SS loaded with a not-present segment: error 0x20)\n" \
+	"#GP: ok (DS loaded with a selector past the GDT limit: error 0x40)\n"
+
 static const char *const exceptions_out[TV_MODE_COUNT] = {
 	[TV_MODE_REAL] =
 		"#DE: ok (div by zero)\n"
@@ -29,22 +39,10 @@ static const char *const exceptions_out[TV_MODE_COUNT] = {
 		"int $0x21: ok (software interrupt)\n"
 		"exceptions: all 7 ok\n",
 	[TV_MODE_PROTECTED] =
-		"#DE: ok (div by zero)\n"
-		"#UD: ok (ud2)\n"
-		"#NM: ok (fninit with CR0.TS)\n"
-		"#DF: ok (#GP through a not-present gate: error 0x0)\n"
-		"#NP: ok (DS loaded with a not-present segment: error 0x20)\n"
-		"#SS: ok (SS loaded with a not-present segment: error 0x20)\n"
-		"#GP: ok (DS loaded with a selector past the GDT limit: error 0x40)\n"
+		PROTECTED_LINES
 		"exceptions: all 7 ok\n",
 	[TV_MODE_PAGED32] =
-		"#DE: ok (div by zero)\n"
-		"#UD: ok (ud2)\n"
-		"#NM: ok (fninit with CR0.TS)\n"
-		"#DF: ok (#GP through a not-present gate: error 0x0)\n"
-		"#NP: ok (DS loaded with a not-present segment: error 0x20)\n"
-		"#SS: ok (SS loaded with a not-present segment: error 0x20)\n"
-		"#GP: ok (DS loaded with a selector past the GDT limit: error 0x40)\n"
+		PROTECTED_LINES
 		"#PF: ok (read of a not-present page: cr2 0x40000123, error 0x0)\n"
 		"#PF: ok (write to a read-only page: cr2 0x40000123, error 0x3)\n"
 		"exceptions: all 9 ok\n",
