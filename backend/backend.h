@@ -127,7 +127,7 @@ enum tv_run_flags {
 };
 
 /* What an engine can do on this host, as far as the backend knows without running a guest.
- * Per-mode limits are probed by core (core/probe.c), which runs real guests. */
+ * Per-mode limits are probed by core (core/services/probe.c), which runs real guests. */
 struct tv_caps {
 	char version[64];    /* "KVM API 12", "Unicorn 2.1.1" */
 	bool mmu_translates; /* guest page tables are honoured (Unicorn < 2.1: virtual = physical) */

@@ -1,5 +1,5 @@
 /* The one bounds check that turns a guest-physical range into a host pointer. core's
- * tv_ram_ptr (core/guestmem.c), the page walk (pagewalk.c) and the backends' own reads of guest
+ * tv_ram_ptr (core/guest/guestmem.c), the page walk (pagewalk.c) and the backends' own reads of guest
  * tables (the emulator's GDT reads) all end here, so there is one piece of arithmetic to get
  * right: a GDT read that computed `where + 8` wrapped near 2^64, passed its check, and read host
  * memory below RAM. */
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Guest RAM as both layers see it: core allocates it (core/guestmem.h), the page walk here reads
+/* Guest RAM as both layers see it: core allocates it (core/guest/guestmem.h), the page walk here reads
  * the guest's tables in it. */
 struct tv_ram {
 	uint8_t *host; /* page aligned, the same buffer both engines map */

@@ -1,5 +1,5 @@
 /* Architectural facts, written once: the control-register, EFER and page-table-entry bits that
- * the mode setup (core/modes.c), the page walk (backend/pagewalk.c) and their tests name. Values
+ * the mode setup (core/guest/modes.c), the page walk (backend/pagewalk.c) and their tests name. Values
  * from the Intel SDM Vol. 3: 2.5 "Control Registers", 2.2.1 "Extended Feature Enable Register",
  * 4.3-4.5 (the paging-structure entries). */
 #ifndef TWINVM_X86_H

@@ -1,5 +1,5 @@
-/* Drives the machine's exit handling (core/io.c, the hypercalls of core/hypercalls.c, the string
- * I/O merging and decoding of core/record.c and core/insn.c, the trace records of core/trace.c)
+/* Drives the machine's exit handling (core/machine/io.c, the hypercalls of core/machine/hypercalls.c, the string
+ * I/O merging and decoding of core/machine/record.c and core/guest/insn.c, the trace records of core/machine/trace.c)
  * through tv_machine_run, with the fake engine of fake_engine.h in place of KVM or Unicorn: every
  * exit, register value and byte of guest RAM the handlers see comes from the input. Guest RAM is
  * a heap buffer of exactly its size, so a host access outside it is an AddressSanitizer report.

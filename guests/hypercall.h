@@ -1,5 +1,5 @@
 /* The guest side of twinvm's hypercalls: one VM exit each, arguments in registers, the same in
- * 16-, 32- and 64-bit code (core/hypercalls.h has the host side and the table of ports). */
+ * 16-, 32- and 64-bit code (core/machine/hypercalls.h has the host side and the table of ports). */
 #ifndef TWINVM_GUEST_HYPERCALL_H
 #define TWINVM_GUEST_HYPERCALL_H
 

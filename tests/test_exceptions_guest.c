@@ -92,7 +92,7 @@ static const char *const interrupts_out[TV_MODE_COUNT] = {
 		"interrupts: all 3 ok\n",
 };
 
-/* The host-side check's line after the guest's own (core/builtin.c). */
+/* The host-side check's line after the guest's own (core/guest/builtin.c). */
 #define CHECKS_OK "guest checks: ok (EAX 0)\n"
 
 /* `twinvm run --backend engine --mode mode --guest guest`; false, with the probe's reason in why,

@@ -38,7 +38,7 @@
 #include "run_guest.h"
 #include "tv_test.h"
 
-/* Memory the images use, all free in twinvm's layout (core/layout.h), and the hypercall ports. */
+/* Memory the images use, all free in twinvm's layout (core/guest/layout.h), and the hypercall ports. */
 enum {
 	IDT = 0x18000,     /* protected and long mode: the interrupt descriptor table */
 	IDTR = 0x19000,    /* its pseudo-descriptor, for the images whose tables the test writes */

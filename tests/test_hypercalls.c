@@ -1,4 +1,4 @@
-/* The six hypercalls (core/hypercalls.c) in every mode on both engines: tiny hand-assembled guests
+/* The six hypercalls (core/machine/hypercalls.c) in every mode on both engines: tiny hand-assembled guests
  * for each call, the demo guest `hypercalls` line by line, exit counts checked against a trace of
  * the same run, and hostile arguments, which must print nothing, leave the failure and its reason
  * in m.hc, and let the guest go on to its next instruction. */

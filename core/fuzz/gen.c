@@ -841,9 +841,9 @@ static bool gen_cr2_write(struct gen *g)
 	return emit(g, &r);
 }
 
-/* The ports left alone: twinvm's hypercalls (core/hypercalls.h) and the devices an engine might
+/* The ports left alone: twinvm's hypercalls (core/machine/hypercalls.h) and the devices an engine might
  * model (PIC, PIT, keyboard controller and port B, CMOS, COM1, PCI configuration). Nothing
- * answers any other port in twinvm: writes are dropped, reads give all ones (core/io.c). */
+ * answers any other port in twinvm: writes are dropped, reads give all ones (core/machine/io.c). */
 static const struct {
 	uint16_t first, last;
 } busy_ports[] = {
