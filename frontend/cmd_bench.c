@@ -12,12 +12,12 @@
 #include "builtin.h"
 #include "cli.h"
 #include "commands.h"
+#include "devices.h"
 #include "diff.h"
 #ifdef TWINVM_HAVE_ZYDIS
 #include "fuzz.h"
 #endif
 #include "layout.h"
-#include "machine.h"
 #include "probe.h"
 #include "scheduler.h"
 
@@ -89,28 +89,23 @@ static void image_with_count(uint8_t *image, const uint8_t *code, size_t len, ui
 static int twinvm_seconds(const struct tv_backend_ops *be, const uint8_t *image, size_t len,
 			  unsigned flags, double *seconds, uint64_t *exits)
 {
-	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .quiet = true,
+	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT,
 				       .run_flags = flags, .cpu_model = bench_cpu };
 	struct tv_machine m;
 	struct tv_exit e;
 	double t0;
 	int rc;
 
-	rc = tv_machine_create(&m, &opt);
+	rc = tv_machine_boot(&m, &opt, image, len, TV_MODE_REAL);
 	if (rc)
 		return rc;
-	rc = tv_machine_load(&m, image, len);
-	if (!rc)
-		rc = tv_machine_enter_mode(&m, TV_MODE_REAL);
-	if (!rc) {
-		t0 = now_s();
-		rc = tv_machine_run(&m, 0, &e);
-		*seconds = now_s() - t0;
-		*exits = m.stats.total;
-		if (!rc && e.reason != TV_EXIT_HLT) {
-			tv_set_error("the benchmark guest ended in %s", tv_exit_reason_name(e.reason));
-			rc = -5;
-		}
+	t0 = now_s();
+	rc = tv_machine_run(&m, 0, &e);
+	*seconds = now_s() - t0;
+	*exits = m.stats.total;
+	if (!rc && e.reason != TV_EXIT_HLT) {
+		tv_set_error("the benchmark guest ended in %s", tv_exit_reason_name(e.reason));
+		rc = -5;
 	}
 	tv_machine_destroy(&m);
 	return rc;
@@ -183,7 +178,7 @@ static struct stat3 throughput(const struct tv_backend_ops *be, uint32_t rounds,
 static struct stat3 lifecycle(const struct tv_backend_ops *be, const struct sizes *z)
 {
 	const struct tv_builtin *hello = tv_builtin_find("hello");
-	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .quiet = true,
+	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT,
 				       .cpu_model = bench_cpu };
 	double ms[64];
 	const uint8_t *image;
@@ -197,15 +192,11 @@ static struct stat3 lifecycle(const struct tv_backend_ops *be, const struct size
 		struct tv_machine m;
 		struct tv_exit e;
 		double t0 = now_s();
-		int rc = tv_machine_create(&m, &opt);
+		int rc = tv_machine_boot(&m, &opt, image, len, TV_MODE_LONG);
 
 		if (rc)
 			break;
-		rc = tv_machine_load(&m, image, len);
-		if (!rc)
-			rc = tv_machine_enter_mode(&m, TV_MODE_LONG);
-		if (!rc)
-			rc = tv_machine_run(&m, 0, &e);
+		rc = tv_machine_run(&m, 0, &e);
 		tv_machine_destroy(&m);
 		if (rc || e.reason != TV_EXIT_HLT)
 			break;
@@ -238,12 +229,7 @@ static int schedule(const struct tv_backend_ops *be, enum tv_policy policy, int 
 		tv_builtin_image(tv_builtin_find(guests[i]), TV_MODE_REAL, &image, &len);
 		snprintf(s.vms[i].name, sizeof(s.vms[i].name), "%s", guests[i]);
 		s.vms[i].weight = i == 0 ? 7 : 3;
-		tv_sched_machine_opts(&s, i, &mopt);
-		rc = tv_machine_create(&s.vms[i].m, &mopt);
-		if (!rc)
-			rc = tv_machine_load(&s.vms[i].m, image, len);
-		if (!rc)
-			rc = tv_machine_enter_mode(&s.vms[i].m, TV_MODE_REAL);
+		rc = tv_sched_boot_vm(&s, i, &mopt, image, len);
 		if (rc) {
 			tv_sched_free(&s);
 			return rc;

@@ -114,17 +114,17 @@ static bool make_vm(struct tv_sched *s, int i, const struct vm_spec *spec,
 					.cpu_model = cpu_model };
 	struct tv_guest g;
 	bool ok = false;
+	int rc;
 
 	if (!tv_guest_open(&g, spec->guest, TV_MODE_REAL))
 		return false;
 	snprintf(vm->name, sizeof(vm->name), "%s", spec->guest);
-	tv_sched_machine_opts(s, i, &mopt);
-	if (tv_machine_create(&vm->m, &mopt) != 0) {
+	rc = tv_sched_boot_vm(s, i, &mopt, g.bytes, g.len);
+	if (rc == -ENODEV) {
 		fprintf(stderr, "twinvm matrix: VM%d: %s\n", i + 1, tv_last_error());
 		goto out;
 	}
-	if (tv_machine_load(&vm->m, g.bytes, g.len) != 0 ||
-	    tv_machine_enter_mode(&vm->m, TV_MODE_REAL) != 0) {
+	if (rc) {
 		fprintf(stderr, "twinvm matrix: VM%d %s: %s\n", i + 1, spec->guest, tv_last_error());
 		goto out;
 	}

@@ -6,9 +6,10 @@
 
 #include "builtin.h"
 #include "cli.h"
+#include "devices.h"
 #include "kick.h"
 #include "layout.h"
-#include "machine.h"
+#include "record.h"
 #include "select.h"
 
 static void print_exit_counts(const struct tv_machine *m)
@@ -72,6 +73,7 @@ int tv_run_guest(const struct tv_run_options *o)
 		.console = stdout,
 		.api_log = o->trace_api ? stderr : NULL,
 		.max_exits = o->max_exits,
+		.warnings = stderr,
 	};
 	const struct tv_backend_ops *be;
 	char note[768], why[768];
@@ -107,15 +109,15 @@ int tv_run_guest(const struct tv_run_options *o)
 	}
 	mopt.backend = be;
 	mopt.cpu_model = o->cpu_model;
-	if (tv_machine_create(&m, &mopt) != 0) {
-		fprintf(stderr, "twinvm: %s: %s\n", be->name, tv_last_error());
+	rc = tv_machine_boot(&m, &mopt, g.bytes, g.len, o->mode);
+	if (rc) {
+		if (rc == -ENODEV)
+			fprintf(stderr, "twinvm: %s: %s\n", be->name, tv_last_error());
+		else
+			fprintf(stderr, "twinvm: %s\n", tv_last_error());
 		goto close_trace;
 	}
-	if (tv_machine_load(&m, g.bytes, g.len) != 0 || tv_machine_enter_mode(&m, o->mode) != 0) {
-		fprintf(stderr, "twinvm: %s\n", tv_last_error());
-		goto destroy;
-	}
-	rc = tv_machine_run(&m, o->timeout_s, &e);
+	rc = tv_run(&m, o->timeout_s, &e);
 	if (rc && m.output_failed) {
 		lost = true;
 		status = tv_output_lost("twinvm", strcmp(m.output_failed, "trace") ? "stdout"

@@ -1,12 +1,12 @@
-/* Drives the machine's exit handling (core/machine/io.c, the hypercalls of core/machine/hypercalls.c, the string
- * I/O merging and decoding of core/machine/record.c and core/guest/insn.c, the trace records of core/machine/trace.c)
- * through tv_machine_run, with the fake engine of fake_engine.h in place of KVM or Unicorn: every
+/* Drives the machine's exit handling (the device table of core/machine/machine.c, the hypercalls
+ * of hypercalls.c and the warning bus of bus.c, the string I/O merging and decoding of record.c
+ * and core/guest/insn.c, the trace records of trace.c) through tv_run, with the fake engine of fake_engine.h in place of KVM or Unicorn: every
  * exit, register value and byte of guest RAM the handlers see comes from the input. Guest RAM is
  * a heap buffer of exactly its size, so a host access outside it is an AddressSanitizer report.
  *
  * Input: u8 pages (RAM is 1 + pages % 64 pages of 4 KiB), u8 mode (% 5: real, protected,
  * paged32, long with twinvm's own tables and registers when RAM holds them; 4: all zero), u8 flags
- * (bit 0 quiet, bit 1 --trace, bit 2 precise, bit 3 step), u8 max_exits (0: no limit), then the
+ * (bit 0 no warnings, bit 1 --trace, bit 2 precise, bit 3 step), u8 max_exits (0: no limit), then the
  * fake engine's operations (fake_engine.h). A finding is a crash or sanitizer report: some exit,
  * register or RAM content an engine could report makes the host misbehave.
  *
@@ -15,8 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "devices.h"
 #include "fake_engine.h"
-#include "machine.h"
+#include "record.h"
 
 static FILE *devnull; /* the console and the trace */
 
@@ -39,12 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flags = fz_u8(&in);
 	opt.max_exits = fz_u8(&in);
 	opt.console = devnull;
-	opt.quiet = flags & 1;
+	opt.warnings = flags & 1 ? NULL : devnull;
 	opt.trace = flags & 2 ? devnull : NULL;
 	opt.run_flags = (flags & 4 ? TV_RUN_PRECISE : 0) | (flags & 8 ? TV_RUN_STEP : 0);
 
 	fake_engine_feed(&in, &m->ram);
-	if (tv_machine_create(m, &opt) != 0)
+	if (tv_machine_create(m, &opt) != 0 || tv_hypercalls_attach(m, opt.warnings) != 0 ||
+	    (opt.warnings && tv_bus_warn_attach(m, opt.warnings) != 0))
 		abort(); /* the fake cannot fail here */
 	/* Guest RAM moves to the heap, where ASan guards its ends; the engine is the fake, which
 	 * reaches RAM only through m->ram. */
@@ -54,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (mode < TV_MODE_COUNT)
 		tv_machine_enter_mode(m, (enum tv_mode)mode); /* fails in too little RAM: all zero */
-	tv_machine_run(m, 0, &last);
+	tv_run(m, 0, &last);
 
 	free(m->ram.host);
 	m->ram.host = mapped;

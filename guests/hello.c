@@ -4,9 +4,10 @@
  * 64 bits from this one source. */
 #include <stdint.h>
 
+#include "hypercall_abi.h"
 #include "port_io.h"
 
-#define CONSOLE_PORT 0xE9
+#define CONSOLE_PORT TV_HC_PRINT8BIT
 #define CHECK_ADDR 0x400
 #define CHECK_VALUE 42
 

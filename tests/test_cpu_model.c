@@ -75,8 +75,7 @@ static const uint8_t popcnt_only[] = {
 /* Creates a long-mode machine on the emulator with model (NULL: the default), loads image. */
 static void prepare(struct tv_test_run *t, const char *model, const uint8_t *image, size_t len)
 {
-	struct tv_machine_opts opt = { .ram_size = TV_RAM_DEFAULT, .quiet = true,
-				       .cpu_model = model };
+	struct tv_machine_opts opt = { .ram_size = TV_RAM_DEFAULT, .cpu_model = model };
 	char why[256];
 
 	opt.backend = tv_test_engine("emu", TV_MODE_LONG, why, sizeof(why));

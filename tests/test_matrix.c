@@ -50,10 +50,8 @@ static bool matrix_open(struct matrix *mx, const char *engine, enum tv_policy po
 		ck_assert(tv_builtin_image(g, TV_MODE_REAL, &image, &len));
 		snprintf(mx->s.vms[i].name, sizeof(mx->s.vms[i].name), "%s", guests[i]);
 		mx->s.vms[i].weight = weights ? weights[i] : 1;
-		tv_sched_machine_opts(&mx->s, i, &mopt);
-		ck_assert_msg(tv_machine_create(&mx->s.vms[i].m, &mopt) == 0, "%s", tv_last_error());
-		ck_assert_int_eq(tv_machine_load(&mx->s.vms[i].m, image, len), 0);
-		ck_assert_int_eq(tv_machine_enter_mode(&mx->s.vms[i].m, TV_MODE_REAL), 0);
+		ck_assert_msg(tv_sched_boot_vm(&mx->s, i, &mopt, image, len) == 0, "%s",
+			      tv_last_error());
 	}
 	return true;
 }

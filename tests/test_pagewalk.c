@@ -4,9 +4,9 @@
  * (KVM_TRANSLATE) on a live vCPU, in every mode this host's KVM runs. */
 #include <errno.h>
 
+#include "devices.h"
 #include "guarded_ram.h"
 #include "layout.h"
-#include "machine.h"
 #include "pagewalk.h"
 #include "run_guest.h"
 #include "tv_test.h"
@@ -664,7 +664,7 @@ static const struct tv_backend_ops *kvm_machine(struct tv_machine *m, enum tv_mo
 {
 	static const uint8_t hlt[] = { 0xf4 };
 	const struct tv_backend_ops *be = tv_test_engine("kvm", mode, why, len);
-	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .quiet = true };
+	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT };
 	struct tv_sregs s;
 	struct tv_exit e;
 
@@ -672,9 +672,8 @@ static const struct tv_backend_ops *kvm_machine(struct tv_machine *m, enum tv_mo
 		return NULL;
 	/* The KVM backend has KVM_TRANSLATE: losing it is a regression, not a host limit. */
 	ck_assert_msg(be->translate != NULL, "the kvm backend has no translate hook");
-	ck_assert_msg(tv_machine_create(m, &opt) == 0, "create: %s", tv_last_error());
-	ck_assert_int_eq(tv_machine_load(m, hlt, sizeof(hlt)), 0);
-	ck_assert_msg(tv_machine_enter_mode(m, mode) == 0, "mode: %s", tv_last_error());
+	ck_assert_msg(tv_machine_boot(m, &opt, hlt, sizeof(hlt), mode) == 0, "boot: %s",
+		      tv_last_error());
 	if (mode == TV_MODE_LONG)
 		remap_long(m);
 	if (nxe) {

@@ -548,7 +548,7 @@ static long long cpu_access(struct tv_machine *m, const struct cpu_case *c, stru
 START_TEST(test_walk_agrees_with_the_cpu_on_error_code_and_ad_bits)
 {
 	const struct cpu_case *c = &cpu_cases[_i];
-	struct tv_machine_opts opt = { .ram_size = TV_RAM_DEFAULT, .quiet = true };
+	struct tv_machine_opts opt = { .ram_size = TV_RAM_DEFAULT };
 	struct tv_machine m;
 	struct tv_sregs s;
 	uint64_t gpa = 0;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "builtin.h"
-#include "machine.h"
+#include "devices.h"
 #include "tv_test.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -43,9 +43,7 @@ static void one_vm(const struct tv_backend_ops *be, enum tv_mode mode, FILE *con
 	size_t len;
 
 	ck_assert(tv_builtin_image(g, mode, &image, &len));
-	ck_assert_msg(tv_machine_create(&m, &opt) == 0, "create: %s", tv_last_error());
-	ck_assert_msg(tv_machine_load(&m, image, len) == 0, "load: %s", tv_last_error());
-	ck_assert_msg(tv_machine_enter_mode(&m, mode) == 0, "mode: %s", tv_last_error());
+	ck_assert_msg(tv_machine_boot(&m, &opt, image, len, mode) == 0, "boot: %s", tv_last_error());
 	ck_assert_msg(tv_machine_run(&m, 30, &last) == 0, "run: %s", tv_last_error());
 	ck_assert_int_eq(last.reason, TV_EXIT_HLT);
 	tv_machine_destroy(&m);

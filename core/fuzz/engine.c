@@ -19,9 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io.h"
+#include "devices.h"
 #include "layout.h"
-#include "machine.h"
 #include "traps.h"
 
 #define SLOT_AREA 0x100000ull /* 1 MiB of guest RAM, above twinvm's layout and the fuzzer's data */
@@ -82,7 +81,7 @@ static int run_to_stop(struct engine *e, struct tv_exit *x)
 	struct tv_machine *m = &e->m;
 
 	for (unsigned n = 0;; n++) {
-		int rc = m->be->run(m->vcpu, x);
+		int rc = tv_machine_step(m, x);
 
 		if (rc || x->reason != TV_EXIT_IO)
 			return rc;
@@ -91,7 +90,7 @@ static int run_to_stop(struct engine *e, struct tv_exit *x)
 				     IO_EXITS_MAX);
 			return -EIO;
 		}
-		rc = tv_io_handle(m, x);
+		rc = tv_machine_io(m, x);
 		if (rc < 0)
 			return rc;
 	}
@@ -272,9 +271,10 @@ static int prepare(struct engine *e)
 int fz_engine_open(const struct tv_backend_ops *be, enum tv_mode mode, const char *cpu_model,
 		   struct fz_oracle **out, char *why, size_t len)
 {
-	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .quiet = true,
+	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT,
 				       .cpu_model = cpu_model };
 	struct engine *e = calloc(1, sizeof(*e));
+	int rc;
 
 	if (!e) {
 		snprintf(why, len, "%s oracle: out of memory", be->name);
@@ -285,13 +285,13 @@ int fz_engine_open(const struct tv_backend_ops *be, enum tv_mode mode, const cha
 	e->mode = mode;
 	e->bits = (unsigned)tv_mode_bits(mode);
 	e->console = opt.console = fopen("/dev/null", "w");
-	if (!opt.console || tv_machine_create(&e->m, &opt) != 0) {
+	rc = opt.console ? tv_machine_boot(&e->m, &opt, NULL, 0, mode) : -ENODEV;
+	if (rc == -ENODEV) {
 		snprintf(why, len, "%s", opt.console ? tv_last_error() : "cannot open /dev/null");
-		e->m.be = NULL; /* nothing to destroy */
 		engine_close(&e->o);
 		return -ENODEV;
 	}
-	if (tv_machine_enter_mode(&e->m, mode) != 0) {
+	if (rc) {
 		snprintf(why, len, "%s cannot run %s mode: %s", be->name, tv_mode_name(mode),
 			 tv_last_error());
 		engine_close(&e->o);

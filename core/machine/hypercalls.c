@@ -1,19 +1,32 @@
 /* The six hypercalls. */
 #include "hypercalls.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layout.h"
 #include "machine.h"
 #include "pagewalk.h"
 
+/* The hypercall device: the ports' handler context. */
+struct hc_device {
+	FILE *warnings; /* where failures are said, or NULL */
+	struct tv_hc_log log;
+};
+
+/* The device's state, registered with its ports. */
+static struct hc_device *hc_device(struct tv_machine *m)
+{
+	return tv_machine_pio_at(m, TV_HC_FIRST)->ctx;
+}
+
 /* Counts one occurrence of the current hypercall's message template fmt; true while that kind
  * is still to be printed (see struct tv_hc_log). */
-static bool hc_log_count(struct tv_machine *m, const char *fmt)
+static bool hc_log_count(struct tv_machine *m, struct tv_hc_log *log, const char *fmt)
 {
-	struct tv_hc_log *log = &m->hc_log;
 	unsigned i;
 
 	for (i = 0; i < log->kinds; i++) {
@@ -34,17 +47,20 @@ static bool hc_log_count(struct tv_machine *m, const char *fmt)
 	return true;
 }
 
-void tv_hypercall_log_flush(struct tv_machine *m)
+/* At the machine's end: says what was suppressed, and frees the device. */
+static void hc_detach(void *ctx, struct tv_machine *m)
 {
-	struct tv_hc_log *log = &m->hc_log;
+	struct hc_device *d = ctx;
+	struct tv_hc_log *log = &d->log;
 
-	for (unsigned i = 0; i < log->kinds; i++) {
+	(void)m;
+	for (unsigned i = 0; d->warnings && i < log->kinds; i++) {
 		if (log->kind[i].count > TV_HC_LOG_REPEAT)
-			fprintf(stderr, "twinvm: %s: %s (%" PRIu64 " more like this suppressed)\n",
+			fprintf(d->warnings, "twinvm: %s: %s (%" PRIu64 " more like this suppressed)\n",
 				log->kind[i].name, log->kind[i].last,
 				log->kind[i].count - TV_HC_LOG_REPEAT);
 	}
-	memset(log, 0, sizeof(*log));
+	free(d);
 }
 
 /* Marks the hypercall failed and says why on stderr, one line, unless this kind of message has
@@ -52,14 +68,26 @@ void tv_hypercall_log_flush(struct tv_machine *m)
 static void hc_fail(struct tv_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void hc_fail(struct tv_machine *m, const char *fmt, ...)
 {
+	struct hc_device *d = hc_device(m);
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(m->hc.error, sizeof(m->hc.error), fmt, ap);
 	va_end(ap);
 	m->hc.failed = true;
-	if (!m->opt.quiet && hc_log_count(m, fmt))
-		fprintf(stderr, "twinvm: %s: %s\n", m->hc.name, m->hc.error);
+	if (d->warnings && hc_log_count(m, &d->log, fmt)) {
+		/* After the guest's own output so far, not in the middle of its line. */
+		tv_machine_flush(m, m->opt.console, "console");
+		fprintf(d->warnings, "twinvm: %s: %s\n", m->hc.name, m->hc.error);
+	}
+}
+
+/* Writes the guest's output to the console; a failed write stops the run at this exit. */
+static void hc_console(struct tv_machine *m, const void *bytes, size_t len)
+{
+	errno = 0;
+	if (fwrite(bytes, 1, len, m->opt.console) != len)
+		tv_machine_output_failed(m, m->opt.console, "console", errno);
 }
 
 /* The guest's value for an OUT hypercall, or false (with the failure recorded) when the guest
@@ -143,19 +171,22 @@ static void hc_print8bit(struct tv_machine *m, struct tv_exit *e)
 	m->hc.arg = bytes[0];
 	/* Only the low byte of each element is the character, whatever the access size; string
 	 * OUT (rep outsb) prints every element. */
-	for (uint32_t i = 0; i < e->io.count; i++)
-		fputc(bytes[(size_t)i * e->io.size], m->opt.console);
-	tv_machine_flush(m, m->opt.console, "console");
+	for (uint32_t i = 0; i < e->io.count; i++) {
+		if (fputc(bytes[(size_t)i * e->io.size], m->opt.console) == EOF) {
+			tv_machine_output_failed(m, m->opt.console, "console", errno);
+			return;
+		}
+	}
 }
 
 static void hc_print32bit(struct tv_machine *m, struct tv_exit *e)
 {
+	char text[16];
 	uint32_t value;
 
 	if (!hc_out_arg(m, e, &value))
 		return;
-	fprintf(m->opt.console, "%" PRIu32 "\n", value);
-	tv_machine_flush(m, m->opt.console, "console");
+	hc_console(m, text, (size_t)snprintf(text, sizeof(text), "%" PRIu32 "\n", value));
 }
 
 static void hc_num_exits(struct tv_machine *m, struct tv_exit *e)
@@ -205,8 +236,7 @@ static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 		memcpy(buf + len, p, nul ? (size_t)(nul - p) : n);
 		if (nul) {
 			len += (size_t)(nul - p);
-			fwrite(buf, 1, len, m->opt.console);
-			tv_machine_flush(m, m->opt.console, "console");
+			hc_console(m, buf, len);
 			m->hc.has_result = true;
 			m->hc.result = len;
 			return;
@@ -257,35 +287,48 @@ static void hc_gva_to_hva(struct tv_machine *m, struct tv_exit *e)
 	m->hc.has_arg = true;
 	m->hc.arg = gva;
 	p = hc_translate(m, &s, gva, 1);
-	if (!p) {
-		fputs("Invalid GVA\n", m->opt.console);
-		tv_machine_flush(m, m->opt.console, "console");
-	}
+	if (!p)
+		hc_console(m, "Invalid GVA\n", 12);
 	hc_in_result(m, e, p ? (uint32_t)(uintptr_t)p : 0);
 }
 
-bool tv_hypercall(struct tv_machine *m, struct tv_exit *e)
+/* The ports' handler: one call per exit, found by the port's offset. */
+static int hc_exit(void *ctx, struct tv_machine *m, struct tv_exit *e)
 {
 	static const struct {
-		uint16_t port;
 		const char *name;
 		void (*fn)(struct tv_machine *, struct tv_exit *);
-	} calls[] = {
-		{ TV_HC_PRINT8BIT, "HC_print8bit", hc_print8bit },
-		{ TV_HC_PRINT32BIT, "HC_print32bit", hc_print32bit },
-		{ TV_HC_NUMEXITS, "HC_numExits", hc_num_exits },
-		{ TV_HC_PRINTSTR, "HC_printStr", hc_print_str },
-		{ TV_HC_NUMEXITSBYTYPE, "HC_numExitsByType", hc_num_exits_by_type },
-		{ TV_HC_GVATOHVA, "HC_gvaToHva", hc_gva_to_hva },
+	} calls[TV_HC_COUNT] = {
+		[TV_HC_PRINT8BIT - TV_HC_FIRST] = { "HC_print8bit", hc_print8bit },
+		[TV_HC_PRINT32BIT - TV_HC_FIRST] = { "HC_print32bit", hc_print32bit },
+		[TV_HC_NUMEXITS - TV_HC_FIRST] = { "HC_numExits", hc_num_exits },
+		[TV_HC_PRINTSTR - TV_HC_FIRST] = { "HC_printStr", hc_print_str },
+		[TV_HC_NUMEXITSBYTYPE - TV_HC_FIRST] = { "HC_numExitsByType", hc_num_exits_by_type },
+		[TV_HC_GVATOHVA - TV_HC_FIRST] = { "HC_gvaToHva", hc_gva_to_hva },
 	};
+	unsigned i = (unsigned)(e->io.port - TV_HC_FIRST);
 
-	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
-		if (calls[i].port != e->io.port)
-			continue;
-		memset(&m->hc, 0, sizeof(m->hc));
-		m->hc.name = calls[i].name;
-		calls[i].fn(m, e);
-		return true;
+	(void)ctx;
+	if (e->reason != TV_EXIT_IO || i >= TV_HC_COUNT)
+		return TV_IO_CONTINUE; /* not registered for anything else */
+	memset(&m->hc, 0, sizeof(m->hc));
+	m->hc.name = calls[i].name;
+	calls[i].fn(m, e);
+	return TV_IO_CONTINUE;
+}
+
+int tv_hypercalls_attach(struct tv_machine *m, FILE *warnings)
+{
+	struct hc_device *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	d->warnings = warnings;
+	rc = tv_machine_add_cleanup(m, hc_detach, d);
+	if (rc) {
+		free(d);
+		return rc;
 	}
-	return false;
+	return tv_machine_add_pio(m, TV_HC_FIRST, TV_HC_COUNT, hc_exit, d);
 }

@@ -1,4 +1,4 @@
-/* The machine: creation, loading, mode entry and the run loop. */
+/* The machine: creation, loading, mode entry, the device table and the run loop. */
 #include "machine.h"
 
 #include <errno.h>
@@ -6,12 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io.h"
 #include "kick.h"
 #include "layout.h"
 #include "pagewalk.h"
-#include "record.h"
-#include "trace.h"
 
 /* The vCPU's MAXPHYADDR, CPUID 0x80000008 EAX[7:0], asked once per vCPU. The op is optional and
  * the leaf may be missing; then 36 bits, the least a CPU with PAE has. The guess cannot let a
@@ -29,9 +26,30 @@ static unsigned vcpu_maxphyaddr(struct tv_machine *m)
 	return out[0] & 0xff;
 }
 
+/* What answers a port or MMIO access nobody claimed: an empty ISA bus, where writes go nowhere
+ * and reads float to all ones (the engines preset MMIO read data to all ones). */
+static int empty_bus(void *ctx, struct tv_machine *m, struct tv_exit *e)
+{
+	(void)ctx, (void)m;
+	if (e->reason == TV_EXIT_IO && e->io.direction == TV_IO_IN)
+		memset(e->io.data, 0xff, (size_t)e->io.size * e->io.count);
+	return TV_IO_CONTINUE;
+}
+
+int tv_machine_init_devices(struct tv_machine *m)
+{
+	m->pio_slot = calloc(65536, 1); /* every port on pio[0] */
+	if (!m->pio_slot)
+		return -ENOMEM;
+	m->pio[0] = (struct tv_device){ .fn = empty_bus };
+	m->mmio_unclaimed = (struct tv_device){ .fn = empty_bus };
+	m->npio = 1;
+	return 0;
+}
+
 int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
 {
-	struct tv_vcpu_config cfg = { .on_io = tv_io_handle, .ctx = m };
+	struct tv_vcpu_config cfg = { .on_io = tv_machine_io, .ctx = m };
 	unsigned flags;
 	int rc;
 
@@ -41,10 +59,13 @@ int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
 	if (!m->opt.console)
 		m->opt.console = stdout;
 
+	rc = tv_machine_init_devices(m);
+	if (rc)
+		return rc;
 	rc = tv_ram_alloc(&m->ram, opt->ram_size);
 	if (rc) {
 		tv_set_error("guest RAM of %" PRIu64 " bytes: %s", opt->ram_size, strerror(-rc));
-		return rc;
+		goto free_slots;
 	}
 	rc = m->be->open(&m->engine, opt->api_log);
 	if (rc)
@@ -76,20 +97,26 @@ close_engine:
 	m->be->close(m->engine);
 free_ram:
 	tv_ram_free(&m->ram);
+free_slots:
+	free(m->pio_slot);
+	m->pio_slot = NULL;
 	return rc;
 }
 
 void tv_machine_destroy(struct tv_machine *m)
 {
-	tv_hypercall_log_flush(m); /* the run is over: say what was suppressed */
+	while (m->ncleanup > 0) {
+		m->ncleanup--;
+		m->cleanup[m->ncleanup].fn(m->cleanup[m->ncleanup].ctx, m);
+	}
+	free(m->pio_slot);
+	m->pio_slot = NULL;
 	if (!m->be)
 		return;
 	m->be->vcpu_destroy(m->vcpu);
 	m->be->vm_destroy(m->vm);
 	m->be->close(m->engine);
 	tv_ram_free(&m->ram);
-	free(m->pending);
-	m->pending = NULL;
 	m->be = NULL;
 }
 
@@ -160,18 +187,120 @@ int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode)
 	return 0;
 }
 
-void tv_machine_count_exit(struct tv_machine *m, const struct tv_exit *e)
+int tv_machine_add_pio(struct tv_machine *m, uint16_t first, uint32_t count, tv_device_fn fn,
+		       void *ctx)
 {
-	/* IO and MMIO exits were counted by the I/O handler as they happened. */
-	if (e->reason == TV_EXIT_IO || e->reason == TV_EXIT_MMIO)
-		return;
+	if (!fn || (uint64_t)first + count > 65536) {
+		tv_set_error("ports 0x%x+%u: no handler or past port 0xffff", first, count);
+		return -EINVAL;
+	}
+	if (count == 0) {
+		m->pio[0] = (struct tv_device){ .fn = fn, .ctx = ctx };
+		return 0;
+	}
+	if (m->npio == TV_PIO_HANDLERS_MAX) {
+		tv_set_error("more than %d port handlers", TV_PIO_HANDLERS_MAX);
+		return -ENOSPC;
+	}
+	m->pio[m->npio] = (struct tv_device){ .fn = fn, .ctx = ctx, .first = first, .count = count };
+	memset(m->pio_slot + first, (int)m->npio, count);
+	m->npio++;
+	return 0;
+}
+
+int tv_machine_add_mmio(struct tv_machine *m, uint64_t first, uint64_t len, tv_device_fn fn,
+			void *ctx)
+{
+	if (!fn || first + len < first) {
+		tv_set_error("MMIO 0x%" PRIx64 "+0x%" PRIx64 ": no handler or past 2^64", first, len);
+		return -EINVAL;
+	}
+	if (len == 0) {
+		m->mmio_unclaimed = (struct tv_device){ .fn = fn, .ctx = ctx };
+		return 0;
+	}
+	if (m->nmmio == TV_MMIO_HANDLERS_MAX) {
+		tv_set_error("more than %d MMIO handlers", TV_MMIO_HANDLERS_MAX);
+		return -ENOSPC;
+	}
+	m->mmio[m->nmmio++] = (struct tv_device){ .fn = fn, .ctx = ctx, .first = first, .count = len };
+	return 0;
+}
+
+const struct tv_device *tv_machine_pio_at(const struct tv_machine *m, uint16_t port)
+{
+	return &m->pio[m->pio_slot[port]];
+}
+
+int tv_machine_add_cleanup(struct tv_machine *m, void (*fn)(void *ctx, struct tv_machine *m),
+			   void *ctx)
+{
+	if (m->ncleanup == TV_CLEANUPS_MAX) {
+		tv_set_error("more than %d device clean-ups", TV_CLEANUPS_MAX);
+		return -ENOSPC;
+	}
+	m->cleanup[m->ncleanup].fn = fn;
+	m->cleanup[m->ncleanup].ctx = ctx;
+	m->ncleanup++;
+	return 0;
+}
+
+/* Counts one exit in m->stats, wherever it was taken. */
+static void count_exit(struct tv_machine *m, const struct tv_exit *e)
+{
 	m->stats.total++;
 	if ((unsigned)e->reason < TV_EXIT_REASON_MAX)
 		m->stats.by_reason[e->reason]++;
+	if (e->reason == TV_EXIT_IO && e->io.direction == TV_IO_IN)
+		m->stats.io_in++;
+	else if (e->reason == TV_EXIT_IO)
+		m->stats.io_out++;
 }
 
-/* Keeps the first output failure; always false, for the callers' return. */
-static bool output_failed(struct tv_machine *m, FILE *f, const char *what, int err)
+static const struct tv_device *mmio_device(const struct tv_machine *m, uint64_t addr)
+{
+	for (unsigned i = 0; i < m->nmmio; i++) {
+		if (addr - m->mmio[i].first < m->mmio[i].count)
+			return &m->mmio[i];
+	}
+	return &m->mmio_unclaimed;
+}
+
+int tv_machine_io(void *machine, struct tv_exit *e)
+{
+	struct tv_machine *m = machine;
+	const struct tv_device *d;
+	int rc;
+
+	m->hc.name = NULL;
+	count_exit(m, e);
+	if (e->reason == TV_EXIT_IO)
+		d = &m->pio[m->pio_slot[e->io.port]];
+	else if (e->reason == TV_EXIT_MMIO)
+		d = mmio_device(m, e->mmio.addr);
+	else
+		return TV_IO_CONTINUE;
+	rc = d->fn(d->ctx, m, e);
+	if (m->output_failed)
+		return -EIO; /* the guest's output is being lost: stop (tv_machine_flush) */
+	if (rc == TV_IO_CONTINUE && m->opt.max_exits && m->stats.total >= m->opt.max_exits)
+		return TV_IO_STOP;
+	return rc;
+}
+
+int tv_machine_step(struct tv_machine *m, struct tv_exit *e)
+{
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	rc = m->be->run(m->vcpu, e);
+	/* IO and MMIO exits were counted by tv_machine_io as they happened. */
+	if (!rc && e->reason != TV_EXIT_IO && e->reason != TV_EXIT_MMIO)
+		count_exit(m, e);
+	return rc;
+}
+
+bool tv_machine_output_failed(struct tv_machine *m, FILE *f, const char *what, int err)
 {
 	if (!m->output_failed) {
 		m->output_failed = what;
@@ -187,75 +316,28 @@ bool tv_machine_flush(struct tv_machine *m, FILE *f, const char *what)
 	errno = 0;
 	if (fflush(f) == 0 && !ferror(f))
 		return true;
-	return output_failed(m, f, what, errno);
-}
-
-/* One trace line (tv_trace_write flushes it), checked. */
-static int trace_line(struct tv_machine *m, json_t *line)
-{
-	bool ok;
-
-	if (!line)
-		return -ENOMEM;
-	errno = 0;
-	ok = tv_trace_write(m->opt.trace, line) == 0;
-	json_decref(line);
-	if (!ok)
-		output_failed(m, m->opt.trace, "trace", errno);
-	return ok ? 0 : -EIO;
-}
-
-/* The run loop with a trace: one canonical record a line (record.h). */
-static int run_traced(struct tv_machine *m, struct tv_exit *last)
-{
-	struct tv_record *r = malloc(sizeof(*r));
-	int rc;
-
-	if (!r)
-		return -ENOMEM;
-	for (;;) {
-		rc = tv_machine_next_record(m, r);
-		if (rc)
-			break;
-		rc = trace_line(m, tv_record_json(m->opt.id, ++m->records, r));
-		if (rc)
-			break;
-		if (r->exit.reason != TV_EXIT_IO && r->exit.reason != TV_EXIT_MMIO)
-			break;
-		if (m->opt.max_exits && m->records >= m->opt.max_exits)
-			break;
-	}
-	*last = r->exit;
-	if (last->reason == TV_EXIT_IO)
-		last->io.data = NULL; /* r's buffer is gone after this */
-	free(r);
-	/* The trace closes with guest RAM's size and hash, for `diff --against` to compare. */
-	if (!rc && last->reason != TV_EXIT_INTR) {
-		rc = trace_line(m, json_pack("{s:i,s:{s:o,s:o}}", "vm", m->opt.id, "ram", "size",
-					     tv_json_hex(m->ram.size), "fnv1a64",
-					     tv_json_hex(tv_ram_hash(&m->ram))));
-	}
-	return rc;
+	return tv_machine_output_failed(m, f, what, errno);
 }
 
 int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
 {
-	int rc = tv_kick_arm(m->be, m->vcpu, timeout_s);
+	int rc;
 
+	if (m->opt.trace) {
+		tv_set_error("a traced machine runs with tv_run (record.h)");
+		return -EINVAL;
+	}
+	rc = tv_kick_arm(m->be, m->vcpu, timeout_s);
 	if (rc)
 		return rc;
-	if (m->opt.trace) {
-		rc = run_traced(m, last);
-	} else {
-		do {
-			memset(last, 0, sizeof(*last));
-			rc = m->be->run(m->vcpu, last);
-			if (!rc)
-				tv_machine_count_exit(m, last);
-		} while (!rc && (last->reason == TV_EXIT_IO || last->reason == TV_EXIT_MMIO) &&
-			 !(m->opt.max_exits && m->stats.total >= m->opt.max_exits));
-	}
+	do {
+		rc = tv_machine_step(m, last);
+	} while (!rc && (last->reason == TV_EXIT_IO || last->reason == TV_EXIT_MMIO) &&
+		 !(m->opt.max_exits && m->stats.total >= m->opt.max_exits));
 	tv_kick_disarm();
+	/* Devices leave the console's bytes in its buffer; the run's end is where they go out. */
+	if (!tv_machine_flush(m, m->opt.console, "console") && !rc)
+		rc = -EIO;
 	return rc;
 }
 

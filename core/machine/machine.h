@@ -13,8 +13,6 @@
 #include "hypercalls.h"
 #include "modes.h"
 
-struct tv_record;
-
 #define TV_EXIT_REASON_MAX 32
 
 struct tv_exit_stats {
@@ -23,24 +21,38 @@ struct tv_exit_stats {
 	uint64_t io_in, io_out;
 };
 
+/* A device's handler for one IO or MMIO exit: fills IN / MMIO read data in e, may note what it
+ * did in m->hc for the trace, and says whether the vCPU runs on (enum tv_io_action) or fails
+ * the run (a negative errno). Called inside the engine's run(), so it must not run the vCPU. */
+typedef int (*tv_device_fn)(void *ctx, struct tv_machine *m, struct tv_exit *e);
+
+/* How many handlers a machine holds. Port exits find theirs by index (a byte per port), MMIO
+ * exits walk a short list of ranges. */
+#define TV_PIO_HANDLERS_MAX 32
+#define TV_MMIO_HANDLERS_MAX 8
+#define TV_CLEANUPS_MAX 8
+
+struct tv_device {
+	tv_device_fn fn;
+	void *ctx;
+	uint64_t first, count; /* MMIO: the guest-physical range */
+};
+
 struct tv_machine_opts {
 	const struct tv_backend_ops *backend;
 	uint64_t ram_size;
-	FILE *console;  /* where bytes written to port 0xE9 go */
+	FILE *console;  /* what the guest prints (HC_print8bit and friends) */
 	FILE *api_log;  /* --trace-api: every engine call, or NULL */
 	FILE *trace;    /* --trace: one JSON line per exit, or NULL */
 	unsigned run_flags; /* enum tv_run_flags; a trace adds TV_RUN_PRECISE */
 	int id;         /* the VM's number in traces */
-	bool quiet;     /* no warnings about ports and MMIO with no device (probes) */
 	uint64_t max_exits; /* tv_machine_run stops after this many exits; 0: no limit */
 	/* The CPU model (set_cpu_model's name) for an engine that has models; NULL: its default.
 	 * An engine without (KVM, whose guests see the host's CPU) ignores it. */
 	const char *cpu_model;
-	/* Optional: sees every IO and MMIO exit once the devices have handled it, and decides
-	 * whether the vCPU runs on (enum tv_io_action). The matrix prints the assignment's lines
-	 * from here, because in the fast run mode such exits never leave the engine's run(). */
-	int (*observer)(void *ctx, struct tv_machine *m, const struct tv_exit *exit);
-	void *observer_ctx;
+	/* Where devices say what went wrong in the guest's use of them (a refused hypercall, a
+	 * port nobody claimed: devices.h), or NULL to say nothing (probes, diff, benchmarks). */
+	FILE *warnings;
 };
 
 struct tv_machine {
@@ -54,12 +66,18 @@ struct tv_machine {
 	struct tv_exit_stats stats;
 	struct tv_hc_record hc; /* what the current exit's hypercall did, for the trace */
 	unsigned maxphyaddr;    /* the vCPU's physical-address width, for the page walk */
-	struct tv_hc_log hc_log; /* hypercall failure messages, counted to throttle them */
-	bool warned_mmio;
-	struct tv_record *pending; /* an exit read ahead while merging string I/O (record.c) */
-	bool has_pending;
-	uint64_t records;          /* canonical records written to the trace */
-	uint8_t warned_port[65536 / 8]; /* one warning per port with no device */
+	/* The device table, filled at set-up. pio[0] answers the ports nobody claimed, and
+	 * pio_slot[port] indexes pio[] (65536 entries). */
+	uint8_t *pio_slot;
+	struct tv_device pio[TV_PIO_HANDLERS_MAX];
+	unsigned npio;
+	struct tv_device mmio[TV_MMIO_HANDLERS_MAX], mmio_unclaimed;
+	unsigned nmmio;
+	struct {
+		void (*fn)(void *ctx, struct tv_machine *m);
+		void *ctx;
+	} cleanup[TV_CLEANUPS_MAX]; /* run by tv_machine_destroy, the last registered first */
+	unsigned ncleanup;
 	/* The first write to the console or the trace that failed: the run stops there
 	 * (tv_machine_run returns -EIO) and the tool says "writing <file>: <reason>". */
 	const char *output_failed; /* "console" or "trace"; NULL while every write succeeded */
@@ -83,9 +101,40 @@ int tv_machine_load(struct tv_machine *m, const void *image, size_t len);
  * without 32-bit paging drops CR0.PG). */
 int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode);
 
+/* The empty device table tv_machine_create starts with; for a machine without an engine (tests
+ * and fuzz targets that drive devices directly). 0 or -ENOMEM; tv_machine_destroy frees it. */
+int tv_machine_init_devices(struct tv_machine *m);
+
+/* Registers fn for the count ports from first on, or for the ports nobody claimed when count is
+ * 0. A later registration of a port replaces the earlier one. 0, or -ENOSPC/-EINVAL. */
+int tv_machine_add_pio(struct tv_machine *m, uint16_t first, uint32_t count, tv_device_fn fn,
+		       void *ctx);
+
+/* Registers fn for guest-physical [first, first + len) outside RAM, or for the MMIO nobody
+ * claimed when len is 0. 0, or -ENOSPC/-EINVAL. */
+int tv_machine_add_mmio(struct tv_machine *m, uint64_t first, uint64_t len, tv_device_fn fn,
+			void *ctx);
+
+/* The handler registered for port (pio[0] when nobody claimed it), for a device that wraps
+ * another. */
+const struct tv_device *tv_machine_pio_at(const struct tv_machine *m, uint16_t port);
+
+/* fn(ctx, m) runs when the machine is destroyed: a device frees its state, or says what it
+ * suppressed. 0, or -ENOSPC. */
+int tv_machine_add_cleanup(struct tv_machine *m, void (*fn)(void *ctx, struct tv_machine *m),
+			   void *ctx);
+
+/* Handles one IO or MMIO exit through the device table and counts it: the engine's on_io. */
+int tv_machine_io(void *machine, struct tv_exit *e);
+
+/* THE place that runs the engine: one run() to its next exit, counted in m->stats (IO and MMIO
+ * exits were counted by tv_machine_io as they happened). 0, or -errno when the engine failed. */
+int tv_machine_step(struct tv_machine *m, struct tv_exit *e);
+
 /* Runs until an exit the run loop does not handle itself (HLT, SHUTDOWN, a failure, INTR from a
- * timeout or Ctrl-C, an I/O handler's STOP) and returns it in *last. timeout_s <= 0: no limit.
- * 0, or -errno when the engine failed. */
+ * timeout or Ctrl-C, a device's STOP) and returns it in *last; with a trace, one record a line
+ * (tv_machine_run_traced, record.h). timeout_s <= 0: no limit. The console is flushed at the
+ * end. 0, or -errno when the engine failed. */
 int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last);
 
 /* Flushes f, the machine's console or trace (what names which), and checks that every write to it
@@ -93,9 +142,9 @@ int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
  * end alone misses it. false after a failure, which is kept in m->output_failed. */
 bool tv_machine_flush(struct tv_machine *m, FILE *f, const char *what);
 
-/* Counts an exit that run() returned in m->stats (IO and MMIO exits are counted as they happen,
- * by the I/O handler). For loops that call the backend's run() themselves. */
-void tv_machine_count_exit(struct tv_machine *m, const struct tv_exit *e);
+/* Keeps a failed write to f (a device's fputc returned EOF) in m->output_failed, so the run stops
+ * at this exit. Always false, for the caller's return. */
+bool tv_machine_output_failed(struct tv_machine *m, FILE *f, const char *what, int err);
 
 /* One line: "rax=0x2a rbx=0x0 ... rip=0x1e rflags=0x2". */
 void tv_format_regs(const struct tv_regs *r, char *buf, size_t len);

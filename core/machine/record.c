@@ -1,10 +1,12 @@
-/* Canonical exit records, with string I/O merged. */
+/* Canonical exit records, with string I/O merged, and the traced run that writes them. */
 #include "record.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "insn.h"
+#include "kick.h"
 #include "trace.h"
 
 /* Takes one raw exit into r: the exit, a copy of its data, the hypercall it made, the state. */
@@ -24,17 +26,6 @@ static void take_exit(struct tv_machine *m, struct tv_record *r, const struct tv
 			m->be->get_sregs(m->vcpu, &r->sregs) == 0;
 }
 
-static int run_raw(struct tv_machine *m, struct tv_exit *e)
-{
-	int rc;
-
-	memset(e, 0, sizeof(*e));
-	rc = m->be->run(m->vcpu, e);
-	if (!rc)
-		tv_machine_count_exit(m, e);
-	return rc;
-}
-
 static bool same_stream(const struct tv_exit *a, const struct tv_exit *b)
 {
 	return b->reason == TV_EXIT_IO && a->io.port == b->io.port &&
@@ -42,27 +33,28 @@ static bool same_stream(const struct tv_exit *a, const struct tv_exit *b)
 }
 
 /* r is an IO exit of a string instruction that has elements left: pull its further exits into r.
- * An exit that belongs to something else is kept in m->pending for the next record. */
-static int merge_string_io(struct tv_machine *m, struct tv_record *r, const struct tv_string_io *sio)
+ * An exit that belongs to something else is kept in rec->pending for the next record. */
+static int merge_string_io(struct tv_recorder *rec, struct tv_machine *m, struct tv_record *r,
+			   const struct tv_string_io *sio)
 {
 	uint64_t rip = r->regs.rip;
 
 	while (sio->rep && (r->regs.rcx & sio->count_mask) != 0 && r->regs.rip == rip) {
 		struct tv_exit e;
 		size_t have = (size_t)r->exit.io.size * r->exit.io.count, add;
-		int rc = run_raw(m, &e);
+		int rc = tv_machine_step(m, &e);
 
 		if (rc)
 			return rc;
 		add = (size_t)e.io.size * e.io.count;
 		if (!same_stream(&r->exit, &e) || have + add > sizeof(r->data)) {
-			if (!m->pending) {
-				m->pending = malloc(sizeof(*m->pending));
-				if (!m->pending)
-					return -12; /* -ENOMEM */
+			if (!rec->pending) {
+				rec->pending = malloc(sizeof(*rec->pending));
+				if (!rec->pending)
+					return -ENOMEM;
 			}
-			take_exit(m, m->pending, &e);
-			m->has_pending = true;
+			take_exit(m, rec->pending, &e);
+			rec->has_pending = true;
 			return 0;
 		}
 		memcpy(r->data + have, e.io.data, add);
@@ -77,7 +69,14 @@ static int merge_string_io(struct tv_machine *m, struct tv_record *r, const stru
 	return 0;
 }
 
-int tv_machine_next_record(struct tv_machine *m, struct tv_record *r)
+void tv_recorder_free(struct tv_recorder *rec)
+{
+	free(rec->pending);
+	rec->pending = NULL;
+	rec->has_pending = false;
+}
+
+int tv_record_next(struct tv_recorder *rec, struct tv_machine *m, struct tv_record *r)
 {
 	struct tv_string_io sio;
 	uint8_t bytes[TV_INSN_MAX];
@@ -85,13 +84,13 @@ int tv_machine_next_record(struct tv_machine *m, struct tv_record *r)
 	size_t n;
 	int rc;
 
-	if (m->has_pending) {
-		*r = *m->pending;
+	if (rec->has_pending) {
+		*r = *rec->pending;
 		if (r->exit.reason == TV_EXIT_IO)
 			r->exit.io.data = r->data;
-		m->has_pending = false;
+		rec->has_pending = false;
 	} else {
-		rc = run_raw(m, &e);
+		rc = tv_machine_step(m, &e);
 		if (rc)
 			return rc;
 		take_exit(m, r, &e);
@@ -106,7 +105,7 @@ int tv_machine_next_record(struct tv_machine *m, struct tv_record *r)
 	n = tv_insn_fetch(&m->ram, &r->sregs, r->regs.rip, bytes);
 	if (!tv_decode_string_io(bytes, n, tv_code_bits(&r->sregs), &sio))
 		return 0;
-	return merge_string_io(m, r, &sio);
+	return merge_string_io(rec, m, r, &sio);
 }
 
 json_t *tv_record_json(int vm, uint64_t seq, const struct tv_record *r)
@@ -117,4 +116,70 @@ json_t *tv_record_json(int vm, uint64_t seq, const struct tv_record *r)
 	if (rec && r->hc.name && r->exit.reason == TV_EXIT_IO)
 		json_object_set_new(rec, "hypercall", tv_trace_hypercall(&r->hc));
 	return rec;
+}
+
+/* One trace line (tv_trace_write flushes it), checked. */
+static int trace_line(struct tv_machine *m, json_t *line)
+{
+	bool ok;
+
+	if (!line)
+		return -ENOMEM;
+	errno = 0;
+	ok = tv_trace_write(m->opt.trace, line) == 0;
+	json_decref(line);
+	if (!ok)
+		tv_machine_output_failed(m, m->opt.trace, "trace", errno);
+	return ok ? 0 : -EIO;
+}
+
+/* The run loop with a trace: one canonical record a line. */
+static int run_traced(struct tv_machine *m, struct tv_exit *last)
+{
+	struct tv_recorder rec = { 0 };
+	struct tv_record *r = malloc(sizeof(*r));
+	uint64_t records = 0;
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	for (;;) {
+		rc = tv_record_next(&rec, m, r);
+		if (rc)
+			break;
+		rc = trace_line(m, tv_record_json(m->opt.id, ++records, r));
+		if (rc)
+			break;
+		if (r->exit.reason != TV_EXIT_IO && r->exit.reason != TV_EXIT_MMIO)
+			break;
+		if (m->opt.max_exits && records >= m->opt.max_exits)
+			break;
+	}
+	*last = r->exit;
+	if (last->reason == TV_EXIT_IO)
+		last->io.data = NULL; /* r's buffer is gone after this */
+	free(r);
+	tv_recorder_free(&rec);
+	if (!rc && last->reason != TV_EXIT_INTR) {
+		rc = trace_line(m, json_pack("{s:i,s:{s:o,s:o}}", "vm", m->opt.id, "ram", "size",
+					     tv_json_hex(m->ram.size), "fnv1a64",
+					     tv_json_hex(tv_ram_hash(&m->ram))));
+	}
+	return rc;
+}
+
+int tv_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
+{
+	int rc;
+
+	if (!m->opt.trace)
+		return tv_machine_run(m, timeout_s, last);
+	rc = tv_kick_arm(m->be, m->vcpu, timeout_s);
+	if (rc)
+		return rc;
+	rc = run_traced(m, last);
+	tv_kick_disarm();
+	if (!tv_machine_flush(m, m->opt.console, "console") && !rc)
+		rc = -EIO;
+	return rc;
 }

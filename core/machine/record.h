@@ -25,9 +25,22 @@ struct tv_record {
 	struct tv_hc_record hc; /* the hypercall this exit made, if hc.name */
 };
 
+/* The caller's recorder for one machine: an exit read ahead while merging string I/O waits here
+ * for the next record. Zero it to start; tv_recorder_free releases it. */
+struct tv_recorder {
+	struct tv_record *pending;
+	bool has_pending;
+};
+
+void tv_recorder_free(struct tv_recorder *rec);
+
 /* Runs m (which must be in the precise or step run mode) to its next canonical exit and fills
- * *r. Counts the exits in m->stats as tv_machine_run does. 0, or -errno when the engine failed. */
-int tv_machine_next_record(struct tv_machine *m, struct tv_record *r);
+ * *r. Counts the exits in m->stats (tv_machine_step). 0, or -errno when the engine failed. */
+int tv_record_next(struct tv_recorder *rec, struct tv_machine *m, struct tv_record *r);
+
+/* tv_machine_run, or with m->opt.trace the traced run: one canonical record a line, then guest
+ * RAM's size and hash once the guest has stopped (`diff --against` compares it). */
+int tv_run(struct tv_machine *m, double timeout_s, struct tv_exit *last);
 
 /* The record as a trace line: tv_trace_record plus the "hypercall" object. */
 json_t *tv_record_json(int vm, uint64_t seq, const struct tv_record *r);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices.h"
 #include "disasm.h"
 #include "insn.h"
 #include "kick.h"
@@ -510,6 +511,7 @@ struct side {
 	bool live;
 	struct tv_machine m;
 	struct tv_record *rec;
+	struct tv_recorder recorder;
 	struct tv_golden golden; /* golden.f NULL: a live side */
 	json_t *history[HISTORY];
 	uint64_t count;
@@ -519,7 +521,7 @@ static int side_open_live(struct side *s, const struct tv_diff_opts *o,
 			  const struct tv_backend_ops *be, bool step)
 {
 	struct tv_machine_opts mopt = {
-		.backend = be, .ram_size = o->ram_size, .quiet = true,
+		.backend = be, .ram_size = o->ram_size,
 		.run_flags = step ? TV_RUN_STEP : TV_RUN_PRECISE, .cpu_model = o->cpu_model,
 	};
 	int rc;
@@ -531,16 +533,13 @@ static int side_open_live(struct side *s, const struct tv_diff_opts *o,
 	if (!mopt.console)
 		return -errno;
 	s->rec = malloc(sizeof(*s->rec));
-	rc = s->rec ? tv_machine_create(&s->m, &mopt) : -ENOMEM;
+	rc = s->rec ? tv_machine_boot(&s->m, &mopt, o->image, o->len, o->mode) : -ENOMEM;
 	if (rc) {
 		fclose(mopt.console);
 		return rc;
 	}
 	s->live = true; /* side_close destroys the machine and closes its console */
-	rc = tv_machine_load(&s->m, o->image, o->len);
-	if (!rc)
-		rc = tv_machine_enter_mode(&s->m, o->mode);
-	return rc;
+	return 0;
 }
 
 static void side_close(struct side *s)
@@ -550,6 +549,7 @@ static void side_close(struct side *s)
 		tv_machine_destroy(&s->m);
 	}
 	free(s->rec);
+	tv_recorder_free(&s->recorder);
 	tv_golden_free(&s->golden);
 	for (int i = 0; i < HISTORY; i++)
 		json_decref(s->history[i]);
@@ -574,7 +574,7 @@ static json_t *side_next(struct side *s, const struct tv_diff_opts *o, char *why
 	}
 	rc = tv_kick_arm(s->m.be, s->m.vcpu, o->timeout_s);
 	if (!rc)
-		rc = tv_machine_next_record(&s->m, s->rec);
+		rc = tv_record_next(&s->recorder, &s->m, s->rec);
 	tv_kick_disarm();
 	if (rc) {
 		snprintf(why, len, "%s: %s", s->label, tv_last_error());

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devices.h"
 #include "layout.h"
-#include "machine.h"
 
 #define PROBE_MARKER_GPA 0x500
 #define PROBE_MARKER 0x314d5754u /* "TWM1" */
@@ -81,24 +81,20 @@ int tv_probe_mode(const struct tv_backend_ops *be, enum tv_mode mode, char *reas
 		[TV_MODE_PAGED32] = { probe_paged32, sizeof(probe_paged32) },
 		[TV_MODE_LONG] = { probe_long, sizeof(probe_long) },
 	};
-	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT, .quiet = true };
+	struct tv_machine_opts opt = { .backend = be, .ram_size = TV_RAM_DEFAULT };
 	const uint32_t marker = PROBE_MARKER;
 	struct tv_machine m;
 	struct tv_exit e;
 	int rc;
 
-	rc = tv_machine_create(&m, &opt);
+	rc = tv_machine_boot(&m, &opt, code[mode].code, code[mode].len, mode);
 	if (rc) {
 		snprintf(reason, len, "%s", tv_last_error());
-		return -ENODEV;
+		return rc == -ENODEV ? -ENODEV : -ENOTSUP;
 	}
-	rc = tv_machine_load(&m, code[mode].code, code[mode].len);
-	if (!rc)
-		rc = tv_ram_write(&m.ram, PROBE_MARKER_GPA, &marker, sizeof(marker));
-	if (!rc)
-		rc = tv_machine_enter_mode(&m, mode);
+	rc = tv_ram_write(&m.ram, PROBE_MARKER_GPA, &marker, sizeof(marker));
 	if (rc) {
-		snprintf(reason, len, "%s", tv_last_error());
+		snprintf(reason, len, "%s mode: %s", tv_mode_name(mode), tv_last_error());
 		rc = -ENOTSUP;
 		goto out;
 	}

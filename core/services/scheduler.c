@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "kick.h"
 #include "trace.h"
 
@@ -140,13 +141,20 @@ static void report_exit(struct tv_sched *s, struct tv_sched_vm *vm, const struct
 	trace_exit(s, vm, e, t);
 }
 
-/* Every IO and MMIO exit of a matrix VM comes through here, inside the engine's run(). */
-static int observe(void *ctx, struct tv_machine *m, const struct tv_exit *e)
+/* The matrix's device: every IO and MMIO exit of a matrix VM comes here, inside the engine's
+ * run(), goes to the device it stands in front of, and is reported. */
+static int report_device(void *ctx, struct tv_machine *m, struct tv_exit *e)
 {
 	struct tv_sched_vm *vm = ctx;
 	struct tv_sched *s = vm->sched;
+	const struct tv_device *inner = e->reason == TV_EXIT_MMIO ? &vm->inner_mmio
+				       : (unsigned)(e->io.port - TV_HC_FIRST) < TV_HC_COUNT
+					       ? &vm->inner_hc
+					       : &vm->inner_pio;
+	int rc = inner->fn(inner->ctx, m, e);
 
-	(void)m;
+	if (rc != TV_IO_CONTINUE)
+		return rc;
 	report_exit(s, vm, e);
 	/* Under io, run() returns at this exit and the scheduler moves on; otherwise the vCPU is
 	 * back in the guest as soon as this returns. */
@@ -155,16 +163,32 @@ static int observe(void *ctx, struct tv_machine *m, const struct tv_exit *e)
 	return TV_IO_CONTINUE;
 }
 
-void tv_sched_machine_opts(struct tv_sched *s, int i, struct tv_machine_opts *mopt)
+int tv_sched_boot_vm(struct tv_sched *s, int i, struct tv_machine_opts *mopt, const void *image,
+		     size_t len)
 {
-	s->vms[i].sched = s;
-	mopt->observer = observe;
-	mopt->observer_ctx = &s->vms[i];
-	mopt->quiet = true; /* ports 0x10 and 0x11 are the matrix's: no "no device" warnings */
+	struct tv_sched_vm *vm = &s->vms[i];
+	struct tv_machine *m = &vm->m;
+	int rc;
+
+	vm->sched = s;
 	mopt->id = i + 1;
 	/* io needs run() back at every IO exit, with nothing run past it; the timer policies need a
 	 * stop that loses and repeats nothing. */
 	mopt->run_flags = s->opt.policy == TV_POLICY_IO ? TV_RUN_PRECISE : TV_RUN_PREEMPTIBLE;
+	rc = tv_machine_boot(m, mopt, image, len, TV_MODE_REAL);
+	if (rc)
+		return rc;
+	vm->inner_pio = m->pio[0];
+	vm->inner_hc = *tv_machine_pio_at(m, TV_HC_FIRST);
+	vm->inner_mmio = m->mmio_unclaimed;
+	rc = tv_machine_add_pio(m, 0, 0, report_device, vm);
+	if (!rc)
+		rc = tv_machine_add_pio(m, TV_HC_FIRST, TV_HC_COUNT, report_device, vm);
+	if (!rc)
+		rc = tv_machine_add_mmio(m, 0, 0, report_device, vm);
+	if (rc)
+		tv_machine_destroy(m);
+	return rc;
 }
 
 /* ---- accounting ---------------------------------------------------------------------------- */
@@ -201,7 +225,7 @@ static int turn(struct tv_sched *s, struct tv_sched_vm *vm)
 	s->run_started = t0;
 	c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
 	running_vm = vm;
-	rc = vm->m.be->run(vm->m.vcpu, &e);
+	rc = tv_machine_step(&vm->m, &e);
 	running_vm = NULL;
 	cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
 	vm->cpu_s += cpu;
@@ -214,8 +238,7 @@ static int turn(struct tv_sched *s, struct tv_sched_vm *vm)
 		return rc;
 	}
 	if (e.reason == TV_EXIT_IO || e.reason == TV_EXIT_MMIO)
-		return 0; /* observe() has reported it */
-	tv_machine_count_exit(&vm->m, &e);
+		return 0; /* report_device() has reported it */
 	report_exit(s, vm, &e);
 	if (e.reason != TV_EXIT_INTR) {
 		vm->done = true;

@@ -50,6 +50,8 @@ struct tv_sched_vm {
 	size_t nslices, slices_cap;
 	pthread_t thread; /* threads policy */
 	struct tv_sched *sched;
+	/* The devices the matrix's stands in front of (tv_sched_boot_vm). */
+	struct tv_device inner_pio, inner_hc, inner_mmio;
 };
 
 struct tv_sched_opts {
@@ -81,13 +83,17 @@ struct tv_sched {
 	int trace_errno;
 };
 
-/* Sets up the scheduler for n VMs; the caller then fills vms[i].name and weight and creates,
- * loads and enters the mode of each vms[i].m (with tv_sched_machine_opts). 0 or -ENOMEM. */
+/* Sets up the scheduler for n VMs; the caller then fills vms[i].name and weight and boots each
+ * vms[i].m with tv_sched_boot_vm. 0 or -ENOMEM. */
 int tv_sched_init(struct tv_sched *s, const struct tv_sched_opts *opt, int n);
 void tv_sched_free(struct tv_sched *s);
 
-/* The machine options every matrix VM needs (the observer that prints and traces its exits). */
-void tv_sched_machine_opts(struct tv_sched *s, int i, struct tv_machine_opts *mopt);
+/* Boots vms[i].m in real mode with image (tv_machine_boot, with what the policy needs in *mopt:
+ * its number, run flags) and registers the matrix's device on it: the ports and MMIO nobody
+ * else claims (guest1's 0x10, guest2's 0x11), in front of the hypercalls too, so that every
+ * exit is printed and traced as the assignment's control loop prints it. 0 or -errno. */
+int tv_sched_boot_vm(struct tv_sched *s, int i, struct tv_machine_opts *mopt, const void *image,
+		     size_t len);
 
 /* Runs the VMs under the policy until every VM is done, a limit is reached or the user presses
  * Ctrl-C. The control thread's signal mask and handlers are as they were afterwards. 0 or -errno

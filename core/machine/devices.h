@@ -1,0 +1,23 @@
+/* The devices of the machine twinvm's tools run (tv_machine_boot), each registered on the
+ * machine's port and MMIO table (machine.h). */
+#ifndef TWINVM_DEVICES_H
+#define TWINVM_DEVICES_H
+
+#include <stdio.h>
+
+#include "hypercalls.h"
+#include "machine.h"
+
+/* Ports and MMIO nobody claimed keep the empty bus's answers (writes dropped, reads all ones),
+ * and the first access to each port, and the first MMIO access, is said on out. 0, or -errno. */
+int tv_bus_warn_attach(struct tv_machine *m, FILE *out);
+
+/* Creates m (tv_machine_create), registers the default devices (the hypercalls; with
+ * opt->warnings also the warning bus), loads image (NULL: none) and enters mode. On failure
+ * everything made is released and tv_last_error() says what failed. 0; -ENODEV when the engine,
+ * its VM or its vCPU could not be made; another -errno when the guest could not be loaded or the
+ * mode entered. */
+int tv_machine_boot(struct tv_machine *m, const struct tv_machine_opts *opt, const void *image,
+		    size_t len, enum tv_mode mode);
+
+#endif
