@@ -9,6 +9,7 @@
 #include "devices.h"
 #include "kick.h"
 #include "layout.h"
+#include "probe.h"
 #include "record.h"
 #include "select.h"
 
@@ -66,6 +67,46 @@ static int report(struct tv_machine *m, const struct tv_guest *g, const struct t
 	return TV_EXIT_STATUS_GUEST;
 }
 
+/* The engine: auto probes each in turn; a named one is taken as it is, because its probe costs a
+ * whole VM and a run that works needs none (*probed false). NULL after one line on stderr. */
+static const struct tv_backend_ops *pick_engine(const struct tv_run_options *o, bool *probed)
+{
+	const struct tv_backend_ops *be;
+	char note[768], why[768];
+
+	*probed = strcmp(o->backend, "auto") == 0;
+	if (*probed)
+		be = tv_select_backend(o->backend, o->mode, note, sizeof(note), why, sizeof(why));
+	else
+		be = tv_select_named(o->backend, why, sizeof(why));
+	if (!be) {
+		fprintf(stderr, "twinvm: %s\n", why);
+		return NULL;
+	}
+	if (*probed && note[0])
+		fprintf(stderr, "twinvm: %s\n", note);
+	return be;
+}
+
+/* A run on an engine nobody probed went wrong (it could not start, or the guest died at once):
+ * when the engine cannot run the mode here, the probe's reason is the one to give, as an
+ * automatic choice would have given it. true after that line on stderr. */
+static bool mode_unsupported(const struct tv_backend_ops *be, enum tv_mode mode, bool probed)
+{
+	char reason[256];
+
+	if (probed || tv_probe_mode(be, mode, reason, sizeof(reason)) == 0)
+		return false;
+	fprintf(stderr, "twinvm: %s: %s\n", be->name, reason);
+	return true;
+}
+
+static bool died(const struct tv_exit *e)
+{
+	return e->reason == TV_EXIT_SHUTDOWN || e->reason == TV_EXIT_FAIL_ENTRY ||
+	       e->reason == TV_EXIT_INTERNAL_ERROR;
+}
+
 int tv_run_guest(const struct tv_run_options *o)
 {
 	struct tv_machine_opts mopt = {
@@ -76,12 +117,12 @@ int tv_run_guest(const struct tv_run_options *o)
 		.warnings = stderr,
 	};
 	const struct tv_backend_ops *be;
-	char note[768], why[768];
 	struct tv_machine m;
 	struct tv_guest g;
 	struct tv_exit e;
 	int status = TV_EXIT_STATUS_USAGE, rc;
 	bool lost = false; /* output was lost, and said so */
+	bool probed;
 
 	if (!tv_guest_open(&g, o->guest, o->mode))
 		return TV_EXIT_STATUS_USAGE;
@@ -89,14 +130,8 @@ int tv_run_guest(const struct tv_run_options *o)
 		fprintf(stderr, "twinvm: %s: %s\n", g.name, tv_last_error());
 		goto close_guest;
 	}
-	be = tv_select_backend(o->backend, o->mode, note, sizeof(note), why, sizeof(why));
-	if (!be) {
-		fprintf(stderr, "twinvm: %s\n", why);
-		goto close_guest;
-	}
-	if (note[0])
-		fprintf(stderr, "twinvm: %s\n", note);
-	if (!tv_cpu_engine_ok("run", be, o->cpu_model))
+	be = pick_engine(o, &probed);
+	if (!be || !tv_cpu_engine_ok("run", be, o->cpu_model))
 		goto close_guest;
 
 	if (o->trace_path) {
@@ -111,7 +146,9 @@ int tv_run_guest(const struct tv_run_options *o)
 	mopt.cpu_model = o->cpu_model;
 	rc = tv_machine_boot(&m, &mopt, g.bytes, g.len, o->mode);
 	if (rc) {
-		if (rc == -ENODEV)
+		if (mode_unsupported(be, o->mode, probed))
+			; /* said */
+		else if (rc == -ENODEV)
 			fprintf(stderr, "twinvm: %s: %s\n", be->name, tv_last_error());
 		else
 			fprintf(stderr, "twinvm: %s\n", tv_last_error());
@@ -128,6 +165,8 @@ int tv_run_guest(const struct tv_run_options *o)
 		fprintf(stderr, "twinvm: %s engine failed: %s\n", be->name, tv_last_error());
 		goto destroy;
 	}
+	if (died(&e) && mode_unsupported(be, o->mode, probed))
+		goto destroy;
 	status = report(&m, &g, &e, o->timeout_s);
 destroy:
 	tv_machine_destroy(&m);

@@ -70,6 +70,13 @@ static int judge(const struct tv_machine *m, enum tv_mode mode, const struct tv_
 	return 0;
 }
 
+static unsigned long probes; /* probe VMs made by this process */
+
+unsigned long tv_probe_count(void)
+{
+	return __atomic_load_n(&probes, __ATOMIC_RELAXED);
+}
+
 int tv_probe_mode(const struct tv_backend_ops *be, enum tv_mode mode, char *reason, size_t len)
 {
 	static const struct {
@@ -87,6 +94,7 @@ int tv_probe_mode(const struct tv_backend_ops *be, enum tv_mode mode, char *reas
 	struct tv_exit e;
 	int rc;
 
+	__atomic_add_fetch(&probes, 1, __ATOMIC_RELAXED);
 	rc = tv_machine_boot(&m, &opt, code[mode].code, code[mode].len, mode);
 	if (rc) {
 		snprintf(reason, len, "%s", tv_last_error());

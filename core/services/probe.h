@@ -14,4 +14,8 @@
  * be opened here, -ENOTSUP when it opens but cannot run the mode; reason says why in one line. */
 int tv_probe_mode(const struct tv_backend_ops *be, enum tv_mode mode, char *reason, size_t len);
 
+/* How many probe VMs this process has made: each is a whole VM's start-up, which a run on a
+ * named engine does not pay (tests hold it to that). */
+unsigned long tv_probe_count(void);
+
 #endif

@@ -16,6 +16,18 @@ static void list_names(char *buf, size_t len)
 					 tv_backends[i]->name);
 }
 
+const struct tv_backend_ops *tv_select_named(const char *name, char *why, size_t why_len)
+{
+	const struct tv_backend_ops *be = tv_backend_find(name);
+	char names[64];
+
+	if (be)
+		return be;
+	list_names(names, sizeof(names));
+	snprintf(why, why_len, "no engine called '%s' in this build (built in: %s)", name, names);
+	return NULL;
+}
+
 const struct tv_backend_ops *tv_select_backend(const char *name, enum tv_mode mode, char *note,
 					       size_t note_len, char *why, size_t why_len)
 {
@@ -24,16 +36,10 @@ const struct tv_backend_ops *tv_select_backend(const char *name, enum tv_mode mo
 
 	note[0] = why[0] = '\0';
 	if (strcmp(name, "auto") != 0) {
-		const struct tv_backend_ops *be = tv_backend_find(name);
+		const struct tv_backend_ops *be = tv_select_named(name, why, why_len);
 
-		if (!be) {
-			char names[64];
-
-			list_names(names, sizeof(names));
-			snprintf(why, why_len, "no engine called '%s' in this build (built in: %s)",
-				 name, names);
+		if (!be)
 			return NULL;
-		}
 		if (tv_probe_mode(be, mode, reason, sizeof(reason)) != 0) {
 			snprintf(why, why_len, "%s: %s", be->name, reason);
 			return NULL;

@@ -13,4 +13,8 @@
 const struct tv_backend_ops *tv_select_backend(const char *name, enum tv_mode mode, char *note,
 					       size_t note_len, char *why, size_t why_len);
 
+/* The engine called name, without a probe; NULL with the reason in why (no such engine in this
+ * build). For a run that probes only when it fails (frontend/run.c). */
+const struct tv_backend_ops *tv_select_named(const char *name, char *why, size_t why_len);
+
 #endif
