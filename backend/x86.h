@@ -41,4 +41,18 @@
 #define TV_PF_RSVD (1u << 3) /* a reserved bit set in an entry */
 #define TV_PF_I (1u << 4)    /* an instruction fetch, where NX or SMEP is on */
 
+/* RFLAGS */
+#define TV_RFLAGS_CF (1ull << 0)
+#define TV_RFLAGS_FIXED (1ull << 1) /* always set */
+#define TV_RFLAGS_PF (1ull << 2)
+#define TV_RFLAGS_AF (1ull << 4)
+#define TV_RFLAGS_ZF (1ull << 6)
+#define TV_RFLAGS_SF (1ull << 7)
+#define TV_RFLAGS_TF (1ull << 8)
+#define TV_RFLAGS_IF (1ull << 9)
+#define TV_RFLAGS_DF (1ull << 10)
+#define TV_RFLAGS_OF (1ull << 11)
+#define TV_RFLAGS_RF (1ull << 16) /* resume: no instruction breakpoint for one instruction */
+#define TV_RFLAGS_VM (1ull << 17)
+
 #endif

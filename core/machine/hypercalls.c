@@ -10,6 +10,7 @@
 #include "layout.h"
 #include "machine.h"
 #include "pagewalk.h"
+#include "x86.h"
 
 /* The hypercall device: the ports' handler context. */
 struct hc_device {
@@ -283,7 +284,7 @@ static void hc_gva_to_hva(struct tv_machine *m, struct tv_exit *e)
 		hc_in_result(m, e, 0);
 		return;
 	}
-	gva = (s.efer & (1ull << 10)) && s.cs.l ? r.rbx : (r.rbx & 0xffffffffu);
+	gva = (s.efer & TV_EFER_LMA) && s.cs.l ? r.rbx : (r.rbx & 0xffffffffu);
 	m->hc.has_arg = true;
 	m->hc.arg = gva;
 	p = hc_translate(m, &s, gva, 1);

@@ -7,6 +7,7 @@
 
 #include "insn.h"
 #include "kick.h"
+#include "x86.h"
 #include "trace.h"
 
 /* Takes one raw exit into r: the exit, a copy of its data, the hypercall it made, the state. */
@@ -61,7 +62,7 @@ static int merge_string_io(struct tv_recorder *rec, struct tv_machine *m, struct
 		r->exit.io.count += e.io.count;
 		r->hc = m->hc;
 		r->have_state = m->be->get_regs(m->vcpu, &r->regs) == 0;
-		r->regs.rflags &= ~(1ull << 16);
+		r->regs.rflags &= ~TV_RFLAGS_RF;
 	}
 	/* Every element done: the instruction is complete, whatever RIP the engine left. */
 	if ((!sio->rep || (r->regs.rcx & sio->count_mask) == 0) && r->regs.rip == rip)
@@ -99,7 +100,7 @@ int tv_record_next(struct tv_recorder *rec, struct tv_machine *m, struct tv_reco
 	 * instruction its emulator restarts and at a SHUTDOWN; the CPU clears it once an
 	 * instruction completes, and the emulator never sets it. */
 	if (r->have_state)
-		r->regs.rflags &= ~(1ull << 16);
+		r->regs.rflags &= ~TV_RFLAGS_RF;
 	if (r->exit.reason != TV_EXIT_IO || !r->have_state)
 		return 0;
 	n = tv_insn_fetch(&m->ram, &r->sregs, r->regs.rip, bytes);
