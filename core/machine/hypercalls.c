@@ -312,8 +312,12 @@ static int hc_exit(void *ctx, struct tv_machine *m, struct tv_exit *e)
 	(void)ctx;
 	if (e->reason != TV_EXIT_IO || i >= TV_HC_COUNT)
 		return TV_IO_CONTINUE; /* not registered for anything else */
-	memset(&m->hc, 0, sizeof(m->hc));
+	/* Not a memset of the whole record: its error text, written only on a failure, would be most
+	 * of an exit's cost. */
 	m->hc.name = calls[i].name;
+	m->hc.has_arg = m->hc.has_result = m->hc.failed = false;
+	m->hc.arg = m->hc.result = 0;
+	m->hc.error[0] = '\0';
 	calls[i].fn(m, e);
 	return TV_IO_CONTINUE;
 }
