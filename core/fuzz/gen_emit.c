@@ -198,7 +198,7 @@ bool fzg_emit(struct gen *g, const ZydisEncoderRequest *r)
 	ZyanUSize n = ZYDIS_MAX_INSTRUCTION_LENGTH;
 	uint8_t buf[ZYDIS_MAX_INSTRUCTION_LENGTH];
 
-	/* The decoder's modes (analyze.c): 16-bit code as real mode's, which has no VEX. */
+	/* The decoder's modes (decode.c): 16-bit code as real mode's, which has no VEX. */
 	req.machine_mode = g->bits == 16   ? ZYDIS_MACHINE_MODE_REAL_16
 			   : g->bits == 32 ? ZYDIS_MACHINE_MODE_LEGACY_32
 					   : ZYDIS_MACHINE_MODE_LONG_64;

@@ -45,7 +45,7 @@ static bool emit_mov_imm(struct gen *g, ZydisRegister reg, uint64_t v)
 	return fzg_emit(g, &r);
 }
 
-/* Bytes the encoder does not make (an invalid encoding, analyze.c's invalid_at) onto the
+/* Bytes the encoder does not make (an invalid encoding, decode.c's fz_invalid_at) onto the
  * snippet, as one instruction. */
 static bool emit_raw(struct gen *g, const uint8_t *bytes, size_t n)
 {
