@@ -27,7 +27,7 @@
  *   stepped: KVM single-steps with TF itself, hides the guest's TF from KVM_GET_REGS and never
  *   delivers the guest's #DB.
  * - Real mode's #SS and #GP for an offset past a 64 KiB segment limit, and long mode's #SS(0) for
- *   a non-canonical address through RBP, are raw cases in tests/test_exceptions_raw.c: the
+ *   a non-canonical address through RBP, are raw cases in tests/test_exceptions_raw_gaps.c: the
  *   emulator (QEMU's TCG) checks no segment limit and raises #GP(0) for every non-canonical
  *   address. Real mode has no other #SS, and long mode no other #SS(0), that TCG raises.
  * - #DF does not exist in real mode; #AC needs CPL 3; NMI, #MC and external interrupts have no

@@ -1,6 +1,6 @@
 /* The emulator's exception delivery (backend/emu/emu_deliver.h) with no engine: a CPU state and
  * RAM built here, the frame and the handler's state checked against the SDM (Vol. 3, 6.12-6.14,
- * 6.15's #DF rules). The engines' own runs of the same rules are in test_exceptions_raw.c. */
+ * 6.15's #DF rules). The engines' own runs of the same rules are in test_exceptions_raw_*.c. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,6 @@
 /* The instruction analysis: which parts of a snippet's end state the architecture leaves
- * undefined, by taint tracking over the sequence; and the snippet as text and bucket keys.
+ * undefined, by taint tracking over the sequence. (The snippet as text and bucket keys:
+ * insn_text.c.)
  *
  * Code of each width (16, 32, 64) is decoded in its own machine mode, and a register of any size
  * counts as the enum fz_gpr it is part of (AX, EAX: RAX; AH..BH: bits 8-15 of RAX..RBX).
@@ -52,114 +53,18 @@
  *    (Found by the fuzzer itself: AF left undefined by a shift came through `mov ecx, 0;
  *    repe scasb` and was reported.)
  *
- * Invalid encodings. The exceptions class ends some snippets in an instruction the CPU raises #UD
- * for in that width, which Zydis does not decode there because it knows it is invalid (the table
- * in invalid_at: the one-byte opcodes 64-bit code dropped, ARPL and the descriptor-table
- * instructions in real mode, a move to CS, a LOCK prefix on what cannot take one). Each is taken
- * as one instruction that reads and writes nothing (it never completes); its form and text name
- * it. */
+ * The invalid encodings the exceptions class ends some snippets in (decode.c) are each taken as
+ * one instruction that reads and writes nothing (it never completes). */
 #include "gen.h"
 #include "taint.h"
+#include "decode.h"
 
-#include <Zydis/Zydis.h>
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #define FLAG_OF 0x800ull
 #define FLAG_CF 0x1ull
 #define FLAGS_ARITH 0x8d5ull /* CF PF AF ZF SF OF */
-
-struct decoded {
-	ZydisDecodedInstruction in;
-	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
-};
-
-/* Decodes one instruction of code made for bits (16, 32 or 64). */
-static int decode_bits(const uint8_t *code, size_t len, unsigned bits, struct decoded *d)
-{
-	ZydisMachineMode mode = bits == 16   ? ZYDIS_MACHINE_MODE_REAL_16
-				: bits == 32 ? ZYDIS_MACHINE_MODE_LEGACY_32
-					     : ZYDIS_MACHINE_MODE_LONG_64;
-	ZydisStackWidth stack = bits == 16   ? ZYDIS_STACK_WIDTH_16
-				: bits == 32 ? ZYDIS_STACK_WIDTH_32
-					     : ZYDIS_STACK_WIDTH_64;
-	ZydisDecoder dec;
-
-	if ((bits != 16 && bits != 32 && bits != 64) ||
-	    !ZYAN_SUCCESS(ZydisDecoderInit(&dec, mode, stack)) ||
-	    !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, code, len, &d->in, d->op)))
-		return -EINVAL;
-	return 0;
-}
-
-/* An encoding #UD ends (the header comment): its length, and its name or, for a LOCK prefix, the
- * instruction after the prefix (lock_inner). */
-struct invalid {
-	unsigned len;
-	const char *name; /* NULL: "lock " + the instruction at code + 1 */
-};
-
-#define W16 1u
-#define W32 2u
-#define W64 4u
-
-static bool invalid_at(const uint8_t *code, size_t len, unsigned bits, struct invalid *v)
-{
-	/* Opcode bytes and which of their bits must match (the ModRM's register forms). */
-	static const struct {
-		unsigned widths, n;
-		uint8_t bytes[3], mask[3];
-		const char *name;
-	} table[] = {
-		{ W64, 1, { 0x06 }, { 0xff }, "push es" },  { W64, 1, { 0x07 }, { 0xff }, "pop es" },
-		{ W64, 1, { 0x0e }, { 0xff }, "push cs" },  { W64, 1, { 0x16 }, { 0xff }, "push ss" },
-		{ W64, 1, { 0x17 }, { 0xff }, "pop ss" },   { W64, 1, { 0x1e }, { 0xff }, "push ds" },
-		{ W64, 1, { 0x1f }, { 0xff }, "pop ds" },   { W64, 1, { 0x27 }, { 0xff }, "daa" },
-		{ W64, 1, { 0x2f }, { 0xff }, "das" },	    { W64, 1, { 0x37 }, { 0xff }, "aaa" },
-		{ W64, 1, { 0x3f }, { 0xff }, "aas" },	    { W64, 1, { 0x60 }, { 0xff }, "pusha" },
-		{ W64, 1, { 0x61 }, { 0xff }, "popa" },	    { W64, 1, { 0xce }, { 0xff }, "into" },
-		{ W64, 2, { 0xd4 }, { 0xff }, "aam imm8" }, { W64, 2, { 0xd5 }, { 0xff }, "aad imm8" },
-		/* real mode does not recognise these (SDM Vol. 2, each one's "Real-Address Mode
-		 * Exceptions"): register forms only */
-		{ W16, 2, { 0x63, 0xc0 }, { 0xff, 0xc0 }, "arpl r16, r16" },
-		{ W16, 3, { 0x0f, 0x00, 0xc0 }, { 0xff, 0xff, 0xf8 }, "sldt r16" },
-		{ W16, 3, { 0x0f, 0x00, 0xc8 }, { 0xff, 0xff, 0xf8 }, "str r16" },
-		{ W16, 3, { 0x0f, 0x02, 0xc0 }, { 0xff, 0xff, 0xc0 }, "lar r16, r16" },
-		/* MOV to CS, in every width (SDM Vol. 2B "MOV", #UD) */
-		{ W16 | W32 | W64, 2, { 0x8e, 0xc8 }, { 0xff, 0xf8 }, "mov cs, r16" },
-	};
-	const unsigned w = bits == 16 ? W16 : bits == 32 ? W32 : W64;
-	struct decoded d;
-
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		bool match = (table[i].widths & w) && len >= table[i].n;
-
-		for (unsigned b = 0; match && b < table[i].n; b++)
-			match = (code[b] & table[i].mask[b]) == table[i].bytes[b];
-		if (match) {
-			*v = (struct invalid){ .len = table[i].n, .name = table[i].name };
-			return true;
-		}
-	}
-	/* LOCK on an instruction that takes none (SDM Vol. 2A "LOCK": #UD) */
-	if (len > 1 && code[0] == 0xf0 && decode_bits(code + 1, len - 1, bits, &d) == 0) {
-		*v = (struct invalid){ .len = 1u + d.in.length, .name = NULL };
-		return true;
-	}
-	return false;
-}
-
-/* enum fz_gpr of a general register of any size and any width's code (AH..BH are bits 8-15 of
- * RAX..RBX), or -1. */
-static int gpr_of(ZydisRegister r)
-{
-	ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
-
-	if (big < ZYDIS_REGISTER_RAX || big > ZYDIS_REGISTER_R15)
-		return -1;
-	return (int)(big - ZYDIS_REGISTER_RAX);
-}
 
 static uint64_t size_mask(unsigned bits)
 {
@@ -239,7 +144,7 @@ static bool known_nonzero(const struct fz_taint *t, const ZydisDecodedOperand *o
 	int g;
 
 	if (o->type == ZYDIS_OPERAND_TYPE_REGISTER) {
-		g = gpr_of(o->reg.value);
+		g = fz_gpr_of(o->reg.value);
 		if (g < 0 || o->reg.value == ZYDIS_REGISTER_AH || o->reg.value == ZYDIS_REGISTER_CH ||
 		    o->reg.value == ZYDIS_REGISTER_DH || o->reg.value == ZYDIS_REGISTER_BH)
 			return false;
@@ -312,160 +217,201 @@ static bool moves_cr_or_dr(const struct decoded *d)
 	return false;
 }
 
+/* What an instruction reads, by the first taint rule. */
+struct reads {
+	bool value;       /* an undefined flag it tests or register it reads as a value */
+	bool address;     /* an undefined register in a memory operand's address */
+	bool mem_written; /* it writes a memory operand */
+};
+
+/* xor/sub/sbb/cmp of a register with itself: the result does not depend on its value. */
+static bool zero_idiom(const struct decoded *d)
+{
+	ZydisMnemonic m = d->in.mnemonic;
+
+	return (m == ZYDIS_MNEMONIC_XOR || m == ZYDIS_MNEMONIC_SUB || m == ZYDIS_MNEMONIC_SBB ||
+		m == ZYDIS_MNEMONIC_CMP) && d->in.operand_count_visible == 2 &&
+	       d->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	       d->op[1].type == ZYDIS_OPERAND_TYPE_REGISTER && d->op[0].reg.value == d->op[1].reg.value;
+}
+
+static void reads_of(const struct fz_taint *t, const struct decoded *d, struct reads *r)
+{
+	const ZydisAccessedFlags *f = d->in.cpu_flags;
+	bool idiom = zero_idiom(d);
+
+	*r = (struct reads){ .value = f && (f->tested & t->flags) };
+	for (unsigned i = 0; i < d->in.operand_count; i++) {
+		const ZydisDecodedOperand *o = &d->op[i];
+		int b, x;
+
+		if (o->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+			int g = fz_gpr_of(o->reg.value);
+
+			if (g >= 0 && (o->actions & ZYDIS_OPERAND_ACTION_MASK_READ) && !(idiom && i < 2) &&
+			    (t->gpr & (1u << g)))
+				r->value = true;
+		} else if (o->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+			b = fz_gpr_of(o->mem.base);
+			x = fz_gpr_of(o->mem.index);
+			if ((b >= 0 && (t->gpr & (1u << b))) || (x >= 0 && (t->gpr & (1u << x)))) {
+				if (o->mem.type == ZYDIS_MEMOP_TYPE_AGEN)
+					r->value = true;
+				else
+					r->address = true;
+			}
+			if (o->mem.type != ZYDIS_MEMOP_TYPE_AGEN &&
+			    (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+				r->mem_written = true;
+		}
+	}
+}
+
+static bool is_pushf(ZydisMnemonic m)
+{
+	return m == ZYDIS_MNEMONIC_PUSHF || m == ZYDIS_MNEMONIC_PUSHFQ || m == ZYDIS_MNEMONIC_PUSHFD;
+}
+
+/* A pushf's RFLAGS on the stack must be masked by the next instruction, an `and` of [rsp] ([esp]
+ * below 64 bits: 16-bit addressing has no [sp], and ESP's upper half is 0) of the pushf's size
+ * keeping only bits it allows. -ENOTSUP when d should be that and is not. */
+static int pushf_rules(const struct fz_taint *t, const struct decoded *d, struct fz_taint *n)
+{
+	const ZydisDecodedOperand *o = &d->op[0];
+	ZydisRegister sp = t->bits == 64 ? ZYDIS_REGISTER_RSP : ZYDIS_REGISTER_ESP;
+
+	if (t->pushf_pending) {
+		if (d->in.mnemonic != ZYDIS_MNEMONIC_AND || d->in.operand_count_visible != 2 ||
+		    o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.base != sp ||
+		    o->mem.index != ZYDIS_REGISTER_NONE || o->mem.disp.value != 0 ||
+		    o->size / 8 != t->pushf_pending || d->op[1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE ||
+		    (d->op[1].imm.value.u & size_mask(o->size) & ~t->pushf_allowed) != 0)
+			return -ENOTSUP;
+		n->pushf_pending = 0;
+	}
+	if (is_pushf(d->in.mnemonic)) {
+		n->pushf_pending = (uint16_t)(d->op[1].size / 8);
+		n->pushf_allowed = FZ_RFLAGS_COMPARED & ~t->flags;
+	}
+	return 0;
+}
+
+/* The flags d leaves in n, by Zydis's tables and the corrections above, and what e says of its
+ * destination; rt: it read undefined input. */
+static void flag_rules(const struct fz_taint *t, const struct decoded *d, bool rt,
+		       struct fz_taint *n, struct effect *e)
+{
+	const ZydisAccessedFlags *f = d->in.cpu_flags;
+	ZydisMnemonic m = d->in.mnemonic;
+
+	if (f) {
+		uint64_t cleared = (f->set_0 | f->set_1) & FZ_RFLAGS_COMPARED;
+
+		e->modified = f->modified & FZ_RFLAGS_COMPARED;
+		e->undefined = f->undefined & FZ_RFLAGS_COMPARED;
+		if (is_shift(m))
+			shift_rules(d, e);
+		if (d->in.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+					ZYDIS_ATTRIB_HAS_REPNE))
+			e->keep_old_flags = true;
+		if ((m == ZYDIS_MNEMONIC_BSF || m == ZYDIS_MNEMONIC_BSR) && !known_nonzero(t, &d->op[1]))
+			e->dest_undefined = true;
+		if (m == ZYDIS_MNEMONIC_BSWAP && d->op[0].size == 16)
+			e->dest_undefined = true;
+		n->flags &= ~((e->modified & ~e->undefined) | cleared | e->undefined);
+		if (e->keep_old_flags)
+			n->flags |= t->flags & e->modified;
+		if (rt)
+			n->flags |= e->modified & ~cleared;
+		n->flags |= e->undefined;
+	} else if (m == ZYDIS_MNEMONIC_BSWAP && d->op[0].size == 16) {
+		e->dest_undefined = true;
+	}
+	if (m == ZYDIS_MNEMONIC_MOV && moves_cr_or_dr(d))
+		n->flags |= FLAGS_ARITH; /* Zydis lists no flags: the table above */
+}
+
+/* The general registers d writes, in n. */
+static void register_rules(const struct fz_taint *t, const struct decoded *d,
+			   const struct effect *e, bool rt, struct fz_taint *n)
+{
+	for (unsigned i = 0; i < d->in.operand_count; i++) {
+		const ZydisDecodedOperand *o = &d->op[i];
+		int g = o->type == ZYDIS_OPERAND_TYPE_REGISTER ? fz_gpr_of(o->reg.value) : -1;
+		bool undef, partial;
+
+		if (g < 0 || !(o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+			continue;
+		undef = rt || (i == 0 && e->dest_undefined);
+		partial = o->size < 32 || (o->actions & ZYDIS_OPERAND_ACTION_CONDWRITE) ||
+			  (is_shift(d->in.mnemonic) && !first_imm(d));
+		if (undef)
+			n->gpr |= (uint16_t)(1u << g);
+		else if (!partial)
+			n->gpr &= (uint16_t)~(1u << g);
+		n->ones[g] = ones_after(t, d, o, g);
+	}
+}
+
+/* The one memory operand whose set bits are known, after d wrote memory. */
+static void memory_ones(const struct fz_taint *t, const struct decoded *d, struct fz_taint *n)
+{
+	const ZydisDecodedOperand *o = &d->op[0];
+	ZydisMnemonic m = d->in.mnemonic;
+
+	n->mem_ones_size = 0;
+	if ((m == ZYDIS_MNEMONIC_OR || m == ZYDIS_MNEMONIC_MOV) && d->in.operand_count_visible == 2 &&
+	    o->type == ZYDIS_OPERAND_TYPE_MEMORY && o->mem.base == ZYDIS_REGISTER_NONE &&
+	    o->mem.index == ZYDIS_REGISTER_NONE && d->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		uint64_t imm = d->op[1].imm.value.u & size_mask(o->size);
+		bool same = t->mem_ones_size == o->size / 8 &&
+			    t->mem_ones_addr == (uint64_t)o->mem.disp.value;
+
+		n->mem_ones_size = (uint16_t)(o->size / 8);
+		n->mem_ones_addr = (uint64_t)o->mem.disp.value;
+		n->mem_ones = m == ZYDIS_MNEMONIC_OR && same ? t->mem_ones | imm : imm;
+	}
+}
+
 int fz_taint_step(struct fz_taint *t, const uint8_t *code, size_t len, struct fz_step *st)
 {
 	struct fz_taint n = *t;
 	struct decoded d;
 	struct effect e = { 0 };
-	ZydisMnemonic m;
-	const ZydisAccessedFlags *f;
-	bool rt = false, addr_rt = false, idiom, pushf, mem_written = false;
+	struct reads r;
 
-	if (decode_bits(code, len, t->bits, &d) != 0) {
+	if (fz_decode(code, len, t->bits, &d) != 0) {
 		struct invalid v;
 
-		if (!invalid_at(code, len, t->bits, &v))
+		if (!fz_invalid_at(code, len, t->bits, &v))
 			return -EINVAL;
 		*st = (struct fz_step){ .len = v.len, .mnemonic = ZYDIS_MNEMONIC_INVALID };
 		return 0; /* it raises #UD: nothing read, nothing written */
 	}
-	m = d.in.mnemonic;
-	f = d.in.cpu_flags;
 	st->len = d.in.length;
-	st->mnemonic = m;
+	st->mnemonic = d.in.mnemonic;
 	st->system = is_system(&d);
-
-	/* What it reads. */
-	idiom = (m == ZYDIS_MNEMONIC_XOR || m == ZYDIS_MNEMONIC_SUB || m == ZYDIS_MNEMONIC_SBB ||
-		 m == ZYDIS_MNEMONIC_CMP) && d.in.operand_count_visible == 2 &&
-		d.op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
-		d.op[1].type == ZYDIS_OPERAND_TYPE_REGISTER && d.op[0].reg.value == d.op[1].reg.value;
-	if (f && (f->tested & t->flags))
-		rt = true;
-	for (unsigned i = 0; i < d.in.operand_count; i++) {
-		const ZydisDecodedOperand *o = &d.op[i];
-		int b, x;
-
-		if (o->type == ZYDIS_OPERAND_TYPE_REGISTER) {
-			int g = gpr_of(o->reg.value);
-
-			if (g >= 0 && (o->actions & ZYDIS_OPERAND_ACTION_MASK_READ) && !(idiom && i < 2) &&
-			    (t->gpr & (1u << g)))
-				rt = true;
-		} else if (o->type == ZYDIS_OPERAND_TYPE_MEMORY) {
-			b = gpr_of(o->mem.base);
-			x = gpr_of(o->mem.index);
-			if ((b >= 0 && (t->gpr & (1u << b))) || (x >= 0 && (t->gpr & (1u << x)))) {
-				if (o->mem.type == ZYDIS_MEMOP_TYPE_AGEN)
-					rt = true;
-				else
-					addr_rt = true;
-			}
-			if (o->mem.type != ZYDIS_MEMOP_TYPE_AGEN &&
-			    (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
-				mem_written = true;
-		}
-	}
-	st->read_undefined = rt || addr_rt;
+	reads_of(t, &d, &r);
+	st->read_undefined = r.value || r.address;
 	/* A segment or control register, or a port, has no mask either (and an undefined one
 	 * may fault, or reach a device, on one side only). */
-	if (addr_rt || (st->system && rt))
+	if (r.address || (st->system && r.value))
 		return -ENOTSUP;
 	n.system = t->system || st->system;
-
-	/* A pushf's RFLAGS on the stack must be masked by the next instruction. */
-	pushf = m == ZYDIS_MNEMONIC_PUSHF || m == ZYDIS_MNEMONIC_PUSHFQ ||
-		m == ZYDIS_MNEMONIC_PUSHFD;
-	if (t->pushf_pending) {
-		const ZydisDecodedOperand *o = &d.op[0];
-
-		/* [rsp], or [esp] below 64 bits (16-bit addressing has no [sp]; ESP's upper half is 0) */
-		ZydisRegister sp = t->bits == 64 ? ZYDIS_REGISTER_RSP : ZYDIS_REGISTER_ESP;
-
-		if (m != ZYDIS_MNEMONIC_AND || d.in.operand_count_visible != 2 ||
-		    o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.base != sp ||
-		    o->mem.index != ZYDIS_REGISTER_NONE || o->mem.disp.value != 0 ||
-		    o->size / 8 != t->pushf_pending || d.op[1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE ||
-		    (d.op[1].imm.value.u & size_mask(o->size) & ~t->pushf_allowed) != 0)
-			return -ENOTSUP;
-		n.pushf_pending = 0;
-	}
-	if (pushf) {
-		n.pushf_pending = (uint16_t)(d.op[1].size / 8);
-		n.pushf_allowed = FZ_RFLAGS_COMPARED & ~t->flags;
-		rt = false; /* its undefined flags are pushf_allowed's business, not RSP's */
-	} else if (mem_written && rt) {
+	if (pushf_rules(t, &d, &n) != 0)
 		return -ENOTSUP;
-	}
-
-	/* The flags. */
-	if (f) {
-		uint64_t cleared = (f->set_0 | f->set_1) & FZ_RFLAGS_COMPARED;
-
-		e.modified = f->modified & FZ_RFLAGS_COMPARED;
-		e.undefined = f->undefined & FZ_RFLAGS_COMPARED;
-		if (is_shift(m))
-			shift_rules(&d, &e);
-		if (d.in.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
-				       ZYDIS_ATTRIB_HAS_REPNE))
-			e.keep_old_flags = true;
-		if ((m == ZYDIS_MNEMONIC_BSF || m == ZYDIS_MNEMONIC_BSR) && !known_nonzero(t, &d.op[1]))
-			e.dest_undefined = true;
-		if (m == ZYDIS_MNEMONIC_BSWAP && d.op[0].size == 16)
-			e.dest_undefined = true;
-		n.flags &= ~((e.modified & ~e.undefined) | cleared | e.undefined);
-		if (e.keep_old_flags)
-			n.flags |= t->flags & e.modified;
-		if (rt)
-			n.flags |= e.modified & ~cleared;
-		n.flags |= e.undefined;
-	} else if (m == ZYDIS_MNEMONIC_BSWAP && d.op[0].size == 16) {
-		e.dest_undefined = true;
-	}
-	if (m == ZYDIS_MNEMONIC_MOV && moves_cr_or_dr(&d))
-		n.flags |= FLAGS_ARITH; /* Zydis lists no flags: the table above */
-
+	if (is_pushf(d.in.mnemonic))
+		r.value = false; /* its undefined flags are pushf_allowed's business, not RSP's */
+	else if (r.mem_written && r.value)
+		return -ENOTSUP;
+	flag_rules(t, &d, r.value, &n, &e);
 	/* An undefined result written to memory cannot be masked (no mask for memory): refused,
 	 * as an undefined value written there from a register is above. */
 	if (e.dest_undefined && d.op[0].type == ZYDIS_OPERAND_TYPE_MEMORY)
 		return -ENOTSUP;
-
-	/* The registers. */
-	for (unsigned i = 0; i < d.in.operand_count; i++) {
-		const ZydisDecodedOperand *o = &d.op[i];
-		int g = o->type == ZYDIS_OPERAND_TYPE_REGISTER ? gpr_of(o->reg.value) : -1;
-		bool undef, partial;
-
-		if (g < 0 || !(o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
-			continue;
-		undef = rt || (i == 0 && e.dest_undefined);
-		partial = o->size < 32 || (o->actions & ZYDIS_OPERAND_ACTION_CONDWRITE) ||
-			  (is_shift(m) && !first_imm(&d));
-		if (undef)
-			n.gpr |= (uint16_t)(1u << g);
-		else if (!partial)
-			n.gpr &= (uint16_t)~(1u << g);
-		n.ones[g] = ones_after(t, &d, o, g);
-	}
-
-	/* The one memory operand whose set bits are known. */
-	if (mem_written) {
-		const ZydisDecodedOperand *o = &d.op[0];
-
-		n.mem_ones_size = 0;
-		if ((m == ZYDIS_MNEMONIC_OR || m == ZYDIS_MNEMONIC_MOV) &&
-		    d.in.operand_count_visible == 2 && o->type == ZYDIS_OPERAND_TYPE_MEMORY &&
-		    o->mem.base == ZYDIS_REGISTER_NONE && o->mem.index == ZYDIS_REGISTER_NONE &&
-		    d.op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
-			uint64_t imm = d.op[1].imm.value.u & size_mask(o->size);
-			bool same = t->mem_ones_size == o->size / 8 &&
-				    t->mem_ones_addr == (uint64_t)o->mem.disp.value;
-
-			n.mem_ones_size = (uint16_t)(o->size / 8);
-			n.mem_ones_addr = (uint64_t)o->mem.disp.value;
-			n.mem_ones = m == ZYDIS_MNEMONIC_OR && same ? t->mem_ones | imm : imm;
-		}
-	}
+	register_rules(t, &d, &e, r.value, &n);
+	if (r.mem_written)
+		memory_ones(t, &d, &n);
 	*t = n;
 	return 0;
 }
@@ -504,162 +450,4 @@ int fz_analyze(const uint8_t *code, size_t len, unsigned bits, struct fz_snippet
 	s->rflags_undefined = t.flags & FZ_RFLAGS_COMPARED;
 	s->gpr_undefined = t.gpr;
 	return rc;
-}
-
-/* Appends to buf at *at; false once it is full. */
-static bool put(char *buf, size_t n, size_t *at, const char *text)
-{
-	int w = snprintf(buf + *at, n - *at, "%s", text);
-
-	if (w < 0 || (size_t)w >= n - *at) {
-		*at = n ? n - 1 : 0;
-		return false;
-	}
-	*at += (size_t)w;
-	return true;
-}
-
-uint16_t fz_explicit_gprs(const uint8_t *code, size_t len, unsigned bits)
-{
-	uint16_t mask = 0;
-	struct decoded d;
-
-	for (size_t at = 0; at < len; at += d.in.length) {
-		struct invalid v;
-
-		if (decode_bits(code + at, len - at, bits, &d) != 0) {
-			if (!invalid_at(code + at, len - at, bits, &v))
-				break;
-			if (!v.name) /* lock: the instruction after it names its registers */
-				mask |= fz_explicit_gprs(code + at + 1, v.len - 1, bits);
-			d.in.length = (ZyanU8)v.len;
-			continue;
-		}
-		for (unsigned i = 0; i < d.in.operand_count_visible; i++) {
-			int g = d.op[i].type == ZYDIS_OPERAND_TYPE_REGISTER ? gpr_of(d.op[i].reg.value)
-									    : -1;
-
-			if (g >= 0)
-				mask |= (uint16_t)(1u << g);
-		}
-	}
-	return mask;
-}
-
-int fz_insn_form(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t n)
-{
-	struct decoded d;
-	unsigned nimm = 0;
-	size_t at = 0;
-	bool ok = true;
-	char part[32];
-
-	if (n == 0)
-		return -ENOSPC;
-	buf[0] = '\0';
-	if (decode_bits(code, len, bits, &d) != 0) {
-		struct invalid v;
-		int rc;
-
-		if (!invalid_at(code, len, bits, &v) || v.len != len)
-			return -EINVAL;
-		if (v.name) {
-			snprintf(part, sizeof(part), " (#UD in %u-bit code)", bits);
-			return put(buf, n, &at, v.name) && put(buf, n, &at, part) ? 0 : -ENOSPC;
-		}
-		if (!put(buf, n, &at, "lock "))
-			return -ENOSPC;
-		rc = fz_insn_form(code + 1, len - 1, bits, buf + at, n - at);
-		return rc == -EINVAL ? rc : rc ? -ENOSPC : 0;
-	}
-	if (d.in.length != len)
-		return -EINVAL;
-	if (d.in.attributes & ZYDIS_ATTRIB_HAS_LOCK)
-		ok = put(buf, n, &at, "lock ");
-	if (d.in.attributes & ZYDIS_ATTRIB_HAS_REP)
-		ok = ok && put(buf, n, &at, "rep ");
-	if (d.in.attributes & ZYDIS_ATTRIB_HAS_REPE)
-		ok = ok && put(buf, n, &at, "repe ");
-	if (d.in.attributes & ZYDIS_ATTRIB_HAS_REPNE)
-		ok = ok && put(buf, n, &at, "repne ");
-	ok = ok && put(buf, n, &at, ZydisMnemonicGetString(d.in.mnemonic));
-	for (unsigned i = 0; ok && i < d.in.operand_count_visible; i++) {
-		const ZydisDecodedOperand *o = &d.op[i];
-
-		switch (o->type) {
-		case ZYDIS_OPERAND_TYPE_REGISTER:
-			if (o->encoding == ZYDIS_OPERAND_ENCODING_NONE ||
-			    ZydisRegisterGetClass(o->reg.value) == ZYDIS_REGCLASS_CONTROL ||
-			    ZydisRegisterGetClass(o->reg.value) == ZYDIS_REGCLASS_DEBUG)
-				snprintf(part, sizeof(part), "%s", ZydisRegisterGetString(o->reg.value));
-			else if (ZydisRegisterGetClass(o->reg.value) == ZYDIS_REGCLASS_SEGMENT)
-				snprintf(part, sizeof(part), "sreg");
-			else
-				snprintf(part, sizeof(part), "r%u", o->size);
-			break;
-		case ZYDIS_OPERAND_TYPE_MEMORY:
-			if (o->mem.type == ZYDIS_MEMOP_TYPE_AGEN)
-				snprintf(part, sizeof(part), "m");
-			else
-				snprintf(part, sizeof(part), "m%u", o->size);
-			break;
-		case ZYDIS_OPERAND_TYPE_IMMEDIATE:
-			if (o->visibility == ZYDIS_OPERAND_VISIBILITY_IMPLICIT)
-				snprintf(part, sizeof(part), "%llu", (unsigned long long)o->imm.value.u);
-			else
-				snprintf(part, sizeof(part), "imm%u",
-					 nimm < 2 ? d.in.raw.imm[nimm].size : o->size);
-			nimm++;
-			break;
-		default:
-			snprintf(part, sizeof(part), "ptr%u", o->size);
-			break;
-		}
-		ok = put(buf, n, &at, i ? ", " : " ") && put(buf, n, &at, part);
-	}
-	return ok ? 0 : -ENOSPC;
-}
-
-int fz_disasm(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t n)
-{
-	ZydisFormatter fmt;
-	struct decoded d;
-	size_t off = 0, at = 0;
-	bool ok = true;
-	char text[160];
-
-	if (n == 0)
-		return -ENOSPC;
-	buf[0] = '\0';
-	if (!ZYAN_SUCCESS(ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL)) ||
-	    !ZYAN_SUCCESS(ZydisFormatterSetProperty(&fmt, ZYDIS_FORMATTER_PROP_FORCE_SIZE, 1)))
-		return -EINVAL;
-	while (off < len) {
-		struct invalid v;
-		size_t skip = 0; /* a LOCK prefix Zydis will not decode, put before the rest */
-
-		if (decode_bits(code + off, len - off, bits, &d) != 0) {
-			if (!invalid_at(code + off, len - off, bits, &v))
-				return -EINVAL;
-			if (v.name) {
-				snprintf(text, sizeof(text), "%s (#UD)", v.name);
-				if (ok)
-					ok = put(buf, n, &at, off ? "; " : "") && put(buf, n, &at, text);
-				off += v.len;
-				continue;
-			}
-			skip = 1;
-			if (decode_bits(code + off + 1, len - off - 1, bits, &d) != 0)
-				return -EINVAL;
-		}
-		memcpy(text, "lock ", skip ? 5 : 0);
-		if (!ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &d.in, d.op,
-				  d.in.operand_count_visible, text + 5 * skip, sizeof(text) - 5 * skip,
-				  fz_code_start(bits) + off + skip, NULL)))
-			return -EINVAL;
-		if (ok)
-			ok = put(buf, n, &at, off ? "; " : "") && put(buf, n, &at, text);
-		off += skip + d.in.length;
-	}
-	return ok ? 0 : -ENOSPC;
 }

@@ -1,4 +1,5 @@
-/* twinvm fuzz: the snippet generator (gen.c) and the instruction analysis (analyze.c).
+/* twinvm fuzz: the snippet generator (gen.c and its parts, gen_parts.h) and the instruction
+ * analysis (analyze.c, on decode.c; the texts in insn_text.c).
  *
  * The generator makes short random instruction sequences with Zydis's encoder, each with the start
  * state it runs from. The analysis decodes a snippet and works out, by taint tracking over the
@@ -38,8 +39,8 @@ int fz_disasm(const uint8_t *code, size_t len, unsigned bits, char *buf, size_t 
  * in r13 is one bucket, and names only implicit ones (cmpxchg's rax, mul's rdx). */
 uint16_t fz_explicit_gprs(const uint8_t *code, size_t len, unsigned bits);
 
-/* The instruction classes (gen.c's table says what each one generates; movsxd, cdqe, cqo and
- * cmpxchg16b only in 64-bit code). */
+/* The instruction classes (gen.c's table names each one's function, which says what it
+ * generates; movsxd, cdqe, cqo and cmpxchg16b only in 64-bit code). */
 enum fz_class {
 	FZ_CLASS_ALU = 1u << 0,    /* add..cmp, test, mov, inc/dec/neg/not; lock on memory */
 	FZ_CLASS_SHIFT = 1u << 1,  /* shifts and rotates by imm, 1, cl; shld/shrd */

@@ -33,6 +33,7 @@ int fz_case_from_json(json_t *rec, struct fz_case *c, char *oracle, size_t oracl
  * snippet that faults ends the run in that fault. -EINVAL when c->s.bits is not c->mode's width,
  * -ENOSPC when cap is too small. */
 int fz_repro_image(const struct fz_case *c, uint8_t *img, size_t cap, size_t *len);
+#define FZ_REPRO_IMAGE_SIZE 0x4000u /* every reproducer image's size */
 
 /* Writes <dir>/<name>.json and <dir>/<name>.bin for c. 0, or -errno with why. */
 int fz_case_write(const char *dir, const char *name, const struct fz_case *c, const char *key,

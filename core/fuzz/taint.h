@@ -1,6 +1,6 @@
 /* The analysis one instruction at a time, for the generator: it steps a copy of the state over
  * each instruction it encodes and keeps the copy only if the instruction is one it wants.
- * Private to core/fuzz (analyze.c, gen.c). */
+ * Private to core/fuzz (analyze.c, the generator). */
 #ifndef TWINVM_FZ_TAINT_H
 #define TWINVM_FZ_TAINT_H
 
