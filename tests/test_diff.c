@@ -1159,7 +1159,7 @@ START_TEST(test_golden_reader_api)
 {
 	static const char good[] = "{\"vm\":0,\"seq\":1,\"reason\":\"HLT\",\"code\":5}\n"
 				   "{\"vm\":0,\"ram\":{\"size\":\"0x1000\",\"fnv1a64\":\"0x1\"}}\n";
-	static char longline[TV_GOLDEN_LINE_MAX + 2];
+	static char longline[TV_TRACE_LINE_MAX + 2];
 	json_t *rec, *ram;
 	char msg[256];
 	FILE *f;
