@@ -18,6 +18,7 @@
 #include "disasm.h"
 #include "run_binary.h"
 #include "trace.h"
+#include "trace_lines.h"
 #include "tv_test.h"
 
 /* ==== running the binary ===================================================================== */
@@ -163,16 +164,12 @@ struct trace {
 
 static void trace_load(struct trace *t, const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char line[65536];
+	struct tv_trace_reader in = { .f = fopen(path, "r"), .name = path };
+	json_t *rec;
 
-	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert_msg(in.f != NULL, "cannot open %s", path);
 	memset(t, 0, sizeof(*t));
-	while (fgets(line, sizeof(line), f)) {
-		json_error_t err;
-		json_t *rec = json_loads(line, 0, &err);
-
-		ck_assert_msg(rec != NULL, "%s: a line does not parse: %s", path, err.text);
+	while ((rec = tv_test_trace_next(&in))) {
 		if (json_object_get(rec, "ram")) {
 			json_decref(t->ram);
 			t->ram = rec;
@@ -181,7 +178,7 @@ static void trace_load(struct trace *t, const char *path)
 		ck_assert_int_lt(t->n, MAX_RECORDS);
 		t->rec[t->n++] = rec;
 	}
-	fclose(f);
+	fclose(in.f);
 }
 
 static void trace_free(struct trace *t)
@@ -375,26 +372,24 @@ static void golden_name_parse(const char *file, char *guest, size_t len, enum tv
 static const char *golden_copy(const char *name, bool (*edit)(json_t *rec, int line), char *path,
 			       size_t len)
 {
-	char src[4200], buf[65536];
-	FILE *in, *out;
-	int line = 0;
+	char src[4200];
+	struct tv_trace_reader in = { .name = src };
+	json_t *rec;
+	FILE *out;
 
 	snprintf(src, sizeof(src), "%s/%s", golden_dir, name);
-	in = fopen(src, "r");
-	ck_assert_msg(in != NULL, "cannot open %s", src);
+	in.f = fopen(src, "r");
+	ck_assert_msg(in.f != NULL, "cannot open %s", src);
 	out = fopen(tv_temp_path(path, len, ".jsonl"), "w");
 	ck_assert_ptr_nonnull(out);
-	while (fgets(buf, sizeof(buf), in)) {
-		json_t *rec = json_loads(buf, 0, NULL);
-
-		ck_assert_ptr_nonnull(rec);
-		if (edit(rec, ++line)) {
+	while ((rec = tv_test_trace_next(&in))) {
+		if (edit(rec, (int)in.line)) {
 			ck_assert_int_eq(json_dumpf(rec, out, JSON_COMPACT | JSON_PRESERVE_ORDER), 0);
 			fputc('\n', out);
 		}
 		json_decref(rec);
 	}
-	fclose(in);
+	fclose(in.f);
 	ck_assert_int_eq(fclose(out), 0);
 	return path;
 }

@@ -12,6 +12,7 @@
 #include "layout.h"
 #include "run_guest.h"
 #include "trace.h"
+#include "trace_lines.h"
 #include "tv_test.h"
 
 /* The ABI as the README gives it, written here as literals rather than taken from core's headers,
@@ -870,16 +871,13 @@ struct trace {
  * (guest RAM's size and hash) is checked for its place and left out. */
 static void trace_load(struct trace *tr, FILE *f)
 {
-	char line[8192];
+	struct tv_trace_reader in = { .f = f, .name = "the trace" };
 	bool ram_seen = false;
+	json_t *rec;
 
 	rewind(f);
 	tr->n = 0;
-	while (fgets(line, sizeof(line), f)) {
-		json_error_t err;
-		json_t *rec = json_loads(line, 0, &err);
-
-		ck_assert_msg(rec, "trace line %d: %s", tr->n + 1, err.text);
+	while ((rec = tv_test_trace_next(&in))) {
 		ck_assert_msg(!ram_seen, "a line after the closing RAM line");
 		if (json_object_get(rec, "ram")) {
 			ram_seen = true;
