@@ -1,6 +1,7 @@
-/* Drives the golden-trace reader of core/services/diff.c (`twinvm diff --against`): the input is a trace
- * file, read with tv_golden_check as diff reads one, and its whole text is also parsed as one line
- * with tv_golden_parse_line. A finding is a crash, sanitizer report or leak: a trace file, which a
+/* Drives the golden-trace reader of core/services/golden.c (`twinvm diff --against`), and through
+ * it the trace reader tv_trace_read (core/machine/trace_read.c): the input is a trace file, read
+ * with tv_golden_check as diff reads one, and its whole text is also parsed as one line with
+ * tv_golden_parse_line. A finding is a crash, sanitizer report or leak: a trace file, which a
  * user gives and nothing checked before, makes the reader misbehave. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,6 +7,7 @@
 #include "guestmem.h"
 #include "layout.h"
 #include "run_guest.h"
+#include "trace_lines.h"
 #include "tv_test.h"
 
 /* ---- A GDT at the top of the 64-bit address space ------------------------------------------
@@ -211,17 +212,21 @@ static const uint8_t fxsave_to_mmio[] = {
 	0xf4,
 };
 
-/* Trace lines that record an exit of reason (the closing RAM line is not one). */
+/* Trace records of an exit of reason (the closing RAM line is not one). */
 static uint64_t trace_count(FILE *trace, const char *reason)
 {
-	char line[8192], want[64];
+	struct tv_trace_reader in = { .f = trace, .name = "the trace" };
 	uint64_t n = 0;
+	json_t *rec;
 
-	snprintf(want, sizeof(want), "\"reason\":\"%s\"", reason);
 	fflush(trace);
 	rewind(trace);
-	while (fgets(line, sizeof(line), trace))
-		n += strstr(line, want) != NULL;
+	while ((rec = tv_test_trace_next(&in))) {
+		const char *r = json_string_value(json_object_get(rec, "reason"));
+
+		n += r && strcmp(r, reason) == 0;
+		json_decref(rec);
+	}
 	return n;
 }
 

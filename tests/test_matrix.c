@@ -16,6 +16,7 @@
 #include "layout.h"
 #include "run_guest.h"
 #include "scheduler.h"
+#include "trace_lines.h"
 #include "tv_test.h"
 
 #define QUANTUM_S 0.02
@@ -73,15 +74,14 @@ static void matrix_close(struct matrix *mx)
  * reason NULL: each record that ended a turn (every reason but IO; the guests here have no MMIO). */
 static int trace_vms(struct matrix *mx, const char *reason, int *vms, int max)
 {
-	char line[4096];
+	struct tv_trace_reader in = { .f = mx->trace, .name = "the trace" };
+	json_t *rec;
 	int n = 0;
 
 	rewind(mx->trace);
-	while (fgets(line, sizeof(line), mx->trace)) {
-		json_t *rec = json_loads(line, 0, NULL);
+	while ((rec = tv_test_trace_next(&in))) {
 		const char *r;
 
-		ck_assert_ptr_nonnull(rec);
 		r = json_string_value(json_object_get(rec, "reason"));
 		if (!json_object_get(rec, "summary") &&
 		    (reason ? strcmp(r, reason) == 0 : strcmp(r, "IO") != 0)) {
@@ -103,18 +103,18 @@ static void trace_outs_exact(struct matrix *mx, uint64_t outs[2])
 {
 	static const unsigned port[2] = { 0x10, 0x11 };
 	static const int step[2] = { 1, -1 };
-	char line[4096];
+	struct tv_trace_reader in = { .f = mx->trace, .name = "the trace" };
+	json_t *rec;
 
 	outs[0] = outs[1] = 0;
 	rewind(mx->trace);
-	while (fgets(line, sizeof(line), mx->trace)) {
-		json_t *rec = json_loads(line, 0, NULL), *io;
+	while ((rec = tv_test_trace_next(&in))) {
+		const json_t *io;
 		const char *data;
 		unsigned lo = 0, hi = 0;
 		uint16_t want;
 		int vm;
 
-		ck_assert_ptr_nonnull(rec);
 		io = json_object_get(rec, "io");
 		if (io) {
 			/* Plain ifs: a passing ck_assert costs a write, and there are 10^5 OUTs. */
@@ -125,8 +125,9 @@ static void trace_outs_exact(struct matrix *mx, uint64_t outs[2])
 			want = (uint16_t)(step[vm] * (int64_t)outs[vm]);
 			if (json_integer_value(json_object_get(io, "port")) != port[vm] ||
 			    !data || sscanf(data, "%2x%2x", &lo, &hi) != 2 || (lo | hi << 8) != want)
-				ck_abort_msg("VM%d's OUT %llu is not %u to port %#x: %s", vm + 1,
-					     (unsigned long long)outs[vm] + 1, want, port[vm], line);
+				ck_abort_msg("VM%d's OUT %llu is not %u to port %#x: trace line %llu, data %s",
+					     vm + 1, (unsigned long long)outs[vm] + 1, want, port[vm],
+					     (unsigned long long)in.line, data ? data : "(none)");
 			outs[vm]++;
 		}
 		json_decref(rec);

@@ -10,6 +10,7 @@
 
 #include "builtin.h"
 #include "run_guest.h"
+#include "trace_lines.h"
 #include "tv_test.h"
 
 /* The fields paging changes: removed from both sides before they are compared. */
@@ -24,18 +25,12 @@ static void drop_paging_fields(json_t *rec)
 	}
 }
 
-/* The next exit record of f (the closing RAM line is not one), or NULL at its end. */
-static json_t *next_record(FILE *f, const char *what, int *line)
+/* The next exit record of in (the closing RAM line is not one), or NULL at its end. */
+static json_t *next_record(struct tv_trace_reader *in)
 {
-	char buf[16384];
+	json_t *rec;
 
-	while (fgets(buf, sizeof(buf), f)) {
-		json_error_t err;
-		json_t *rec;
-
-		++*line;
-		rec = json_loads(buf, 0, &err);
-		ck_assert_msg(rec != NULL, "%s line %d: %s", what, *line, err.text);
+	while ((rec = tv_test_trace_next(in))) {
 		if (json_object_get(rec, "ram")) {
 			json_decref(rec);
 			continue;
@@ -56,7 +51,8 @@ START_TEST(test_emulator_paged32_matches_kvm_protected_golden)
 	struct tv_test_run t;
 	char path[4200], why[512];
 	FILE *golden, *trace = tmpfile();
-	int gline = 0, tline = 0, n = 0;
+	struct tv_trace_reader golden_in = { .name = path }, trace_in = { .name = "paged32 trace" };
+	int n = 0;
 	size_t len;
 
 	ck_assert_msg(src != NULL, "TWINVM_SRC is not set (run through meson test)");
@@ -71,9 +67,11 @@ START_TEST(test_emulator_paged32_matches_kvm_protected_golden)
 	ck_assert_int_eq(t.last.reason, TV_EXIT_HLT);
 	fflush(trace);
 	rewind(trace);
+	golden_in.f = golden;
+	trace_in.f = trace;
 	for (;;) {
-		json_t *want = next_record(golden, path, &gline);
-		json_t *got = next_record(trace, "paged32 trace", &tline);
+		json_t *want = next_record(&golden_in);
+		json_t *got = next_record(&trace_in);
 		char *w, *h;
 
 		if (!want || !got) {

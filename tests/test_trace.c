@@ -1,4 +1,5 @@
 /* --trace output: one JSON object per exit that parses back, with the canonical state. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include "builtin.h"
 #include "run_guest.h"
 #include "trace.h"
+#include "trace_lines.h"
 #include "tv_test.h"
 
 #define MAX_LINES 64
@@ -22,8 +24,9 @@ static bool traced_hello(const char *engine, enum tv_mode mode, struct parsed *p
 	const struct tv_builtin *hello = tv_builtin_find("hello");
 	const struct tv_backend_ops *be = tv_test_engine(engine, mode, why, why_len);
 	struct tv_test_run t;
+	struct tv_trace_reader in = { .name = "the trace" };
 	const uint8_t *image;
-	char line[8192];
+	json_t *rec;
 	size_t len;
 	FILE *f;
 
@@ -38,15 +41,12 @@ static bool traced_hello(const char *engine, enum tv_mode mode, struct parsed *p
 	tv_test_run_end(&t);
 
 	rewind(f);
+	in.f = f;
 	p->n = 0;
-	while (fgets(line, sizeof(line), f)) {
-		json_error_t err;
-
+	while ((rec = tv_test_trace_next(&in))) {
 		ck_assert_int_lt(p->n, MAX_LINES);
-		ck_assert_msg(line[strlen(line) - 1] == '\n', "a trace line is not terminated");
-		p->rec[p->n] = json_loads(line, 0, &err);
-		ck_assert_msg(p->rec[p->n] != NULL, "line %d does not parse: %s", p->n + 1, err.text);
-		p->n++;
+		ck_assert_msg(in.terminated, "a trace line is not terminated");
+		p->rec[p->n++] = rec;
 	}
 	fclose(f);
 	return true;
@@ -139,6 +139,66 @@ static void engines_agree(enum tv_mode mode)
 	parsed_free(&e);
 }
 
+/* The reader: a line far longer than any stdio buffer comes back whole, a last line without a
+ * newline is read and flagged, and a line that is no JSON object is refused naming file and line. */
+START_TEST(test_trace_reader_reads_long_lines_whole_and_names_file_and_line)
+{
+	enum { LONG = 20000 };
+	static char text[LONG + 128];
+	struct tv_trace_reader in = { .name = "t.jsonl" };
+	const char *data;
+	json_t *obj;
+	char msg[256];
+	int n;
+
+	n = snprintf(text, sizeof(text), "{\"seq\":1}\n{\"data\":\"");
+	memset(text + n, 'a', LONG);
+	snprintf(text + n + LONG, sizeof(text) - n - LONG, "\"}\n{\"seq\":3}\n[4]\n{\"seq\":5}");
+	in.f = fmemopen(text, strlen(text), "r");
+	ck_assert_ptr_nonnull(in.f);
+	ck_assert_int_eq(tv_trace_read(&in, &obj, msg, sizeof(msg)), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(obj, "seq")), 1);
+	json_decref(obj);
+	ck_assert_int_eq(tv_trace_read(&in, &obj, msg, sizeof(msg)), 1);
+	data = json_string_value(json_object_get(obj, "data"));
+	ck_assert_msg(data && strlen(data) == LONG, "the long line came back cut");
+	json_decref(obj);
+	ck_assert_int_eq(tv_trace_read(&in, &obj, msg, sizeof(msg)), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(obj, "seq")), 3);
+	ck_assert(in.terminated);
+	json_decref(obj);
+	ck_assert_int_eq(tv_trace_read(&in, &obj, msg, sizeof(msg)), -EINVAL);
+	ck_assert_ptr_null(obj);
+	ck_assert_str_eq(msg, "t.jsonl line 4: not a JSON object");
+	ck_assert_int_eq(tv_trace_read(&in, &obj, msg, sizeof(msg)), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(obj, "seq")), 5);
+	ck_assert(!in.terminated);
+	ck_assert_uint_eq(in.line, 5);
+	json_decref(obj);
+	ck_assert_int_eq(tv_trace_read(&in, &obj, msg, sizeof(msg)), 0);
+	fclose(in.f);
+}
+END_TEST
+
+/* A line over TV_TRACE_LINE_MAX - 1 bytes is refused, not cut into pieces that parse. */
+START_TEST(test_trace_reader_refuses_a_line_over_the_limit)
+{
+	static char text[TV_TRACE_LINE_MAX + 16];
+	struct tv_trace_reader in = { .name = "t.jsonl" };
+	json_t *obj;
+	char msg[256];
+
+	memset(text, ' ', sizeof(text));
+	memcpy(text + TV_TRACE_LINE_MAX + 4, "{}\n", 3);
+	in.f = fmemopen(text, sizeof(text), "r");
+	ck_assert_ptr_nonnull(in.f);
+	ck_assert_int_eq(tv_trace_read(&in, &obj, msg, sizeof(msg)), -EFBIG);
+	ck_assert_ptr_null(obj);
+	ck_assert_msg(strcmp(msg, "t.jsonl line 1: longer than 65535 bytes") == 0, "%s", msg);
+	fclose(in.f);
+}
+END_TEST
+
 START_TEST(test_trace_parses_back_kvm) { trace_parses_back("kvm", (enum tv_mode)_i); }
 END_TEST
 START_TEST(test_trace_parses_back_emu) { trace_parses_back("emu", (enum tv_mode)_i); }
@@ -155,6 +215,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_trace_parses_back_kvm, 0, TV_MODE_COUNT);
 	tcase_add_loop_test(tc, test_trace_parses_back_emu, 0, TV_MODE_COUNT);
 	tcase_add_loop_test(tc, test_trace_canonical_rip_same_on_both_engines, 0, TV_MODE_COUNT);
+	tcase_add_test(tc, test_trace_reader_reads_long_lines_whole_and_names_file_and_line);
+	tcase_add_test(tc, test_trace_reader_refuses_a_line_over_the_limit);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

@@ -5,7 +5,7 @@
  * data) or the MMIO one (address, length, direction, data); every general register, RIP and
  * RFLAGS; the six segment selectors and bases; CR0, CR3, CR4 and EFER. At the end, guest RAM: a
  * hash, then the first differing byte. Fields can be masked with --ignore (exact names, as
- * `tv_diff_fields` lists them, or one RFLAGS bit such as rflags.af). */
+ * diff_fields.c's table lists them, "ram", or one RFLAGS bit such as rflags.af). */
 #ifndef TWINVM_DIFF_H
 #define TWINVM_DIFF_H
 
@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "backend.h"
+#include "golden.h"
 #include "modes.h"
 
 enum tv_diff_status {
@@ -45,44 +46,10 @@ struct tv_diff_opts {
 	FILE *err;        /* error lines ("twinvm diff: ..."); NULL: stderr */
 };
 
-/* The field names the comparison uses, NULL-terminated: "reason", "io.port", "rax", "cs.base",
- * "cr0", ..., "ram". */
-extern const char *const tv_diff_fields[];
-
 /* True when name is something --ignore understands (a field, or rflags.<flag>). */
 bool tv_diff_field_known(const char *name);
 
 /* Runs the comparison and writes its report to o->out; errors go to o->err. */
 enum tv_diff_status tv_diff(const struct tv_diff_opts *o);
-
-/* ---- golden traces ----------------------------------------------------------------------------
- * The JSON Lines trace.h describes, as `twinvm run --trace` writes it: one record per line, then
- * {"vm":0,"ram":{"size":"0x...","fnv1a64":"0x..."}}. Every field diff reads is checked before it
- * is used: vm, seq, reason (an exit name) and code (its number), detail, io or mmio (as the reason
- * requires: dir, port, size, count, data of size * count bytes; addr, len, write, data), regs and
- * sregs (all of them, "0x..." hex), hypercall. Other members are left alone. */
-
-#define TV_GOLDEN_LINE_MAX 65536 /* bytes in a line, newline included, at most */
-
-/* Parses one line of len bytes (no NUL needed): a record into *rec or the RAM line into *ram (a
- * new reference; the other NULL). 0, or -EINVAL with msg naming the field. */
-int tv_golden_parse_line(const char *buf, size_t len, json_t **rec, json_t **ram, char *msg,
-			 size_t msglen);
-
-/* A golden trace being read from f, line by line. Zero it, then set f. */
-struct tv_golden {
-	FILE *f;
-	uint64_t line; /* lines read */
-	json_t *ram;   /* the last {"size","fnv1a64"} RAM object read, or NULL */
-};
-
-/* The next record (*rec, a new reference): 1; 0 at the end; -errno with msg ("line 3: \"reason\":
- * not a string"). RAM lines are kept in g->ram, not returned. */
-int tv_golden_next(struct tv_golden *g, json_t **rec, char *msg, size_t msglen);
-void tv_golden_free(struct tv_golden *g);
-
-/* Fuzz entry for the golden-trace reader: checks every line of f (fmemopen works), then seeks f
- * back to its start. 0, or -errno with msg as tv_golden_next's. */
-int tv_golden_check(FILE *f, char *msg, size_t msglen);
 
 #endif

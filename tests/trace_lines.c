@@ -1,0 +1,14 @@
+/* Reading a trace back in a test. */
+#include "trace_lines.h"
+
+#include <check.h>
+
+json_t *tv_test_trace_next(struct tv_trace_reader *r)
+{
+	char msg[512];
+	json_t *obj;
+	int rc = tv_trace_read(r, &obj, msg, sizeof(msg));
+
+	ck_assert_msg(rc >= 0, "%s", msg);
+	return obj;
+}
