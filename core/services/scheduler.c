@@ -3,15 +3,14 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "devices.h"
 #include "kick.h"
+#include "sched_exits.h"
 #include "trace.h"
 
 /* The preemption signal: real-time, so it is queued apart from everything else. */
@@ -49,19 +48,6 @@ bool tv_policy_parse(const char *name, enum tv_policy *p)
 	return false;
 }
 
-static double clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-double tv_sched_now(const struct tv_sched *s)
-{
-	return clock_s(CLOCK_MONOTONIC) - s->t_start;
-}
-
 double tv_sched_target(const struct tv_sched *s, int i)
 {
 	unsigned total = 0;
@@ -72,123 +58,6 @@ double tv_sched_target(const struct tv_sched *s, int i)
 	for (int j = 0; j < s->nvms; j++)
 		total += s->vms[j].weight;
 	return total ? (double)s->vms[i].weight / total : 0;
-}
-
-/* ---- output: the assignment's lines and the trace --------------------------------------- */
-
-static void say(struct tv_sched *s, const struct tv_sched_vm *vm, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(struct tv_sched *s, const struct tv_sched_vm *vm, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!s->opt.out)
-		return;
-	pthread_mutex_lock(&s->lock);
-	if (vm)
-		fprintf(s->opt.out, "VMFD: %d ", vm->label);
-	va_start(ap, fmt);
-	vfprintf(s->opt.out, fmt, ap);
-	va_end(ap);
-	fputc('\n', s->opt.out);
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* Writes and frees one trace line; a failure is kept in s->trace_errno and stops the run. */
-static void trace_checked(struct tv_sched *s, json_t *rec)
-{
-	errno = 0;
-	if (tv_trace_write(s->opt.trace, rec) != 0 && !s->trace_errno) {
-		s->trace_errno = errno ? errno : EIO;
-		s->stop = 1;
-	}
-	json_decref(rec);
-}
-
-static void trace_exit(struct tv_sched *s, const struct tv_sched_vm *vm, const struct tv_exit *e,
-		       double t)
-{
-	json_t *rec;
-
-	if (!s->opt.trace)
-		return;
-	pthread_mutex_lock(&s->lock);
-	rec = tv_trace_record((int)(vm - s->vms) + 1, ++s->trace_seq, e, NULL, NULL);
-	if (rec) {
-		json_object_set_new(rec, "t", json_real(t));
-		trace_checked(s, rec);
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* What the assignment's control loop prints after KVM_RUN returns. */
-static void report_exit(struct tv_sched *s, struct tv_sched_vm *vm, const struct tv_exit *e)
-{
-	double t = tv_sched_now(s);
-
-	say(s, NULL, "Time: %f", t);
-	say(s, vm, "stopped running - exit reason: %d", e->reason);
-	say(s, vm, "KVM_EXIT_%s", tv_exit_reason_name(e->reason));
-	if (e->reason == TV_EXIT_IO && e->io.data) {
-		uint32_t value = 0;
-
-		memcpy(&value, e->io.data, e->io.size <= 4 ? e->io.size : 4);
-		say(s, vm, "%s port: %u, data: %u", e->io.direction == TV_IO_OUT ? "out" : "in",
-		    e->io.port, value);
-	} else if (e->detail[0]) {
-		say(s, vm, "%s", e->detail);
-	}
-	trace_exit(s, vm, e, t);
-}
-
-/* The matrix's device: every IO and MMIO exit of a matrix VM comes here, inside the engine's
- * run(), goes to the device it stands in front of, and is reported. */
-static int report_device(void *ctx, struct tv_machine *m, struct tv_exit *e)
-{
-	struct tv_sched_vm *vm = ctx;
-	struct tv_sched *s = vm->sched;
-	const struct tv_device *inner = e->reason == TV_EXIT_MMIO ? &vm->inner_mmio
-				       : (unsigned)(e->io.port - TV_HC_FIRST) < TV_HC_COUNT
-					       ? &vm->inner_hc
-					       : &vm->inner_pio;
-	int rc = inner->fn(inner->ctx, m, e);
-
-	if (rc != TV_IO_CONTINUE)
-		return rc;
-	report_exit(s, vm, e);
-	/* Under io, run() returns at this exit and the scheduler moves on; otherwise the vCPU is
-	 * back in the guest as soon as this returns. */
-	if (s->opt.policy != TV_POLICY_IO)
-		say(s, vm, "started running");
-	return TV_IO_CONTINUE;
-}
-
-int tv_sched_boot_vm(struct tv_sched *s, int i, struct tv_machine_opts *mopt, const void *image,
-		     size_t len)
-{
-	struct tv_sched_vm *vm = &s->vms[i];
-	struct tv_machine *m = &vm->m;
-	int rc;
-
-	vm->sched = s;
-	mopt->id = i + 1;
-	/* io needs run() back at every IO exit, with nothing run past it; the timer policies need a
-	 * stop that loses and repeats nothing. */
-	mopt->run_flags = s->opt.policy == TV_POLICY_IO ? TV_RUN_PRECISE : TV_RUN_PREEMPTIBLE;
-	rc = tv_machine_boot(m, mopt, image, len, TV_MODE_REAL);
-	if (rc)
-		return rc;
-	vm->inner_pio = m->pio[0];
-	vm->inner_hc = *tv_machine_pio_at(m, TV_HC_FIRST);
-	vm->inner_mmio = m->mmio_unclaimed;
-	rc = tv_machine_add_pio(m, 0, 0, report_device, vm);
-	if (!rc)
-		rc = tv_machine_add_pio(m, TV_HC_FIRST, TV_HC_COUNT, report_device, vm);
-	if (!rc)
-		rc = tv_machine_add_mmio(m, 0, 0, report_device, vm);
-	if (rc)
-		tv_machine_destroy(m);
-	return rc;
 }
 
 /* ---- accounting ---------------------------------------------------------------------------- */
@@ -220,14 +89,14 @@ static int turn(struct tv_sched *s, struct tv_sched_vm *vm)
 	double t0, c0, cpu;
 	int rc;
 
-	say(s, vm, "started running");
+	tv_sched_say(s, vm, "started running");
 	t0 = tv_sched_now(s);
 	s->run_started = t0;
-	c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	c0 = tv_sched_clock(CLOCK_THREAD_CPUTIME_ID);
 	running_vm = vm;
 	rc = tv_machine_step(&vm->m, &e);
 	running_vm = NULL;
-	cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	cpu = tv_sched_clock(CLOCK_THREAD_CPUTIME_ID) - c0;
 	vm->cpu_s += cpu;
 	vm->cpu_s2 += cpu * cpu;
 	add_slice(vm, t0, tv_sched_now(s));
@@ -239,7 +108,7 @@ static int turn(struct tv_sched *s, struct tv_sched_vm *vm)
 	}
 	if (e.reason == TV_EXIT_IO || e.reason == TV_EXIT_MMIO)
 		return 0; /* report_device() has reported it */
-	report_exit(s, vm, &e);
+	tv_sched_report_exit(s, vm, &e);
 	if (e.reason != TV_EXIT_INTR) {
 		vm->done = true;
 		vm->last = e;
@@ -555,7 +424,7 @@ int tv_sched_run(struct tv_sched *s)
 			     "%g s (a year)", s->opt.quantum_s, s->opt.duration_s, TV_TIME_MAX_S);
 		return -ERANGE;
 	}
-	s->t_start = clock_s(CLOCK_MONOTONIC);
+	s->t_start = tv_sched_clock(CLOCK_MONOTONIC);
 	rc = signals_take(s, &saved);
 	if (!rc)
 		rc = s->opt.policy == TV_POLICY_THREADS ? run_threads(s) : run_single_thread(s);
@@ -610,5 +479,5 @@ void tv_sched_trace_summary(struct tv_sched *s)
 	rec = json_pack("{s:b,s:s,s:f,s:o}", "summary", 1, "policy", tv_policy_name(s->opt.policy),
 			"quantum_s", s->opt.quantum_s, "vms", vms);
 	if (rec)
-		trace_checked(s, rec);
+		tv_sched_trace_line(s, rec);
 }
