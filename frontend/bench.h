@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Every figure is the median of RUNS runs after a warm-up. */
 #define RUNS 5
@@ -50,5 +51,13 @@ void bench_startup(const char *engine, int runs, struct bench_startup *out);
 /* s's rows in the table, with their targets, and its keys in obj (startup_ratio,
  * startup_rss_ratio, their ranges, the medians in ms and MiB). */
 void bench_startup_report(const char *engine, const struct bench_startup *s, json_t *obj);
+
+/* Records compared per second by `twinvm diff`, KVM against the emulator (step: instructions),
+ * guest1 in real mode; not valid where KVM cannot run it. cpu_model: the emulator's. */
+struct stat3 bench_diff_rate(bool step, int max_records, const char *cpu_model);
+
+/* The fuzzer's rate, emulator against the host CPU, over snippets, printed and added to out as
+ * "fuzz" (built with Zydis only). */
+void bench_fuzz(uint64_t snippets, const char *cpu_model, json_t *out);
 
 #endif
