@@ -22,34 +22,52 @@ struct startup_paths {
 	char self[PATH_MAX], raw[PATH_MAX], measure[PATH_MAX];
 };
 
+/* Spawns argv with its stdout on fd: the pid, or -1 with errno. */
+static pid_t spawn_to(char *const argv[], int fd)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int rc = posix_spawn_file_actions_init(&fa);
+
+	if (rc) {
+		errno = rc;
+		return -1;
+	}
+	rc = posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+	if (!rc)
+		rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	errno = rc;
+	return rc ? -1 : pid;
+}
+
 /* One run of argv (argv[0] twinvm-measure, argv[1] the program): seconds and peak KiB (0: not
  * measurable). 0, or -1 with the reason in why. */
 static int measure(char *const argv[], double *seconds, long *kib, char *why, size_t len)
 {
-	posix_spawn_file_actions_t fa;
-	int fd[2], st, status = -1, rc;
-	FILE *f;
+	int fd[2], st = 0, status = -1;
+	FILE *f = NULL;
 	pid_t pid;
 
 	if (pipe2(fd, O_CLOEXEC) != 0)
 		return snprintf(why, len, "pipe: %s", strerror(errno)), -1;
-	rc = posix_spawn_file_actions_init(&fa);
-	if (!rc)
-		rc = posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
-	if (!rc)
-		rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	pid = spawn_to(argv, fd[1]);
+	if (pid < 0)
+		snprintf(why, len, "%.150s: %s", argv[0], strerror(errno));
 	close(fd[1]);
-	f = rc ? NULL : fdopen(fd[0], "r");
-	if (!f) {
-		close(fd[0]);
-		return snprintf(why, len, "%.150s: %s", argv[0], strerror(rc ? rc : errno)), -1;
-	}
-	if (fscanf(f, "%lf %ld %d", seconds, kib, &status) != 3)
+	if (pid >= 0 && (f = fdopen(fd[0], "r")) != NULL &&
+	    fscanf(f, "%lf %ld %d", seconds, kib, &status) != 3)
 		status = -1;
-	fclose(f);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	if (f)
+		fclose(f);
+	else
+		close(fd[0]);
+	while (pid >= 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	if (pid < 0)
+		return -1;
+	if (status < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return snprintf(why, len, "%.100s could not measure %.100s", argv[0], argv[1]), -1;
 	if (status != 0)
 		return snprintf(why, len, "%.100s%s%.20s ended with status %d", argv[1],
 				argv[2] ? " " : "", argv[2] ? argv[2] : "", status), -1;
