@@ -135,6 +135,14 @@ struct tv_caps {
 	char notes[768]; /* capabilities found and used, one per line, for `twinvm info` */
 };
 
+/* What a benchmark baseline does for the guest's OUTs (raw_run). */
+struct tv_raw_io {
+	bool hook;  /* the emulator: one OUT hook, or none (KVM exits for port I/O anyway) */
+	FILE *console; /* NULL: the OUT is only counted; else the byte of an OUT to print_port is
+			* appended here, the least any hypervisor does for HC_print8bit */
+	uint16_t print_port;
+};
+
 /* What a benchmark baseline run measured (raw_run). */
 struct tv_raw_result {
 	uint64_t io_exits; /* port I/O exits (KVM) or OUT hook calls (Unicorn) */
@@ -217,8 +225,10 @@ struct tv_backend_ops {
 
 	/* Optional. The benchmarks' baseline: runs a real-mode guest (all segments 0, entry 0, SP
 	 * 0xf000) in ram to its HLT with the least code the engine allows and no twinvm code in the
-	 * loop: a bare KVM_RUN loop; uc_emu_start with one counting OUT hook (hook_io) or none. */
-	int (*raw_run)(void *ram, uint64_t ram_size, bool hook_io, struct tv_raw_result *res);
+	 * loop: a bare KVM_RUN loop; uc_emu_start with one OUT hook (io->hook) or none. Each OUT
+	 * is counted, and printed as io says. */
+	int (*raw_run)(void *ram, uint64_t ram_size, const struct tv_raw_io *io,
+		       struct tv_raw_result *res);
 
 	/* Optional. The guest's code at [addr, addr + len) was rewritten from outside the guest
 	 * (through the RAM buffer, which the engine does not watch): forget what was translated

@@ -1,6 +1,5 @@
 /* `twinvm diff`: one guest on KVM and on the emulator in lockstep, or one engine against a golden
  * trace; the first divergence reported. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "commands.h"
 #include "diff.h"
 #include "layout.h"
+#include "options.h"
 #include "probe.h"
 
 /* Exit status when KVM cannot be used here or cannot run the mode: the automake "skip" code, so
@@ -43,141 +43,106 @@ static const char diff_usage[] =
 	"Exit status: 0 identical; 1 diverged; 2 usage or host error (a golden trace with a\n"
 	"malformed line among them); 77 KVM cannot be used here or cannot run the mode.\n";
 
+/* --ignore's fields, one flag at a time. */
+struct ignore_list {
+	const char *names[MAX_IGNORE];
+	int n;
+};
+
+static int ignore_option(const char *cmd, const char *value, void *out)
+{
+	struct ignore_list *l = out;
+
+	if (!tv_diff_field_known(value))
+		return tv_usage_error(cmd, "--ignore '%s': not a compared field (e.g. rax, "
+				      "rflags.af, cs.base, io.data, ram)", value);
+	if (l->n == MAX_IGNORE)
+		return tv_usage_error(cmd, "at most %d --ignore", MAX_IGNORE);
+	l->names[l->n++] = value;
+	return TV_OPTS_GO;
+}
+
+/* --against: the engine to run, and the golden trace opened and read whole before any engine
+ * runs (a malformed line is a usage error wherever it is, not a divergence or a crash when the
+ * comparison reaches it). TV_OPTS_GO, or the exit status after one line on stderr. */
+static int open_golden(struct tv_diff_opts *o, const char *against, const char *backend)
+{
+	char why[512];
+
+	o->a = tv_backend_find(backend);
+	if (!o->a)
+		return tv_usage_error("diff", "no engine called '%s' in this build", backend);
+	if (tv_input_open(against, &o->golden, NULL, why, sizeof(why)) != 0) {
+		fprintf(stderr, "twinvm diff: golden trace %s: %s\n", against, why);
+		return TV_EXIT_STATUS_USAGE;
+	}
+	if (tv_golden_check(o->golden, why, sizeof(why)) != 0) {
+		fprintf(stderr, "twinvm diff: golden trace %s %s\n", against, why);
+		return TV_EXIT_STATUS_USAGE;
+	}
+	o->golden_name = against;
+	return TV_OPTS_GO;
+}
+
+/* Without --against: KVM against the emulator. TV_OPTS_GO, or the exit status. */
+static int both_engines(struct tv_diff_opts *o)
+{
+	o->a = tv_backend_find("kvm");
+	o->b = tv_backend_find("emu");
+	if (!o->b) {
+		fprintf(stderr, "twinvm diff: the emulator is not built in\n");
+		return TV_EXIT_STATUS_USAGE;
+	}
+	if (!o->a) {
+		fprintf(stderr, "twinvm diff: KVM is not built in: nothing to compare the "
+			"emulator with here (use --against a golden trace)\n");
+		return TV_EXIT_STATUS_SKIP;
+	}
+	return TV_OPTS_GO;
+}
+
 int tv_cmd_diff(int argc, char **argv)
 {
-	enum { OPT_STEP = 256, OPT_MAX, OPT_AGAINST, OPT_IGNORE, OPT_MEM, OPT_TIMEOUT, OPT_CPU };
-	static const struct option longopts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "guest", required_argument, NULL, 'g' },
-		{ "step", no_argument, NULL, OPT_STEP },
-		{ "max-exits", required_argument, NULL, OPT_MAX },
-		{ "against", required_argument, NULL, OPT_AGAINST },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "ignore", required_argument, NULL, OPT_IGNORE },
-		{ "mem", required_argument, NULL, OPT_MEM },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "cpu", required_argument, NULL, OPT_CPU },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *ignore[MAX_IGNORE], *guest = "hello", *against = NULL, *backend = "emu";
+	const char *guest = "hello", *against = NULL, *backend = "emu";
 	struct tv_diff_opts o = { .mode = TV_MODE_LONG, .ram_size = TV_RAM_DEFAULT,
 				  .timeout_s = 20, .out = stdout };
+	struct ignore_list ignore = { .n = 0 };
+	const struct tv_opt opts[] = {
+		TV_OPT("mode", 'm', MODE, &o.mode),
+		TV_OPT("guest", 'g', TEXT, &guest),
+		TV_OPT("step", 0, FLAG, &o.step),
+		TV_OPT("max-exits", 0, COUNT, &o.max_records, .hint = "give a positive count"),
+		TV_OPT("against", 0, TEXT, &against),
+		TV_OPT("backend", 'b', TEXT, &backend),
+		TV_OPT("ignore", 0, CALL, &ignore, .call = ignore_option),
+		TV_OPT("mem", 0, MEM, &o.ram_size, .hint = "give a multiple of 4K from 128K to 3G"),
+		TV_OPT("timeout", 0, SECONDS, &o.timeout_s, .min = TV_OPT_ABOVE_ZERO,
+		       .hint = "give seconds above 0, at most a year (31536000), e.g. 10"),
+		TV_OPT("cpu", 0, CPU, &o.cpu_model),
+		TV_OPT("help", 'h', HELP, (void *)diff_usage),
+	};
 	char why[512];
 	struct tv_guest g;
-	int c, status;
+	int status = tv_options_parse("diff", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":m:g:b:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (!tv_mode_parse(optarg, &o.mode))
-				return tv_usage_error("diff", "unknown mode '%s' (real, protected, paged32, long)",
-						      optarg);
-			break;
-		case 'g':
-			guest = optarg;
-			break;
-		case OPT_STEP:
-			o.step = true;
-			break;
-		case OPT_MAX:
-			if (tv_parse_count(optarg, &o.max_records) != 0)
-				return tv_usage_error("diff", "--max-exits '%s': give a positive count", optarg);
-			break;
-		case OPT_AGAINST:
-			against = optarg;
-			break;
-		case 'b':
-			backend = optarg;
-			break;
-		case OPT_IGNORE:
-			if (!tv_diff_field_known(optarg))
-				return tv_usage_error("diff", "--ignore '%s': not a compared field (e.g. rax, "
-						      "rflags.af, cs.base, io.data, ram)", optarg);
-			if (o.nignore == MAX_IGNORE)
-				return tv_usage_error("diff", "at most %d --ignore", MAX_IGNORE);
-			ignore[o.nignore++] = optarg;
-			break;
-		case OPT_MEM:
-			if (tv_parse_mem(optarg, &o.ram_size) != 0)
-				return tv_usage_error("diff", "--mem '%s': give a multiple of 4K from 128K to 3G",
-						      optarg);
-			break;
-		case OPT_TIMEOUT:
-			if (tv_parse_seconds(optarg, &o.timeout_s) != 0 || o.timeout_s <= 0)
-				return tv_usage_error("diff", "--timeout '%s': give seconds above 0, at most "
-						      "a year (31536000), e.g. 10", optarg);
-			break;
-		case OPT_CPU:
-			if (tv_cpu_option("diff", optarg, &o.cpu_model) != TV_EXIT_STATUS_OK)
-				return TV_EXIT_STATUS_USAGE;
-			break;
-		case 'h':
-			fputs(diff_usage, stdout);
-			return TV_EXIT_STATUS_OK;
-		case ':':
-			return tv_usage_error("diff", "%s needs a value", argv[optind - 1]);
-		default:
-			return tv_usage_error("diff", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return tv_usage_error("diff", "unexpected argument '%s'", argv[optind]);
-	o.ignore = ignore;
-
+	if (status != TV_OPTS_GO)
+		return status;
+	o.ignore = ignore.names;
+	o.nignore = ignore.n;
 	if (!tv_guest_open(&g, guest, o.mode))
 		return TV_EXIT_STATUS_USAGE;
 	o.guest_name = g.name;
 	o.image = g.bytes;
 	o.len = g.len;
-
-	if (against) {
-		o.a = tv_backend_find(backend);
-		if (!o.a) {
-			tv_guest_close(&g);
-			return tv_usage_error("diff", "no engine called '%s' in this build", backend);
-		}
-		if (tv_input_open(against, &o.golden, NULL, why, sizeof(why)) != 0) {
-			fprintf(stderr, "twinvm diff: golden trace %s: %s\n", against, why);
-			tv_guest_close(&g);
-			return TV_EXIT_STATUS_USAGE;
-		}
-		/* The whole trace before any engine runs: a malformed line is a usage error
-		 * wherever it is, not a divergence or a crash when the comparison reaches it. */
-		if (tv_golden_check(o.golden, why, sizeof(why)) != 0) {
-			fprintf(stderr, "twinvm diff: golden trace %s %s\n", against, why);
-			fclose(o.golden);
-			tv_guest_close(&g);
-			return TV_EXIT_STATUS_USAGE;
-		}
-		o.golden_name = against;
-	} else {
-		o.a = tv_backend_find("kvm");
-		o.b = tv_backend_find("emu");
-		if (!o.b) {
-			fprintf(stderr, "twinvm diff: the emulator is not built in\n");
-			tv_guest_close(&g);
-			return TV_EXIT_STATUS_USAGE;
-		}
-		if (!o.a) {
-			fprintf(stderr, "twinvm diff: KVM is not built in: nothing to compare the "
-				"emulator with here (use --against a golden trace)\n");
-			tv_guest_close(&g);
-			return TV_EXIT_STATUS_SKIP;
-		}
-	}
+	status = against ? open_golden(&o, against, backend) : both_engines(&o);
 	/* An engine that cannot run the mode here is not a divergence: say so and skip. */
-	if (tv_probe_mode(o.a, o.mode, why, sizeof(why)) != 0 ||
-	    (o.b && tv_probe_mode(o.b, o.mode, why, sizeof(why)) != 0)) {
+	if (status == TV_OPTS_GO && (tv_probe_mode(o.a, o.mode, why, sizeof(why)) != 0 ||
+				     (o.b && tv_probe_mode(o.b, o.mode, why, sizeof(why)) != 0))) {
 		fprintf(stderr, "twinvm diff: cannot compare here: %s\n", why);
-		tv_guest_close(&g);
-		if (o.golden)
-			fclose(o.golden);
-		return TV_EXIT_STATUS_SKIP;
+		status = TV_EXIT_STATUS_SKIP;
 	}
-	status = (int)tv_diff(&o);
+	if (status == TV_OPTS_GO)
+		status = (int)tv_diff(&o);
 	if (o.golden)
 		fclose(o.golden);
 	tv_guest_close(&g);

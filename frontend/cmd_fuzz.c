@@ -1,7 +1,6 @@
 /* `twinvm fuzz`: generated snippets on the emulator against an oracle (the host CPU, or KVM);
  * each divergence minimised, bucketed, and kept as a reproducer. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "fuzz.h"
+#include "options.h"
 #include "probe.h"
 
 #define TV_EXIT_STATUS_SKIP 77 /* the oracle cannot run here (as diff's 77) */
@@ -149,100 +149,105 @@ static int replay_dir(const char *dir, const char *which, bool mode_given, enum 
 	return diverging == total ? TV_EXIT_STATUS_OK : 1;
 }
 
+static int oracle_option(const char *cmd, const char *value, void *out)
+{
+	if (strcmp(value, "auto") && strcmp(value, "native") && strcmp(value, "kvm"))
+		return tv_usage_error(cmd, "--oracle '%s': auto, native or kvm", value);
+	*(const char **)out = value;
+	return TV_OPTS_GO;
+}
+
+static int length_option(const char *cmd, const char *value, void *out)
+{
+	struct fz_gen_opts *gen = out;
+
+	if (!parse_length(value, &gen->min_len, &gen->max_len))
+		return tv_usage_error(cmd, "--length '%s': give MIN-MAX, 1 <= MIN <= MAX <= %u", value,
+				      FZ_INSN_MAX);
+	return TV_OPTS_GO;
+}
+
+static int classes_option(const char *cmd, const char *value, void *out)
+{
+	if (fz_class_parse(value, out) != 0)
+		return tv_usage_error(cmd, "--classes '%s': see twinvm fuzz --help for the class "
+				      "names", value);
+	return TV_OPTS_GO;
+}
+
+static int fuzz_help(const char *cmd, const char *value, void *out)
+{
+	char classes[512] = "";
+
+	(void)cmd, (void)value, (void)out;
+	for (unsigned i = 0; i < FZ_CLASS_COUNT; i++)
+		snprintf(classes + strlen(classes), sizeof(classes) - strlen(classes), "%s%s",
+			 i ? ", " : "", fz_class_name(1u << i));
+	printf(fuzz_usage, classes);
+	return TV_EXIT_STATUS_OK;
+}
+
+/* A fuzzing run with the oracles open: the classes the oracle allows, the run, its summary on
+ * stderr; the exit status. */
+static int fuzz_run(struct fz_run_opts *o, const char *oracle_name)
+{
+	struct fz_stats st;
+
+	/* System instructions run only as a guest, and faults compare only as a guest takes them:
+	 * the kvm oracle's, by default there. */
+	o->gen.system = strcmp(o->oracle->name, "kvm") == 0;
+	if (!o->gen.classes)
+		o->gen.classes = o->gen.system ? FZ_CLASS_ALL : FZ_CLASS_USER;
+	if ((o->gen.classes & FZ_CLASS_ENGINE) && !o->gen.system) {
+		fprintf(stderr, "twinvm fuzz: the %s class runs on the kvm oracle only (this run's "
+			"oracle is %s)\n", fz_class_name(o->gen.classes & FZ_CLASS_SYSTEM
+						       ? FZ_CLASS_SYSTEM : FZ_CLASS_EXCEPTIONS),
+			o->oracle->name);
+		return strcmp(oracle_name, "auto") == 0 ? TV_EXIT_STATUS_SKIP : TV_EXIT_STATUS_USAGE;
+	}
+	o->progress = isatty(STDERR_FILENO);
+	if (fz_run(o, stdout, &st) != 0) {
+		fprintf(stderr, "twinvm fuzz: %s\n", tv_last_error());
+		return TV_EXIT_STATUS_USAGE;
+	}
+	fprintf(stderr, "twinvm fuzz: %" PRIu64 " snippets in %.1f s (%.0f/s), %s mode, emu against "
+		"%s: %" PRIu64 " diverged, %" PRIu64 " new bucket%s, %" PRIu64 " in known buckets; %"
+		PRIu64 " the oracle could not run\n", st.snippets, st.seconds,
+		st.seconds > 0 ? (double)st.snippets / st.seconds : 0.0, tv_mode_name(o->mode),
+		o->oracle->name, st.diverged, st.new_buckets, st.new_buckets == 1 ? "" : "s",
+		st.known, st.unrunnable);
+	return st.new_buckets ? 1 : TV_EXIT_STATUS_OK;
+}
+
 int tv_cmd_fuzz(int argc, char **argv)
 {
-	enum { OPT_ORACLE = 256, OPT_SEED, OPT_COUNT, OPT_DURATION, OPT_LENGTH, OPT_CLASSES,
-	       OPT_OUT, OPT_KNOWN, OPT_REPLAY, OPT_CPU };
-	static const struct option longopts[] = {
-		{ "oracle", required_argument, NULL, OPT_ORACLE },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "count", required_argument, NULL, OPT_COUNT },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "length", required_argument, NULL, OPT_LENGTH },
-		{ "classes", required_argument, NULL, OPT_CLASSES },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "known", required_argument, NULL, OPT_KNOWN },
-		{ "replay", required_argument, NULL, OPT_REPLAY },
-		{ "cpu", required_argument, NULL, OPT_CPU },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct fz_run_opts o = { .seed = 1, .mode = TV_MODE_LONG,
+	/* mode TV_MODE_COUNT until --mode names one: --replay tells the two apart */
+	struct fz_run_opts o = { .seed = 1, .mode = TV_MODE_COUNT,
 				 .gen = { .min_len = 1, .max_len = 4 } };
 	const char *oracle_name = "auto", *replay = NULL, *cpu_model = NULL;
-	bool mode_given = false;
-	struct fz_stats st;
-	char classes[512];
-	int c, status;
+	const struct tv_opt opts[] = {
+		TV_OPT("oracle", 0, CALL, &oracle_name, .call = oracle_option),
+		TV_OPT("mode", 'm', MODE, &o.mode),
+		TV_OPT("seed", 0, COUNT, &o.seed, .hint = "give a positive number"),
+		TV_OPT("count", 0, COUNT, &o.count, .hint = "give a positive count"),
+		TV_OPT("duration", 0, SECONDS, &o.duration_s, .min = TV_OPT_ABOVE_ZERO,
+		       .hint = "give seconds above 0 (at most a year), e.g. 600 or 10m"),
+		TV_OPT("length", 0, CALL, &o.gen, .call = length_option),
+		TV_OPT("classes", 0, CALL, &o.gen.classes, .call = classes_option),
+		TV_OPT("out", 0, TEXT, &o.out_dir),
+		TV_OPT("known", 0, TEXT, &o.known_dir),
+		TV_OPT("replay", 0, TEXT, &replay),
+		TV_OPT("cpu", 0, CPU, &cpu_model),
+		TV_OPT("help", 'h', HELP, NULL, .call = fuzz_help),
+	};
+	bool mode_given;
+	int status = tv_options_parse("fuzz", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":m:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_ORACLE:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "native") && strcmp(optarg, "kvm"))
-				return tv_usage_error("fuzz", "--oracle '%s': auto, native or kvm", optarg);
-			oracle_name = optarg;
-			break;
-		case 'm':
-			if (!tv_mode_parse(optarg, &o.mode))
-				return tv_usage_error("fuzz", "unknown mode '%s' (real, protected, paged32, "
-						      "long)", optarg);
-			mode_given = true;
-			break;
-		case OPT_SEED:
-			if (tv_parse_count(optarg, &o.seed) != 0)
-				return tv_usage_error("fuzz", "--seed '%s': give a positive number", optarg);
-			break;
-		case OPT_COUNT:
-			if (tv_parse_count(optarg, &o.count) != 0)
-				return tv_usage_error("fuzz", "--count '%s': give a positive count", optarg);
-			break;
-		case OPT_DURATION:
-			if (tv_parse_seconds(optarg, &o.duration_s) != 0 || o.duration_s <= 0)
-				return tv_usage_error("fuzz", "--duration '%s': give seconds above 0 (at "
-						      "most a year), e.g. 600 or 10m", optarg);
-			break;
-		case OPT_LENGTH:
-			if (!parse_length(optarg, &o.gen.min_len, &o.gen.max_len))
-				return tv_usage_error("fuzz", "--length '%s': give MIN-MAX, 1 <= MIN <= MAX "
-						      "<= %u", optarg, FZ_INSN_MAX);
-			break;
-		case OPT_CLASSES:
-			if (fz_class_parse(optarg, &o.gen.classes) != 0)
-				return tv_usage_error("fuzz", "--classes '%s': see twinvm fuzz --help for "
-						      "the class names", optarg);
-			break;
-		case OPT_OUT:
-			o.out_dir = optarg;
-			break;
-		case OPT_KNOWN:
-			o.known_dir = optarg;
-			break;
-		case OPT_REPLAY:
-			replay = optarg;
-			break;
-		case OPT_CPU:
-			status = tv_cpu_option("fuzz", optarg, &cpu_model);
-			if (status)
-				return status;
-			break;
-		case 'h':
-			classes[0] = '\0';
-			for (unsigned i = 0; i < FZ_CLASS_COUNT; i++)
-				snprintf(classes + strlen(classes), sizeof(classes) - strlen(classes),
-					 "%s%s", i ? ", " : "", fz_class_name(1u << i));
-			printf(fuzz_usage, classes);
-			return TV_EXIT_STATUS_OK;
-		case ':':
-			return tv_usage_error("fuzz", "%s needs a value", argv[optind - 1]);
-		default:
-			return tv_usage_error("fuzz", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return tv_usage_error("fuzz", "unexpected argument '%s'", argv[optind]);
+	if (status != TV_OPTS_GO)
+		return status;
+	mode_given = o.mode != TV_MODE_COUNT;
+	if (!mode_given)
+		o.mode = TV_MODE_LONG;
 	if (!o.count && o.duration_s <= 0)
 		o.count = 100000;
 	if (replay)
@@ -254,33 +259,7 @@ int tv_cmd_fuzz(int argc, char **argv)
 	status = open_oracles(oracle_name, o.mode, cpu_model, &o.emu, &o.oracle);
 	if (status)
 		return status;
-	/* System instructions run only as a guest, and faults compare only as a guest takes them:
-	 * the kvm oracle's, by default there. */
-	o.gen.system = strcmp(o.oracle->name, "kvm") == 0;
-	if (!o.gen.classes)
-		o.gen.classes = o.gen.system ? FZ_CLASS_ALL : FZ_CLASS_USER;
-	if ((o.gen.classes & FZ_CLASS_ENGINE) && !o.gen.system) {
-		fprintf(stderr, "twinvm fuzz: the %s class runs on the kvm oracle only (this run's "
-			"oracle is %s)\n", fz_class_name(o.gen.classes & FZ_CLASS_SYSTEM
-						      ? FZ_CLASS_SYSTEM : FZ_CLASS_EXCEPTIONS),
-			o.oracle->name);
-		status = strcmp(oracle_name, "auto") == 0 ? TV_EXIT_STATUS_SKIP : TV_EXIT_STATUS_USAGE;
-	} else {
-		o.progress = isatty(STDERR_FILENO);
-		if (fz_run(&o, stdout, &st) != 0) {
-			fprintf(stderr, "twinvm fuzz: %s\n", tv_last_error());
-			status = TV_EXIT_STATUS_USAGE;
-		} else {
-			fprintf(stderr, "twinvm fuzz: %" PRIu64 " snippets in %.1f s (%.0f/s), %s mode, "
-				"emu against %s: %" PRIu64 " diverged, %" PRIu64 " new bucket%s, %"
-				PRIu64 " in known buckets; %" PRIu64 " the oracle could not run\n",
-				st.snippets, st.seconds,
-				st.seconds > 0 ? (double)st.snippets / st.seconds : 0.0,
-				tv_mode_name(o.mode), o.oracle->name, st.diverged, st.new_buckets,
-				st.new_buckets == 1 ? "" : "s", st.known, st.unrunnable);
-			status = st.new_buckets ? 1 : TV_EXIT_STATUS_OK;
-		}
-	}
+	status = fuzz_run(&o, oracle_name);
 	o.oracle->close(o.oracle);
 	o.emu->close(o.emu);
 	return status;

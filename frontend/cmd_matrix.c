@@ -1,6 +1,5 @@
 /* `twinvm matrix` and the `matrix` program: several VMs on one CPU under a scheduling policy. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "layout.h"
+#include "options.h"
 #include "scheduler.h"
 #include "select.h"
 #include "timeline.h"
@@ -137,181 +137,178 @@ out:
 	return ok;
 }
 
-int tv_matrix_main(const char *cmd, int argc, char **argv)
-{
-	enum { OPT_VM = 256, OPT_QUANTA, OPT_DURATION, OPT_QUIET, OPT_TRACE, OPT_TIMELINE, OPT_MEM,
-	       OPT_CPU };
-	static const struct option longopts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "vm", required_argument, NULL, OPT_VM },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "quantum", required_argument, NULL, 'q' },
-		{ "quanta", required_argument, NULL, OPT_QUANTA },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
-		{ "trace", required_argument, NULL, OPT_TRACE },
-		{ "timeline", required_argument, NULL, OPT_TIMELINE },
-		{ "mem", required_argument, NULL, OPT_MEM },
-		{ "cpu", required_argument, NULL, OPT_CPU },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct tv_sched_opts opt = { .policy = TV_POLICY_SHARE, .quantum_s = QUANTUM, .out = stdout };
+/* What the command line asked for. */
+struct matrix_args {
+	struct tv_sched_opts opt;
 	struct vm_spec specs[MAX_VMS];
-	const char *backend = "auto", *trace_path = NULL, *timeline_path = NULL, *cpu_model = NULL;
-	const struct tv_backend_ops *be;
-	uint64_t mem = TV_RAM_DEFAULT;
-	char note[768], why[768];
-	struct tv_sched s;
-	int nspecs = 0, c, status = TV_EXIT_STATUS_USAGE, rc;
+	int nspecs;
+	const char *backend, *trace_path, *timeline_path, *cpu_model;
+	uint64_t mem;
+	bool quiet;
+};
+
+static int policy_option(const char *cmd, const char *value, void *out)
+{
+	if (!tv_policy_parse(value, out))
+		return tv_usage_error(cmd, "unknown policy '%s' (threads, io, rr, share)", value);
+	return TV_OPTS_GO;
+}
+
+static int vm_option(const char *cmd, const char *value, void *out)
+{
+	struct matrix_args *a = out;
+	int rc;
+
+	if (a->nspecs == MAX_VMS)
+		return tv_usage_error(cmd, "at most %d VMs", MAX_VMS);
+	rc = parse_vm(value, &a->specs[a->nspecs]);
+	if (rc == -ENAMETOOLONG)
+		return tv_usage_error(cmd, "--vm '%.40s...': %zu characters, at most %zu", value,
+				      strlen(value), sizeof(a->specs[0].buf) - 1);
+	if (rc)
+		return tv_usage_error(cmd, "--vm '%s': give NAME or FILE, optionally :WEIGHT with a "
+				      "weight from 1 to 1000", value);
+	a->nspecs++;
+	return TV_OPTS_GO;
+}
+
+/* The flags into a, then what they say together checked. TV_OPTS_GO, or the exit status. */
+static int matrix_args(const char *cmd, int argc, char **argv, struct matrix_args *a)
+{
+	const struct tv_opt opts[] = {
+		TV_OPT("policy", 'p', CALL, &a->opt.policy, .call = policy_option),
+		TV_OPT("vm", 0, CALL, a, .call = vm_option),
+		TV_OPT("backend", 'b', TEXT, &a->backend),
+		TV_OPT("quantum", 'q', SECONDS, &a->opt.quantum_s, .min = 0.001,
+		       .hint = "give a time from 1ms to a year (31536000s), e.g. 20ms"),
+		TV_OPT("quanta", 0, COUNT, &a->opt.max_quanta, .hint = "give a positive count"),
+		TV_OPT("duration", 0, SECONDS, &a->opt.duration_s, .min = TV_OPT_ABOVE_ZERO,
+		       .hint = "give a time above 0, at most a year (31536000s), e.g. 5s"),
+		TV_OPT("quiet", 0, FLAG, &a->quiet),
+		TV_OPT("trace", 0, TEXT, &a->trace_path),
+		TV_OPT("timeline", 0, TEXT, &a->timeline_path),
+		TV_OPT("mem", 0, MEM, &a->mem, .hint = "give a multiple of 4K from 128K to 3G"),
+		TV_OPT("cpu", 0, CPU, &a->cpu_model),
+		TV_OPT("help", 'h', HELP, (void *)matrix_usage),
+	};
+	int status = tv_options_parse(cmd, argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
+
+	if (status != TV_OPTS_GO)
+		return status;
+	if (a->quiet)
+		a->opt.out = NULL;
+	if (a->opt.policy == TV_POLICY_THREADS && a->opt.max_quanta)
+		return tv_usage_error(cmd, "the threads policy has no quanta: bound it with --duration");
+	if (a->nspecs == 0) {
+		/* The assignment's pair; Neo's 70% and Morpheus's 30% under share. */
+		bool share = a->opt.policy == TV_POLICY_SHARE;
+
+		parse_vm(share ? "guest1:7" : "guest1", &a->specs[0]);
+		parse_vm(share ? "guest2:3" : "guest2", &a->specs[1]);
+		a->nspecs = 2;
+	}
+	for (int i = 0; i < a->nspecs && a->opt.policy != TV_POLICY_SHARE; i++)
+		if (a->specs[i].weight)
+			return tv_usage_error(cmd, "weights (--vm %s:%u) need --policy share",
+					      a->specs[i].guest, a->specs[i].weight);
+	return TV_OPTS_GO;
+}
+
+/* After the run: what was lost, how the engine or the VMs ended, and the timeline; the exit
+ * status. */
+static int matrix_status(const char *cmd, struct tv_sched *s, const struct matrix_args *a,
+			 const struct tv_backend_ops *be, int rc, bool *lost)
+{
 	char tool[64];
-	bool lost = false; /* output was lost, and said so */
+	int status = TV_EXIT_STATUS_OK;
 
 	snprintf(tool, sizeof(tool), "twinvm %s", cmd);
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:b:q:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (!tv_policy_parse(optarg, &opt.policy))
-				return tv_usage_error(cmd, "unknown policy '%s' (threads, io, rr, share)",
-						      optarg);
-			break;
-		case OPT_VM:
-			if (nspecs == MAX_VMS)
-				return tv_usage_error(cmd, "at most %d VMs", MAX_VMS);
-			rc = parse_vm(optarg, &specs[nspecs]);
-			if (rc == -ENAMETOOLONG)
-				return tv_usage_error(cmd, "--vm '%.40s...': %zu characters, at most %zu",
-						      optarg, strlen(optarg), sizeof(specs[0].buf) - 1);
-			if (rc)
-				return tv_usage_error(cmd, "--vm '%s': give NAME or FILE, optionally "
-						      ":WEIGHT with a weight from 1 to 1000", optarg);
-			nspecs++;
-			break;
-		case 'b':
-			backend = optarg;
-			break;
-		case 'q':
-			if (tv_parse_seconds(optarg, &opt.quantum_s) != 0 || opt.quantum_s < 0.001)
-				return tv_usage_error(cmd, "--quantum '%s': give a time from 1ms to a year "
-						      "(31536000s), e.g. 20ms", optarg);
-			break;
-		case OPT_QUANTA:
-			if (tv_parse_count(optarg, &opt.max_quanta) != 0)
-				return tv_usage_error(cmd, "--quanta '%s': give a positive count", optarg);
-			break;
-		case OPT_DURATION:
-			if (tv_parse_seconds(optarg, &opt.duration_s) != 0 || opt.duration_s <= 0)
-				return tv_usage_error(cmd, "--duration '%s': give a time above 0, at most a "
-						      "year (31536000s), e.g. 5s", optarg);
-			break;
-		case OPT_QUIET:
-			opt.out = NULL;
-			break;
-		case OPT_TRACE:
-			trace_path = optarg;
-			break;
-		case OPT_TIMELINE:
-			timeline_path = optarg;
-			break;
-		case OPT_MEM:
-			if (tv_parse_mem(optarg, &mem) != 0)
-				return tv_usage_error(cmd, "--mem '%s': give a multiple of 4K from 128K to 3G",
-						      optarg);
-			break;
-		case OPT_CPU:
-			if (tv_cpu_option(cmd, optarg, &cpu_model) != TV_EXIT_STATUS_OK)
-				return TV_EXIT_STATUS_USAGE;
-			break;
-		case 'h':
-			fputs(matrix_usage, stdout);
-			return TV_EXIT_STATUS_OK;
-		case ':':
-			return tv_usage_error(cmd, "%s needs a value", argv[optind - 1]);
-		default:
-			return tv_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+	for (int i = 0; i < a->nspecs && !*lost; i++) {
+		if (s->vms[i].m.output_failed) {
+			*lost = true;
+			return tv_output_lost(tool, "stdout", s->vms[i].m.output_errno);
 		}
 	}
-	if (optind < argc)
-		return tv_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	if (opt.policy == TV_POLICY_THREADS && opt.max_quanta)
-		return tv_usage_error(cmd, "the threads policy has no quanta: bound it with --duration");
-	if (nspecs == 0) {
-		/* The assignment's pair; Neo's 70% and Morpheus's 30% under share. */
-		bool share = opt.policy == TV_POLICY_SHARE;
-
-		parse_vm(share ? "guest1:7" : "guest1", &specs[0]);
-		parse_vm(share ? "guest2:3" : "guest2", &specs[1]);
-		nspecs = 2;
+	if (s->trace_errno) {
+		*lost = true;
+		return tv_output_lost(tool, a->trace_path, s->trace_errno);
 	}
-	if (opt.policy != TV_POLICY_SHARE) {
-		for (int i = 0; i < nspecs; i++)
-			if (specs[i].weight)
-				return tv_usage_error(cmd, "weights (--vm %s:%u) need --policy share",
-						      specs[i].guest, specs[i].weight);
+	if (rc) {
+		fprintf(stderr, "twinvm %s: %s engine failed: %s\n", cmd, be->name, tv_last_error());
+		return TV_EXIT_STATUS_USAGE;
 	}
+	for (int i = 0; i < a->nspecs; i++)
+		if (s->vms[i].done && s->vms[i].last.reason != TV_EXIT_HLT)
+			status = TV_EXIT_STATUS_GUEST;
+	if (a->timeline_path && tv_timeline_write_svg(s, a->timeline_path) != 0) {
+		fprintf(stderr, "twinvm %s: timeline: %s\n", cmd, tv_last_error());
+		status = TV_EXIT_STATUS_USAGE;
+	}
+	return status;
+}
 
-	be = tv_select_backend(backend, TV_MODE_REAL, note, sizeof(note), why, sizeof(why));
+/* The VMs of a on be, run to the end: the exit status. */
+static int matrix_run(const char *cmd, const struct matrix_args *a,
+		      const struct tv_backend_ops *be)
+{
+	struct tv_sched s;
+	int status = TV_EXIT_STATUS_USAGE, rc;
+	bool lost = false; /* output was lost, and said so */
+	char tool[64];
+
+	if (tv_sched_init(&s, &a->opt, a->nspecs) != 0) {
+		fprintf(stderr, "twinvm %s: out of memory\n", cmd);
+		return TV_EXIT_STATUS_USAGE;
+	}
+	if (a->trace_path) {
+		s.opt.trace = fopen(a->trace_path, "w");
+		if (!s.opt.trace) {
+			perror(a->trace_path);
+			goto free_sched;
+		}
+	}
+	for (int i = 0; i < a->nspecs; i++) {
+		s.vms[i].weight = a->specs[i].weight ? a->specs[i].weight : 1;
+		if (!make_vm(&s, i, &a->specs[i], be, a->mem, a->cpu_model))
+			goto free_sched;
+	}
+	rc = tv_sched_run(&s);
+	if (a->opt.out)
+		fflush(a->opt.out);
+	print_summary(&s, stdout);
+	tv_sched_trace_summary(&s);
+	status = matrix_status(cmd, &s, a, be, rc, &lost);
+free_sched:
+	snprintf(tool, sizeof(tool), "twinvm %s", cmd);
+	if (s.opt.trace && fclose(s.opt.trace) != 0 && !lost)
+		status = tv_output_lost(tool, a->trace_path, errno);
+	tv_sched_free(&s);
+	return status;
+}
+
+int tv_matrix_main(const char *cmd, int argc, char **argv)
+{
+	struct matrix_args a = {
+		.opt = { .policy = TV_POLICY_SHARE, .quantum_s = QUANTUM, .out = stdout },
+		.backend = "auto",
+		.mem = TV_RAM_DEFAULT,
+	};
+	const struct tv_backend_ops *be;
+	char note[768], why[768];
+	int status = matrix_args(cmd, argc, argv, &a);
+
+	if (status != TV_OPTS_GO)
+		return status;
+	be = tv_select_backend(a.backend, TV_MODE_REAL, note, sizeof(note), why, sizeof(why));
 	if (!be) {
 		fprintf(stderr, "twinvm %s: %s\n", cmd, why);
 		return TV_EXIT_STATUS_USAGE;
 	}
 	if (note[0])
 		fprintf(stderr, "twinvm %s: %s\n", cmd, note);
-	if (!tv_cpu_engine_ok(cmd, be, cpu_model))
+	if (!tv_cpu_engine_ok(cmd, be, a.cpu_model))
 		return TV_EXIT_STATUS_USAGE;
-	if (tv_sched_init(&s, &opt, nspecs) != 0) {
-		fprintf(stderr, "twinvm %s: out of memory\n", cmd);
-		return TV_EXIT_STATUS_USAGE;
-	}
-	if (trace_path) {
-		s.opt.trace = fopen(trace_path, "w");
-		if (!s.opt.trace) {
-			perror(trace_path);
-			goto free_sched;
-		}
-	}
-	for (int i = 0; i < nspecs; i++) {
-		s.vms[i].weight = specs[i].weight ? specs[i].weight : 1;
-		if (!make_vm(&s, i, &specs[i], be, mem, cpu_model))
-			goto free_sched;
-	}
-
-	rc = tv_sched_run(&s);
-	if (opt.out)
-		fflush(opt.out);
-	print_summary(&s, stdout);
-	tv_sched_trace_summary(&s);
-	for (int i = 0; i < nspecs && !lost; i++) {
-		if (s.vms[i].m.output_failed) {
-			lost = true;
-			status = tv_output_lost(tool, "stdout", s.vms[i].m.output_errno);
-		}
-	}
-	if (!lost && s.trace_errno) {
-		lost = true;
-		status = tv_output_lost(tool, trace_path, s.trace_errno);
-	}
-	if (lost)
-		goto free_sched;
-	if (rc) {
-		fprintf(stderr, "twinvm %s: %s engine failed: %s\n", cmd, be->name, tv_last_error());
-		goto free_sched;
-	}
-	status = TV_EXIT_STATUS_OK;
-	for (int i = 0; i < nspecs; i++)
-		if (s.vms[i].done && s.vms[i].last.reason != TV_EXIT_HLT)
-			status = TV_EXIT_STATUS_GUEST;
-	if (timeline_path && tv_timeline_write_svg(&s, timeline_path) != 0) {
-		fprintf(stderr, "twinvm %s: timeline: %s\n", cmd, tv_last_error());
-		status = TV_EXIT_STATUS_USAGE;
-	}
-free_sched:
-	if (s.opt.trace && fclose(s.opt.trace) != 0 && !lost)
-		status = tv_output_lost(tool, trace_path, errno);
-	tv_sched_free(&s);
-	return status;
+	return matrix_run(cmd, &a, be);
 }
 
 int tv_cmd_matrix(int argc, char **argv)

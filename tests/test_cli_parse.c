@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "cli.h"
+#include "options.h"
 #include "tv_test.h"
 
 START_TEST(test_parse_size_suffixes)
@@ -95,6 +96,66 @@ START_TEST(test_parse_count_positive_decimal)
 }
 END_TEST
 
+/* A tool's table as the tools write theirs, and its values. */
+struct toy {
+	enum tv_mode mode;
+	uint64_t count;
+	double wait;
+	bool flag;
+	const char *name;
+};
+
+static int toy_parse(struct toy *t, int argc, char **argv)
+{
+	const struct tv_opt opts[] = {
+		TV_OPT("mode", 'm', MODE, &t->mode),
+		TV_OPT("count", 0, COUNT, &t->count, .hint = "give a positive count"),
+		TV_OPT("wait", 'w', SECONDS, &t->wait, .min = TV_OPT_ABOVE_ZERO, .hint = "above 0"),
+		TV_OPT("flag", 0, FLAG, &t->flag),
+		TV_OPT("name", 0, TEXT, &t->name),
+		TV_OPT("help", 'h', HELP, (void *)""),
+	};
+
+	*t = (struct toy){ .mode = TV_MODE_LONG };
+	return tv_options_parse("toy", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
+}
+
+#define ARGV(...) ((char *[]){ "toy", __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ "toy", __VA_ARGS__ }) / sizeof(char *)))
+#define TOY(t, ...) toy_parse(t, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+START_TEST(test_options_table_fills_each_kind)
+{
+	struct toy t;
+
+	ck_assert_int_eq(TOY(&t, "-m", "protected", "--count", "3", "-w", "500ms", "--flag",
+			     "--name=abc"), TV_OPTS_GO);
+	ck_assert_int_eq(t.mode, TV_MODE_PROTECTED);
+	ck_assert(t.count == 3);
+	ck_assert_double_eq(t.wait, 0.5);
+	ck_assert(t.flag);
+	ck_assert_str_eq(t.name, "abc");
+	ck_assert_int_eq(TOY(&t, "--flag"), TV_OPTS_GO);
+	ck_assert_int_eq(t.mode, TV_MODE_LONG);
+}
+END_TEST
+
+START_TEST(test_options_table_ends_as_the_tools_do)
+{
+	struct toy t;
+
+	ck_assert_int_eq(TOY(&t, "-h"), TV_EXIT_STATUS_OK);
+	ck_assert_int_eq(TOY(&t, "--wait", "0"), TV_EXIT_STATUS_USAGE);
+	ck_assert(t.wait == 0); /* a refused value is not stored */
+	ck_assert_int_eq(TOY(&t, "--count", "0"), TV_EXIT_STATUS_USAGE);
+	ck_assert_int_eq(TOY(&t, "-m", "bogus"), TV_EXIT_STATUS_USAGE);
+	ck_assert_int_eq(TOY(&t, "--count"), TV_EXIT_STATUS_USAGE);
+	ck_assert_int_eq(TOY(&t, "-x"), TV_EXIT_STATUS_USAGE);
+	ck_assert_int_eq(TOY(&t, "--bogus"), TV_EXIT_STATUS_USAGE);
+	ck_assert_int_eq(TOY(&t, "--flag", "extra"), TV_EXIT_STATUS_USAGE);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli_parse");
@@ -106,6 +167,8 @@ int main(void)
 	tcase_add_test(tc, test_parse_seconds_at_most_a_year);
 	tcase_add_test(tc, test_parse_mem_range_and_alignment);
 	tcase_add_test(tc, test_parse_count_positive_decimal);
+	tcase_add_test(tc, test_options_table_fills_each_kind);
+	tcase_add_test(tc, test_options_table_ends_as_the_tools_do);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

@@ -4,6 +4,7 @@
 
 #include "../backend.h"
 
-int emu_raw_run(void *ram, uint64_t ram_size, bool hook_io, struct tv_raw_result *res);
+int emu_raw_run(void *ram, uint64_t ram_size, const struct tv_raw_io *io,
+		struct tv_raw_result *res);
 
 #endif
