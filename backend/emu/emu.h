@@ -116,13 +116,6 @@ struct tv_vcpu {
 
 /* emu.c */
 
-/* The negative errno for a Unicorn error code. */
-int emu_errno(uc_err err);
-
-/* Leaves "uc_mem_map_ptr: Invalid memory mapping (UC_ERR_MAP)" in tv_last_error() (Unicorn's
- * text already ends with the code's name) and returns the errno for it. */
-int emu_fail(const char *call, uc_err err);
-
 /* A uc instance in mode over the VM's RAM, with the MMIO region above it. */
 int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out);
 
@@ -183,6 +176,13 @@ int emu_cpu_apply(uc_engine *uc, int model, FILE *log);
 bool emu_cpu_leaf(int model, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* emu_log.c */
+
+/* The negative errno for a Unicorn error code. */
+int emu_errno(uc_err err);
+
+/* Leaves "uc_mem_map_ptr: Invalid memory mapping (UC_ERR_MAP)" in tv_last_error() (Unicorn's
+ * text already ends with the code's name) and returns the errno for it. */
+int emu_fail(const char *call, uc_err err);
 
 #define EMU_LOG(log, ...)                             \
 	do {                                          \
