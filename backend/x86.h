@@ -21,6 +21,9 @@
 #define TV_CR4_SMEP (1ull << 20) /* no supervisor fetch from a user page */
 #define TV_CR4_SMAP (1ull << 21) /* no supervisor data access to a user page */
 
+/* The EFER model-specific register's number (SDM Vol. 4, table 2-2) */
+#define TV_MSR_EFER 0xc0000080u
+
 #define TV_EFER_LME (1ull << 8)
 #define TV_EFER_LMA (1ull << 10)
 #define TV_EFER_NXE (1ull << 11) /* XD in PAE and 4-level entries; without it bit 63 is reserved */

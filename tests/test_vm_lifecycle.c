@@ -2,6 +2,8 @@
  * each one must give back what it took. Unicorn 2.1.1 kept about 512 KiB per VM when the
  * emulator opened the instance for the guest's mode before closing the real-mode one. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "builtin.h"
 #include "machine.h"
@@ -77,6 +79,55 @@ START_TEST(test_200_emu_vms_give_their_memory_back)
 }
 END_TEST
 
+static int count_lines_with(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* _i: the mode. A VM's start-up and tear-down pay for one uc_open (in the guest's mode, not
+ * real mode first and the guest's after) and no translation-cache flush before uc_close (which
+ * zeroes the whole cache). Counted in the --trace-api lines of one VM's whole life. */
+START_TEST(test_emu_vm_opens_once_and_closes_without_a_flush)
+{
+	const struct tv_builtin *g = tv_builtin_find("hello");
+	enum tv_mode mode = (enum tv_mode)_i;
+	FILE *console = fopen("/dev/null", "w");
+	const struct tv_backend_ops *be;
+	struct tv_machine_opts opt = { .ram_size = 2 << 20 };
+	const uint8_t *image;
+	struct tv_machine m;
+	struct tv_exit last;
+	char why[512], *log = NULL;
+	size_t len, log_len = 0;
+
+	be = tv_test_engine("emu", mode, why, sizeof(why));
+	if (!be)
+		TV_SKIP("emu/%s: %s", tv_mode_name(mode), why);
+	opt.backend = be;
+	opt.console = console;
+	opt.api_log = open_memstream(&log, &log_len);
+	ck_assert_ptr_nonnull(opt.api_log);
+	ck_assert(tv_builtin_image(g, mode, &image, &len));
+	ck_assert_msg(tv_machine_create(&m, &opt) == 0, "create: %s", tv_last_error());
+	ck_assert_msg(tv_machine_load(&m, image, len) == 0, "load: %s", tv_last_error());
+	ck_assert_msg(tv_machine_enter_mode(&m, mode) == 0, "mode: %s", tv_last_error());
+	ck_assert_msg(tv_machine_run(&m, 30, &last) == 0, "run: %s", tv_last_error());
+	ck_assert_int_eq(last.reason, TV_EXIT_HLT);
+	tv_machine_destroy(&m);
+	fclose(opt.api_log);
+	ck_assert_msg(count_lines_with(log, "uc_open(") == 1, "%s: uc_open %d times",
+		      tv_mode_name(mode), count_lines_with(log, "uc_open("));
+	ck_assert_msg(count_lines_with(log, "TB_FLUSH") == 0, "%s: %d flushes", tv_mode_name(mode),
+		      count_lines_with(log, "TB_FLUSH"));
+	free(log);
+	fclose(console);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vm_lifecycle");
@@ -84,6 +135,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_200_emu_vms_give_their_memory_back, 0, TV_MODE_COUNT);
+	tcase_add_loop_test(tc, test_emu_vm_opens_once_and_closes_without_a_flush, 0, TV_MODE_COUNT);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

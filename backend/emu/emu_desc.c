@@ -3,6 +3,7 @@
 #include "emu_desc.h"
 
 #include "../ram_range.h"
+#include "../x86.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -66,7 +67,7 @@ int emu_gdt_read(const void *ram, uint64_t ram_size, const struct tv_sregs *s, c
 	}
 	/* A linear address wraps at the address size, as the CPU computes it. */
 	*where = s->gdt.base + off;
-	if (!(s->efer & EMU_EFER_LMA) && !((s->efer & EMU_EFER_LME) && (s->cr0 & EMU_CR0_PG)))
+	if (!(s->efer & TV_EFER_LMA) && !((s->efer & TV_EFER_LME) && (s->cr0 & TV_CR0_PG)))
 		*where &= 0xffffffffull;
 	p = tv_ram_range(ram, ram_size, *where, sizeof(*desc));
 	if (!p) {
@@ -85,7 +86,7 @@ void emu_seg_rebuild(const void *ram, uint64_t ram_size, const struct tv_sregs *
 
 	memset(seg, 0, sizeof(*seg));
 	seg->selector = selector;
-	if (!(s->cr0 & EMU_CR0_PE)) {
+	if (!(s->cr0 & TV_CR0_PE)) {
 		seg->base = (uint64_t)selector * 16;
 		seg->limit = 0xffff;
 		seg->type = i == 0 ? 0xb : 0x3;
