@@ -3,6 +3,7 @@
  * the whole CPU state (snapshot) or its translations (code_written). */
 #include "emu.h"
 #include "emu_env.h"
+#include "../x86.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -179,7 +180,7 @@ int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
 		return -ENOMEM;
 	}
 	v->exception = -1;
-	v->regs_unopened.rflags = 2; /* the reserved bit 1, as a CPU comes out of reset */
+	v->regs_unopened.rflags = TV_RFLAGS_FIXED; /* as a CPU comes out of reset */
 	atomic_init(&v->async_uc, NULL);
 	rc = vm->uc ? emu_vcpu_attach(v) : 0;
 	if (rc) {
