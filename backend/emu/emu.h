@@ -83,6 +83,7 @@ struct tv_vcpu {
 	FILE *log;
 	struct tv_vcpu_config cfg;
 	unsigned flags; /* enum tv_run_flags; STEP implies PRECISE */
+	bool io_fast;   /* neither precise nor logged: an I/O hook just calls the handler */
 	uc_hook hook_in, hook_out, hook_intr, hook_invalid, hook_code, hook_block; /* 0: none */
 
 	volatile sig_atomic_t kicked;
@@ -107,6 +108,7 @@ struct tv_vcpu {
 	struct emu_pending *queue; /* q_cap slots; io.data is set to the slot's data when popped */
 	unsigned q_cap, q_next, q_len, q_lost;
 	struct emu_pending scratch; /* an exit handled in place (fast mode) */
+	struct emu_pending fast_io; /* the fast mode's IN and OUT exits (emu_exits_init) */
 
 	/* The segments' hidden parts as set_sregs received them: Unicorn has no way to report a
 	 * segment's base, limit or flags, only its selector. */
@@ -147,6 +149,9 @@ bool emu_queue_room(struct tv_vcpu *v);
  * instruction the hook was called for; from an I/O hook only at the end of the block. why is
  * EMU_STOP_NONE for the I/O hooks' stops, which run() tells apart by the exit they kept. */
 void emu_stop_engine(struct tv_vcpu *v, enum emu_stop why, const char *note);
+
+/* The constant part of the fast mode's I/O exit, once per vCPU. */
+void emu_exits_init(struct tv_vcpu *v);
 
 uint32_t emu_on_in(uc_engine *uc, uint32_t port, int size, void *opaque);
 void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque);

@@ -95,16 +95,13 @@ static void emu_io_fill(struct emu_pending *p, uint8_t dir, uint32_t port, int s
 	p->exit.io.data = p->data;
 }
 
-uint32_t emu_on_in(uc_engine *uc, uint32_t port, int size, void *opaque)
+/* IN outside the fast mode (precise, step, or --trace-api): the exit kept for run() or logged. */
+static __attribute__((noinline)) uint32_t emu_in_kept(struct tv_vcpu *v, uint32_t port, int size)
 {
-	struct tv_vcpu *v = opaque;
 	struct emu_pending *p = emu_exit_begin(v, TV_EXIT_IO);
 	uint32_t value = 0;
 	int rc;
 
-	(void)uc;
-	if (size < 1 || size > 4)
-		size = 4;
 	emu_io_fill(p, TV_IO_IN, port, size);
 	memset(p->data, 0xff, sizeof(p->data)); /* no device: all ones */
 	rc = v->cfg.on_io(v->cfg.ctx, &p->exit);
@@ -114,21 +111,86 @@ uint32_t emu_on_in(uc_engine *uc, uint32_t port, int size, void *opaque)
 	return value;
 }
 
-void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
+/* OUT outside the fast mode, as emu_in_kept. */
+static __attribute__((noinline)) void emu_out_kept(struct tv_vcpu *v, uint32_t port, int size,
+						   uint32_t value)
 {
-	struct tv_vcpu *v = opaque;
 	struct emu_pending *p = emu_exit_begin(v, TV_EXIT_IO);
 	int rc;
 
-	(void)uc;
-	if (size < 1 || size > 4)
-		size = 4;
 	emu_io_fill(p, TV_IO_OUT, port, size);
 	memcpy(p->data, &value, sizeof(value));
 	rc = v->cfg.on_io(v->cfg.ctx, &p->exit);
 	EMU_LOG(v->log, "  hook OUT port 0x%x size %d value 0x%x%s", port, size, value,
 		emu_io_note(rc));
 	emu_exit_end(v, p, rc);
+}
+
+/* The fast mode's handler's answer other than TV_IO_CONTINUE, or a kick: what emu_exit_end
+ * does with any exit. */
+static __attribute__((noinline)) void emu_io_fast_end(struct tv_vcpu *v, int rc)
+{
+	emu_exit_end(v, &v->fast_io, rc);
+}
+
+void emu_exits_init(struct tv_vcpu *v)
+{
+	struct tv_exit *x = &v->fast_io.exit;
+
+	memset(&v->fast_io, 0, sizeof(v->fast_io));
+	x->reason = TV_EXIT_IO;
+	x->exception = -1;
+	x->io.count = 1; /* Unicorn calls the hooks once per element of string I/O */
+	x->io.data = v->fast_io.data;
+}
+
+/* The fast mode's IN and OUT (no run flag that keeps exits, no --trace-api) are the exits a
+ * guest makes most: they use the vCPU's own slot, whose constant fields emu_exits_init set once,
+ * write only what the instruction says, and on the handler's TV_IO_CONTINUE return to the guest
+ * with nothing else done. Anything else goes through the *_kept functions, out of line. */
+uint32_t emu_on_in(uc_engine *uc, uint32_t port, int size, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+	struct tv_exit *x = &v->fast_io.exit;
+	uint32_t value = 0;
+	int rc;
+
+	(void)uc;
+	if (size < 1 || size > 4)
+		size = 4;
+	if (__builtin_expect(!v->io_fast, 0))
+		return emu_in_kept(v, port, size);
+	x->io.direction = TV_IO_IN;
+	x->io.size = (uint8_t)size;
+	x->io.port = (uint16_t)port;
+	memset(v->fast_io.data, 0xff, sizeof(v->fast_io.data)); /* no device: all ones */
+	rc = v->cfg.on_io(v->cfg.ctx, x);
+	memcpy(&value, v->fast_io.data, (size_t)size);
+	if (__builtin_expect(rc != TV_IO_CONTINUE || v->kicked, 0))
+		emu_io_fast_end(v, rc);
+	return value;
+}
+
+void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+	struct tv_exit *x = &v->fast_io.exit;
+	int rc;
+
+	(void)uc;
+	if (size < 1 || size > 4)
+		size = 4;
+	if (__builtin_expect(!v->io_fast, 0)) {
+		emu_out_kept(v, port, size, value);
+		return;
+	}
+	x->io.direction = TV_IO_OUT;
+	x->io.size = (uint8_t)size;
+	x->io.port = (uint16_t)port;
+	memcpy(v->fast_io.data, &value, sizeof(value));
+	rc = v->cfg.on_io(v->cfg.ctx, x);
+	if (__builtin_expect(rc != TV_IO_CONTINUE || v->kicked, 0))
+		emu_io_fast_end(v, rc);
 }
 
 uint64_t emu_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)

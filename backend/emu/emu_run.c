@@ -31,6 +31,7 @@ int emu_set_run_flags(struct tv_vcpu *v, unsigned flags)
 	if (rc)
 		return rc;
 	v->flags = flags;
+	v->io_fast = !emu_precise(flags) && !v->log;
 	return 0;
 }
 

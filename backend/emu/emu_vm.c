@@ -174,6 +174,8 @@ int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
 	v->vm = vm;
 	v->log = vm->e->log;
 	v->cfg = *cfg;
+	v->io_fast = !v->log;
+	emu_exits_init(v);
 	if (!emu_queue_room(v)) { /* the fast mode keeps its stopping exit in slot 0 */
 		free(v);
 		tv_set_error("Unicorn vCPU: out of memory");
