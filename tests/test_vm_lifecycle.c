@@ -35,10 +35,13 @@ static long rss_kib(void)
 	return resident * 4;
 }
 
-static void one_vm(const struct tv_backend_ops *be, enum tv_mode mode, FILE *console)
+/* One VM's whole life with the hello guest; api_log: its --trace-api lines, or NULL. */
+static void one_vm(const struct tv_backend_ops *be, enum tv_mode mode, FILE *console,
+		   FILE *api_log)
 {
 	const struct tv_builtin *g = tv_builtin_find("hello");
-	struct tv_machine_opts opt = { .backend = be, .ram_size = 2 << 20, .console = console };
+	struct tv_machine_opts opt = { .backend = be, .ram_size = 2 << 20, .console = console,
+				       .api_log = api_log };
 	const uint8_t *image;
 	struct tv_machine m;
 	struct tv_exit last;
@@ -68,10 +71,10 @@ START_TEST(test_200_emu_vms_give_their_memory_back)
 	ck_assert_ptr_nonnull(console);
 	/* The first VMs size the process: the translation buffer, the allocator's arenas. */
 	for (int i = 0; i < WARM_UP; i++)
-		one_vm(be, mode, console);
+		one_vm(be, mode, console, NULL);
 	before = rss_kib();
 	for (int i = 0; i < CYCLES; i++)
-		one_vm(be, mode, console);
+		one_vm(be, mode, console, NULL);
 	ck_assert_msg(rss_kib() - before < MAX_GROWTH_KIB,
 		      "%s: %d VMs grew the resident set from %ld KiB to %ld KiB",
 		      tv_mode_name(mode), CYCLES, before, rss_kib());
@@ -93,32 +96,20 @@ static int count_lines_with(const char *text, const char *needle)
  * zeroes the whole cache). Counted in the --trace-api lines of one VM's whole life. */
 START_TEST(test_emu_vm_opens_once_and_closes_without_a_flush)
 {
-	const struct tv_builtin *g = tv_builtin_find("hello");
 	enum tv_mode mode = (enum tv_mode)_i;
-	FILE *console = fopen("/dev/null", "w");
+	FILE *console = fopen("/dev/null", "w"), *api_log;
 	const struct tv_backend_ops *be;
-	struct tv_machine_opts opt = { .ram_size = 2 << 20 };
-	const uint8_t *image;
-	struct tv_machine m;
-	struct tv_exit last;
 	char why[512], *log = NULL;
-	size_t len, log_len = 0;
+	size_t log_len = 0;
 
 	be = tv_test_engine("emu", mode, why, sizeof(why));
 	if (!be)
 		TV_SKIP("emu/%s: %s", tv_mode_name(mode), why);
-	opt.backend = be;
-	opt.console = console;
-	opt.api_log = open_memstream(&log, &log_len);
-	ck_assert_ptr_nonnull(opt.api_log);
-	ck_assert(tv_builtin_image(g, mode, &image, &len));
-	ck_assert_msg(tv_machine_create(&m, &opt) == 0, "create: %s", tv_last_error());
-	ck_assert_msg(tv_machine_load(&m, image, len) == 0, "load: %s", tv_last_error());
-	ck_assert_msg(tv_machine_enter_mode(&m, mode) == 0, "mode: %s", tv_last_error());
-	ck_assert_msg(tv_machine_run(&m, 30, &last) == 0, "run: %s", tv_last_error());
-	ck_assert_int_eq(last.reason, TV_EXIT_HLT);
-	tv_machine_destroy(&m);
-	fclose(opt.api_log);
+	ck_assert_ptr_nonnull(console);
+	api_log = open_memstream(&log, &log_len);
+	ck_assert_ptr_nonnull(api_log);
+	one_vm(be, mode, console, api_log);
+	fclose(api_log);
 	ck_assert_msg(count_lines_with(log, "uc_open(") == 1, "%s: uc_open %d times",
 		      tv_mode_name(mode), count_lines_with(log, "uc_open("));
 	ck_assert_msg(count_lines_with(log, "TB_FLUSH") == 0, "%s: %d flushes", tv_mode_name(mode),

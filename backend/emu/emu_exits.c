@@ -193,6 +193,17 @@ void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *op
 		emu_io_fast_end(v, rc);
 }
 
+static struct emu_pending *emu_mmio_begin(struct tv_vcpu *v, uint64_t addr, unsigned size,
+					  uint8_t is_write)
+{
+	struct emu_pending *p = emu_exit_begin(v, TV_EXIT_MMIO);
+
+	p->exit.mmio.addr = addr;
+	p->exit.mmio.len = size;
+	p->exit.mmio.is_write = is_write;
+	return p;
+}
+
 uint64_t emu_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
 {
 	struct tv_vm *vm = opaque;
@@ -210,10 +221,7 @@ uint64_t emu_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaq
 			addr, size);
 		return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
 	}
-	p = emu_exit_begin(v, TV_EXIT_MMIO);
-	p->exit.mmio.addr = addr;
-	p->exit.mmio.len = size;
-	p->exit.mmio.is_write = 0;
+	p = emu_mmio_begin(v, addr, size, 0);
 	memset(p->exit.mmio.data, 0xff, sizeof(p->exit.mmio.data));
 	rc = v->cfg.on_io(v->cfg.ctx, &p->exit);
 	memcpy(&value, p->exit.mmio.data, size);
@@ -223,8 +231,7 @@ uint64_t emu_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaq
 	return value;
 }
 
-void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
-			   void *opaque)
+void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *opaque)
 {
 	struct tv_vm *vm = opaque;
 	struct tv_vcpu *v = vm->vcpu;
@@ -240,10 +247,7 @@ void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t valu
 			" outside a run: dropped", addr, size, value);
 		return;
 	}
-	p = emu_exit_begin(v, TV_EXIT_MMIO);
-	p->exit.mmio.addr = addr;
-	p->exit.mmio.len = size;
-	p->exit.mmio.is_write = 1;
+	p = emu_mmio_begin(v, addr, size, 1);
 	memset(p->exit.mmio.data, 0, sizeof(p->exit.mmio.data));
 	memcpy(p->exit.mmio.data, &value, size);
 	rc = v->cfg.on_io(v->cfg.ctx, &p->exit);
