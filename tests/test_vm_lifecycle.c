@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "builtin.h"
+#include "guestmem.h"
 #include "machine.h"
 #include "tv_test.h"
 
@@ -119,6 +120,53 @@ START_TEST(test_emu_vm_opens_once_and_closes_without_a_flush)
 }
 END_TEST
 
+static int count_outs(void *ctx, struct tv_exit *e)
+{
+	(*(int *)ctx) += e->reason == TV_EXIT_IO;
+	return TV_IO_CONTINUE;
+}
+
+/* One vCPU of an emulator VM run in the precise mode, destroyed, and a new one made on the same
+ * VM: the new one runs the guest again from the start (the cached blocks that called the first
+ * vCPU's code hook are dropped before, not at its destruction). */
+START_TEST(test_emu_vcpu_replaced_on_a_live_vm_runs)
+{
+	static const uint8_t guest[] = { 0xe6, 0x80, 0xe6, 0x80, 0xf4 }; /* out 0x80 ×2; hlt */
+	const struct tv_backend_ops *be = tv_backend_find("emu");
+	unsigned flags[2] = { TV_RUN_PRECISE, 0 };
+	struct tv_engine *e;
+	struct tv_vm *vm;
+	struct tv_ram ram;
+
+	if (!be)
+		TV_SKIP("emu: not built");
+	ck_assert_int_eq(tv_ram_alloc(&ram, 1 << 20), 0);
+	memcpy(ram.host, guest, sizeof(guest));
+	ck_assert_int_eq(be->open(&e, NULL), 0);
+	ck_assert_int_eq(be->vm_create(e, ram.host, ram.size, &vm), 0);
+	for (int i = 0; i < 2; i++) {
+		int outs = 0;
+		struct tv_vcpu_config cfg = { .on_io = count_outs, .ctx = &outs };
+		struct tv_regs r = { .rip = 0, .rsp = 0xf000, .rflags = 2 };
+		struct tv_vcpu *v;
+		struct tv_exit x;
+
+		ck_assert_msg(be->vcpu_create(vm, &cfg, &v) == 0, "vcpu %d: %s", i, tv_last_error());
+		ck_assert_int_eq(be->set_run_flags(v, flags[i]), 0);
+		ck_assert_int_eq(be->set_regs(v, &r), 0);
+		do
+			ck_assert_msg(be->run(v, &x) == 0, "run: %s", tv_last_error());
+		while (x.reason == TV_EXIT_IO);
+		ck_assert_int_eq(x.reason, TV_EXIT_HLT);
+		ck_assert_int_eq(outs, 2);
+		be->vcpu_destroy(v);
+	}
+	be->vm_destroy(vm);
+	be->close(e);
+	tv_ram_free(&ram);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vm_lifecycle");
@@ -127,6 +175,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_200_emu_vms_give_their_memory_back, 0, TV_MODE_COUNT);
 	tcase_add_loop_test(tc, test_emu_vm_opens_once_and_closes_without_a_flush, 0, TV_MODE_COUNT);
+	tcase_add_test(tc, test_emu_vcpu_replaced_on_a_live_vm_runs);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }
