@@ -8,12 +8,12 @@
  * uc_reg_read/write see the registers, how uc_emu_start reads its begin address (CS * 16 + IP in
  * UC_MODE_16, EIP or RIP otherwise), and whether writing a segment register loads its descriptor
  * from the GDT (UC_MODE_16/32) or only sets the selector (UC_MODE_64, whose code is always
- * 64-bit). So set_sregs picks the mode the new state needs and, when it differs from the
- * instance's, replaces the instance (the general registers are carried over).
+ * 64-bit). So the instance is opened by the VM's first set_sregs, in the mode that state needs
+ * (or in UC_MODE_16 by a run with none), and replaced when a later state or the guest itself
+ * needs another mode (the general registers, or the whole CPU state, are carried over).
  *
- * This file has the engine, the VM, the vCPU, its hooks, run and kick. The registers (general
- * and special, the mode choice and the reopening) are in emu_regs.c, and what the two share in
- * emu.h.
+ * This file has the exit model below and the ops table; the parts are in the files emu.h lists,
+ * each calling only those below it.
  *
  * How backend.h's exit model maps onto Unicorn (the traps are measured in docs/DESIGN.md):
  * - fast (no run flags): IN/OUT hooks (UC_HOOK_INSN) and the MMIO callbacks call the I/O handler

@@ -30,6 +30,11 @@
 #define EMU_QUEUE 64
 #define EMU_QUEUE_MAX 65536
 
+/* The translation cache per instance (and the raw baseline's). Unicorn 2.1's default is 1 GiB,
+ * and the first run zeroes the part it uses as huge pages: about 250 ms per VM here. Guests
+ * twinvm runs are small. */
+#define EMU_TCG_BUFFER (32u << 20)
+
 /* uc_ctl_set_cpu_model is a macro where it exists (2.0 may lack it). */
 #ifdef uc_ctl_set_cpu_model
 #define EMU_HAVE_CPU_MODEL 1

@@ -20,10 +20,6 @@
 #define EMU_HAVE_TLB_CTL 0
 #endif
 
-/* The translation cache per engine. Unicorn 2.1's default is 1 GiB, and the first run zeroes
- * the part it uses as huge pages: about 250 ms per VM here. Guests twinvm runs are small. */
-#define EMU_TCG_BUFFER (32u << 20)
-
 #define EMU_4G ((uint64_t)1 << 32)
 
 /* A uc instance in mode over the VM's RAM, with the MMIO region above it. */
