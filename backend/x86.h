@@ -1,7 +1,8 @@
-/* Architectural facts, written once: the control-register, EFER and page-table-entry bits that
- * the mode setup (core/guest/modes.c), the page walk (backend/pagewalk.c) and their tests name. Values
- * from the Intel SDM Vol. 3: 2.5 "Control Registers", 2.2.1 "Extended Feature Enable Register",
- * 4.3-4.5 (the paging-structure entries). */
+/* Architectural facts, written once: the control-register, EFER, RFLAGS, segment-descriptor and
+ * page-table-entry bits that the mode setup (core/guest/modes.c), the page walk (backend/pagewalk.c),
+ * the engines and their tests name. Values from the Intel SDM Vol. 3: 2.5 "Control Registers",
+ * 2.2.1 "Extended Feature Enable Register", 3.4.5 "Segment Descriptors", 4.3-4.5 (the
+ * paging-structure entries), and Vol. 1 3.4.3 "EFLAGS Register". */
 #ifndef TWINVM_X86_H
 #define TWINVM_X86_H
 
@@ -21,9 +22,41 @@
 #define TV_CR4_SMEP (1ull << 20) /* no supervisor fetch from a user page */
 #define TV_CR4_SMAP (1ull << 21) /* no supervisor data access to a user page */
 
+/* The EFER model-specific register's number (SDM Vol. 4, table 2-2) */
+#define TV_MSR_EFER 0xc0000080u
+
 #define TV_EFER_LME (1ull << 8)
 #define TV_EFER_LMA (1ull << 10)
 #define TV_EFER_NXE (1ull << 11) /* XD in PAE and 4-level entries; without it bit 63 is reserved */
+
+/* RFLAGS */
+#define TV_RFLAGS_CF (1ull << 0)
+#define TV_RFLAGS_FIXED (1ull << 1) /* reserved, always 1: a CPU out of reset has RFLAGS 2 */
+#define TV_RFLAGS_PF (1ull << 2)
+#define TV_RFLAGS_AF (1ull << 4)
+#define TV_RFLAGS_ZF (1ull << 6)
+#define TV_RFLAGS_SF (1ull << 7)
+#define TV_RFLAGS_TF (1ull << 8)
+#define TV_RFLAGS_IF (1ull << 9)
+#define TV_RFLAGS_DF (1ull << 10)
+#define TV_RFLAGS_OF (1ull << 11)
+#define TV_RFLAGS_NT (1ull << 14)
+#define TV_RFLAGS_RF (1ull << 16) /* resume: no instruction breakpoint for one instruction */
+#define TV_RFLAGS_VM (1ull << 17)
+#define TV_RFLAGS_AC (1ull << 18)
+
+/* A segment descriptor's high dword (also QEMU's cached segment flags) */
+#define TV_DESC_TYPE_SHIFT 8
+#define TV_DESC_RW (1u << 9)          /* type bit 1: code readable, data writable */
+#define TV_DESC_CONFORMING (1u << 10) /* type bit 2 of a code segment */
+#define TV_DESC_CODE (1u << 11)       /* type bit 3 */
+#define TV_DESC_S (1u << 12)          /* code or data, not a system descriptor */
+#define TV_DESC_DPL_SHIFT 13
+#define TV_DESC_P (1u << 15)
+#define TV_DESC_AVL (1u << 20)
+#define TV_DESC_L (1u << 21)
+#define TV_DESC_B (1u << 22) /* D/B */
+#define TV_DESC_G (1u << 23)
 
 /* Page-table entry bits (bit 63 only in 64-bit entries) */
 #define TV_PTE_P (1ull << 0)
@@ -40,19 +73,5 @@
 #define TV_PF_U (1u << 2)    /* a user-mode access */
 #define TV_PF_RSVD (1u << 3) /* a reserved bit set in an entry */
 #define TV_PF_I (1u << 4)    /* an instruction fetch, where NX or SMEP is on */
-
-/* RFLAGS */
-#define TV_RFLAGS_CF (1ull << 0)
-#define TV_RFLAGS_FIXED (1ull << 1) /* always set */
-#define TV_RFLAGS_PF (1ull << 2)
-#define TV_RFLAGS_AF (1ull << 4)
-#define TV_RFLAGS_ZF (1ull << 6)
-#define TV_RFLAGS_SF (1ull << 7)
-#define TV_RFLAGS_TF (1ull << 8)
-#define TV_RFLAGS_IF (1ull << 9)
-#define TV_RFLAGS_DF (1ull << 10)
-#define TV_RFLAGS_OF (1ull << 11)
-#define TV_RFLAGS_RF (1ull << 16) /* resume: no instruction breakpoint for one instruction */
-#define TV_RFLAGS_VM (1ull << 17)
 
 #endif

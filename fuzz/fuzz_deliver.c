@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.gdt_limit = fz_u16(&in);
 	c.tr_base = fz_u64(&in);
 	c.tr_limit = fz_u32(&in);
-	c.tr_flags = (uint32_t)(fz_u8(&in) & 0xf) << EMU_DESC_TYPE_SHIFT;
+	c.tr_flags = (uint32_t)(fz_u8(&in) & 0xf) << TV_DESC_TYPE_SHIFT;
 	c.seg[EMU_R_CS].selector = fz_u16(&in);
 	c.seg[EMU_R_CS].flags = fz_u32(&in);
 	c.seg[EMU_R_SS].base = fz_u64(&in);

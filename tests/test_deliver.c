@@ -24,10 +24,6 @@
 #define USER_CODE32 0x00cffa000000ffffull
 #define USER_DATA32 0x00cff2000000ffffull
 
-#define EFL_IF (1u << 9)
-#define EFL_TF (1u << 8)
-#define EFL_RF (1u << 16)
-
 static struct tv_ram ram;
 static struct emu_cpu cpu;
 static char why[200];
@@ -98,7 +94,7 @@ static void protected_setup(void)
 	cpu.tr_base = TSS;
 	cpu.tr_limit = 0x67;
 	cpu.tr_selector = 0x28;
-	cpu.tr_flags = 0xbu << EMU_DESC_TYPE_SHIFT;
+	cpu.tr_flags = 0xbu << TV_DESC_TYPE_SHIFT;
 	cpu.seg[EMU_R_CS] = seg(SEL_CODE, FLAT_CODE32);
 	cpu.seg[EMU_R_SS] = seg(SEL_DATA, FLAT_DATA32);
 	cpu.rip = 0x4000;
@@ -126,23 +122,23 @@ START_TEST(test_gp_pushes_eflags_with_rf_cs_eip_and_error_code)
 	ck_assert_int_eq(deliver(13, false, 0x28), EMU_DELIVERED);
 	ck_assert_uint_eq(cpu.rip, HANDLER);
 	ck_assert_uint_eq(cpu.rsp, 0x9000 - 16);
-	ck_assert_uint_eq(get(0x9000 - 4, 4), 0x202 | EFL_RF);
+	ck_assert_uint_eq(get(0x9000 - 4, 4), 0x202 | TV_RFLAGS_RF);
 	ck_assert_uint_eq(get(0x9000 - 8, 4), SEL_CODE);
 	ck_assert_uint_eq(get(0x9000 - 12, 4), 0x4000);
 	ck_assert_uint_eq(get(0x9000 - 16, 4), 0x28);
-	ck_assert_uint_eq(cpu.rflags & EFL_IF, 0); /* an interrupt gate */
+	ck_assert_uint_eq(cpu.rflags & TV_RFLAGS_IF, 0); /* an interrupt gate */
 }
 END_TEST
 
 START_TEST(test_trap_gate_keeps_if_and_int_n_pushes_no_error_code)
 {
 	gate32(13, HANDLER, SEL_CODE, 0xf, 0, true);
-	cpu.rflags |= EFL_TF;
+	cpu.rflags |= TV_RFLAGS_TF;
 	ck_assert_int_eq(deliver(13, true, 0), EMU_DELIVERED);
 	ck_assert_uint_eq(cpu.rsp, 0x9000 - 12); /* software INT 13: no error code */
-	ck_assert_uint_eq(get(0x9000 - 4, 4), 0x202 | EFL_TF); /* no RF for INT n */
-	ck_assert_uint_eq(cpu.rflags & EFL_IF, EFL_IF);
-	ck_assert_uint_eq(cpu.rflags & EFL_TF, 0);
+	ck_assert_uint_eq(get(0x9000 - 4, 4), 0x202 | TV_RFLAGS_TF); /* no RF for INT n */
+	ck_assert_uint_eq(cpu.rflags & TV_RFLAGS_IF, TV_RFLAGS_IF);
+	ck_assert_uint_eq(cpu.rflags & TV_RFLAGS_TF, 0);
 }
 END_TEST
 
@@ -240,7 +236,7 @@ START_TEST(test_real_mode_pushes_flags_cs_ip_and_clears_if)
 	ck_assert_uint_eq(get(0x2000 + 0x2, 2), 0x202);
 	ck_assert_uint_eq(get(0x2000 + 0x0, 2), 0x100);
 	ck_assert_uint_eq(get(0x2000 + 0xfffe, 2), 0x10);
-	ck_assert_uint_eq(cpu.rflags & EFL_IF, 0);
+	ck_assert_uint_eq(cpu.rflags & TV_RFLAGS_IF, 0);
 }
 END_TEST
 

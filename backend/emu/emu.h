@@ -1,7 +1,13 @@
 /* The Unicorn backend's private header, for backend/emu/ only: the engine, VM and vCPU structs
- * and the functions emu.c (engine, VM, vCPU, hooks, run) and emu_regs.c (registers) call in each
- * other, and emu_log.c's names and --trace-api output. Outside backend/emu/ only tv_emu_backend
- * is meant to be used.
+ * and the functions the backend's files call in one another, and emu_log.c's names and
+ * --trace-api output. Outside backend/emu/ only tv_emu_backend is meant to be used.
+ *
+ * The files, from the bottom up (each calls only files above it in this list, never back):
+ * emu_log.c (names, trace lines, error text), emu_desc.c, emu_env.c, emu_cpu.c, emu_cpuid.c and
+ * emu_deliver.c (no instance of their own), emu_exits.c (the I/O hooks and MMIO callbacks),
+ * emu_hooks.c (every hook on an instance), emu_regs.c (general registers), emu_instance.c (the
+ * uc instance, opened and replaced), emu_sregs.c (special registers), emu_exception.c (guest
+ * exceptions), emu_run.c (run and kick), emu_vm.c (engine, VM, vCPU), emu.c (the ops table).
  *
  * Nothing here runs when the trace is off: EMU_LOG checks the FILE before it evaluates its
  * arguments, so a run without --trace-api formats nothing. */
@@ -24,6 +30,11 @@
 #define EMU_QUEUE 64
 #define EMU_QUEUE_MAX 65536
 
+/* The translation cache per instance (and the raw baseline's). Unicorn 2.1's default is 1 GiB,
+ * and the first run zeroes the part it uses as huge pages: about 250 ms per VM here. Guests
+ * twinvm runs are small. */
+#define EMU_TCG_BUFFER (32u << 20)
+
 /* uc_ctl_set_cpu_model is a macro where it exists (2.0 may lack it). */
 #ifdef uc_ctl_set_cpu_model
 #define EMU_HAVE_CPU_MODEL 1
@@ -44,8 +55,12 @@ struct tv_engine {
 
 struct tv_vm {
 	struct tv_engine *e;
-	uc_engine *uc; /* replaced by set_sregs when the guest's mode needs another uc mode */
+	/* NULL until the first set_sregs (or run, get_sregs, snapshot) opens it; replaced when the
+	 * guest's mode needs another uc mode (emu_instance.c). */
+	uc_engine *uc;
 	int mode;      /* the uc_mode uc was opened with */
+	bool lost;     /* a replacement could not open: every call fails with -EIO */
+	bool tb_stale; /* the cache may call a removed code or block hook: flush before reuse */
 	int model;     /* the CPU model every instance of this VM is opened with */
 	void *ram;
 	uint64_t ram_size;
@@ -73,6 +88,7 @@ struct tv_vcpu {
 	FILE *log;
 	struct tv_vcpu_config cfg;
 	unsigned flags; /* enum tv_run_flags; STEP implies PRECISE */
+	bool io_fast;   /* neither precise nor logged: an I/O hook just calls the handler */
 	uc_hook hook_in, hook_out, hook_intr, hook_invalid, hook_code, hook_block; /* 0: none */
 
 	volatile sig_atomic_t kicked;
@@ -97,11 +113,14 @@ struct tv_vcpu {
 	struct emu_pending *queue; /* q_cap slots; io.data is set to the slot's data when popped */
 	unsigned q_cap, q_next, q_len, q_lost;
 	struct emu_pending scratch; /* an exit handled in place (fast mode) */
+	struct emu_pending fast_io; /* the fast mode's IN and OUT exits (emu_exits_init) */
 
 	/* The segments' hidden parts as set_sregs received them: Unicorn has no way to report a
 	 * segment's base, limit or flags, only its selector. */
 	struct tv_sregs shadow;
 	bool shadow_valid;
+	/* The general registers while the VM has no instance: written when it opens. */
+	struct tv_regs regs_unopened;
 	/* R8-R15 outside UC_MODE_64, where Unicorn cannot reach them (nor can 32-bit code). */
 	uint64_t high_regs[8];
 	/* snapshot(): the CPU's context and what the backend keeps beside it, or NULL. */
@@ -114,43 +133,112 @@ struct tv_vcpu {
 	uint64_t high_env[8];
 };
 
-/* emu.c */
+/* Whether the run flags make every instruction go through the code hook. */
+static inline bool emu_precise(unsigned flags)
+{
+	return flags & (TV_RUN_PRECISE | TV_RUN_STEP);
+}
 
-/* The negative errno for a Unicorn error code. */
-int emu_errno(uc_err err);
+/* The block hook is needed only where no code hook stops at instruction boundaries already. */
+static inline bool emu_block_hooked(unsigned flags)
+{
+	return (flags & TV_RUN_PREEMPTIBLE) && !emu_precise(flags);
+}
 
-/* Leaves "uc_mem_map_ptr: Invalid memory mapping (UC_ERR_MAP)" in tv_last_error() (Unicorn's
- * text already ends with the code's name) and returns the errno for it. */
-int emu_fail(const char *call, uc_err err);
+/* emu_exits.c: the I/O hooks and the MMIO callbacks, and the queue of exits they keep. */
 
-/* A uc instance in mode over the VM's RAM, with the MMIO region above it. */
-int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out);
+/* Room for one more queued exit: false when the queue is at EMU_QUEUE_MAX or out of memory. */
+bool emu_queue_room(struct tv_vcpu *v);
 
-/* All the vCPU's hooks on a fresh instance. */
-int emu_hooks_install(struct tv_vcpu *v);
+/* Stops the engine from a hook. From a code or block hook the engine stops before the
+ * instruction the hook was called for; from an I/O hook only at the end of the block. why is
+ * EMU_STOP_NONE for the I/O hooks' stops, which run() tells apart by the exit they kept. */
+void emu_stop_engine(struct tv_vcpu *v, enum emu_stop why, const char *note);
 
-/* emu_regs.c: the register members of tv_emu_backend, and the address a run begins at. */
+/* The constant part of the fast mode's I/O exit, once per vCPU. */
+void emu_exits_init(struct tv_vcpu *v);
+
+uint32_t emu_on_in(uc_engine *uc, uint32_t port, int size, void *opaque);
+void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque);
+uint64_t emu_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque);
+void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *opaque);
+
+/* emu_hooks.c */
+
+/* All the vCPU's hooks on its VM's instance; fresh: one that has run nothing yet. */
+int emu_hooks_install(struct tv_vcpu *v, bool fresh);
+
+/* Installs or removes the code and block hooks that flags need (none without an instance). */
+int emu_hooks_sync(struct tv_vcpu *v, unsigned flags);
+
+/* Every hook of the vCPU off the instance (the cache is left as it is: see emu_hooks.c). */
+void emu_hooks_remove(struct tv_vcpu *v);
+
+/* Drops every translated block (Unicorn compiles code and block hooks into them). */
+int emu_flush_tb(struct tv_vcpu *v);
+
+/* emu_regs.c: the general registers and the accessors emu_sregs.c and emu_instance.c use. */
 
 int emu_get_regs(struct tv_vcpu *v, struct tv_regs *r);
 int emu_set_regs(struct tv_vcpu *v, const struct tv_regs *r);
-int emu_get_sregs(struct tv_vcpu *v, struct tv_sregs *s);
-int emu_set_sregs(struct tv_vcpu *v, const struct tv_sregs *s);
 
-/* -EIO when the VM has no instance left (a reopen could open none, out of memory): every entry
+/* -EIO when the VM has lost its instance (a reopen could open none, out of memory): every entry
  * point that touches the instance checks this first. */
 int emu_instance_lost(const struct tv_vm *vm);
 
-/* Replaces the instance with one in mode (see emu_regs.c): fresh, with only the general
- * registers carried over (set_sregs then writes the rest), or with the whole CPU state. */
+/* The linear address uc_emu_start takes as "begin": CS.selector * 16 + IP in UC_MODE_16, EIP or
+ * RIP otherwise. Needs the instance. */
+int emu_begin_address(struct tv_vcpu *v, uint64_t *begin);
+
+/* One register, an MMR (GDTR, IDTR, LDTR, TR) or an MSR, with its trace line and error text. */
+int emu_reg_write(struct tv_vcpu *v, int id, uint64_t value);
+int emu_mmr_write(struct tv_vcpu *v, int id, const uc_x86_mmr *m);
+int emu_mmr_read(struct tv_vcpu *v, int id, uc_x86_mmr *m);
+int emu_msr_access(struct tv_vcpu *v, bool write, uint32_t rid, uint64_t *value);
+
+/* Reads n registers into vals, each zero-extended to 64 bits. */
+int emu_read_batch(struct tv_vcpu *v, const int *ids, uint64_t *vals, int n);
+
+/* emu_instance.c: the VM's uc instance. */
+
+/* Opens the instance in mode, replacing the VM's if it has one (see emu_instance.c): fresh,
+ * with only the general registers carried over (set_sregs then writes the rest), or with the
+ * whole CPU state. */
 int emu_reopen(struct tv_vcpu *v, int mode, bool fresh);
 
+/* The VM's instance, opened in UC_MODE_16 (a CPU out of reset) if nothing opened it yet; -EIO
+ * when it is lost. */
+int emu_instance_need(struct tv_vcpu *v);
+
 /* Reopens the instance when the guest has switched to a mode the instance's cannot run or
- * report (see emu_regs.c). Called after every uc_emu_start. */
+ * report (see emu_instance.c). Called after every uc_emu_start. */
 int emu_mode_follow(struct tv_vcpu *v);
 
-/* The linear address uc_emu_start takes as "begin": CS.selector * 16 + IP in UC_MODE_16, EIP or
- * RIP otherwise. */
-int emu_begin_address(struct tv_vcpu *v, uint64_t *begin);
+/* emu_sregs.c */
+
+int emu_get_sregs(struct tv_vcpu *v, struct tv_sregs *s);
+int emu_set_sregs(struct tv_vcpu *v, const struct tv_sregs *s);
+
+/* emu_run.c */
+
+int emu_set_run_flags(struct tv_vcpu *v, unsigned flags);
+int emu_run(struct tv_vcpu *v, struct tv_exit *exit);
+void emu_kick(struct tv_vcpu *v);
+int emu_set_signal_mask(struct tv_vcpu *v, const sigset_t *mask);
+
+/* emu_vm.c */
+
+int emu_open(struct tv_engine **out, FILE *api_log);
+void emu_close(struct tv_engine *e);
+int emu_get_caps(struct tv_engine *e, struct tv_caps *caps);
+int emu_set_cpu_model(struct tv_engine *e, const char *name);
+int emu_vm_create(struct tv_engine *e, void *ram, uint64_t ram_size, struct tv_vm **out);
+void emu_vm_destroy(struct tv_vm *vm);
+int emu_vm_label(struct tv_vm *vm);
+int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg, struct tv_vcpu **out);
+void emu_vcpu_destroy(struct tv_vcpu *v);
+int emu_code_written(struct tv_vcpu *v, uint64_t addr, uint64_t len);
+int emu_snapshot(struct tv_vcpu *v, bool restore);
 
 /* emu_exception.c: delivers vector, at which the last uc_emu_start stopped, through the guest's
  * IVT or IDT. 1 when the guest is at its handler; 0 with SHUTDOWN in *exit (a triple fault, or
@@ -183,6 +271,13 @@ int emu_cpu_apply(uc_engine *uc, int model, FILE *log);
 bool emu_cpu_leaf(int model, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* emu_log.c */
+
+/* The negative errno for a Unicorn error code. */
+int emu_errno(uc_err err);
+
+/* Leaves "uc_mem_map_ptr: Invalid memory mapping (UC_ERR_MAP)" in tv_last_error() (Unicorn's
+ * text already ends with the code's name) and returns the errno for it. */
+int emu_fail(const char *call, uc_err err);
 
 #define EMU_LOG(log, ...)                             \
 	do {                                          \

@@ -10,13 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define EFL_TF (1ull << 8)
-#define EFL_IF (1ull << 9)
-#define EFL_NT (1ull << 14)
-#define EFL_RF (1ull << 16)
-#define EFL_VM (1ull << 17)
-#define EFL_AC (1ull << 18)
-
 #define VEC_DE 0
 #define VEC_DF 8
 #define VEC_TS 10
@@ -163,7 +156,7 @@ static struct emu_seg seg_from_descriptor(uint32_t selector, const uint32_t desc
 
 static unsigned desc_dpl(uint32_t high)
 {
-	return (high >> EMU_DESC_DPL_SHIFT) & 3;
+	return (high >> TV_DESC_DPL_SHIFT) & 3;
 }
 
 /* The handler's code segment: present, code, DPL <= CPL (64-bit code in long mode). On success
@@ -181,13 +174,13 @@ static enum attempt handler_cs(struct delivery *d, uint32_t selector, struct emu
 	if (a)
 		return a;
 	dpl = desc_dpl(desc[1]);
-	if (!(desc[1] & EMU_DESC_S) || !(desc[1] & EMU_DESC_CODE) || dpl > d->cpu->cpl)
+	if (!(desc[1] & TV_DESC_S) || !(desc[1] & TV_DESC_CODE) || dpl > d->cpu->cpl)
 		return fault_with(d, VEC_GP, (selector & 0xfffc) | d->ext);
-	if (long_mode(d->cpu) && (!(desc[1] & EMU_DESC_L) || (desc[1] & EMU_DESC_B)))
+	if (long_mode(d->cpu) && (!(desc[1] & TV_DESC_L) || (desc[1] & TV_DESC_B)))
 		return fault_with(d, VEC_GP, (selector & 0xfffc) | d->ext);
-	if (!(desc[1] & EMU_DESC_P))
+	if (!(desc[1] & TV_DESC_P))
 		return fault_with(d, VEC_NP, (selector & 0xfffc) | d->ext);
-	*new_cpl = desc[1] & EMU_DESC_CONFORMING ? d->cpu->cpl : dpl;
+	*new_cpl = desc[1] & TV_DESC_CONFORMING ? d->cpu->cpl : dpl;
 	*cs = seg_from_descriptor((selector & 0xfffc) | *new_cpl, desc);
 	return ATTEMPT_OK;
 }
@@ -230,7 +223,7 @@ static enum attempt deliver_real(struct delivery *d, const struct emu_event *ev)
 	c->rip = entry[0];
 	cs->selector = entry[1];
 	cs->base = (uint64_t)entry[1] << 4;
-	c->rflags &= ~(EFL_IF | EFL_TF | EFL_AC | EFL_RF);
+	c->rflags &= ~(TV_RFLAGS_IF | TV_RFLAGS_TF | TV_RFLAGS_AC | TV_RFLAGS_RF);
 	return ATTEMPT_OK;
 }
 
@@ -240,7 +233,7 @@ static enum attempt tss_stack_legacy(struct delivery *d, unsigned cpl, struct em
 				     uint64_t *sp)
 {
 	const struct emu_cpu *c = d->cpu;
-	bool tss32 = (c->tr_flags >> EMU_DESC_TYPE_SHIFT) & 8;
+	bool tss32 = (c->tr_flags >> TV_DESC_TYPE_SHIFT) & 8;
 	unsigned shift = tss32 ? 1 : 0;
 	uint32_t at = (cpl * 4 + 2) << shift, words[2] = { 0, 0 }, desc[2], selector;
 	enum attempt a;
@@ -267,10 +260,10 @@ static enum attempt tss_stack_legacy(struct delivery *d, unsigned cpl, struct em
 	a = read_descriptor(d, selector, VEC_TS, desc);
 	if (a)
 		return a;
-	if (desc_dpl(desc[1]) != cpl || !(desc[1] & EMU_DESC_S) || (desc[1] & EMU_DESC_CODE) ||
-	    !(desc[1] & EMU_DESC_RW))
+	if (desc_dpl(desc[1]) != cpl || !(desc[1] & TV_DESC_S) || (desc[1] & TV_DESC_CODE) ||
+	    !(desc[1] & TV_DESC_RW))
 		return fault_with(d, VEC_TS, (selector & 0xfffc) | d->ext);
-	if (!(desc[1] & EMU_DESC_P))
+	if (!(desc[1] & TV_DESC_P))
 		return fault_with(d, VEC_SS, (selector & 0xfffc) | d->ext);
 	*ss = seg_from_descriptor(selector, desc);
 	return ATTEMPT_OK;
@@ -291,14 +284,14 @@ static enum attempt read_gate(struct delivery *d, const struct emu_event *ev, ui
 	a = read_system(d, c->idt_base + ev->vector * size, gate, size);
 	if (a)
 		return a;
-	*type = (gate[1] >> EMU_DESC_TYPE_SHIFT) & 0x1f; /* S is bit 4: a gate has it clear */
+	*type = (gate[1] >> TV_DESC_TYPE_SHIFT) & 0x1f; /* S is bit 4: a gate has it clear */
 	if (long_mode(c) ? (*type != GATE_INT32 && *type != GATE_TRAP32)
 			 : (*type != GATE_TASK && *type != GATE_INT16 && *type != GATE_TRAP16 &&
 			    *type != GATE_INT32 && *type != GATE_TRAP32))
 		return fault_with(d, VEC_GP, idt_error);
 	if (ev->software && desc_dpl(gate[1]) < c->cpl)
 		return fault_with(d, VEC_GP, ev->vector * 8 + 2);
-	if (!(gate[1] & EMU_DESC_P))
+	if (!(gate[1] & TV_DESC_P))
 		return fault_with(d, VEC_NP, idt_error);
 	if (*type == GATE_TASK)
 		return unsupported(d, "vector %u's gate is a task gate, which the emulator does "
@@ -319,7 +312,7 @@ static bool fault_class(const struct emu_event *ev)
 
 static uint64_t pushed_flags(const struct delivery *d)
 {
-	return d->rf ? d->cpu->rflags | EFL_RF : d->cpu->rflags;
+	return d->rf ? d->cpu->rflags | TV_RFLAGS_RF : d->cpu->rflags;
 }
 
 /* The gate for ev and the handler's code segment it names: every mode's first two steps. */
@@ -339,9 +332,9 @@ static void enter_handler(struct emu_cpu *c, const struct emu_seg *cs, unsigned 
 	c->cpl = cpl;
 	c->rip = rip;
 	c->rsp = rsp;
-	c->rflags &= ~(EFL_TF | EFL_NT | EFL_RF | EFL_VM);
+	c->rflags &= ~(TV_RFLAGS_TF | TV_RFLAGS_NT | TV_RFLAGS_RF | TV_RFLAGS_VM);
 	if (type == GATE_INT16 || type == GATE_INT32)
-		c->rflags &= ~EFL_IF;
+		c->rflags &= ~TV_RFLAGS_IF;
 }
 
 /* Protected mode (paging or not): 16- and 32-bit gates, a TSS stack for an inner level. */
@@ -355,7 +348,7 @@ static enum attempt deliver_legacy(struct delivery *d, const struct emu_event *e
 	bool inner;
 	enum attempt a;
 
-	if (c->rflags & EFL_VM)
+	if (c->rflags & TV_RFLAGS_VM)
 		return unsupported(d, "vector %u arrived in virtual-8086 mode, which the "
 				      "emulator does not deliver from", ev->vector);
 	a = gate_and_handler(d, ev, gate, &type, &cs, &cpl);
@@ -371,7 +364,7 @@ static enum attempt deliver_legacy(struct delivery *d, const struct emu_event *e
 		if (a)
 			return a;
 	}
-	sp_mask = ss.flags & EMU_DESC_B ? 0xffffffffull : 0xffffull;
+	sp_mask = ss.flags & TV_DESC_B ? 0xffffffffull : 0xffffull;
 	if (inner) {
 		a = push(d, ss.base, &sp, sp_mask, size, c->seg[EMU_R_SS].selector, cpl);
 		if (!a)
@@ -447,7 +440,7 @@ static enum attempt deliver_long(struct delivery *d, const struct emu_event *ev)
 		return fault_with(d, VEC_GP, d->ext);
 	if (cpl < c->cpl) /* the new SS is a null selector whose RPL is the new CPL */
 		c->seg[EMU_R_SS] = (struct emu_seg){ .selector = cpl,
-						    .flags = cpl << EMU_DESC_DPL_SHIFT };
+						    .flags = cpl << TV_DESC_DPL_SHIFT };
 	enter_handler(c, &cs, cpl, offset, sp, type);
 	return ATTEMPT_OK;
 }

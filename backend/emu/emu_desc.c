@@ -3,6 +3,7 @@
 #include "emu_desc.h"
 
 #include "../ram_range.h"
+#include "../x86.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,29 +24,30 @@ void emu_segs_of(struct tv_sregs *s, struct tv_segment *segs[EMU_NSEGS])
 
 void emu_desc_decode(uint64_t d, uint16_t selector, struct tv_segment *s)
 {
-	uint32_t limit = (uint32_t)((d & 0xffff) | ((d >> 32) & 0xf0000));
+	uint32_t high = (uint32_t)(d >> 32);
+	uint32_t limit = (uint32_t)((d & 0xffff) | (high & 0xf0000));
 
 	s->selector = selector;
-	s->base = ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
-	s->type = (d >> 40) & 0xf;
-	s->s = (d >> 44) & 1;
-	s->dpl = (d >> 45) & 3;
-	s->present = (d >> 47) & 1;
-	s->avl = (d >> 52) & 1;
-	s->l = (d >> 53) & 1;
-	s->db = (d >> 54) & 1;
-	s->g = (d >> 55) & 1;
+	s->base = ((d >> 16) & 0xffffff) | (uint64_t)(high >> 24) << 24;
+	s->type = (high >> TV_DESC_TYPE_SHIFT) & 0xf;
+	s->s = !!(high & TV_DESC_S);
+	s->dpl = (high >> TV_DESC_DPL_SHIFT) & 3;
+	s->present = !!(high & TV_DESC_P);
+	s->avl = !!(high & TV_DESC_AVL);
+	s->l = !!(high & TV_DESC_L);
+	s->db = !!(high & TV_DESC_B);
+	s->g = !!(high & TV_DESC_G);
 	s->limit = s->g ? (limit << 12) | 0xfff : limit;
 	s->unusable = !s->present;
 }
 
-/* Type at bit 8, S 12, DPL 13, P 15, AVL 20, L 21, D/B 22, G 23. */
+/* The descriptor's high dword without base and limit: what QEMU caches as a segment's flags. */
 uint32_t emu_seg_flags(const struct tv_segment *s)
 {
-	return (uint32_t)(s->type & 0xf) << 8 | (uint32_t)(s->s & 1) << 12 |
-	       (uint32_t)(s->dpl & 3) << 13 | (uint32_t)(s->present & 1) << 15 |
-	       (uint32_t)(s->avl & 1) << 20 | (uint32_t)(s->l & 1) << 21 |
-	       (uint32_t)(s->db & 1) << 22 | (uint32_t)(s->g & 1) << 23;
+	return (uint32_t)(s->type & 0xf) << TV_DESC_TYPE_SHIFT | (s->s & 1 ? TV_DESC_S : 0) |
+	       (uint32_t)(s->dpl & 3) << TV_DESC_DPL_SHIFT | (s->present & 1 ? TV_DESC_P : 0) |
+	       (s->avl & 1 ? TV_DESC_AVL : 0) | (s->l & 1 ? TV_DESC_L : 0) |
+	       (s->db & 1 ? TV_DESC_B : 0) | (s->g & 1 ? TV_DESC_G : 0);
 }
 
 int emu_gdt_read(const void *ram, uint64_t ram_size, const struct tv_sregs *s, const char *name,
@@ -66,7 +68,7 @@ int emu_gdt_read(const void *ram, uint64_t ram_size, const struct tv_sregs *s, c
 	}
 	/* A linear address wraps at the address size, as the CPU computes it. */
 	*where = s->gdt.base + off;
-	if (!(s->efer & EMU_EFER_LMA) && !((s->efer & EMU_EFER_LME) && (s->cr0 & EMU_CR0_PG)))
+	if (!(s->efer & TV_EFER_LMA) && !((s->efer & TV_EFER_LME) && (s->cr0 & TV_CR0_PG)))
 		*where &= 0xffffffffull;
 	p = tv_ram_range(ram, ram_size, *where, sizeof(*desc));
 	if (!p) {
@@ -85,7 +87,7 @@ void emu_seg_rebuild(const void *ram, uint64_t ram_size, const struct tv_sregs *
 
 	memset(seg, 0, sizeof(*seg));
 	seg->selector = selector;
-	if (!(s->cr0 & EMU_CR0_PE)) {
+	if (!(s->cr0 & TV_CR0_PE)) {
 		seg->base = (uint64_t)selector * 16;
 		seg->limit = 0xffff;
 		seg->type = i == 0 ? 0xb : 0x3;

@@ -11,12 +11,6 @@
 
 #define EMU_NSEGS 6
 
-/* The control bits the descriptor code and emu_regs.c both test. */
-#define EMU_CR0_PE (1ull << 0)
-#define EMU_CR0_PG (1ull << 31)
-#define EMU_EFER_LME (1ull << 8)
-#define EMU_EFER_LMA (1ull << 10)
-
 /* "CS", "SS", "DS", "ES", "FS", "GS": the order of emu_segs_of. */
 extern const char *const emu_seg_names[EMU_NSEGS];
 

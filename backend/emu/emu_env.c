@@ -251,22 +251,22 @@ void emu_env_load_seg(struct emu_env *e, enum emu_env_seg i, const struct emu_se
 
 	put_seg(e, i, seg);
 	if (i == EMU_R_CS) {
-		if ((hf & EMU_HF_LMA) && (seg->flags & EMU_DESC_L)) {
+		if ((hf & EMU_HF_LMA) && (seg->flags & TV_DESC_L)) {
 			hf |= EMU_HF_CS32 | EMU_HF_SS32 | EMU_HF_CS64;
 			hf &= ~EMU_HF_ADDSEG;
 		} else {
 			hf &= ~(EMU_HF_CS32 | EMU_HF_CS64);
-			if (seg->flags & EMU_DESC_B)
+			if (seg->flags & TV_DESC_B)
 				hf |= EMU_HF_CS32;
 		}
 	}
 	if (i == EMU_R_SS)
-		hf = (hf & ~EMU_HF_CPL_MASK) | ((seg->flags >> EMU_DESC_DPL_SHIFT) & 3);
+		hf = (hf & ~EMU_HF_CPL_MASK) | ((seg->flags >> TV_DESC_DPL_SHIFT) & 3);
 	emu_env_seg(e, EMU_R_SS, &ss);
 	emu_env_seg(e, EMU_R_DS, &ds);
 	emu_env_seg(e, EMU_R_ES, &es);
 	hf &= ~(EMU_HF_SS32 | EMU_HF_ADDSEG);
-	if (ss.flags & EMU_DESC_B)
+	if (ss.flags & TV_DESC_B)
 		hf |= EMU_HF_SS32;
 	/* 64-bit code takes DS, ES and SS bases as 0. Real mode, vm86 and 16-bit code always
 	 * add them (QEMU updates only base and selector there); 32-bit code when one is not 0. */

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <unicorn/unicorn.h>
 
+#include "../x86.h"
+
 /* QEMU's segment register order in env->segs. */
 enum emu_env_seg { EMU_R_ES, EMU_R_CS, EMU_R_SS, EMU_R_DS, EMU_R_FS, EMU_R_GS };
 
@@ -40,17 +42,6 @@ struct emu_seg {
 #define EMU_HF_ADDSEG (1u << 6)
 #define EMU_HF_LMA (1u << 14)
 #define EMU_HF_CS64 (1u << 15)
-
-/* Descriptor high-dword bits, as QEMU's flags carry them. */
-#define EMU_DESC_TYPE_SHIFT 8
-#define EMU_DESC_S (1u << 12)
-#define EMU_DESC_DPL_SHIFT 13
-#define EMU_DESC_P (1u << 15)
-#define EMU_DESC_L (1u << 21)
-#define EMU_DESC_B (1u << 22)
-#define EMU_DESC_CODE (1u << 11)
-#define EMU_DESC_CONFORMING (1u << 10)
-#define EMU_DESC_RW (1u << 9) /* code: readable; data: writable */
 
 /* A copy of one instance's CPU state, to read and change before putting it back. */
 struct emu_env {

@@ -65,7 +65,7 @@ static void cpu_of(struct emu_cpu *c, const struct tv_regs *r, const struct tv_s
 	c->tr_base = s->tr.base;
 	c->tr_limit = s->tr.limit;
 	c->tr_selector = s->tr.selector;
-	c->tr_flags = (uint32_t)s->tr.type << EMU_DESC_TYPE_SHIFT;
+	c->tr_flags = (uint32_t)s->tr.type << TV_DESC_TYPE_SHIFT;
 }
 
 /* The vCPU shuts down at vector: a triple fault, or an exception the emulator cannot deliver. */

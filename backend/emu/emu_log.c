@@ -1,9 +1,35 @@
-/* Names for Unicorn's numbers and the --trace-api lines of the Unicorn backend. */
+/* Names for Unicorn's numbers, the --trace-api lines of the Unicorn backend, and the error text
+ * for a failed Unicorn call. */
 #include "emu.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+
+int emu_errno(uc_err err)
+{
+	switch (err) {
+	case UC_ERR_NOMEM: return -ENOMEM;
+	case UC_ERR_ARCH:
+	case UC_ERR_MODE:
+	case UC_ERR_VERSION: return -ENODEV;
+	case UC_ERR_HANDLE: return -EBADF;
+	case UC_ERR_ARG:
+	case UC_ERR_MAP:
+	case UC_ERR_HOOK:
+	case UC_ERR_HOOK_EXIST: return -EINVAL;
+	default: return -EIO;
+	}
+}
+
+/* Leaves "uc_mem_map_ptr: Invalid memory mapping (UC_ERR_MAP)" in tv_last_error() (Unicorn's
+ * text already ends with the code's name) and returns the errno for it. */
+int emu_fail(const char *call, uc_err err)
+{
+	tv_set_error("%s: %s", call, uc_strerror(err));
+	return emu_errno(err);
+}
 
 void emu_log_line(FILE *log, const char *fmt, ...)
 {

@@ -65,8 +65,8 @@ int emu_raw_run(void *ram, uint64_t ram_size, const struct tv_raw_io *io,
 		return -EIO;
 	}
 #if UC_API_MAJOR > 2 || (UC_API_MAJOR == 2 && UC_API_MINOR >= 1)
-	/* The same translation cache as twinvm's engine gets (emu.c), so both pay alike. */
-	err = uc_ctl_set_tcg_buffer_size(uc, 32u << 20);
+	/* The same translation cache as twinvm's engine gets, so both pay alike. */
+	err = uc_ctl_set_tcg_buffer_size(uc, EMU_TCG_BUFFER);
 	if (!err)
 #endif
 		err = uc_mem_map_ptr(uc, 0, ram_size, UC_PROT_ALL, ram);

@@ -7,8 +7,8 @@
  *     = 0
  *   KVM_RUN() = 0: KVM_EXIT_IO out port 0xe9 size 1 count 1 data 41
  *
- * Only the formatting lives here; kvm.c decides what to call and checks the FILE before calling in,
- * so none of this runs without --trace-api. */
+ * Only the formatting lives here; the other kvm_*.c files decide what to call and check the FILE
+ * before calling in, so none of this runs without --trace-api. */
 #include "kvm_log.h"
 
 #include <errno.h>

@@ -1,0 +1,186 @@
+/* The emulator's hooks on an instance: the I/O hooks (emu_exits.c), the interrupt and
+ * invalid-instruction hooks that stop at guest exceptions, and the code and block hooks the run
+ * flags need; added when an instance opens or the flags change, removed with the vCPU. */
+#include "emu.h"
+
+#include <inttypes.h>
+
+/* Precise and step modes: called before every instruction, with RIP exact. */
+static void emu_on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+	enum emu_stop why = EMU_STOP_NONE;
+
+	(void)uc;
+	(void)size;
+	if (v->q_len || v->q_lost || v->io_error)
+		why = EMU_STOP_EXIT; /* the previous instruction exited and is now complete */
+	else if (v->insns && (v->flags & TV_RUN_STEP))
+		why = EMU_STOP_STEP;
+	else if (v->kicked)
+		why = EMU_STOP_KICK;
+	if (why != EMU_STOP_NONE) {
+		EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": stop before it", addr);
+		emu_stop_engine(v, why, why == EMU_STOP_EXIT ? "exit pending"
+					: why == EMU_STOP_STEP ? "step" : "kick");
+		return;
+	}
+	v->insns++;
+	v->insn_addr = addr;
+}
+
+/* Preemptible fast mode: called before every translated block. */
+static void emu_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+	enum emu_stop why = EMU_STOP_NONE;
+
+	(void)uc;
+	(void)size;
+	if (v->q_len || v->io_error)
+		why = EMU_STOP_EXIT; /* a handler's STOP in the previous block */
+	else if (v->kicked)
+		why = EMU_STOP_KICK;
+	if (why != EMU_STOP_NONE) {
+		EMU_LOG(v->log, "  hook BLOCK 0x%" PRIx64 ": stop before it", addr);
+		emu_stop_engine(v, why, why == EMU_STOP_EXIT ? "exit pending" : "kick");
+	}
+}
+
+/* Every CPU exception and every INT n (#UD too, once emu_on_invalid has claimed it). Unicorn
+ * would go on after the hook as if the guest had handled it: stop, and run() delivers it. RIP
+ * is on the faulting instruction, or past INT n, INT3 and INTO. */
+static void emu_on_intr(uc_engine *uc, uint32_t intno, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+
+	(void)uc;
+	v->exception = intno;
+	EMU_LOG(v->log, "  hook INTR vector %u (%s)", intno, emu_vector_name(intno));
+	emu_stop_engine(v, EMU_STOP_EXCEPTION, "exception");
+}
+
+/* An invalid opcode: Unicorn would end uc_emu_start with UC_ERR_INSN_INVALID. Claimed, it goes
+ * on to the interrupt hook as vector 6, which the guest's IDT may handle. */
+static bool emu_on_invalid(uc_engine *uc, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+
+	(void)uc;
+	EMU_LOG(v->log, "  hook INSN_INVALID: #UD");
+	return true;
+}
+
+static int emu_hook_add(struct tv_vcpu *v, uc_hook *h, int type, void *cb, const char *what,
+			int insn)
+{
+	uc_err err = type == UC_HOOK_INSN
+			     ? uc_hook_add(v->vm->uc, h, type, cb, v, 1, 0, insn)
+			     : uc_hook_add(v->vm->uc, h, type, cb, v, 1, 0);
+
+	/* begin 1 > end 0: every address. */
+	EMU_LOG(v->log, "uc_hook_add(%s, begin 1, end 0) = %s", what, emu_err_name(err));
+	if (err) {
+		*h = 0;
+		tv_set_error("uc_hook_add(%s): %s", what, uc_strerror(err));
+		return emu_errno(err);
+	}
+	return 0;
+}
+
+static void emu_hook_del(struct tv_vcpu *v, uc_hook *h, const char *what)
+{
+	uc_err err;
+
+	if (!*h)
+		return;
+	err = uc_hook_del(v->vm->uc, *h);
+	EMU_LOG(v->log, "uc_hook_del(%s) = %s", what, emu_err_name(err));
+	*h = 0;
+}
+
+/* Unicorn 2 compiles code and block hooks into the translated blocks it caches (calls to freed
+ * hooks included): after adding or removing one, drop the cache. */
+int emu_flush_tb(struct tv_vcpu *v)
+{
+	uc_err err = uc_ctl(v->vm->uc, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
+
+	EMU_LOG(v->log, "uc_ctl(UC_CTL_TB_FLUSH) = %s", emu_err_name(err));
+	if (err)
+		return emu_fail("uc_ctl(UC_CTL_TB_FLUSH)", err);
+	return 0;
+}
+
+/* Installs or removes the code and block hooks that flags need. fresh: the instance has run
+ * nothing yet, so its cache holds no block to drop. */
+static int emu_hooks_apply(struct tv_vcpu *v, unsigned flags, bool fresh)
+{
+	bool changed = false;
+	int rc = 0;
+
+	if (emu_precise(flags) && !v->hook_code) {
+		rc = emu_hook_add(v, &v->hook_code, UC_HOOK_CODE, (void *)emu_on_code, "UC_HOOK_CODE",
+				  0);
+		changed = true;
+	} else if (!emu_precise(flags) && v->hook_code) {
+		emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
+		changed = true;
+	}
+	if (!rc && emu_block_hooked(flags) && !v->hook_block) {
+		rc = emu_hook_add(v, &v->hook_block, UC_HOOK_BLOCK, (void *)emu_on_block,
+				  "UC_HOOK_BLOCK", 0);
+		changed = true;
+	} else if (!rc && !emu_block_hooked(flags) && v->hook_block) {
+		emu_hook_del(v, &v->hook_block, "UC_HOOK_BLOCK");
+		changed = true;
+	}
+	if (changed && !fresh) {
+		int flush = emu_flush_tb(v);
+
+		if (!rc)
+			rc = flush;
+	}
+	return rc;
+}
+
+int emu_hooks_sync(struct tv_vcpu *v, unsigned flags)
+{
+	if (!v->vm->uc)
+		return 0; /* no instance yet: they are added when it opens */
+	return emu_hooks_apply(v, flags, false);
+}
+
+int emu_hooks_install(struct tv_vcpu *v, bool fresh)
+{
+	int rc;
+
+	rc = emu_hook_add(v, &v->hook_in, UC_HOOK_INSN, (void *)emu_on_in,
+			  "UC_HOOK_INSN UC_X86_INS_IN", UC_X86_INS_IN);
+	if (!rc)
+		rc = emu_hook_add(v, &v->hook_out, UC_HOOK_INSN, (void *)emu_on_out,
+				  "UC_HOOK_INSN UC_X86_INS_OUT", UC_X86_INS_OUT);
+	if (!rc)
+		rc = emu_hook_add(v, &v->hook_intr, UC_HOOK_INTR, (void *)emu_on_intr,
+				  "UC_HOOK_INTR", 0);
+	if (!rc)
+		rc = emu_hook_add(v, &v->hook_invalid, UC_HOOK_INSN_INVALID, (void *)emu_on_invalid,
+				  "UC_HOOK_INSN_INVALID", 0);
+	if (!rc)
+		rc = emu_hooks_apply(v, v->flags, fresh);
+	return rc;
+}
+
+/* The cache may now hold blocks that call the code or block hook just removed: they are dropped
+ * before another vCPU runs the instance (emu_vcpu_create), not here. A VM's instance is mostly
+ * closed next, and a flush before uc_close would zero the whole translation buffer for nothing. */
+void emu_hooks_remove(struct tv_vcpu *v)
+{
+	if (v->hook_code || v->hook_block)
+		v->vm->tb_stale = true;
+	emu_hook_del(v, &v->hook_in, "UC_HOOK_INSN UC_X86_INS_IN");
+	emu_hook_del(v, &v->hook_out, "UC_HOOK_INSN UC_X86_INS_OUT");
+	emu_hook_del(v, &v->hook_intr, "UC_HOOK_INTR");
+	emu_hook_del(v, &v->hook_invalid, "UC_HOOK_INSN_INVALID");
+	emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
+	emu_hook_del(v, &v->hook_block, "UC_HOOK_BLOCK");
+}

@@ -1,0 +1,298 @@
+/* The emulator's run: uc_emu_start from the vCPU's RIP, the exits its hooks kept returned in
+ * order, guest exceptions delivered (emu_exception.c) with the guest run on, the way the run
+ * ended turned into the exit run() reports; and kick, the run flags and the signal mask. */
+#include "emu.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+
+/* uc_emu_start's "until", for a Unicorn without exits (see emu_uc_create): non-canonical, so no
+ * fetch in any mode reaches it and the run ends only on our terms. */
+#define EMU_UNREACHABLE ((uint64_t)1 << 63)
+
+#define TV_RUN_ALL_FLAGS (TV_RUN_PRECISE | TV_RUN_STEP | TV_RUN_PREEMPTIBLE)
+
+int emu_set_run_flags(struct tv_vcpu *v, unsigned flags)
+{
+	int rc;
+
+	if (flags & ~TV_RUN_ALL_FLAGS) {
+		tv_set_error("set_run_flags: unknown flags 0x%x", flags & ~TV_RUN_ALL_FLAGS);
+		return -EINVAL;
+	}
+	if (flags & TV_RUN_STEP)
+		flags |= TV_RUN_PRECISE;
+	rc = emu_hooks_sync(v, flags);
+	if (rc)
+		return rc;
+	v->flags = flags;
+	v->io_fast = !emu_precise(flags) && !v->log;
+	return 0;
+}
+
+static bool emu_pop(struct tv_vcpu *v, struct tv_exit *exit)
+{
+	if (v->q_next >= v->q_len)
+		return false;
+	*exit = v->queue[v->q_next].exit;
+	if (exit->reason == TV_EXIT_IO)
+		exit->io.data = v->queue[v->q_next].data; /* the queue may have moved since */
+	v->q_next++;
+	/* The slot's data stays as it is until the next uc_emu_start, as io.data promises. */
+	if (v->q_next == v->q_len)
+		v->q_next = v->q_len = 0;
+	return true;
+}
+
+static void emu_push(struct tv_vcpu *v, int reason)
+{
+	if (emu_queue_room(v)) {
+		memset(&v->queue[v->q_len].exit, 0, sizeof(v->queue[0].exit));
+		v->queue[v->q_len].exit.exception = -1;
+		v->queue[v->q_len++].exit.reason = reason;
+	}
+}
+
+/* Unicorn's errors that are the guest's doing: the machine would have shut down. */
+static bool emu_guest_fault(uc_err err)
+{
+	switch (err) {
+	case UC_ERR_READ_UNMAPPED:
+	case UC_ERR_WRITE_UNMAPPED:
+	case UC_ERR_FETCH_UNMAPPED:
+	case UC_ERR_INSN_INVALID:
+	case UC_ERR_WRITE_PROT:
+	case UC_ERR_READ_PROT:
+	case UC_ERR_FETCH_PROT:
+	case UC_ERR_READ_UNALIGNED:
+	case UC_ERR_WRITE_UNALIGNED:
+	case UC_ERR_FETCH_UNALIGNED:
+	case UC_ERR_EXCEPTION: return true;
+	default: return false;
+	}
+}
+
+/* Step mode, after a fetch failure: whether the instruction the run began completed first (it
+ * jumped somewhere that cannot be fetched, and RIP moved off it). */
+static bool emu_step_done(struct tv_vcpu *v, uc_err err)
+{
+	uint64_t pc;
+
+	if (err != UC_ERR_FETCH_UNMAPPED && err != UC_ERR_FETCH_PROT)
+		return false;
+	return v->insns == 1 && emu_begin_address(v, &pc) == 0 && pc != v->insn_addr;
+}
+
+/* Turns the way uc_emu_start ended into the exit run() reports. */
+static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exit *exit)
+{
+	bool step = v->flags & TV_RUN_STEP;
+
+	if (v->io_error) {
+		int rc = v->io_error;
+
+		v->q_next = v->q_len = 0;
+		return rc;
+	}
+	if (v->q_lost) {
+		/* Handled, but a trace would miss them: fail rather than drop them silently. */
+		tv_set_error("emulator: one instruction made more than %u exits (%u not kept)",
+			     v->q_cap, v->q_lost);
+		v->q_next = v->q_len = 0;
+		return -E2BIG;
+	}
+
+	if (v->q_len) {
+		/* Exits the guest made before the engine stopped, in order. With a block hook, an
+		 * OK end that no hook asked for is a HLT run after them. */
+		if (err == UC_ERR_OK && v->stop == EMU_STOP_NONE && v->exception < 0 &&
+		    emu_block_hooked(v->flags))
+			emu_push(v, TV_EXIT_HLT);
+		emu_pop(v, exit);
+		return 0;
+	}
+
+	if (err != UC_ERR_OK) {
+		if (step && emu_step_done(v, err)) {
+			/* The jump completed; the failed fetch comes back at the next run(). */
+			exit->reason = TV_EXIT_DEBUG;
+			return 0;
+		}
+		exit->reason = emu_guest_fault(err) ? TV_EXIT_SHUTDOWN : TV_EXIT_INTERNAL_ERROR;
+		if (err == UC_ERR_INSN_INVALID)
+			exit->exception = 6; /* #UD, which Unicorn reports as this error */
+		exit->fail.code = err;
+		snprintf(exit->detail, sizeof(exit->detail), "uc_emu_start: %s", uc_strerror(err));
+		return 0;
+	}
+	switch (v->stop) {
+	case EMU_STOP_KICK:
+		v->kicked = 0;
+		exit->reason = TV_EXIT_INTR;
+		return 0;
+	case EMU_STOP_STEP:
+		exit->reason = TV_EXIT_DEBUG;
+		return 0;
+	case EMU_STOP_NONE:
+		/* Nothing of ours stopped it but kick()'s uc_emu_stop: else the guest halted. A kick
+		 * that raced a HLT counts as the kick. */
+		if (async && v->kicked) {
+			v->kicked = 0;
+			exit->reason = TV_EXIT_INTR;
+			return 0;
+		}
+		exit->reason = TV_EXIT_HLT;
+		return 0;
+	default:
+		exit->reason = TV_EXIT_INTERNAL_ERROR;
+		snprintf(exit->detail, sizeof(exit->detail),
+			 "uc_emu_start: stopped for an exit that was not kept");
+		return 0;
+	}
+}
+
+/* One uc_emu_start from the vCPU's RIP, with the run's state reset first; *err is how it
+ * ended. async: kick() may stop the instance directly (the fast mode without a block hook). */
+static int emu_start_once(struct tv_vcpu *v, bool async, uc_err *err)
+{
+	uc_engine *uc = v->vm->uc;
+	sigset_t saved_mask;
+	uint64_t begin;
+	int rc;
+
+	rc = emu_begin_address(v, &begin);
+	if (rc)
+		return rc;
+	v->stop = EMU_STOP_NONE;
+	v->io_error = 0;
+	v->exception = -1;
+	v->insns = 0;
+	v->q_next = v->q_len = v->q_lost = 0;
+	v->kick_stopped = 0;
+	v->in_run = true;
+	if (async) {
+		/* kick() can stop this run now. One that came before this line found nothing to
+		 * stop: the flag is all that is left of it, so look again. */
+		atomic_store(&v->async_uc, uc);
+		if (v->kicked) {
+			atomic_store(&v->async_uc, NULL);
+			v->in_run = false;
+			v->stop = EMU_STOP_KICK;
+			*err = UC_ERR_OK;
+			return 0;
+		}
+	}
+	if (v->has_run_mask)
+		pthread_sigmask(SIG_SETMASK, &v->run_mask, &saved_mask);
+	*err = uc_emu_start(uc, begin, EMU_UNREACHABLE, 0, 0);
+	if (v->has_run_mask)
+		pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
+	if (async)
+		atomic_store(&v->async_uc, NULL);
+	v->in_run = false;
+	EMU_LOG(v->log,
+		"uc_emu_start(begin 0x%" PRIx64 ", until 0x%" PRIx64 ", timeout 0, count 0) = %s", begin,
+		EMU_UNREACHABLE, emu_err_name(*err));
+	if (v->kick_stopped)
+		EMU_LOG(v->log, "uc_emu_stop() = (called by kick() during the run; logged here "
+				"because kick() runs in a signal handler)");
+	return emu_mode_follow(v);
+}
+
+/* The run that just ended stopped at a guest exception: delivered, it is no exit and the guest
+ * runs on (1); 0 with *exit the next exit: one the guest made before the exception, SHUTDOWN (a
+ * triple fault, or one the emulator cannot deliver), or the end of a step. */
+static int emu_deliver_stopped(struct tv_vcpu *v, struct tv_exit *exit)
+{
+	unsigned vector = (unsigned)v->exception;
+	int rc;
+
+	v->exception = -1;
+	rc = emu_exception_take(v, vector, exit);
+	if (rc < 0)
+		return rc;
+	if (v->q_len) {
+		/* Exits the guest made first come first; a SHUTDOWN goes after them (before, only
+		 * when the queue is full: returned, not dropped). */
+		if (rc == 0) {
+			if (!emu_queue_room(v))
+				return 0;
+			v->queue[v->q_len++].exit = *exit;
+		}
+		emu_pop(v, exit);
+		return 0;
+	}
+	if (rc == 0)
+		return 0;
+	/* A step over INT n, INT3 or INTO ends on the handler's first instruction; a step over a
+	 * faulting instruction runs that instruction too: what KVM's single-step does (measured on
+	 * kvm-pvm). Else the guest runs on. */
+	if ((v->flags & TV_RUN_STEP) && v->exc_software) {
+		exit->reason = TV_EXIT_DEBUG;
+		return 0;
+	}
+	return 1;
+}
+
+int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
+{
+	bool async = !emu_precise(v->flags) && !emu_block_hooked(v->flags);
+	uc_err err;
+	int rc;
+
+	memset(exit, 0, sizeof(*exit));
+	exit->exception = -1;
+	rc = emu_instance_need(v);
+	if (rc)
+		return rc;
+	if (emu_pop(v, exit)) {
+		EMU_LOG(v->log, "run: %s exit kept from the last uc_emu_start",
+			tv_exit_reason_name(exit->reason));
+		return 0;
+	}
+	for (;;) {
+		if (v->kicked) {
+			v->kicked = 0;
+			exit->reason = TV_EXIT_INTR;
+			EMU_LOG(v->log, "run: INTR for a kick that came between runs");
+			return 0;
+		}
+		rc = emu_start_once(v, async, &err);
+		if (rc)
+			return rc;
+		if (v->exception < 0 || v->io_error || v->q_lost)
+			return emu_classify(v, err, async, exit);
+		rc = emu_deliver_stopped(v, exit);
+		if (rc <= 0)
+			return rc;
+	}
+}
+
+void emu_kick(struct tv_vcpu *v)
+{
+	uc_engine *uc;
+
+	v->kicked = 1;
+	uc = atomic_load(&v->async_uc);
+	if (uc) {
+		uc_emu_stop(uc);
+		v->kick_stopped = 1;
+	}
+}
+
+/* The signals a time-slicing caller keeps blocked are let in only while the guest runs, so their
+ * handler (which kicks) runs inside uc_emu_start, as KVM_SET_SIGNAL_MASK has KVM_RUN see them. */
+int emu_set_signal_mask(struct tv_vcpu *v, const sigset_t *mask)
+{
+	v->has_run_mask = mask != NULL;
+	if (mask)
+		v->run_mask = *mask;
+	EMU_LOG(v->log, "set_signal_mask(%s): applied with pthread_sigmask around uc_emu_start",
+		mask ? "set" : "none");
+	return 0;
+}
