@@ -18,12 +18,6 @@ struct hc_device {
 	struct tv_hc_log log;
 };
 
-/* The device's state, registered with its ports. */
-static struct hc_device *hc_device(struct tv_machine *m)
-{
-	return tv_machine_pio_at(m, TV_HC_FIRST)->ctx;
-}
-
 /* Counts one occurrence of the current hypercall's message template fmt; true while that kind
  * is still to be printed (see struct tv_hc_log). */
 static bool hc_log_count(struct tv_machine *m, struct tv_hc_log *log, const char *fmt)
@@ -66,10 +60,9 @@ static void hc_detach(void *ctx, struct tv_machine *m)
 
 /* Marks the hypercall failed and says why on stderr, one line, unless this kind of message has
  * been said often enough already. */
-static void hc_fail(struct tv_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hc_fail(struct tv_machine *m, const char *fmt, ...)
+static void hc_fail(struct hc_device *d, struct tv_machine *m, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void hc_fail(struct hc_device *d, struct tv_machine *m, const char *fmt, ...)
 {
-	struct hc_device *d = hc_device(m);
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -93,10 +86,10 @@ static void hc_console(struct tv_machine *m, const void *bytes, size_t len)
 
 /* The guest's value for an OUT hypercall, or false (with the failure recorded) when the guest
  * used the wrong width or direction. */
-static bool hc_out_arg(struct tv_machine *m, const struct tv_exit *e, uint32_t *value)
+static bool hc_out_arg(struct hc_device *d, struct tv_machine *m, const struct tv_exit *e, uint32_t *value)
 {
 	if (e->io.direction != TV_IO_OUT || e->io.size != 4 || e->io.count != 1) {
-		hc_fail(m, "expects one 32-bit OUT (outl) on port 0x%x, got %s of size %u count %u",
+		hc_fail(d, m, "expects one 32-bit OUT (outl) on port 0x%x, got %s of size %u count %u",
 			e->io.port, e->io.direction == TV_IO_OUT ? "OUT" : "IN", e->io.size,
 			e->io.count);
 		return false;
@@ -109,19 +102,19 @@ static bool hc_out_arg(struct tv_machine *m, const struct tv_exit *e, uint32_t *
 
 /* True when e is one IN, the only form an IN hypercall takes; false with the failure recorded
  * otherwise. Checked before the call does anything, so a refused call has no effect. */
-static bool hc_in_form(struct tv_machine *m, const struct tv_exit *e)
+static bool hc_in_form(struct hc_device *d, struct tv_machine *m, const struct tv_exit *e)
 {
 	if (e->io.direction != TV_IO_IN || e->io.count != 1) {
-		hc_fail(m, "expects one IN (inl) on port 0x%x", e->io.port);
+		hc_fail(d, m, "expects one IN (inl) on port 0x%x", e->io.port);
 		return false;
 	}
 	return true;
 }
 
 /* Hands an IN hypercall's result to the guest: the low bytes of value, as many as it asked. */
-static bool hc_in_result(struct tv_machine *m, struct tv_exit *e, uint32_t value)
+static bool hc_in_result(struct hc_device *d, struct tv_machine *m, struct tv_exit *e, uint32_t value)
 {
-	if (!hc_in_form(m, e))
+	if (!hc_in_form(d, m, e))
 		return false;
 	memcpy(e->io.data, &value, e->io.size <= 4 ? e->io.size : 4);
 	m->hc.has_result = true;
@@ -130,10 +123,10 @@ static bool hc_in_result(struct tv_machine *m, struct tv_exit *e, uint32_t value
 }
 
 /* The guest's special registers, read inside the exit, to translate its addresses. */
-static bool hc_sregs(struct tv_machine *m, struct tv_sregs *s)
+static bool hc_sregs(struct hc_device *d, struct tv_machine *m, struct tv_sregs *s)
 {
 	if (m->be->get_sregs(m->vcpu, s) != 0) {
-		hc_fail(m, "cannot read the guest's registers: %s", tv_last_error());
+		hc_fail(d, m, "cannot read the guest's registers: %s", tv_last_error());
 		return false;
 	}
 	return true;
@@ -141,7 +134,7 @@ static bool hc_sregs(struct tv_machine *m, struct tv_sregs *s)
 
 /* gva to a host pointer for len bytes that stay within one guest page; NULL and a recorded
  * failure when the address is not mapped or not in RAM. */
-static const uint8_t *hc_translate(struct tv_machine *m, const struct tv_sregs *s, uint64_t gva,
+static const uint8_t *hc_translate(struct hc_device *d, struct tv_machine *m, const struct tv_sregs *s, uint64_t gva,
 				   uint64_t len)
 {
 	enum tv_walk_result r;
@@ -150,22 +143,22 @@ static const uint8_t *hc_translate(struct tv_machine *m, const struct tv_sregs *
 
 	r = tv_gva_to_gpa(&m->ram, s, m->maxphyaddr, gva, &gpa);
 	if (r != TV_WALK_OK) {
-		hc_fail(m, "guest address 0x%" PRIx64 " is %s", gva, tv_walk_result_name(r));
+		hc_fail(d, m, "guest address 0x%" PRIx64 " is %s", gva, tv_walk_result_name(r));
 		return NULL;
 	}
 	p = tv_ram_ptr(&m->ram, gpa, len);
 	if (!p)
-		hc_fail(m, "guest address 0x%" PRIx64 " maps to physical 0x%" PRIx64
+		hc_fail(d, m, "guest address 0x%" PRIx64 " maps to physical 0x%" PRIx64
 			", outside guest RAM (0x%" PRIx64 " bytes)", gva, gpa, m->ram.size);
 	return p;
 }
 
-static void hc_print8bit(struct tv_machine *m, struct tv_exit *e)
+static void hc_print8bit(struct hc_device *d, struct tv_machine *m, struct tv_exit *e)
 {
 	const uint8_t *bytes = e->io.data;
 
 	if (e->io.direction != TV_IO_OUT) {
-		hc_fail(m, "port 0xe9 is output only");
+		hc_fail(d, m, "port 0xe9 is output only");
 		return;
 	}
 	m->hc.has_arg = true;
@@ -180,33 +173,33 @@ static void hc_print8bit(struct tv_machine *m, struct tv_exit *e)
 	}
 }
 
-static void hc_print32bit(struct tv_machine *m, struct tv_exit *e)
+static void hc_print32bit(struct hc_device *d, struct tv_machine *m, struct tv_exit *e)
 {
 	char text[16];
 	uint32_t value;
 
-	if (!hc_out_arg(m, e, &value))
+	if (!hc_out_arg(d, m, e, &value))
 		return;
 	hc_console(m, text, (size_t)snprintf(text, sizeof(text), "%" PRIu32 "\n", value));
 }
 
-static void hc_num_exits(struct tv_machine *m, struct tv_exit *e)
+static void hc_num_exits(struct hc_device *d, struct tv_machine *m, struct tv_exit *e)
 {
-	hc_in_result(m, e, (uint32_t)m->stats.total);
+	hc_in_result(d, m, e, (uint32_t)m->stats.total);
 }
 
 /* The string is checked whole (mapped, in RAM, NUL within the limit) before a byte is printed,
  * so a bad one prints nothing. It is walked page by page of the linear address (DS.base + offset):
  * consecutive virtual pages need not be consecutive in guest-physical memory, and with a DS.base
  * that is not page aligned the offset's page boundaries are not the pages'. */
-static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
+static void hc_print_str(struct hc_device *d, struct tv_machine *m, struct tv_exit *e)
 {
 	char buf[TV_HC_STR_MAX + 1];
 	struct tv_sregs s;
 	uint32_t gva;
 	size_t len = 0;
 
-	if (!hc_out_arg(m, e, &gva) || !hc_sregs(m, &s))
+	if (!hc_out_arg(d, m, e, &gva) || !hc_sregs(d, m, &s))
 		return;
 	while (len <= TV_HC_STR_MAX) {
 		uint64_t addr = (uint64_t)gva + len, la = 0, gpa = 0, n;
@@ -218,13 +211,13 @@ static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 		n = TV_PAGE_SIZE - (la & (TV_PAGE_SIZE - 1));
 		if (r != TV_WALK_OK || !tv_ram_ptr(&m->ram, gpa, 1)) {
 			if (len == 0 && r != TV_WALK_OK)
-				hc_fail(m, "the string address 0x%" PRIx32 " is %s", gva,
+				hc_fail(d, m, "the string address 0x%" PRIx32 " is %s", gva,
 					tv_walk_result_name(r));
 			else if (len == 0)
-				hc_fail(m, "the string address 0x%" PRIx32 " maps to physical 0x%" PRIx64
+				hc_fail(d, m, "the string address 0x%" PRIx32 " maps to physical 0x%" PRIx64
 					", outside guest RAM (0x%" PRIx64 " bytes)", gva, gpa, m->ram.size);
 			else
-				hc_fail(m, "the string at 0x%" PRIx32 " runs to the end of guest RAM or of "
+				hc_fail(d, m, "the string at 0x%" PRIx32 " runs to the end of guest RAM or of "
 					"its mapping (0x%" PRIx64 ") with no NUL", gva, addr);
 			return;
 		}
@@ -244,83 +237,79 @@ static void hc_print_str(struct tv_machine *m, struct tv_exit *e)
 		}
 		len += n;
 	}
-	hc_fail(m, "the string at 0x%" PRIx32 " is longer than %d bytes", gva, TV_HC_STR_MAX);
+	hc_fail(d, m, "the string at 0x%" PRIx32 " is longer than %d bytes", gva, TV_HC_STR_MAX);
 }
 
-static void hc_num_exits_by_type(struct tv_machine *m, struct tv_exit *e)
+static void hc_num_exits_by_type(struct hc_device *d, struct tv_machine *m, struct tv_exit *e)
 {
 	char text[96];
 	int n;
 
-	if (!hc_in_form(m, e))
+	if (!hc_in_form(d, m, e))
 		return;
 	n = snprintf(text, sizeof(text), "IO in: %" PRIu64 "\nIO out: %" PRIu64 "\n",
 		     m->stats.io_in, m->stats.io_out);
 	/* The scratch page is identity-mapped in every mode twinvm sets up, so its physical address
 	 * is also the address the guest uses. */
 	if (tv_ram_write(&m->ram, TV_SCRATCH, text, (uint64_t)n + 1) != 0) {
-		hc_fail(m, "the scratch page at 0x%llx is outside guest RAM", TV_SCRATCH);
-		hc_in_result(m, e, 0);
+		hc_fail(d, m, "the scratch page at 0x%llx is outside guest RAM", TV_SCRATCH);
+		hc_in_result(d, m, e, 0);
 		return;
 	}
-	hc_in_result(m, e, (uint32_t)TV_SCRATCH);
+	hc_in_result(d, m, e, (uint32_t)TV_SCRATCH);
 }
 
-static void hc_gva_to_hva(struct tv_machine *m, struct tv_exit *e)
+static void hc_gva_to_hva(struct hc_device *d, struct tv_machine *m, struct tv_exit *e)
 {
 	struct tv_regs r;
 	struct tv_sregs s;
 	const uint8_t *p = NULL;
 	uint64_t gva;
 
-	if (!hc_in_form(m, e))
+	if (!hc_in_form(d, m, e))
 		return;
 	if (m->be->get_regs(m->vcpu, &r) != 0) {
-		hc_fail(m, "cannot read the guest's registers: %s", tv_last_error());
-		hc_in_result(m, e, 0);
+		hc_fail(d, m, "cannot read the guest's registers: %s", tv_last_error());
+		hc_in_result(d, m, e, 0);
 		return;
 	}
-	if (!hc_sregs(m, &s)) {
-		hc_in_result(m, e, 0);
+	if (!hc_sregs(d, m, &s)) {
+		hc_in_result(d, m, e, 0);
 		return;
 	}
 	gva = (s.efer & TV_EFER_LMA) && s.cs.l ? r.rbx : (r.rbx & 0xffffffffu);
 	m->hc.has_arg = true;
 	m->hc.arg = gva;
-	p = hc_translate(m, &s, gva, 1);
+	p = hc_translate(d, m, &s, gva, 1);
 	if (!p)
 		hc_console(m, "Invalid GVA\n", 12);
-	hc_in_result(m, e, p ? (uint32_t)(uintptr_t)p : 0);
+	hc_in_result(d, m, e, p ? (uint32_t)(uintptr_t)p : 0);
 }
 
-/* The ports' handler: one call per exit, found by the port's offset. */
-static int hc_exit(void *ctx, struct tv_machine *m, struct tv_exit *e)
+/* Starts the exit's record for the trace: field by field, because a memset of its error text,
+ * written only on a failure, would be most of an exit's cost. */
+static void hc_begin(struct tv_machine *m, const char *name)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(struct tv_machine *, struct tv_exit *);
-	} calls[TV_HC_COUNT] = {
-		[TV_HC_PRINT8BIT - TV_HC_FIRST] = { "HC_print8bit", hc_print8bit },
-		[TV_HC_PRINT32BIT - TV_HC_FIRST] = { "HC_print32bit", hc_print32bit },
-		[TV_HC_NUMEXITS - TV_HC_FIRST] = { "HC_numExits", hc_num_exits },
-		[TV_HC_PRINTSTR - TV_HC_FIRST] = { "HC_printStr", hc_print_str },
-		[TV_HC_NUMEXITSBYTYPE - TV_HC_FIRST] = { "HC_numExitsByType", hc_num_exits_by_type },
-		[TV_HC_GVATOHVA - TV_HC_FIRST] = { "HC_gvaToHva", hc_gva_to_hva },
-	};
-	unsigned i = (unsigned)(e->io.port - TV_HC_FIRST);
-
-	(void)ctx;
-	if (e->reason != TV_EXIT_IO || i >= TV_HC_COUNT)
-		return TV_IO_CONTINUE; /* not registered for anything else */
-	/* Not a memset of the whole record: its error text, written only on a failure, would be most
-	 * of an exit's cost. */
-	m->hc.name = calls[i].name;
+	m->hc.name = name;
 	m->hc.has_arg = m->hc.has_result = m->hc.failed = false;
 	m->hc.arg = m->hc.result = 0;
 	m->hc.error[0] = '\0';
-	calls[i].fn(m, e);
-	return TV_IO_CONTINUE;
 }
+
+/* One device handler per port, registered on it: an exit is one indexed call. */
+#define HC_PORT_HANDLER(handler, name, fn)                                     \
+	static int handler(void *ctx, struct tv_machine *m, struct tv_exit *e) \
+	{                                                                      \
+		hc_begin(m, name);                                             \
+		fn(ctx, m, e);                                                 \
+		return TV_IO_CONTINUE;                                         \
+	}
+HC_PORT_HANDLER(on_print8bit, "HC_print8bit", hc_print8bit)
+HC_PORT_HANDLER(on_print32bit, "HC_print32bit", hc_print32bit)
+HC_PORT_HANDLER(on_num_exits, "HC_numExits", hc_num_exits)
+HC_PORT_HANDLER(on_print_str, "HC_printStr", hc_print_str)
+HC_PORT_HANDLER(on_num_exits_by_type, "HC_numExitsByType", hc_num_exits_by_type)
+HC_PORT_HANDLER(on_gva_to_hva, "HC_gvaToHva", hc_gva_to_hva)
 
 int tv_hypercalls_attach(struct tv_machine *m, FILE *warnings)
 {
@@ -335,5 +324,16 @@ int tv_hypercalls_attach(struct tv_machine *m, FILE *warnings)
 		free(d);
 		return rc;
 	}
-	return tv_machine_add_pio(m, TV_HC_FIRST, TV_HC_COUNT, hc_exit, d);
+	static const struct {
+		uint16_t port;
+		tv_device_fn fn;
+	} ports[TV_HC_COUNT] = {
+		{ TV_HC_PRINT8BIT, on_print8bit },	{ TV_HC_PRINT32BIT, on_print32bit },
+		{ TV_HC_NUMEXITS, on_num_exits },	{ TV_HC_PRINTSTR, on_print_str },
+		{ TV_HC_NUMEXITSBYTYPE, on_num_exits_by_type }, { TV_HC_GVATOHVA, on_gva_to_hva },
+	};
+
+	for (unsigned i = 0; i < TV_HC_COUNT && !rc; i++)
+		rc = tv_machine_add_pio(m, ports[i].port, 1, ports[i].fn, d);
+	return rc;
 }

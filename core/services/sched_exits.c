@@ -93,10 +93,10 @@ static int report_device(void *ctx, struct tv_machine *m, struct tv_exit *e)
 {
 	struct tv_sched_vm *vm = ctx;
 	struct tv_sched *s = vm->sched;
+	unsigned hc = (unsigned)(e->io.port - TV_HC_FIRST);
 	const struct tv_device *inner = e->reason == TV_EXIT_MMIO ? &vm->inner_mmio
-				       : (unsigned)(e->io.port - TV_HC_FIRST) < TV_HC_COUNT
-					       ? &vm->inner_hc
-					       : &vm->inner_pio;
+				       : hc < TV_HC_COUNT	    ? &vm->inner_hc[hc]
+								    : &vm->inner_pio;
 	int rc = inner->fn(inner->ctx, m, e);
 
 	if (rc != TV_IO_CONTINUE)
@@ -125,7 +125,8 @@ int tv_sched_boot_vm(struct tv_sched *s, int i, struct tv_machine_opts *mopt, co
 	if (rc)
 		return rc;
 	vm->inner_pio = m->pio[0];
-	vm->inner_hc = *tv_machine_pio_at(m, TV_HC_FIRST);
+	for (unsigned p = 0; p < TV_HC_COUNT; p++)
+		vm->inner_hc[p] = *tv_machine_pio_at(m, (uint16_t)(TV_HC_FIRST + p));
 	vm->inner_mmio = m->mmio_unclaimed;
 	rc = tv_machine_add_pio(m, 0, 0, report_device, vm);
 	if (!rc)

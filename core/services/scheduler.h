@@ -51,7 +51,7 @@ struct tv_sched_vm {
 	pthread_t thread; /* threads policy */
 	struct tv_sched *sched;
 	/* The devices the matrix's stands in front of (tv_sched_boot_vm). */
-	struct tv_device inner_pio, inner_hc, inner_mmio;
+	struct tv_device inner_pio, inner_hc[TV_HC_COUNT], inner_mmio;
 };
 
 struct tv_sched_opts {
