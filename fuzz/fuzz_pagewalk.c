@@ -1,4 +1,4 @@
-/* Drives the software page walk (backend/pagewalk.h) in every paging form over fuzzed page tables,
+/* Drives the software page walk (x86/pagewalk.h) in every paging form over fuzzed page tables,
  * control registers and addresses. The tables live in a heap buffer of exactly RAM's size, so a
  * read the walk makes outside guest RAM is an AddressSanitizer report, not a quiet wrong answer.
  *

@@ -1,4 +1,4 @@
-/* The software page walk (backend/pagewalk.c), in every paging form and page size: pure tests
+/* The software page walk (x86/pagewalk.c), in every paging form and page size: pure tests
  * on page tables built by hand in guarded RAM (walk_tables.h). (Reserved bits:
  * test_pagewalk_reserved.c; the cross-checks with KVM_TRANSLATE: test_pagewalk_kvm.c.) */
 #include <errno.h>

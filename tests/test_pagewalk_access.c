@@ -1,4 +1,4 @@
-/* The access-checked walk (tv_linear_access, backend/pagewalk.c) the emulator uses for the CPU's
+/* The access-checked walk (tv_linear_access, x86/pagewalk.c) the emulator uses for the CPU's
  * own accesses: the rights of SDM Vol. 3, 4.6, the #PF error code of 4.7 and the accessed and
  * dirty bits of 4.8, in every paging form and page size. The expected error codes are written as
  * numbers, from the SDM's table, not from the walk's own constants. Page tables are built by hand

@@ -1,4 +1,4 @@
-/* The access-checked walk (tv_linear_access, backend/pagewalk.c) held to the CPU's own answer
+/* The access-checked walk (tv_linear_access, x86/pagewalk.c) held to the CPU's own answer
  * where KVM runs: a long-mode guest makes the access, and the #PF it takes (error code from the
  * frame, through the fuzzer's trap table) or the A and D bits it leaves must be the walk's. The
  * cases without a CPU: test_pagewalk_access.c. */

@@ -1,4 +1,4 @@
-/* The software page walk (backend/pagewalk.c) held to KVM's own (KVM_TRANSLATE) on a live vCPU,
+/* The software page walk (x86/pagewalk.c) held to KVM's own (KVM_TRANSLATE) on a live vCPU,
  * in every mode this host's KVM runs: identity-mapped and remapped addresses, 1 GiB pages, the NX
  * bit and reserved bits. */
 #include <errno.h>

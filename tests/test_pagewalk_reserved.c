@@ -1,4 +1,4 @@
-/* The software page walk (backend/pagewalk.c) on entries with a reserved bit set, in every
+/* The software page walk (x86/pagewalk.c) on entries with a reserved bit set, in every
  * entry form, and with any MAXPHYADDR: the tables of walk_tables.h, one bit set at a time. */
 #include "pagewalk.h"
 #include "tv_test.h"

@@ -1,8 +1,8 @@
 /* Exception and interrupt delivery, in software: see emu_deliver.h. */
 #include "emu_deliver.h"
 
-#include "../pagewalk.h"
-#include "../x86.h"
+#include "pagewalk.h"
+#include "x86.h"
 #include "emu.h"
 #include "emu_desc.h"
 

@@ -15,7 +15,7 @@
 #ifndef TWINVM_EMU_DELIVER_H
 #define TWINVM_EMU_DELIVER_H
 
-#include "../ram_range.h"
+#include "ram_range.h"
 #include "emu_env.h"
 
 #include <stdbool.h>

@@ -2,8 +2,8 @@
  * goes through tv_ram_range, the bounds check core's accessor uses too. */
 #include "emu_desc.h"
 
-#include "../ram_range.h"
-#include "../x86.h"
+#include "ram_range.h"
+#include "x86.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <unicorn/unicorn.h>
 
-#include "../x86.h"
+#include "x86.h"
 
 /* QEMU's segment register order in env->segs. */
 enum emu_env_seg { EMU_R_ES, EMU_R_CS, EMU_R_SS, EMU_R_DS, EMU_R_FS, EMU_R_GS };

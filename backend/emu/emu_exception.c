@@ -4,8 +4,8 @@
  * (emu_deliver.c), and puts the handler's state back into the instance. The guest then runs on:
  * under KVM the CPU delivers without an exit, so this is no exit either. */
 #include "../backend.h"
-#include "../pagewalk.h"
-#include "../x86.h"
+#include "pagewalk.h"
+#include "x86.h"
 #include "emu.h"
 #include "emu_deliver.h"
 #include "emu_env.h"

@@ -6,7 +6,7 @@
  * call that needs a CPU before any (run, get_sregs, snapshot), in UC_MODE_16 as a CPU comes out
  * of reset. Until then set_regs and get_regs keep the general registers in the vCPU. One uc_open
  * per VM, where the guest stays in its mode. */
-#include "../x86.h"
+#include "x86.h"
 #include "emu.h"
 
 #include <errno.h>

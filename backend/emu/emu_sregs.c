@@ -8,7 +8,7 @@
  * since. */
 #include "emu.h"
 #include "emu_desc.h"
-#include "../x86.h"
+#include "x86.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -3,7 +3,7 @@
  * the whole CPU state (snapshot) or its translations (code_written). */
 #include "emu.h"
 #include "emu_env.h"
-#include "../x86.h"
+#include "x86.h"
 
 #include <errno.h>
 #include <inttypes.h>

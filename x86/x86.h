@@ -1,5 +1,5 @@
 /* Architectural facts, written once: the control-register, EFER, RFLAGS, segment-descriptor and
- * page-table-entry bits that the mode setup (core/guest/modes.c), the page walk (backend/pagewalk.c),
+ * page-table-entry bits that the mode setup (core/guest/modes.c), the page walk (x86/pagewalk.c),
  * the engines and their tests name. Values from the Intel SDM Vol. 3: 2.5 "Control Registers",
  * 2.2.1 "Extended Feature Enable Register", 3.4.5 "Segment Descriptors", 4.3-4.5 (the
  * paging-structure entries), and Vol. 1 3.4.3 "EFLAGS Register". */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "cpu_state.h"
 #include "ram_range.h"
 
 /* How a walk ended, for messages: TV_WALK_OK, or why it did not. */
