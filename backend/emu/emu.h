@@ -3,11 +3,12 @@
  * --trace-api output. Outside backend/emu/ only tv_emu_backend is meant to be used.
  *
  * The files, from the bottom up (each calls only files above it in this list, never back):
- * emu_log.c (names, trace lines, error text), emu_desc.c, emu_env.c, emu_cpu.c, emu_cpuid.c and
- * emu_deliver.c (no instance of their own), emu_exits.c (the I/O hooks and MMIO callbacks),
- * emu_hooks.c (every hook on an instance), emu_regs.c (general registers), emu_instance.c (the
- * uc instance, opened and replaced), emu_sregs.c (special registers), emu_exception.c (guest
- * exceptions), emu_run.c (run and kick), emu_vm.c (engine, VM, vCPU), emu.c (the ops table).
+ * emu_log.c (names, trace lines, error text), emu_desc.c, emu_env.c, emu_cpu_models.c (and the
+ * build's table of its measurements), emu_cpu.c, emu_cpuid.c and emu_deliver.c (no instance of
+ * their own), emu_exits.c (the I/O hooks and MMIO callbacks), emu_hooks.c (every hook on an
+ * instance), emu_regs.c (general registers), emu_instance.c (the uc instance, opened and
+ * replaced), emu_sregs.c (special registers), emu_exception.c (guest exceptions), emu_run.c (run
+ * and kick), emu_vm.c (engine, VM, vCPU), emu.c (the ops table).
  *
  * Nothing here runs when the trace is off: EMU_LOG checks the FILE before it evaluates its
  * arguments, so a run without --trace-api formats nothing. */
@@ -23,6 +24,8 @@
 #include <stdio.h>
 #include <unicorn/unicorn.h>
 
+#include "emu_cpu_models.h" /* EMU_HAVE_CPU_MODEL, EMU_CPU_QUERIES */
+
 /* Exits one instruction can make before precise mode stops it: a movs between two MMIO
  * addresses makes two, an fxsave64 into MMIO 189. The queue starts at EMU_QUEUE and doubles as
  * needed up to EMU_QUEUE_MAX (an xsave of every AVX-512 component byte by byte stays below it);
@@ -34,13 +37,6 @@
  * and the first run zeroes the part it uses as huge pages: about 250 ms per VM here. Guests
  * twinvm runs are small. */
 #define EMU_TCG_BUFFER (32u << 20)
-
-/* uc_ctl_set_cpu_model is a macro where it exists (2.0 may lack it). */
-#ifdef uc_ctl_set_cpu_model
-#define EMU_HAVE_CPU_MODEL 1
-#else
-#define EMU_HAVE_CPU_MODEL 0
-#endif
 
 /* A model is an index into emu_cpu.c's table; this one asks for the measured default (and is
  * what instances keep where this Unicorn cannot pick a model: Unicorn's own default). */
@@ -259,6 +255,12 @@ int emu_cpu_find(const char *name);
 /* model, or the measured default for EMU_MODEL_DEFAULT (measured at the first call). */
 int emu_cpu_resolve(int model);
 
+#if EMU_HAVE_CPU_MODEL
+/* The default this host gets from the answers m (for the test that the build's table chooses as
+ * a fresh measurement does). */
+size_t emu_cpu_default_of(const struct emu_cpu_answers m[EMU_CPU_NMODELS]);
+#endif
+
 /* "skylake-client"; "unicorn-default" for EMU_MODEL_DEFAULT. */
 const char *emu_cpu_name(int model);
 
@@ -267,7 +269,6 @@ int emu_cpu_apply(uc_engine *uc, int model, FILE *log);
 
 /* The answer model's CPUID gave to leaf.subleaf when it was measured, if that leaf was one of
  * the EMU_CPU_QUERIES measured: 0, 1, 7.0, 0x80000000, 0x80000001, 0x80000008. */
-#define EMU_CPU_QUERIES 6
 bool emu_cpu_leaf(int model, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* emu_log.c */

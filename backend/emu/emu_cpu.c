@@ -1,19 +1,20 @@
 /* The emulator's CPU models: the Unicorn model every instance of a VM is opened with, and the
- * default one, measured once per process.
+ * default one, chosen once per process.
  *
  * Unicorn's own default (qemu64) lacks popcnt, lzcnt, BMI1, BMI2 and ADX, so a guest built for a
  * current CPU takes #UD on the emulator where KVM runs it. The default here is the model closest
  * to the host's CPU that offers nothing the host lacks: for every model, the feature bits its
- * CPUID reports (leaves 1 ECX/EDX, 7.0 EBX/ECX/EDX, 0x80000001 ECX/EDX) are measured by running
- * cpuid on a scratch instance, those that are a subset of the host's own cpuid's are kept, and
- * the one with the most bits wins (a tie goes to the later, newer model). So the emulator offers
- * what a KVM guest sees wherever Unicorn implements it, and never an instruction the host's KVM
- * guest would take #UD on.
+ * CPUID reports (leaves 1 ECX/EDX, 7.0 EBX/ECX/EDX, 0x80000001 ECX/EDX) are compared with the
+ * host's own cpuid's, those that are a subset are kept, and the one with the most bits wins (a
+ * tie goes to the later, newer model). So the emulator offers what a KVM guest sees wherever
+ * Unicorn implements it, and never an instruction the host's KVM guest would take #UD on.
  *
- * The measurement runs one scratch instance per model (about 40, 0.1 ms each here), one after the
- * other: Unicorn 2.1.1 leaks when two instances are open at once. It happens at the first VM a
- * process creates, before that VM's instance is opened, and its answers also serve the guest's
- * CPUID for the leaves it asked (emu_cpuid.c). */
+ * What each model's CPUID answers depends on the Unicorn library only. The build measures it
+ * (emu_cpu_gen.c) into a table; a process whose Unicorn is the one measured takes the answers
+ * from there, and only runs the host's cpuid. Any other process measures them itself at its
+ * first VM, before that VM's instance is opened: one scratch instance per model (38, 0.1 ms
+ * each here, emu_cpu_models.c). Either way the answers also serve the guest's CPUID for the
+ * leaves they cover (emu_cpuid.c). */
 #include "../backend.h"
 #include "emu.h"
 
@@ -31,57 +32,7 @@
 
 #if EMU_HAVE_CPU_MODEL
 
-/* The order of enum uc_cpu_x86, oldest family first within each vendor: "later" breaks ties. */
-static const struct {
-	const char *name;
-	int id;
-} models[] = {
-	{ "qemu64", UC_CPU_X86_QEMU64 },
-	{ "phenom", UC_CPU_X86_PHENOM },
-	{ "core2duo", UC_CPU_X86_CORE2DUO },
-	{ "kvm64", UC_CPU_X86_KVM64 },
-	{ "qemu32", UC_CPU_X86_QEMU32 },
-	{ "kvm32", UC_CPU_X86_KVM32 },
-	{ "coreduo", UC_CPU_X86_COREDUO },
-	{ "486", UC_CPU_X86_486 },
-	{ "pentium", UC_CPU_X86_PENTIUM },
-	{ "pentium2", UC_CPU_X86_PENTIUM2 },
-	{ "pentium3", UC_CPU_X86_PENTIUM3 },
-	{ "athlon", UC_CPU_X86_ATHLON },
-	{ "n270", UC_CPU_X86_N270 },
-	{ "conroe", UC_CPU_X86_CONROE },
-	{ "penryn", UC_CPU_X86_PENRYN },
-	{ "nehalem", UC_CPU_X86_NEHALEM },
-	{ "westmere", UC_CPU_X86_WESTMERE },
-	{ "sandybridge", UC_CPU_X86_SANDYBRIDGE },
-	{ "ivybridge", UC_CPU_X86_IVYBRIDGE },
-	{ "haswell", UC_CPU_X86_HASWELL },
-	{ "broadwell", UC_CPU_X86_BROADWELL },
-	{ "skylake-client", UC_CPU_X86_SKYLAKE_CLIENT },
-	{ "skylake-server", UC_CPU_X86_SKYLAKE_SERVER },
-	{ "cascadelake-server", UC_CPU_X86_CASCADELAKE_SERVER },
-	{ "cooperlake", UC_CPU_X86_COOPERLAKE },
-	{ "icelake-client", UC_CPU_X86_ICELAKE_CLIENT },
-	{ "icelake-server", UC_CPU_X86_ICELAKE_SERVER },
-	{ "denverton", UC_CPU_X86_DENVERTON },
-	{ "snowridge", UC_CPU_X86_SNOWRIDGE },
-	{ "knightsmill", UC_CPU_X86_KNIGHTSMILL },
-	{ "opteron-g1", UC_CPU_X86_OPTERON_G1 },
-	{ "opteron-g2", UC_CPU_X86_OPTERON_G2 },
-	{ "opteron-g3", UC_CPU_X86_OPTERON_G3 },
-	{ "opteron-g4", UC_CPU_X86_OPTERON_G4 },
-	{ "opteron-g5", UC_CPU_X86_OPTERON_G5 },
-	{ "epyc", UC_CPU_X86_EPYC },
-	{ "dhyana", UC_CPU_X86_DHYANA },
-	{ "epyc-rome", UC_CPU_X86_EPYC_ROME },
-};
-#define NMODELS (sizeof(models) / sizeof(models[0]))
-
-/* The leaves measured on each model, EMU_CPU_QUERIES of them: the feature leaves, their range
- * leaves, and 0x80000008 (MAXPHYADDR, which every machine asks). */
-static const uint32_t queries[EMU_CPU_QUERIES][2] = {
-	{ 0, 0 }, { 1, 0 }, { 7, 0 }, { 0x80000000u, 0 }, { 0x80000001u, 0 }, { 0x80000008u, 0 },
-};
+/* Indices into emu_cpu_queries. */
 enum { Q_MAX, Q_1, Q_7, Q_XMAX, Q_X1, Q_X8 };
 
 /* Feature words: 1.ECX, 1.EDX, 7.0.EBX, 7.0.ECX, 7.0.EDX, 0x80000001.ECX, 0x80000001.EDX. */
@@ -151,23 +102,18 @@ static const struct {
 	{ 6, 30, "3dnowext" }, { 6, 31, "3dnow" },
 };
 
-struct measured {
-	bool ok;
-	uint32_t out[EMU_CPU_QUERIES][4]; /* EAX, EBX, ECX, EDX per query */
-	uint32_t words[NWORDS];
-};
-
 static struct {
 	pthread_once_t once;
-	struct measured model[NMODELS];
+	struct emu_cpu_answers model[EMU_CPU_NMODELS];
+	uint32_t words[EMU_CPU_NMODELS][NWORDS]; /* the feature words of each model's answers */
 	uint32_t host[NWORDS];
 	bool host_known;
 	size_t default_model;
 	char error[200]; /* the first scratch instance that failed, for the log */
 } cpu = { .once = PTHREAD_ONCE_INIT };
 
-/* The feature words of cpuid answers to queries[], honouring the CPU's range leaves (a leaf past
- * them answers with other data, not with zero). */
+/* The feature words of cpuid answers to emu_cpu_queries[], honouring the CPU's range leaves (a
+ * leaf past them answers with other data, not with zero). */
 static void words_of(const uint32_t out[EMU_CPU_QUERIES][4], uint32_t w[NWORDS])
 {
 	uint32_t max = out[Q_MAX][0], xmax = out[Q_XMAX][0];
@@ -183,77 +129,15 @@ static void words_of(const uint32_t out[EMU_CPU_QUERIES][4], uint32_t w[NWORDS])
 		w[i] &= ~not_features[i];
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-#define SCRATCH_CODE 0x1000u
-#define SCRATCH_DATA 0x2000u
-
-/* 64-bit code that runs cpuid for every query and stores EAX, EBX, ECX, EDX at SCRATCH_DATA. */
-static size_t scratch_code(uint8_t *code)
-{
-	static const uint8_t modrm[4] = { 0x04, 0x1c, 0x0c, 0x14 }; /* [disp32] <- eax ebx ecx edx */
-	size_t n = 0;
-
-	for (unsigned q = 0; q < EMU_CPU_QUERIES; q++) {
-		code[n++] = 0xb8; /* mov eax, leaf */
-		put32(code + n, queries[q][0]);
-		n += 4;
-		code[n++] = 0xb9; /* mov ecx, subleaf */
-		put32(code + n, queries[q][1]);
-		n += 4;
-		code[n++] = 0x0f; /* cpuid */
-		code[n++] = 0xa2;
-		for (unsigned r = 0; r < 4; r++) {
-			code[n++] = 0x89; /* mov [SCRATCH_DATA + 16q + 4r], reg (SIB: no base) */
-			code[n++] = modrm[r];
-			code[n++] = 0x25;
-			put32(code + n, SCRATCH_DATA + 16 * q + 4 * r);
-			n += 4;
-		}
-	}
-	return n;
-}
-
-/* Runs the queries on a fresh UC_MODE_64 instance of model id. */
-static uc_err measure_one(int id, uint32_t out[EMU_CPU_QUERIES][4])
-{
-	uint8_t code[EMU_CPU_QUERIES * 40];
-	size_t len = scratch_code(code);
-	uc_engine *uc;
-	uc_err err;
-
-	err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
-	if (err)
-		return err;
-	err = uc_ctl_set_cpu_model(uc, id);
-#ifdef uc_ctl_set_tcg_buffer_size
-	if (!err) /* a few instructions: nothing like the default 1 GiB buffer */
-		err = uc_ctl_set_tcg_buffer_size(uc, 1u << 20);
-#endif
-	if (!err)
-		err = uc_mem_map(uc, SCRATCH_CODE, 0x2000, UC_PROT_ALL);
-	if (!err)
-		err = uc_mem_write(uc, SCRATCH_CODE, code, len);
-	if (!err)
-		err = uc_emu_start(uc, SCRATCH_CODE, SCRATCH_CODE + len, 0, 0);
-	if (!err)
-		err = uc_mem_read(uc, SCRATCH_DATA, out, sizeof(uint32_t) * 4 * EMU_CPU_QUERIES);
-	uc_close(uc);
-	return err;
-}
-
 static void measure_host(void)
 {
 #if EMU_HOST_X86
 	uint32_t out[EMU_CPU_QUERIES][4];
 
 	memset(out, 0, sizeof(out));
-	for (unsigned q = 0; q < EMU_CPU_QUERIES; q++)
-		__get_cpuid_count(queries[q][0], queries[q][1], &out[q][0], &out[q][1], &out[q][2],
-				  &out[q][3]); /* 0 and out left zero for a leaf past the range */
+	for (unsigned q = 0; q < EMU_CPU_QUERIES; q++) /* 0, out left zero, past the range */
+		__get_cpuid_count(emu_cpu_queries[q][0], emu_cpu_queries[q][1], &out[q][0],
+				  &out[q][1], &out[q][2], &out[q][3]);
 	words_of(out, cpu.host);
 	cpu.host_known = true;
 #endif
@@ -268,39 +152,70 @@ static unsigned popcount_words(const uint32_t w[NWORDS])
 	return n;
 }
 
-static bool subset_of_host(const struct measured *m)
+static bool subset_of_host(bool ok, const uint32_t words[NWORDS])
 {
-	if (!m->ok || !cpu.host_known)
+	if (!ok || !cpu.host_known)
 		return false;
 	for (int i = 0; i < NWORDS; i++)
-		if (m->words[i] & ~cpu.host[i])
+		if (words[i] & ~cpu.host[i])
 			return false;
 	return true;
 }
 
-static void measure_all(void)
+/* The default among the answers m: the model with the most feature bits among those that are a
+ * subset of the host's (a tie goes to the later one); Unicorn's own default (qemu64, the first)
+ * when none is, or the host is not x86. */
+static size_t choose(const struct emu_cpu_answers m[EMU_CPU_NMODELS])
 {
+	size_t chosen = 0;
 	unsigned best = 0;
+	uint32_t w[NWORDS];
 
-	measure_host();
-	cpu.default_model = 0; /* Unicorn's own default, when no model is a subset (or no host) */
-	for (size_t i = 0; i < NMODELS; i++) {
-		struct measured *m = &cpu.model[i];
-		uc_err err = measure_one(models[i].id, m->out);
-
-		if (err) {
-			if (!cpu.error[0])
-				snprintf(cpu.error, sizeof(cpu.error), "model %s: %s", models[i].name,
-					 uc_strerror(err));
+	for (size_t i = 0; i < EMU_CPU_NMODELS; i++) {
+		if (!m[i].ok)
 			continue;
-		}
-		m->ok = true;
-		words_of(m->out, m->words);
-		if (subset_of_host(m) && popcount_words(m->words) >= best) {
-			best = popcount_words(m->words);
-			cpu.default_model = i;
+		words_of(m[i].out, w);
+		if (subset_of_host(true, w) && popcount_words(w) >= best) {
+			best = popcount_words(w);
+			chosen = i;
 		}
 	}
+	return chosen;
+}
+
+#ifdef EMU_CPU_TABLE
+/* The answers the build measured (emu_cpu_gen.c), if it measured them on this very Unicorn: the
+ * full uc_version(), as another release may change a model's tables. */
+static bool from_table(struct emu_cpu_answers m[EMU_CPU_NMODELS])
+{
+	if (emu_cpu_built.version == 0 || emu_cpu_built.version != uc_version(NULL, NULL))
+		return false;
+	for (size_t i = 0; i < EMU_CPU_NMODELS; i++)
+		if (emu_cpu_built.id[i] != emu_cpu_models[i].id)
+			return false;
+	for (size_t i = 0; i < EMU_CPU_NMODELS; i++) {
+		m[i].ok = true;
+		memcpy(m[i].out, emu_cpu_built.out[i], sizeof(m[i].out));
+	}
+	return true;
+}
+#else /* a build that could not run its generator (cross) */
+static bool from_table(struct emu_cpu_answers m[EMU_CPU_NMODELS])
+{
+	(void)m;
+	return false;
+}
+#endif
+
+static void measure_all(void)
+{
+	measure_host();
+	if (!from_table(cpu.model))
+		emu_cpu_measure_all(cpu.model, cpu.error, sizeof(cpu.error));
+	for (size_t i = 0; i < EMU_CPU_NMODELS; i++)
+		if (cpu.model[i].ok)
+			words_of(cpu.model[i].out, cpu.words[i]);
+	cpu.default_model = choose(cpu.model);
 }
 
 static void measure(void)
@@ -344,42 +259,50 @@ static void name_bits(const uint32_t w[NWORDS], char *buf, size_t len)
 
 int emu_cpu_model(size_t i, struct tv_cpu_model *out)
 {
-	const struct measured *m;
+	const uint32_t *words;
 	uint32_t diff[NWORDS];
+	bool ok;
 
-	if (i >= NMODELS)
+	if (i >= EMU_CPU_NMODELS)
 		return -ENOENT;
 	measure();
-	m = &cpu.model[i];
+	ok = cpu.model[i].ok;
+	words = cpu.words[i];
 	memset(out, 0, sizeof(*out));
-	snprintf(out->name, sizeof(out->name), "%s", models[i].name);
+	snprintf(out->name, sizeof(out->name), "%s", emu_cpu_models[i].name);
 	out->is_default = i == cpu.default_model;
-	out->host_subset = subset_of_host(m);
-	if (!m->ok) {
+	out->host_subset = subset_of_host(ok, words);
+	if (!ok) {
 		snprintf(out->extra, sizeof(out->extra), "(not measured: %s)", cpu.error);
 		return 0;
 	}
-	out->features = popcount_words(m->words);
+	out->features = popcount_words(words);
 	if (!cpu.host_known) {
 		snprintf(out->lacks, sizeof(out->lacks), "(the host's CPU is not x86)");
 		return 0;
 	}
 	for (int w = 0; w < NWORDS; w++)
-		diff[w] = cpu.host[w] & ~m->words[w];
+		diff[w] = cpu.host[w] & ~words[w];
 	name_bits(diff, out->lacks, sizeof(out->lacks));
 	for (int w = 0; w < NWORDS; w++)
-		diff[w] = m->words[w] & ~cpu.host[w];
+		diff[w] = words[w] & ~cpu.host[w];
 	name_bits(diff, out->extra, sizeof(out->extra));
 	return 0;
 }
 
 int emu_cpu_find(const char *name)
 {
-	for (size_t i = 0; i < NMODELS; i++)
-		if (strcmp(models[i].name, name) == 0)
+	for (size_t i = 0; i < EMU_CPU_NMODELS; i++)
+		if (strcmp(emu_cpu_models[i].name, name) == 0)
 			return (int)i;
 	tv_set_error("unknown CPU model '%s' (twinvm info lists them)", name);
 	return -ENOENT;
+}
+
+size_t emu_cpu_default_of(const struct emu_cpu_answers m[EMU_CPU_NMODELS])
+{
+	measure(); /* the host's words */
+	return choose(m);
 }
 
 int emu_cpu_resolve(int model)
@@ -392,18 +315,19 @@ int emu_cpu_resolve(int model)
 
 const char *emu_cpu_name(int model)
 {
-	return model >= 0 && (size_t)model < NMODELS ? models[model].name : "unicorn-default";
+	return model >= 0 && model < EMU_CPU_NMODELS ? emu_cpu_models[model].name
+						     : "unicorn-default";
 }
 
 int emu_cpu_apply(uc_engine *uc, int model, FILE *log)
 {
 	uc_err err;
 
-	if (model < 0 || (size_t)model >= NMODELS)
+	if (model < 0 || model >= EMU_CPU_NMODELS)
 		return 0;
-	err = uc_ctl_set_cpu_model(uc, models[model].id);
-	EMU_LOG(log, "uc_ctl_set_cpu_model(%d: %s) = %s", models[model].id, models[model].name,
-		emu_err_name(err));
+	err = uc_ctl_set_cpu_model(uc, emu_cpu_models[model].id);
+	EMU_LOG(log, "uc_ctl_set_cpu_model(%d: %s) = %s", emu_cpu_models[model].id,
+		emu_cpu_models[model].name, emu_err_name(err));
 	if (err)
 		return emu_fail("uc_ctl_set_cpu_model", err);
 	return 0;
@@ -411,13 +335,13 @@ int emu_cpu_apply(uc_engine *uc, int model, FILE *log)
 
 bool emu_cpu_leaf(int model, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
-	if (model < 0 || (size_t)model >= NMODELS)
+	if (model < 0 || model >= EMU_CPU_NMODELS)
 		return false;
 	measure();
 	if (!cpu.model[model].ok)
 		return false;
 	for (unsigned q = 0; q < EMU_CPU_QUERIES; q++) {
-		if (queries[q][0] == leaf && queries[q][1] == subleaf) {
+		if (emu_cpu_queries[q][0] == leaf && emu_cpu_queries[q][1] == subleaf) {
 			memcpy(out, cpu.model[model].out[q], sizeof(uint32_t) * 4);
 			return true;
 		}
