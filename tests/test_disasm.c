@@ -1,6 +1,5 @@
 /* What diff --step learns from an instruction's bytes: the arithmetic flags it leaves undefined
  * (not compared until an instruction writes them) and those it writes. */
-#include <stdio.h>
 #include <string.h>
 
 #include "disasm.h"
@@ -53,20 +52,6 @@ START_TEST(test_undecodable_bytes_say_so)
 }
 END_TEST
 
-/* Whether a library whose path contains name is mapped into this process. */
-static bool mapped(const char *name)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	bool found = false;
-
-	ck_assert_ptr_nonnull(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, name) != NULL;
-	fclose(f);
-	return found;
-}
-
 /* Start-up does not load Capstone (its relocations were a third of a plain run's start-up): the
  * first disassembly does. */
 START_TEST(test_capstone_is_loaded_by_the_first_disassembly)
@@ -74,13 +59,13 @@ START_TEST(test_capstone_is_loaded_by_the_first_disassembly)
 	static const uint8_t cpuid[] = { 0x0f, 0xa2 };
 	char text[64];
 
-	ck_assert_msg(!mapped("libcapstone"), "Capstone is mapped before any disassembly");
+	ck_assert_msg(!tv_test_mapped("libcapstone"), "Capstone is mapped before any disassembly");
 	if (tv_disasm(cpuid, sizeof(cpuid), 64, 0, text, sizeof(text)) == 0) {
 		ck_assert_msg(strstr(tv_disasm_none(), "Capstone") != NULL, "%s", tv_disasm_none());
 		return; /* built without it, or it could not be loaded: the reason says which */
 	}
 	ck_assert_str_eq(text, "cpuid");
-	ck_assert(mapped("libcapstone"));
+	ck_assert(tv_test_mapped("libcapstone"));
 }
 END_TEST
 

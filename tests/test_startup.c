@@ -1,5 +1,5 @@
 /* Start-up work a run does not need: a run on a named engine makes no probe VM, and still says
- * why when the engine cannot run the mode. */
+ * why when the engine cannot run the mode; Unicorn is opened by the first emulator engine. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -73,6 +73,21 @@ START_TEST(test_named_kvm_refusing_a_mode_gives_the_probe_reason)
 }
 END_TEST
 
+/* Unicorn is opened by the emulator's first engine, not at start-up: a process that runs KVM
+ * never maps it (its relocations were most of a KVM run's start-up). */
+START_TEST(test_unicorn_is_loaded_by_the_first_emulator_engine)
+{
+	const struct tv_backend_ops *emu = tv_backend_find("emu");
+	struct tv_engine *e;
+
+	ck_assert_ptr_nonnull(emu);
+	ck_assert_msg(!tv_test_mapped("libunicorn"), "Unicorn is mapped before any emulator use");
+	ck_assert_msg(emu->open(&e, NULL) == 0, "emu: %s", tv_last_error());
+	ck_assert(tv_test_mapped("libunicorn"));
+	emu->close(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("startup");
@@ -83,6 +98,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_named_kvm_runs_every_mode_without_a_probe, 0, TV_MODE_COUNT);
 	tcase_add_loop_test(tc, test_named_kvm_refusing_a_mode_gives_the_probe_reason, 0,
 			    TV_MODE_COUNT);
+	tcase_add_test(tc, test_unicorn_is_loaded_by_the_first_emulator_engine);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

@@ -95,6 +95,19 @@ const char *tv_temp_path(char *path, size_t len, const char *suffix)
 	return path;
 }
 
+bool tv_test_mapped(const char *name)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	bool found = false;
+
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
 int tv_test_main(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

@@ -57,6 +57,10 @@ const struct tv_backend_ops *tv_test_engine(const char *name, enum tv_mode mode,
  * path and returns it; the caller unlinks it. */
 const char *tv_temp_path(char *path, size_t len, const char *suffix);
 
+/* Whether a library whose path contains name is mapped into this process (/proc/self/maps): the
+ * libraries twinvm opens only when first used. */
+bool tv_test_mapped(const char *name);
+
 /* Runs the suite with verbose output; the exit code is meson's (0 pass, 1 fail). */
 int tv_test_main(Suite *s);
 

@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <unicorn/unicorn.h>
+#include "emu_uc.h"
 
 #include "emu_cpu_models.h" /* EMU_HAVE_CPU_MODEL, EMU_CPU_QUERIES */
 

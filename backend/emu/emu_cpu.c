@@ -210,7 +210,9 @@ static bool from_table(struct emu_cpu_answers m[EMU_CPU_NMODELS])
 static void measure_all(void)
 {
 	measure_host();
-	if (!from_table(cpu.model))
+	if (emu_uc_load() != 0) /* no models then: the reason is what they say */
+		snprintf(cpu.error, sizeof(cpu.error), "%s", tv_last_error());
+	else if (!from_table(cpu.model))
 		emu_cpu_measure_all(cpu.model, cpu.error, sizeof(cpu.error));
 	for (size_t i = 0; i < EMU_CPU_NMODELS; i++)
 		if (cpu.model[i].ok)
@@ -355,6 +357,8 @@ static int no_models(void)
 {
 	unsigned major, minor;
 
+	if (emu_uc_load() != 0)
+		return -ENODEV;
 	uc_version(&major, &minor);
 	tv_set_error("CPU models: not supported by this Unicorn (%u.%u has no "
 		     "uc_ctl_set_cpu_model)", major, minor);

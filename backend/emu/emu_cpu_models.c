@@ -99,6 +99,8 @@ uc_err emu_cpu_measure(int id, uint32_t out[EMU_CPU_QUERIES][4])
 	uc_engine *uc;
 	uc_err err;
 
+	if (emu_uc_load() != 0)
+		return UC_ERR_ARCH; /* no Unicorn to measure with */
 	err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
 	if (err)
 		return err;

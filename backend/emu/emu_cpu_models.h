@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <unicorn/unicorn.h>
+#include "emu_uc.h"
 
 /* uc_ctl_set_cpu_model is a macro where it exists (2.0 may lack it). */
 #ifdef uc_ctl_set_cpu_model

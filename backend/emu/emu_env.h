@@ -19,7 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <unicorn/unicorn.h>
+#include "emu_uc.h"
 
 #include "x86.h"
 

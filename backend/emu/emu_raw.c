@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
-#include <unicorn/unicorn.h>
+#include "emu_uc.h"
 
 #include "emu.h"
 #include "emu_raw.h"
@@ -51,9 +51,12 @@ int emu_raw_run(void *ram, uint64_t ram_size, const struct tv_raw_io *io,
 	uc_err err;
 	double t0;
 
-	int model = emu_cpu_resolve(EMU_MODEL_DEFAULT); /* before the instance: see emu_cpu.c */
+	int model;
 
 	memset(res, 0, sizeof(*res));
+	if (emu_uc_load() != 0)
+		return -ENODEV;
+	model = emu_cpu_resolve(EMU_MODEL_DEFAULT); /* before the instance: see emu_cpu.c */
 	err = uc_open(UC_ARCH_X86, UC_MODE_16, &uc);
 	if (err) {
 		tv_set_error("uc_open: %s", uc_strerror(err));

@@ -18,7 +18,10 @@ int emu_open(struct tv_engine **out, FILE *api_log)
 {
 	struct tv_engine *e;
 	unsigned major, minor;
+	int rc = emu_uc_load();
 
+	if (rc)
+		return rc;
 	e = calloc(1, sizeof(*e));
 	if (!e) {
 		tv_set_error("Unicorn engine: out of memory");
