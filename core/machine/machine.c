@@ -61,7 +61,7 @@ int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
 
 	rc = tv_machine_init_devices(m);
 	if (rc)
-		return rc;
+		goto free_slots;
 	rc = tv_ram_alloc(&m->ram, opt->ram_size);
 	if (rc) {
 		tv_set_error("guest RAM of %" PRIu64 " bytes: %s", opt->ram_size, strerror(-rc));
@@ -100,6 +100,7 @@ free_ram:
 free_slots:
 	free(m->pio_slot);
 	m->pio_slot = NULL;
+	m->be = NULL; /* nothing left for tv_machine_destroy, which callers may still call */
 	return rc;
 }
 
