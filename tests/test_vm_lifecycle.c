@@ -165,6 +165,22 @@ START_TEST(test_emu_vcpu_replaced_on_a_live_vm_runs)
 }
 END_TEST
 
+/* A machine that failed to be made (here: a VM the engine refuses, from RAM of a size no engine
+ * takes) leaves nothing behind, and destroying it afterwards, as a tool's clean-up path does,
+ * frees nothing twice (the sanitizer build would say so). */
+START_TEST(test_failed_create_then_destroy_frees_nothing_twice)
+{
+	struct tv_machine_opts opt = { .backend = tv_backend_find("emu"), .ram_size = 4096 + 1 };
+	struct tv_machine m;
+
+	ck_assert_ptr_nonnull(opt.backend);
+	ck_assert_int_ne(tv_machine_create(&m, &opt), 0);
+	ck_assert_ptr_null(m.be);
+	tv_machine_destroy(&m);
+	tv_machine_destroy(&m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vm_lifecycle");
@@ -174,6 +190,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_200_emu_vms_give_their_memory_back, 0, TV_MODE_COUNT);
 	tcase_add_loop_test(tc, test_emu_vm_opens_once_and_closes_without_a_flush, 0, TV_MODE_COUNT);
 	tcase_add_test(tc, test_emu_vcpu_replaced_on_a_live_vm_runs);
+	tcase_add_test(tc, test_failed_create_then_destroy_frees_nothing_twice);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }
