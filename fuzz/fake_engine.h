@@ -2,7 +2,8 @@
  * input as a stream of operations: set a register, change a byte of guest RAM, make the next
  * register read fail, or take an exit (IO, MMIO, HLT, ...). IO and MMIO exits go to the I/O
  * handler the machine gave vcpu_create, as a real backend's do, so everything above backend/
- * (core/machine/machine.c, hypercalls.c, bus.c, record.c, insn.c, trace.c) runs its real code on fuzzed exits.
+ * (core/machine/machine.c, hypercalls.c, bus.c, record.c, insn.c, trace.c) runs its real code on
+ * fuzzed exits.
  *
  * Operations, each a u8 tag (tag % 7) and its fields (fuzz_input.h):
  *   0 RAM     u32 gpa, u8 len (% 32 + 1), len bytes: stored when all of it lies in guest RAM

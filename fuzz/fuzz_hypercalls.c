@@ -1,7 +1,8 @@
 /* Drives the machine's exit handling (the device table of core/machine/machine.c, the hypercalls
  * of hypercalls.c and the warning bus of bus.c, the string I/O merging and decoding of record.c
- * and core/guest/insn.c, the trace records of trace.c) through tv_run, with the fake engine of fake_engine.h in place of KVM or Unicorn: every
- * exit, register value and byte of guest RAM the handlers see comes from the input. Guest RAM is
+ * and core/guest/insn.c, the trace records of trace.c) through tv_run, with the fake engine of
+ * fake_engine.h in place of KVM or Unicorn: every exit, register value and byte of guest RAM the
+ * handlers see comes from the input. Guest RAM is
  * a heap buffer of exactly its size, so a host access outside it is an AddressSanitizer report.
  *
  * Input: u8 pages (RAM is 1 + pages % 64 pages of 4 KiB), u8 mode (% 5: real, protected,

@@ -1,5 +1,6 @@
 /* Hostile hypercall arguments on both engines: they must print nothing, leave the failure and its
- * reason in m.hc, and let the guest go on to its next instruction; a flood of them is throttled. Helpers and guests: hc_test.h. */
+ * reason in m.hc, and let the guest go on to its next instruction; a flood of them is throttled.
+ * Helpers and guests: hc_test.h. */
 #include <inttypes.h>
 #include <string.h>
 

@@ -1,5 +1,6 @@
 /* HC_printStr and HC_gvaToHva through the guest's own page tables (paged modes), on both
- * engines: an alias of a large page, and a string across two pages mapped out of order. Helpers and guests: hc_test.h. */
+ * engines: an alias of a large page, and a string across two pages mapped out of order.
+ * Helpers and guests: hc_test.h. */
 #include <string.h>
 
 #include "hc_test.h"

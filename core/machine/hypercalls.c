@@ -60,7 +60,8 @@ static void hc_detach(void *ctx, struct tv_machine *m)
 
 /* Marks the hypercall failed and says why on stderr, one line, unless this kind of message has
  * been said often enough already. */
-static void hc_fail(struct hc_device *d, struct tv_machine *m, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void hc_fail(struct hc_device *d, struct tv_machine *m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void hc_fail(struct hc_device *d, struct tv_machine *m, const char *fmt, ...)
 {
 	va_list ap;
@@ -86,7 +87,8 @@ static void hc_console(struct tv_machine *m, const void *bytes, size_t len)
 
 /* The guest's value for an OUT hypercall, or false (with the failure recorded) when the guest
  * used the wrong width or direction. */
-static bool hc_out_arg(struct hc_device *d, struct tv_machine *m, const struct tv_exit *e, uint32_t *value)
+static bool hc_out_arg(struct hc_device *d, struct tv_machine *m, const struct tv_exit *e,
+		       uint32_t *value)
 {
 	if (e->io.direction != TV_IO_OUT || e->io.size != 4 || e->io.count != 1) {
 		hc_fail(d, m, "expects one 32-bit OUT (outl) on port 0x%x, got %s of size %u count %u",
@@ -134,8 +136,8 @@ static bool hc_sregs(struct hc_device *d, struct tv_machine *m, struct tv_sregs 
 
 /* gva to a host pointer for len bytes that stay within one guest page; NULL and a recorded
  * failure when the address is not mapped or not in RAM. */
-static const uint8_t *hc_translate(struct hc_device *d, struct tv_machine *m, const struct tv_sregs *s, uint64_t gva,
-				   uint64_t len)
+static const uint8_t *hc_translate(struct hc_device *d, struct tv_machine *m,
+				   const struct tv_sregs *s, uint64_t gva, uint64_t len)
 {
 	enum tv_walk_result r;
 	const uint8_t *p;
@@ -217,8 +219,8 @@ static void hc_print_str(struct hc_device *d, struct tv_machine *m, struct tv_ex
 				hc_fail(d, m, "the string address 0x%" PRIx32 " maps to physical 0x%" PRIx64
 					", outside guest RAM (0x%" PRIx64 " bytes)", gva, gpa, m->ram.size);
 			else
-				hc_fail(d, m, "the string at 0x%" PRIx32 " runs to the end of guest RAM or of "
-					"its mapping (0x%" PRIx64 ") with no NUL", gva, addr);
+				hc_fail(d, m, "the string at 0x%" PRIx32 " runs to the end of guest RAM "
+					"or of its mapping (0x%" PRIx64 ") with no NUL", gva, addr);
 			return;
 		}
 		if (n > m->ram.size - gpa)
