@@ -45,9 +45,12 @@ struct tv_exit {
 			uint8_t direction; /* enum tv_io_dir */
 			uint8_t size;      /* 1, 2 or 4 bytes per element */
 			uint16_t port;
-			uint32_t count; /* elements; > 1 only for string I/O an engine batches */
+			uint32_t count; /* elements; > 1 for string I/O an engine batches, or for
+			                 * the OUTs of a coalesced port (see exits) */
 			void *data;     /* count * size bytes, owned by the backend, valid until the
 			                 * next run; the I/O handler fills it for IN */
+			uint32_t exits; /* how many of the guest's exits this one stands for: count
+			                 * for a coalesced port's gathered OUTs, else 0 (one) */
 		} io;
 		struct {
 			uint64_t addr; /* guest-physical */
@@ -201,6 +204,12 @@ struct tv_backend_ops {
 	 * 0xf000) in ram to its HLT with the least code the engine allows and no twinvm code in the
 	 * loop: a bare KVM_RUN loop; uc_emu_start with one OUT hook (io->hook) or none. Each OUT
 	 * is counted, and printed as io says. */
+	/* Optional. Coalesced ports, as KVM_CAP_COALESCED_PIO has them: one-byte OUTs to port
+	 * (on true) need not reach the I/O handler one by one; the engine may gather them and hand
+	 * them over as one exit whose io.exits says how many they were, before any other exit
+	 * and before run() returns, in the guest's order. Only in the fast run mode. */
+	int (*coalesce_pio)(struct tv_vcpu *v, uint16_t port, bool on);
+
 	int (*raw_run)(void *ram, uint64_t ram_size, const struct tv_raw_io *io,
 		       struct tv_raw_result *res);
 

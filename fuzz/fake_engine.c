@@ -188,6 +188,7 @@ static int op_io(struct tv_vcpu *v, struct tv_exit *e)
 	e->io.size = sizes[(flags >> 1) & 3];
 	e->io.port = fz_u16(v->ops);
 	e->io.count = fz_u16(v->ops) % (IO_DATA_MAX / e->io.size) + 1;
+	e->io.exits = 0; /* no coalesced ports: the fake has no coalesce_pio */
 	len = (size_t)e->io.count * e->io.size;
 	free(v->data); /* the fast mode's previous exit, handled already */
 	v->data = malloc(len);

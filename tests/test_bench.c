@@ -12,13 +12,14 @@ static const char *const keys[] = {
 	"exit_cost_ratio",	  "exit_cost_count_ratio",  "throughput_ratio",
 	"lifecycle_ms",		  "preempt_latency_us_p50", "preempt_latency_us_p99",
 	"share_error",		  "diff_exits_per_s",	    "diff_steps_per_s",
-	"startup_ratio",	  "startup_rss_ratio",
+	"startup_ratio",	  "startup_rss_ratio",	    "exit_cost_single_ratio",
 };
 
 /* The ratios measured on every engine that runs real and protected mode: each a positive finite
  * number, its range around its median. */
 static const char *const ratios[] = { "exit_cost_ratio", "exit_cost_count_ratio",
-				      "throughput_ratio", "startup_ratio", "startup_rss_ratio" };
+				      "exit_cost_single_ratio", "throughput_ratio", "startup_ratio",
+				      "startup_rss_ratio" };
 
 static void check_ratio(json_t *obj, const char *engine, const char *key)
 {

@@ -68,6 +68,7 @@ const struct tv_backend_ops tv_emu_backend = {
 	.kick = emu_kick,
 	.set_signal_mask = emu_set_signal_mask,
 	.vm_label = emu_vm_label,
+	.coalesce_pio = emu_coalesce_pio,
 	.raw_run = emu_raw_run,
 	.translate = NULL,
 	.cpuid = emu_cpuid,

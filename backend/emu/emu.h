@@ -64,6 +64,9 @@ struct tv_vm {
 	int label;            /* this process's VM number, for "VMFD: 1" style output */
 };
 
+/* One-byte OUTs to a coalesced port gathered before they go to the handler as one exit. */
+#define EMU_RING_MAX 4096
+
 /* An exit that run() will return, with the bytes its io.data points to. */
 struct emu_pending {
 	struct tv_exit exit;
@@ -111,6 +114,13 @@ struct tv_vcpu {
 	struct emu_pending scratch; /* an exit handled in place (fast mode) */
 	struct emu_pending fast_io; /* the fast mode's IN and OUT exits (emu_exits_init) */
 
+	/* Coalesced ports (coalesce_pio): their one-byte OUTs wait here in the fast mode, and go to
+	 * the handler as one exit before any other exit and when uc_emu_start returns. */
+	uint8_t coalesced[65536 / 8];
+	uint16_t ring_port;
+	unsigned ring_len;
+	uint8_t ring[EMU_RING_MAX];
+
 	/* The segments' hidden parts as set_sregs received them: Unicorn has no way to report a
 	 * segment's base, limit or flags, only its selector. */
 	struct tv_sregs shadow;
@@ -153,6 +163,13 @@ void emu_stop_engine(struct tv_vcpu *v, enum emu_stop why, const char *note);
 
 /* The constant part of the fast mode's I/O exit, once per vCPU. */
 void emu_exits_init(struct tv_vcpu *v);
+
+/* Hands the coalesced OUTs gathered so far to the handler as one exit: its answer (TV_IO_CONTINUE
+ * when there were none). */
+int emu_ring_flush(struct tv_vcpu *v);
+
+/* The coalesce_pio op. */
+int emu_coalesce_pio(struct tv_vcpu *v, uint16_t port, bool on);
 
 uint32_t emu_on_in(uc_engine *uc, uint32_t port, int size, void *opaque);
 void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque);

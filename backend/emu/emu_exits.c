@@ -92,6 +92,7 @@ static void emu_io_fill(struct emu_pending *p, uint8_t dir, uint32_t port, int s
 	p->exit.io.size = (uint8_t)size;
 	p->exit.io.port = (uint16_t)port;
 	p->exit.io.count = 1; /* Unicorn calls the hooks once per element of string I/O */
+	p->exit.io.exits = 0;
 	p->exit.io.data = p->data;
 }
 
@@ -144,6 +145,62 @@ void emu_exits_init(struct tv_vcpu *v)
 	x->io.data = v->fast_io.data;
 }
 
+int emu_coalesce_pio(struct tv_vcpu *v, uint16_t port, bool on)
+{
+	uint8_t bit = (uint8_t)(1u << (port % 8));
+
+	if (on)
+		v->coalesced[port / 8] |= bit;
+	else
+		v->coalesced[port / 8] &= (uint8_t)~bit;
+	EMU_LOG(v->log, "coalesce_pio(port 0x%x, %s): one-byte OUTs %s", port, on ? "on" : "off",
+		on ? "gathered in the fast mode" : "one exit each");
+	return 0;
+}
+
+int emu_ring_flush(struct tv_vcpu *v)
+{
+	struct tv_exit *x = &v->fast_io.exit;
+	int rc;
+
+	if (!v->ring_len)
+		return TV_IO_CONTINUE;
+	x->io.direction = TV_IO_OUT;
+	x->io.size = 1;
+	x->io.port = v->ring_port;
+	x->io.count = x->io.exits = v->ring_len;
+	x->io.data = v->ring;
+	v->ring_len = 0;
+	rc = v->cfg.on_io(v->cfg.ctx, x);
+	x->io.count = 1;
+	x->io.exits = 0;
+	x->io.data = v->fast_io.data;
+	return rc;
+}
+
+/* Before any other exit: the coalesced OUTs the guest made first. false when the handler did not
+ * take them (an output failure), which ends the run like the handler's answer to any exit. */
+static bool emu_ring_before(struct tv_vcpu *v)
+{
+	int rc = emu_ring_flush(v);
+
+	if (__builtin_expect(rc == TV_IO_CONTINUE, 1))
+		return true;
+	emu_io_fast_end(v, rc);
+	return false;
+}
+
+/* A one-byte OUT to a coalesced port, in the fast mode: kept in the ring, which is handed over
+ * first when full or when another port's OUTs come. */
+static void emu_ring_add(struct tv_vcpu *v, uint32_t port, uint32_t value)
+{
+	if ((v->ring_len == EMU_RING_MAX || (v->ring_len && v->ring_port != port)) &&
+	    !emu_ring_before(v))
+		return;
+	v->ring_port = (uint16_t)port;
+	v->ring[v->ring_len++] = (uint8_t)value;
+}
+
 /* The fast mode's IN and OUT (no run flag that keeps exits, no --trace-api) are the exits a
  * guest makes most: they use the vCPU's own slot, whose constant fields emu_exits_init set once,
  * write only what the instruction says, and on the handler's TV_IO_CONTINUE return to the guest
@@ -160,6 +217,8 @@ uint32_t emu_on_in(uc_engine *uc, uint32_t port, int size, void *opaque)
 		size = 4;
 	if (__builtin_expect(!v->io_fast, 0))
 		return emu_in_kept(v, port, size);
+	if (v->ring_len && !emu_ring_before(v))
+		return ~0u;
 	x->io.direction = TV_IO_IN;
 	x->io.size = (uint8_t)size;
 	x->io.port = (uint16_t)port;
@@ -184,6 +243,12 @@ void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *op
 		emu_out_kept(v, port, size, value);
 		return;
 	}
+	if (size == 1 && (v->coalesced[port / 8] & (1u << (port % 8)))) {
+		emu_ring_add(v, port, value);
+		return;
+	}
+	if (v->ring_len && !emu_ring_before(v))
+		return;
 	x->io.direction = TV_IO_OUT;
 	x->io.size = (uint8_t)size;
 	x->io.port = (uint16_t)port;
@@ -196,7 +261,11 @@ void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *op
 static struct emu_pending *emu_mmio_begin(struct tv_vcpu *v, uint64_t addr, unsigned size,
 					  uint8_t is_write)
 {
-	struct emu_pending *p = emu_exit_begin(v, TV_EXIT_MMIO);
+	struct emu_pending *p;
+
+	if (v->ring_len) /* a failure there ends the run; this exit is still handled */
+		emu_ring_before(v);
+	p = emu_exit_begin(v, TV_EXIT_MMIO);
 
 	p->exit.mmio.addr = addr;
 	p->exit.mmio.len = size;

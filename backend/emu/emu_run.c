@@ -195,6 +195,11 @@ static int emu_start_once(struct tv_vcpu *v, bool async, uc_err *err)
 	if (async)
 		atomic_store(&v->async_uc, NULL);
 	v->in_run = false;
+	if (v->ring_len) { /* the coalesced OUTs since the last exit, before run() returns */
+		rc = emu_ring_flush(v);
+		if (rc < 0 && !v->io_error)
+			v->io_error = rc;
+	}
 	EMU_LOG(v->log,
 		"uc_emu_start(begin 0x%" PRIx64 ", until 0x%" PRIx64 ", timeout 0, count 0) = %s", begin,
 		EMU_UNREACHABLE, emu_err_name(*err));

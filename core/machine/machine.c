@@ -188,6 +188,19 @@ int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode)
 	return 0;
 }
 
+/* Takes coalescing off the ports [first, first + count) that have it. */
+static void uncoalesce(struct tv_machine *m, uint32_t first, uint32_t count)
+{
+	for (unsigned i = 0; i < m->ncoalesced;) {
+		if (m->coalesced[i] - first < count) {
+			m->be->coalesce_pio(m->vcpu, m->coalesced[i], false);
+			m->coalesced[i] = m->coalesced[--m->ncoalesced];
+		} else {
+			i++;
+		}
+	}
+}
+
 int tv_machine_add_pio(struct tv_machine *m, uint16_t first, uint32_t count, tv_device_fn fn,
 		       void *ctx)
 {
@@ -206,7 +219,24 @@ int tv_machine_add_pio(struct tv_machine *m, uint16_t first, uint32_t count, tv_
 	m->pio[m->npio] = (struct tv_device){ .fn = fn, .ctx = ctx, .first = first, .count = count };
 	memset(m->pio_slot + first, (int)m->npio, count);
 	m->npio++;
+	uncoalesce(m, first, count); /* the new handler may want every exit */
 	return 0;
+}
+
+int tv_machine_coalesce_pio(struct tv_machine *m, uint16_t port)
+{
+	int rc;
+
+	if (m->opt.max_exits || !m->be || !m->be->coalesce_pio)
+		return 0;
+	if (m->ncoalesced == TV_COALESCED_MAX) {
+		tv_set_error("more than %d coalesced ports", TV_COALESCED_MAX);
+		return -ENOSPC;
+	}
+	rc = m->be->coalesce_pio(m->vcpu, port, true);
+	if (!rc)
+		m->coalesced[m->ncoalesced++] = port;
+	return rc;
 }
 
 int tv_machine_add_mmio(struct tv_machine *m, uint64_t first, uint64_t len, tv_device_fn fn,
@@ -249,13 +279,15 @@ int tv_machine_add_cleanup(struct tv_machine *m, void (*fn)(void *ctx, struct tv
 /* Counts one exit in m->stats, wherever it was taken. Inline: it is part of every exit. */
 static inline void count_exit(struct tv_machine *m, const struct tv_exit *e)
 {
-	m->stats.total++;
+	uint64_t n = e->reason == TV_EXIT_IO && e->io.exits ? e->io.exits : 1; /* coalesced */
+
+	m->stats.total += n;
 	if ((unsigned)e->reason < TV_EXIT_REASON_MAX)
-		m->stats.by_reason[e->reason]++;
+		m->stats.by_reason[e->reason] += n;
 	if (e->reason == TV_EXIT_IO && e->io.direction == TV_IO_IN)
-		m->stats.io_in++;
+		m->stats.io_in += n;
 	else if (e->reason == TV_EXIT_IO)
-		m->stats.io_out++;
+		m->stats.io_out += n;
 }
 
 static const struct tv_device *mmio_device(const struct tv_machine *m, uint64_t addr)

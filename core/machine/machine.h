@@ -31,6 +31,7 @@ typedef int (*tv_device_fn)(void *ctx, struct tv_machine *m, struct tv_exit *e);
 #define TV_PIO_HANDLERS_MAX 32
 #define TV_MMIO_HANDLERS_MAX 8
 #define TV_CLEANUPS_MAX 8
+#define TV_COALESCED_MAX 4
 
 struct tv_device {
 	tv_device_fn fn;
@@ -78,6 +79,8 @@ struct tv_machine {
 		void *ctx;
 	} cleanup[TV_CLEANUPS_MAX]; /* run by tv_machine_destroy, the last registered first */
 	unsigned ncleanup;
+	uint16_t coalesced[TV_COALESCED_MAX]; /* ports the engine gathers OUTs of */
+	unsigned ncoalesced;
 	/* The first write to the console or the trace that failed: the run stops there
 	 * (tv_machine_run returns -EIO) and the tool says "writing <file>: <reason>". */
 	const char *output_failed; /* "console" or "trace"; NULL while every write succeeded */
@@ -114,6 +117,13 @@ int tv_machine_add_pio(struct tv_machine *m, uint16_t first, uint32_t count, tv_
  * claimed when len is 0. 0, or -ENOSPC/-EINVAL. */
 int tv_machine_add_mmio(struct tv_machine *m, uint64_t first, uint64_t len, tv_device_fn fn,
 			void *ctx);
+
+/* Lets the engine gather one-byte OUTs to port and hand them to its device as one exit whose
+ * io.exits says how many (backend.h, coalesce_pio): for a device that takes count > 1, such as
+ * HC_print8bit's console. The exits are counted one by one all the same, and come before any
+ * other exit, in order. Not with max_exits (which stops at an exact exit), not where the engine
+ * cannot, and undone when the port is registered again. 0, or -errno. */
+int tv_machine_coalesce_pio(struct tv_machine *m, uint16_t port);
 
 /* The handler registered for port (pio[0] when nobody claimed it), for a device that wraps
  * another. */
