@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdlib.h>
 
 struct warning_bus {
 	FILE *out;
@@ -50,15 +49,9 @@ static int unclaimed_mmio(void *ctx, struct tv_machine *m, struct tv_exit *e)
 	return b->empty_mmio.fn(b->empty_mmio.ctx, m, e);
 }
 
-static void bus_detach(void *ctx, struct tv_machine *m)
-{
-	(void)m;
-	free(ctx);
-}
-
 int tv_bus_warn_attach(struct tv_machine *m, FILE *out)
 {
-	struct warning_bus *b = calloc(1, sizeof(*b));
+	struct warning_bus *b = tv_machine_device_alloc(m, sizeof(*b), NULL);
 	int rc;
 
 	if (!b)
@@ -66,11 +59,6 @@ int tv_bus_warn_attach(struct tv_machine *m, FILE *out)
 	b->out = out;
 	b->empty_pio = m->pio[0];
 	b->empty_mmio = m->mmio_unclaimed;
-	rc = tv_machine_add_cleanup(m, bus_detach, b);
-	if (rc) {
-		free(b);
-		return rc;
-	}
 	rc = tv_machine_add_pio(m, 0, 0, unclaimed_port, b);
 	if (!rc)
 		rc = tv_machine_add_mmio(m, 0, 0, unclaimed_mmio, b);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "layout.h"
@@ -42,7 +41,7 @@ static bool hc_log_count(struct tv_machine *m, struct tv_hc_log *log, const char
 	return true;
 }
 
-/* At the machine's end: says what was suppressed, and frees the device. */
+/* At the machine's end: says what was suppressed. */
 static void hc_detach(void *ctx, struct tv_machine *m)
 {
 	struct hc_device *d = ctx;
@@ -55,7 +54,6 @@ static void hc_detach(void *ctx, struct tv_machine *m)
 				log->kind[i].name, log->kind[i].last,
 				log->kind[i].count - TV_HC_LOG_REPEAT);
 	}
-	free(d);
 }
 
 /* Marks the hypercall failed and says why on stderr, one line, unless this kind of message has
@@ -319,17 +317,6 @@ HC_PORT_HANDLER(on_gva_to_hva, "HC_gvaToHva", hc_gva_to_hva)
 
 int tv_hypercalls_attach(struct tv_machine *m, FILE *warnings)
 {
-	struct hc_device *d = calloc(1, sizeof(*d));
-	int rc;
-
-	if (!d)
-		return -ENOMEM;
-	d->warnings = warnings;
-	rc = tv_machine_add_cleanup(m, hc_detach, d);
-	if (rc) {
-		free(d);
-		return rc;
-	}
 	static const struct {
 		uint16_t port;
 		tv_device_fn fn;
@@ -338,7 +325,12 @@ int tv_hypercalls_attach(struct tv_machine *m, FILE *warnings)
 		{ TV_HC_NUMEXITS, on_num_exits },	{ TV_HC_PRINTSTR, on_print_str },
 		{ TV_HC_NUMEXITSBYTYPE, on_num_exits_by_type }, { TV_HC_GVATOHVA, on_gva_to_hva },
 	};
+	struct hc_device *d = tv_machine_device_alloc(m, sizeof(*d), hc_detach);
+	int rc = 0;
 
+	if (!d)
+		return -ENOMEM;
+	d->warnings = warnings;
 	for (unsigned i = 0; i < TV_HC_COUNT && !rc; i++)
 		rc = tv_machine_add_pio(m, ports[i].port, 1, ports[i].fn, d);
 	/* HC_print8bit takes a run of bytes as well as one: where the engine can, a guest's

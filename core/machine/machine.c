@@ -108,7 +108,10 @@ void tv_machine_destroy(struct tv_machine *m)
 {
 	while (m->ncleanup > 0) {
 		m->ncleanup--;
-		m->cleanup[m->ncleanup].fn(m->cleanup[m->ncleanup].ctx, m);
+		if (m->cleanup[m->ncleanup].fn)
+			m->cleanup[m->ncleanup].fn(m->cleanup[m->ncleanup].ctx, m);
+		if (m->cleanup[m->ncleanup].owned)
+			free(m->cleanup[m->ncleanup].ctx);
 	}
 	free(m->pio_slot);
 	m->pio_slot = NULL;
@@ -272,8 +275,26 @@ int tv_machine_add_cleanup(struct tv_machine *m, void (*fn)(void *ctx, struct tv
 	}
 	m->cleanup[m->ncleanup].fn = fn;
 	m->cleanup[m->ncleanup].ctx = ctx;
+	m->cleanup[m->ncleanup].owned = false;
 	m->ncleanup++;
 	return 0;
+}
+
+void *tv_machine_device_alloc(struct tv_machine *m, size_t size,
+			      void (*fn)(void *ctx, struct tv_machine *m))
+{
+	void *state = calloc(1, size);
+
+	if (!state) {
+		tv_set_error("a device's state: out of memory");
+		return NULL;
+	}
+	if (tv_machine_add_cleanup(m, fn, state) != 0) {
+		free(state);
+		return NULL;
+	}
+	m->cleanup[m->ncleanup - 1].owned = true;
+	return state;
 }
 
 /* Counts one exit in m->stats, wherever it was taken. Inline: it is part of every exit. */

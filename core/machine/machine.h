@@ -77,6 +77,7 @@ struct tv_machine {
 	struct {
 		void (*fn)(void *ctx, struct tv_machine *m);
 		void *ctx;
+		bool owned; /* ctx is tv_machine_device_alloc's: freed after fn */
 	} cleanup[TV_CLEANUPS_MAX]; /* run by tv_machine_destroy, the last registered first */
 	unsigned ncleanup;
 	uint16_t coalesced[TV_COALESCED_MAX]; /* ports the engine gathers OUTs of */
@@ -133,6 +134,12 @@ const struct tv_device *tv_machine_pio_at(const struct tv_machine *m, uint16_t p
  * suppressed. 0, or -ENOSPC. */
 int tv_machine_add_cleanup(struct tv_machine *m, void (*fn)(void *ctx, struct tv_machine *m),
 			   void *ctx);
+
+/* A device's state: size zeroed bytes that live as long as m. At tv_machine_destroy, fn (if not
+ * NULL) runs first (a device says what it suppressed), then the state is freed. NULL when out
+ * of memory or of clean-up slots, with the reason in tv_last_error(). */
+void *tv_machine_device_alloc(struct tv_machine *m, size_t size,
+			      void (*fn)(void *ctx, struct tv_machine *m));
 
 /* Handles one IO or MMIO exit through the device table and counts it: the engine's on_io. */
 int tv_machine_io(void *machine, struct tv_exit *e);
