@@ -40,8 +40,9 @@ static int report(struct tv_machine *m, const struct tv_guest *g, const struct t
 		snprintf(line, sizeof(line), "registers unreadable: %s", tv_last_error());
 
 	if (e->reason == TV_EXIT_HLT) {
-		failed = g->builtin && g->builtin->check ? g->builtin->check(m, stdout) : 0;
-		fflush(stdout);
+		/* The checks' lines go with the guest's output (stderr under --trace -). */
+		failed = g->builtin && g->builtin->check ? g->builtin->check(m, m->opt.console) : 0;
+		fflush(m->opt.console);
 		fprintf(stderr, "twinvm: guest halted");
 		print_exit_counts(m);
 		if (failed) {
@@ -101,6 +102,14 @@ static bool mode_unsupported(const struct tv_backend_ops *be, enum tv_mode mode,
 	return true;
 }
 
+/* The file an output failure was on, for the message: the trace's path, or stdout. */
+static const char *trace_name(const struct tv_run_options *o, const char *failed)
+{
+	if (strcmp(failed, "trace") != 0)
+		return "stdout"; /* the console: stdout, or stderr under --trace - */
+	return strcmp(o->trace_path, "-") == 0 ? "stdout" : o->trace_path;
+}
+
 static bool died(const struct tv_exit *e)
 {
 	return e->reason == TV_EXIT_SHUTDOWN || e->reason == TV_EXIT_FAIL_ENTRY ||
@@ -134,7 +143,11 @@ int tv_run_guest(const struct tv_run_options *o)
 	if (!be || !tv_cpu_engine_ok("run", be, o->cpu_model))
 		goto close_guest;
 
-	if (o->trace_path) {
+	if (o->trace_path && strcmp(o->trace_path, "-") == 0) {
+		/* The trace alone on stdout, for a pipe; the guest's own output goes to stderr. */
+		mopt.trace = stdout;
+		mopt.console = stderr;
+	} else if (o->trace_path) {
 		mopt.trace = fopen(o->trace_path, "w");
 		if (!mopt.trace) {
 			fprintf(stderr, "twinvm: cannot write trace %s: %s\n", o->trace_path,
@@ -157,8 +170,7 @@ int tv_run_guest(const struct tv_run_options *o)
 	rc = tv_run(&m, o->timeout_s, &e);
 	if (rc && m.output_failed) {
 		lost = true;
-		status = tv_output_lost("twinvm", strcmp(m.output_failed, "trace") ? "stdout"
-						   : o->trace_path, m.output_errno);
+		status = tv_output_lost("twinvm", trace_name(o, m.output_failed), m.output_errno);
 		goto destroy;
 	}
 	if (rc) {
@@ -171,7 +183,7 @@ int tv_run_guest(const struct tv_run_options *o)
 destroy:
 	tv_machine_destroy(&m);
 close_trace:
-	if (mopt.trace && fclose(mopt.trace) != 0 && !lost)
+	if (mopt.trace && mopt.trace != stdout && fclose(mopt.trace) != 0 && !lost)
 		status = tv_output_lost("twinvm", o->trace_path, errno);
 close_guest:
 	tv_guest_close(&g);

@@ -1,5 +1,6 @@
 /* The twinvm binary as a user runs it: exit codes and one clear line for every bad input. */
 #include <fcntl.h>
+#include <jansson.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -309,6 +310,30 @@ START_TEST(test_simple_kvm_flags)
 }
 END_TEST
 
+/* --trace - puts the trace alone on stdout, one JSON object a line (a pipe into jq works), and
+ * the guest's output and the checks' lines on stderr; no file named "-" appears. */
+START_TEST(test_trace_dash_is_stdout)
+{
+	struct result r;
+	struct stat st;
+	int lines = 0;
+
+	RUN(&r, "run", "--backend", "emu", "--mode", "real", "--guest", "hello", "--trace", "-");
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+		json_error_t err;
+		json_t *rec = json_loads(line, 0, &err);
+
+		ck_assert_msg(json_is_object(rec), "stdout line %d is no JSON object: %s", lines + 1,
+			      line);
+		json_decref(rec);
+	}
+	ck_assert_int_eq(lines, 16); /* 14 OUTs, the HLT, guest RAM's hash */
+	ck_assert_msg(strstr(r.err, "Hello, world!\n42 at 0x400: ok") != NULL, "%s", r.err);
+	ck_assert_int_ne(stat("-", &st), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -333,6 +358,7 @@ int main(void)
 	tcase_add_test(tc, test_run_hello_on_emu_exits_0);
 	tcase_add_test(tc, test_guest_ending_in_shutdown_exits_1);
 	tcase_add_test(tc, test_simple_kvm_flags);
+	tcase_add_test(tc, test_trace_dash_is_stdout);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }
