@@ -21,6 +21,8 @@ static const char run_usage[] =
 	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit;\n"
 	"                              at most a year, 31536000)\n"
 	"      --max-exits N           stop the guest after N exits (for recording endless guests)\n"
+	"      --strict                a hypercall used wrongly (operand size, direction, a bad\n"
+	"                              pointer) ends the run with exit 1, not a warning\n"
 	"  -h, --help                  this text\n"
 	"\n"
 	"Exit status: 0 the guest halted (and a built-in guest's checks passed); 1 it ended any\n"
@@ -37,6 +39,7 @@ int tv_cmd_run(int argc, char **argv)
 		TV_OPT("mem", 0, MEM, &o.mem, .hint = "give a multiple of 4K from 128K to 3G"),
 		TV_OPT("trace", 0, TEXT, &o.trace_path),
 		TV_OPT("trace-api", 0, FLAG, &o.trace_api),
+		TV_OPT("strict", 0, FLAG, &o.strict),
 		TV_OPT("timeout", 0, SECONDS, &o.timeout_s,
 		       .hint = "give seconds from 0 to a year (31536000), e.g. 10 or 500ms"),
 		TV_OPT("max-exits", 0, COUNT, &o.max_exits, .hint = "give a positive count"),

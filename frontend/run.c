@@ -124,6 +124,7 @@ int tv_run_guest(const struct tv_run_options *o)
 		.api_log = o->trace_api ? stderr : NULL,
 		.max_exits = o->max_exits,
 		.warnings = stderr,
+		.strict = o->strict,
 	};
 	const struct tv_backend_ops *be;
 	struct tv_machine m;
@@ -171,6 +172,12 @@ int tv_run_guest(const struct tv_run_options *o)
 	if (rc && m.output_failed) {
 		lost = true;
 		status = tv_output_lost("twinvm", trace_name(o, m.output_failed), m.output_errno);
+		goto destroy;
+	}
+	if (rc == -EPROTO && m.hc.failed) {
+		fflush(stdout);
+		fprintf(stderr, "twinvm: --strict: %s used wrongly: %s\n", m.hc.name, m.hc.error);
+		status = TV_EXIT_STATUS_GUEST;
 		goto destroy;
 	}
 	if (rc) {

@@ -334,6 +334,30 @@ START_TEST(test_trace_dash_is_stdout)
 }
 END_TEST
 
+/* --strict: a hypercall used wrongly (HC_print32bit as a byte) ends the run with exit 1 and one
+ * line naming it; without it the guest goes on and halts (exit 0) after a warning. */
+START_TEST(test_strict_ends_the_run_at_a_refused_hypercall)
+{
+	static const uint8_t guest[] = { 0xb0, 0x07, 0xe6, 0xea, 0xf4 }; /* mov al,7; out 0xea,al; hlt */
+	struct result r;
+	char path[64];
+	FILE *f = fopen(tv_temp_path(path, sizeof(path), ".bin"), "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(guest, 1, sizeof(guest), f), sizeof(guest));
+	fclose(f);
+	RUN(&r, "run", "--backend", "emu", "--mode", "real", "--guest", path, "--strict");
+	ck_assert_msg(r.status == 1, "status %d: %s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "--strict: HC_print32bit used wrongly") != NULL, "%s", r.err);
+	ck_assert_msg(strstr(r.err, "guest halted") == NULL, "%s", r.err);
+	ck_assert_int_eq(tv_count_lines(r.err), 1);
+	RUN(&r, "run", "--backend", "emu", "--mode", "real", "--guest", path);
+	unlink(path);
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "HC_print32bit: expects one 32-bit OUT") != NULL, "%s", r.err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -359,6 +383,7 @@ int main(void)
 	tcase_add_test(tc, test_guest_ending_in_shutdown_exits_1);
 	tcase_add_test(tc, test_simple_kvm_flags);
 	tcase_add_test(tc, test_trace_dash_is_stdout);
+	tcase_add_test(tc, test_strict_ends_the_run_at_a_refused_hypercall);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

@@ -68,7 +68,7 @@ static void hc_fail(struct hc_device *d, struct tv_machine *m, const char *fmt, 
 	vsnprintf(m->hc.error, sizeof(m->hc.error), fmt, ap);
 	va_end(ap);
 	m->hc.failed = true;
-	if (d->warnings && hc_log_count(m, &d->log, fmt)) {
+	if (d->warnings && !m->opt.strict && hc_log_count(m, &d->log, fmt)) { /* strict: the run ends */
 		/* After the guest's own output so far, not in the middle of its line. */
 		tv_machine_flush(m, m->opt.console, "console");
 		fprintf(d->warnings, "twinvm: %s: %s\n", m->hc.name, m->hc.error);
@@ -306,7 +306,7 @@ static void hc_begin(struct tv_machine *m, const char *name)
 	{                                                                      \
 		hc_begin(m, name);                                             \
 		fn(ctx, m, e);                                                 \
-		return TV_IO_CONTINUE;                                         \
+		return m->hc.failed && m->opt.strict ? -EPROTO : TV_IO_CONTINUE; \
 	}
 HC_PORT_HANDLER(on_print8bit, "HC_print8bit", hc_print8bit)
 HC_PORT_HANDLER(on_print32bit, "HC_print32bit", hc_print32bit)

@@ -51,6 +51,9 @@ struct tv_machine_opts {
 	/* The CPU model (set_cpu_model's name) for an engine that has models; NULL: its default.
 	 * An engine without (KVM, whose guests see the host's CPU) ignores it. */
 	const char *cpu_model;
+	/* A guest's wrong use of a device (a refused hypercall) ends the run: the device's handler
+	 * fails with -EPROTO, and m->hc says what was refused. */
+	bool strict;
 	/* Where devices say what went wrong in the guest's use of them (a refused hypercall, a
 	 * port nobody claimed: devices.h), or NULL to say nothing (probes, diff, benchmarks). */
 	FILE *warnings;
