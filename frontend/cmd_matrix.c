@@ -24,7 +24,9 @@ static const char matrix_usage[] =
 	"  -p, --policy POLICY         threads, io, rr or share (default share)\n"
 	"      --vm NAME|FILE[:WEIGHT] a VM: built-in guest1, guest2, guest1-noio, guest2-noio,\n"
 	"                              counter, or a raw real-mode image (a regular file; the\n"
-	"                              argument at most 255 characters); repeat for more VMs\n"
+	"                              argument at most 255 characters); repeat for more VMs.\n"
+	"                              WEIGHT (share only, 1 to 1000): two VMs given none get\n"
+	"                              7 and 3, more get 1 each\n"
 	"  -b, --backend auto|kvm|emu  engine (auto: KVM where its probe runs real mode)\n"
 	"  -q, --quantum TIME          time slice, e.g. 20ms (default 1s, the QUANTUM macro)\n"
 	"      --quanta N              stop after N turns in all\n"
@@ -206,6 +208,12 @@ static int matrix_args(const char *cmd, int argc, char **argv, struct matrix_arg
 		parse_vm(share ? "guest1:7" : "guest1", &a->specs[0]);
 		parse_vm(share ? "guest2:3" : "guest2", &a->specs[1]);
 		a->nspecs = 2;
+	}
+	if (a->opt.policy == TV_POLICY_SHARE && a->nspecs == 2 && !a->specs[0].weight &&
+	    !a->specs[1].weight) {
+		/* The documented 7:3 holds for any two VMs given without weights. */
+		a->specs[0].weight = 7;
+		a->specs[1].weight = 3;
 	}
 	for (int i = 0; i < a->nspecs && a->opt.policy != TV_POLICY_SHARE; i++)
 		if (a->specs[i].weight)

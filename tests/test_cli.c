@@ -358,6 +358,29 @@ START_TEST(test_strict_ends_the_run_at_a_refused_hypercall)
 }
 END_TEST
 
+/* Two VMs given with --vm and no weights keep share's documented 7:3 (the summary's weight
+ * column and their turns: 7 and 3 of 10). */
+START_TEST(test_matrix_two_vms_without_weights_share_7_to_3)
+{
+	struct result r;
+	const char *vm1, *vm2;
+	unsigned w1 = 0, w2 = 0, q1 = 0, q2 = 0;
+
+	RUN(&r, "matrix", "--backend", "emu", "--vm", "guest1-noio", "--vm", "guest2-noio",
+	    "--quantum", "10ms", "--quanta", "10", "--quiet");
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	vm1 = strstr(r.out, "guest1-noio");
+	vm2 = strstr(r.out, "guest2-noio");
+	ck_assert_msg(vm1 && vm2, "%s", r.out);
+	ck_assert_int_eq(sscanf(vm1, "guest1-noio %u %u", &w1, &q1), 2);
+	ck_assert_int_eq(sscanf(vm2, "guest2-noio %u %u", &w2, &q2), 2);
+	ck_assert_uint_eq(w1, 7);
+	ck_assert_uint_eq(w2, 3);
+	ck_assert_uint_eq(q1, 7);
+	ck_assert_uint_eq(q2, 3);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -384,6 +407,7 @@ int main(void)
 	tcase_add_test(tc, test_simple_kvm_flags);
 	tcase_add_test(tc, test_trace_dash_is_stdout);
 	tcase_add_test(tc, test_strict_ends_the_run_at_a_refused_hypercall);
+	tcase_add_test(tc, test_matrix_two_vms_without_weights_share_7_to_3);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }
