@@ -135,25 +135,31 @@ static double raw_per_exit(const struct tv_backend_ops *be, const uint8_t *image
 	return raw.seconds / (double)raw.io_exits;
 }
 
-/* twinvm's cost per exit (a HC_print8bit into a sink) over the raw loop's, per run: against a
- * baseline that prints the byte as HC_print8bit must (*cost) and one that only counts (*count). */
-static void exit_cost(const struct tv_backend_ops *be, const struct sizes *z, struct stat3 *cost,
-		      struct stat3 *count)
+/* twinvm's cost per exit of the OUT loop on port, over the raw loop's, per run: against a
+ * baseline that prints the byte as HC_print8bit must (*cost; NULL: not measured) and one that
+ * only counts (*count). On HC_print8bit's port an engine may coalesce the OUTs (machine.h); on a
+ * port no device claims (0x80) every exit goes through the machine's device table one by one. */
+static void exit_cost(const struct tv_backend_ops *be, const struct sizes *z, uint8_t port,
+		      struct stat3 *cost, struct stat3 *count)
 {
 	uint8_t image[sizeof(out_loop)];
 	double ratio[RUNS], count_ratio[RUNS];
 	int n = 0;
 
-	*cost = *count = (struct stat3){ 0 };
+	if (cost)
+		*cost = (struct stat3){ 0 };
+	*count = (struct stat3){ 0 };
 	image_with_count(image, out_loop, sizeof(out_loop), z->exits);
+	image[7] = port; /* the OUT's port */
 	twinvm_console = open_sink();
 	for (int i = 0; twinvm_console && i <= RUNS; i++) { /* run 0 is the warm-up */
-		double t, per_print, per_count;
+		double t, per_print = 1, per_count;
 		uint64_t exits;
 
 		if (twinvm_seconds(be, image, sizeof(image), 0, &t, &exits) != 0 || exits < 2)
 			break;
-		per_print = raw_per_exit(be, image, sizeof(image), true);
+		if (cost)
+			per_print = raw_per_exit(be, image, sizeof(image), true);
 		per_count = raw_per_exit(be, image, sizeof(image), false);
 		if (per_print <= 0 || per_count <= 0)
 			break;
@@ -165,36 +171,10 @@ static void exit_cost(const struct tv_backend_ops *be, const struct sizes *z, st
 	if (twinvm_console)
 		fclose(twinvm_console);
 	twinvm_console = NULL;
-	if (n == RUNS) {
+	if (n == RUNS && cost)
 		*cost = bench_summarise(ratio, n);
+	if (n == RUNS)
 		*count = bench_summarise(count_ratio, n);
-	}
-}
-
-/* twinvm's cost per exit of the same loop on a port no device claims (0x80), over the counting
- * baseline's: every exit through the machine's device table one by one, where HC_print8bit's
- * port may be coalesced (an engine gathers its OUTs: machine.h). */
-static struct stat3 exit_cost_single(const struct tv_backend_ops *be, const struct sizes *z)
-{
-	uint8_t image[sizeof(out_loop)];
-	double ratio[RUNS];
-	int n = 0;
-
-	image_with_count(image, out_loop, sizeof(out_loop), z->exits);
-	image[7] = 0x80; /* the OUT's port */
-	for (int i = 0; i <= RUNS; i++) { /* run 0 is the warm-up */
-		double t, per_count;
-		uint64_t exits;
-
-		if (twinvm_seconds(be, image, sizeof(image), 0, &t, &exits) != 0 || exits < 2)
-			break;
-		per_count = raw_per_exit(be, image, sizeof(image), false);
-		if (per_count <= 0)
-			break;
-		if (i > 0)
-			ratio[n++] = t / (double)(exits - 1) / per_count;
-	}
-	return n == RUNS ? bench_summarise(ratio, n) : (struct stat3){ 0 };
 }
 
 /* Instructions per second of a plain (or precise) run over the raw engine's with no hooks. */
@@ -346,10 +326,10 @@ static json_t *bench_engine(const struct tv_backend_ops *be, const struct sizes 
 	}
 	printf("%s:\n", be->name);
 	fflush(stdout);
-	exit_cost(be, z, &cost, &cost_count);
+	exit_cost(be, z, TV_HC_PRINT8BIT, &cost, &cost_count);
 	bench_row("exit cost, twinvm / raw printing", cost, "x", "<= 1.10");
 	bench_row("exit cost, twinvm / raw counting", cost_count, "x", NULL);
-	single = exit_cost_single(be, z);
+	exit_cost(be, z, 0x80, NULL, &single);
 	bench_row("exit cost, unclaimed port / counting", single, "x", NULL);
 	tput = throughput(be, z->rounds, 0, &ips);
 	bench_row("throughput, twinvm / raw", tput, "x", ">= 0.95");
