@@ -373,26 +373,40 @@ bool tv_machine_flush(struct tv_machine *m, FILE *f, const char *what)
 	return tv_machine_output_failed(m, f, what, errno);
 }
 
-int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
+int tv_machine_run_loop(struct tv_machine *m, double timeout_s, struct tv_exit *last,
+			int (*loop)(struct tv_machine *m, struct tv_exit *last))
 {
-	int rc;
+	int rc = tv_kick_arm(m->be, m->vcpu, timeout_s);
 
-	if (m->opt.trace) {
-		tv_set_error("a traced machine runs with tv_run (record.h)");
-		return -EINVAL;
-	}
-	rc = tv_kick_arm(m->be, m->vcpu, timeout_s);
 	if (rc)
 		return rc;
-	do {
-		rc = tv_machine_step(m, last);
-	} while (!rc && (last->reason == TV_EXIT_IO || last->reason == TV_EXIT_MMIO) &&
-		 !(m->opt.max_exits && m->stats.total >= m->opt.max_exits));
+	rc = loop(m, last);
 	tv_kick_disarm();
 	/* Devices leave the console's bytes in its buffer; the run's end is where they go out. */
 	if (!tv_machine_flush(m, m->opt.console, "console") && !rc)
 		rc = -EIO;
 	return rc;
+}
+
+/* The plain run's loop: on to the first exit no device handles in the engine. */
+static int plain_loop(struct tv_machine *m, struct tv_exit *last)
+{
+	int rc;
+
+	do {
+		rc = tv_machine_step(m, last);
+	} while (!rc && (last->reason == TV_EXIT_IO || last->reason == TV_EXIT_MMIO) &&
+		 !(m->opt.max_exits && m->stats.total >= m->opt.max_exits));
+	return rc;
+}
+
+int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
+{
+	if (m->opt.trace) {
+		tv_set_error("a traced machine runs with tv_run (record.h)");
+		return -EINVAL;
+	}
+	return tv_machine_run_loop(m, timeout_s, last, plain_loop);
 }
 
 void tv_format_regs(const struct tv_regs *r, char *buf, size_t len)

@@ -157,6 +157,11 @@ int tv_machine_step(struct tv_machine *m, struct tv_exit *e);
  * end. 0, or -errno when the engine failed. */
 int tv_machine_run(struct tv_machine *m, double timeout_s, struct tv_exit *last);
 
+/* What every run does around its loop: the timeout armed (kick.h) for loop(m, last), then the
+ * console flushed. For a run loop of its own (the traced run, record.c); 0 or -errno. */
+int tv_machine_run_loop(struct tv_machine *m, double timeout_s, struct tv_exit *last,
+			int (*loop)(struct tv_machine *m, struct tv_exit *last));
+
 /* Flushes f, the machine's console or trace (what names which), and checks that every write to it
  * since the last check went out: glibc drops the buffer after a failed write, so a check at the
  * end alone misses it. false after a failure, which is kept in m->output_failed. */

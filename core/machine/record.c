@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "insn.h"
-#include "kick.h"
 #include "x86.h"
 #include "trace.h"
 
@@ -171,16 +170,7 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 
 int tv_run(struct tv_machine *m, double timeout_s, struct tv_exit *last)
 {
-	int rc;
-
 	if (!m->opt.trace)
 		return tv_machine_run(m, timeout_s, last);
-	rc = tv_kick_arm(m->be, m->vcpu, timeout_s);
-	if (rc)
-		return rc;
-	rc = run_traced(m, last);
-	tv_kick_disarm();
-	if (!tv_machine_flush(m, m->opt.console, "console") && !rc)
-		rc = -EIO;
-	return rc;
+	return tv_machine_run_loop(m, timeout_s, last, run_traced);
 }
