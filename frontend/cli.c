@@ -159,12 +159,13 @@ int tv_cpu_option(const char *cmd, const char *arg, const char **out)
 	if (name) {
 		rc = cpu_model_known(name);
 		if (rc == -ENOENT) {
-			fprintf(stderr, "twinvm %s: --cpu '%s': unknown CPU model (twinvm info lists "
-				"them)\n", cmd, name);
+			fprintf(stderr, "%s%s: --cpu '%s': unknown CPU model (twinvm info lists "
+				"them)\n", tv_tool_prefix, cmd, name);
 			return TV_EXIT_STATUS_USAGE;
 		}
 		if (rc) {
-			fprintf(stderr, "twinvm %s: --cpu '%s': %s\n", cmd, name, tv_last_error());
+			fprintf(stderr, "%s%s: --cpu '%s': %s\n", tv_tool_prefix, cmd, name,
+				tv_last_error());
 			return TV_EXIT_STATUS_USAGE;
 		}
 	}
@@ -176,8 +177,8 @@ bool tv_cpu_engine_ok(const char *cmd, const struct tv_backend_ops *be, const ch
 {
 	if (!model || be->set_cpu_model)
 		return true;
-	fprintf(stderr, "twinvm %s: --cpu %s: the %s engine has no CPU models (its guests see the "
-		"host's CPU); add --backend emu\n", cmd, model, be->name);
+	fprintf(stderr, "%s%s: --cpu %s: the %s engine has no CPU models (its guests see the "
+		"host's CPU); add --backend emu\n", tv_tool_prefix, cmd, model, be->name);
 	return false;
 }
 
@@ -308,15 +309,17 @@ void tv_run_options_default(struct tv_run_options *o)
 	o->timeout_s = 60;
 }
 
+const char *tv_tool_prefix = "twinvm ";
+
 int tv_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "twinvm %s: ", cmd);
+	fprintf(stderr, "%s%s: ", tv_tool_prefix, cmd);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see twinvm %s --help)\n", cmd);
+	fprintf(stderr, " (see %s%s --help)\n", tv_tool_prefix, cmd);
 	return TV_EXIT_STATUS_USAGE;
 }
 

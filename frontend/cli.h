@@ -96,6 +96,17 @@ struct tv_run_options {
 
 void tv_run_options_default(struct tv_run_options *o);
 
+/* The flags every run tool takes (run, simple-kvm), as --help lists them. */
+extern const char tv_run_flags_help[];
+
+struct tv_opt;
+
+/* Parses `twinvm run`'s flags into o, and extra[0..n_extra) (a tool's own, e.g. simple-kvm's
+ * -l): TV_OPTS_GO, or the exit status (after --help, which prints usage_head then the flags, or
+ * after one usage line). */
+int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
+		 struct tv_run_options *o, const struct tv_opt *extra, size_t n_extra);
+
 /* Runs one guest as `twinvm run` does and returns the tool's exit code. */
 int tv_run_guest(const struct tv_run_options *o);
 

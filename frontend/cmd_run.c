@@ -1,4 +1,7 @@
 /* `twinvm run`: flags into tv_run_options. */
+#include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
 #include "commands.h"
 #include "options.h"
@@ -6,7 +9,9 @@
 static const char run_usage[] =
 	"usage: twinvm run [options]\n"
 	"Runs one guest in one CPU mode on one engine and reports how it ended.\n"
-	"\n"
+	"\n";
+
+const char tv_run_flags_help[] =
 	"  -b, --backend auto|kvm|emu  engine (auto: KVM where its probe runs the mode, else emu)\n"
 	"  -m, --mode MODE             real, protected, paged32 or long (default long)\n"
 	"  -g, --guest NAME|FILE       a built-in guest (default hello) or a raw image loaded at 0\n"
@@ -28,27 +33,52 @@ static const char run_usage[] =
 	"Exit status: 0 the guest halted (and a built-in guest's checks passed); 1 it ended any\n"
 	"other way (shutdown, failure, failed check, timeout); 2 usage or host error.\n";
 
+/* Prints a run tool's usage: its own head, then the flags every run tool takes. */
+static int print_run_usage(const char *cmd, const char *value, void *head)
+{
+	(void)cmd;
+	(void)value;
+	fputs(head, stdout);
+	fputs(tv_run_flags_help, stdout);
+	return TV_EXIT_STATUS_OK;
+}
+
+int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
+		 struct tv_run_options *o, const struct tv_opt *extra, size_t n_extra)
+{
+	const struct tv_opt run_opts[] = {
+		TV_OPT("backend", 'b', TEXT, &o->backend),
+		TV_OPT("mode", 'm', MODE, &o->mode),
+		TV_OPT("guest", 'g', TEXT, &o->guest),
+		TV_OPT("mem", 0, MEM, &o->mem, .hint = "give a multiple of 4K from 128K to 3G"),
+		TV_OPT("trace", 0, TEXT, &o->trace_path),
+		TV_OPT("trace-api", 0, FLAG, &o->trace_api),
+		TV_OPT("strict", 0, FLAG, &o->strict),
+		TV_OPT("timeout", 0, SECONDS, &o->timeout_s,
+		       .hint = "give seconds from 0 to a year (31536000), e.g. 10 or 500ms"),
+		TV_OPT("max-exits", 0, COUNT, &o->max_exits, .hint = "give a positive count"),
+		TV_OPT("cpu", 0, CPU, &o->cpu_model),
+		TV_OPT("help", 'h', HELP, (void *)usage_head, .call = print_run_usage),
+	};
+	size_t n_run = sizeof(run_opts) / sizeof(run_opts[0]);
+	struct tv_opt opts[TV_OPTS_MAX];
+
+	if (n_run + n_extra > TV_OPTS_MAX)
+		return tv_usage_error(cmd, "%zu flags, at most %d", n_run + n_extra,
+				      TV_OPTS_MAX); /* a bug */
+	memcpy(opts, run_opts, sizeof(run_opts));
+	if (n_extra)
+		memcpy(opts + n_run, extra, n_extra * sizeof(*extra));
+	return tv_options_parse(cmd, argc, argv, opts, n_run + n_extra);
+}
+
 /* `twinvm run`: its flags, then the run. */
 int tv_cmd_run(int argc, char **argv)
 {
 	struct tv_run_options o;
-	const struct tv_opt opts[] = {
-		TV_OPT("backend", 'b', TEXT, &o.backend),
-		TV_OPT("mode", 'm', MODE, &o.mode),
-		TV_OPT("guest", 'g', TEXT, &o.guest),
-		TV_OPT("mem", 0, MEM, &o.mem, .hint = "give a multiple of 4K from 128K to 3G"),
-		TV_OPT("trace", 0, TEXT, &o.trace_path),
-		TV_OPT("trace-api", 0, FLAG, &o.trace_api),
-		TV_OPT("strict", 0, FLAG, &o.strict),
-		TV_OPT("timeout", 0, SECONDS, &o.timeout_s,
-		       .hint = "give seconds from 0 to a year (31536000), e.g. 10 or 500ms"),
-		TV_OPT("max-exits", 0, COUNT, &o.max_exits, .hint = "give a positive count"),
-		TV_OPT("cpu", 0, CPU, &o.cpu_model),
-		TV_OPT("help", 'h', HELP, (void *)run_usage),
-	};
 	int rc;
 
 	tv_run_options_default(&o);
-	rc = tv_options_parse("run", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
+	rc = tv_run_parse("run", run_usage, argc, argv, &o, NULL, 0);
 	return rc == TV_OPTS_GO ? tv_run_guest(&o) : rc;
 }

@@ -9,8 +9,6 @@
 #include "cli.h"
 #include "commands.h"
 
-#define MAX_OPTS 24
-
 /* A value for opt, parsed and checked into opt->out: TV_OPTS_GO, or the usage status. */
 static int take(const char *cmd, const struct tv_opt *opt, const char *value)
 {
@@ -62,12 +60,12 @@ static bool takes_value(const struct tv_opt *opt)
 
 int tv_options_parse(const char *cmd, int argc, char **argv, const struct tv_opt *opts, size_t n)
 {
-	struct option longopts[MAX_OPTS + 1] = { 0 };
-	char shortopts[2 + 2 * MAX_OPTS] = ":", *p = shortopts + 1;
+	struct option longopts[TV_OPTS_MAX + 1] = { 0 };
+	char shortopts[2 + 2 * TV_OPTS_MAX] = ":", *p = shortopts + 1;
 	int c, rc;
 
-	if (n > MAX_OPTS)
-		return tv_usage_error(cmd, "%zu flags, at most %d", n, MAX_OPTS); /* a bug */
+	if (n > TV_OPTS_MAX)
+		return tv_usage_error(cmd, "%zu flags, at most %d", n, TV_OPTS_MAX); /* a bug */
 	for (size_t i = 0; i < n; i++) {
 		longopts[i] = (struct option){ opts[i].name, takes_value(&opts[i]) ? required_argument
 										: no_argument,

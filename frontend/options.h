@@ -24,6 +24,9 @@ enum tv_opt_kind {
 /* A SECONDS flag's min that takes anything above 0 (and refuses 0). */
 #define TV_OPT_ABOVE_ZERO DBL_TRUE_MIN
 
+/* The most flags one tool's table holds. */
+#define TV_OPTS_MAX 32
+
 /* parse's answer, and a TV_OPT_CALL's, when the tool carries on. */
 #define TV_OPTS_GO (-1)
 

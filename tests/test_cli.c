@@ -307,6 +307,33 @@ START_TEST(test_simple_kvm_flags)
 	run(&r, "SIMPLE_KVM_BIN", (const char *const[]){ "-s", "--backend", "emu", NULL });
 	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
 	ck_assert_ptr_nonnull(strstr(r.out, "Hello, world!\n"));
+	run(&r, "SIMPLE_KVM_BIN", (const char *const[]){ "-s", "-l", NULL });
+	assert_usage_error(&r, "give one mode");
+	run(&r, "SIMPLE_KVM_BIN", (const char *const[]){ "-r", "--mode", "long", NULL });
+	assert_usage_error(&r, "give one mode");
+	run(&r, "SIMPLE_KVM_BIN", (const char *const[]){ "--mem", "1", NULL });
+	assert_usage_error(&r, "--mem '1'");
+}
+END_TEST
+
+/* simple-kvm takes every `twinvm run` flag through the same parser: the assignment's part 1b
+ * (HC_numExits differing by two) is `simple-kvm --guest hypercalls`, and --mem reaches the VM. */
+START_TEST(test_simple_kvm_takes_run_flags)
+{
+	struct result r;
+
+	if (!tv_backend_find("emu"))
+		TV_SKIP("the emulator is not built in");
+	run(&r, "SIMPLE_KVM_BIN",
+	    (const char *const[]){ "-l", "--backend=emu", "--guest", "hypercalls", "--mem", "4M",
+				   "--max-exits", "1000", NULL });
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "difference: 2\n"));
+	ck_assert_ptr_nonnull(strstr(r.err, "(0x400000 bytes)"));
+	run(&r, "SIMPLE_KVM_BIN", (const char *const[]){ "--help", NULL });
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "usage: simple-kvm"));
+	ck_assert_ptr_nonnull(strstr(r.out, "--max-exits N"));
 }
 END_TEST
 
@@ -331,6 +358,24 @@ START_TEST(test_trace_dash_is_stdout)
 	ck_assert_int_eq(lines, 16); /* 14 OUTs, the HLT, guest RAM's hash */
 	ck_assert_msg(strstr(r.err, "Hello, world!\n42 at 0x400: ok") != NULL, "%s", r.err);
 	ck_assert_int_ne(stat("-", &st), 0);
+}
+END_TEST
+
+/* --strict on the emulator ends where KVM ends: at the first misuse (hypercalls' deliberate
+ * invalid GVA), named; the exits the emulator makes before its block ends reach no device, so
+ * the guest's next line ("0") is not printed and the misuse is not renamed. */
+START_TEST(test_strict_stops_at_the_first_misuse_on_the_emulator)
+{
+	struct result r;
+	size_t n;
+
+	RUN(&r, "run", "--backend", "emu", "--mode", "long", "--guest", "hypercalls", "--strict");
+	ck_assert_msg(r.status == 1, "status %d: %s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "--strict: HC_gvaToHva used wrongly: guest address 0xfffff000") !=
+			      NULL, "%s", r.err);
+	n = strlen(r.out);
+	ck_assert_msg(n > 12 && !strcmp(r.out + n - 12, "Invalid GVA\n"), "stdout ends: %s",
+		      r.out + (n > 40 ? n - 40 : 0));
 }
 END_TEST
 
@@ -405,8 +450,10 @@ int main(void)
 	tcase_add_test(tc, test_run_hello_on_emu_exits_0);
 	tcase_add_test(tc, test_guest_ending_in_shutdown_exits_1);
 	tcase_add_test(tc, test_simple_kvm_flags);
+	tcase_add_test(tc, test_simple_kvm_takes_run_flags);
 	tcase_add_test(tc, test_trace_dash_is_stdout);
 	tcase_add_test(tc, test_strict_ends_the_run_at_a_refused_hypercall);
+	tcase_add_test(tc, test_strict_stops_at_the_first_misuse_on_the_emulator);
 	tcase_add_test(tc, test_matrix_two_vms_without_weights_share_7_to_3);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);

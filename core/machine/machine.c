@@ -326,6 +326,10 @@ int tv_machine_io(void *machine, struct tv_exit *e)
 	const struct tv_device *d;
 	int rc;
 
+	/* A --strict run ends at its first misused hypercall, but the emulator runs on to the end
+	 * of its block: later exits reach no device, and the first misuse stays the one reported. */
+	if (m->hc.failed && m->opt.strict)
+		return -EPROTO;
 	m->hc.name = NULL;
 	count_exit(m, e);
 	if (e->reason == TV_EXIT_IO)
