@@ -89,6 +89,7 @@ struct tv_run_options {
 	const char *trace_path;
 	bool trace_api;
 	bool strict; /* --strict: a hypercall used wrongly ends the run (exit 1) */
+	bool verbose; /* --verbose: what the guest cannot see, e.g. HC_gvaToHva's host address */
 	double timeout_s;
 	uint64_t max_exits; /* 0: no limit */
 	const char *cpu_model; /* --cpu; NULL: the engine's default */

@@ -28,6 +28,8 @@ const char tv_run_flags_help[] =
 	"      --max-exits N           stop the guest after N exits (for recording endless guests)\n"
 	"      --strict                a hypercall used wrongly (operand size, direction, a bad\n"
 	"                              pointer) ends the run with exit 1, not a warning\n"
+	"  -v, --verbose               say what the guest cannot see: HC_gvaToHva's whole 64-bit\n"
+	"                              host address (EAX has its low 32 bits), on stderr\n"
 	"  -h, --help                  this text\n"
 	"\n"
 	"Exit status: 0 the guest halted (and a built-in guest's checks passed); 1 it ended any\n"
@@ -54,6 +56,7 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 		TV_OPT("trace", 0, TEXT, &o->trace_path),
 		TV_OPT("trace-api", 0, FLAG, &o->trace_api),
 		TV_OPT("strict", 0, FLAG, &o->strict),
+		TV_OPT("verbose", 'v', FLAG, &o->verbose),
 		TV_OPT("timeout", 0, SECONDS, &o->timeout_s,
 		       .hint = "give seconds from 0 to a year (31536000), e.g. 10 or 500ms"),
 		TV_OPT("max-exits", 0, COUNT, &o->max_exits, .hint = "give a positive count"),

@@ -125,6 +125,7 @@ int tv_run_guest(const struct tv_run_options *o)
 		.max_exits = o->max_exits,
 		.warnings = stderr,
 		.strict = o->strict,
+		.verbose = o->verbose,
 	};
 	const struct tv_backend_ops *be;
 	struct tv_machine m;

@@ -3,6 +3,7 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -23,8 +24,9 @@ void tv_run_binary(const char *bin_env, const char *const *args, struct result *
 	tv_run_binary_stdout(bin_env, args, NULL, r);
 }
 
-void tv_run_binary_stdout(const char *bin_env, const char *const *args, const char *stdout_path,
-			  struct result *r)
+/* stdout to stdout_path (or captured), stderr captured on its own or, with merged, on stdout. */
+static void run_binary(const char *bin_env, const char *const *args, const char *stdout_path,
+		       bool merged, struct result *r)
 {
 	const char *bin = getenv(bin_env);
 	const char *argv[64];
@@ -49,7 +51,7 @@ void tv_run_binary_stdout(const char *bin_env, const char *const *args, const ch
 		if (fd < 0)
 			_exit(126);
 		dup2(fd, 1);
-		dup2(fileno(err), 2);
+		dup2(merged ? fd : fileno(err), 2);
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
@@ -58,6 +60,17 @@ void tv_run_binary_stdout(const char *bin_env, const char *const *args, const ch
 	r->status = WEXITSTATUS(st);
 	slurp(out, r->out, sizeof(r->out));
 	slurp(err, r->err, sizeof(r->err));
+}
+
+void tv_run_binary_stdout(const char *bin_env, const char *const *args, const char *stdout_path,
+			  struct result *r)
+{
+	run_binary(bin_env, args, stdout_path, false, r);
+}
+
+void tv_run_binary_merged(const char *bin_env, const char *const *args, struct result *r)
+{
+	run_binary(bin_env, args, NULL, true, r);
 }
 
 int tv_count_lines(const char *s)

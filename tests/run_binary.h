@@ -19,6 +19,10 @@ void tv_run_binary(const char *bin_env, const char *const *args, struct result *
 void tv_run_binary_stdout(const char *bin_env, const char *const *args, const char *stdout_path,
 			  struct result *r);
 
+/* tv_run_binary with stdout and stderr on one file, as on a terminal: r->out has both, in the
+ * order they were written; r->err is empty. */
+void tv_run_binary_merged(const char *bin_env, const char *const *args, struct result *r);
+
 /* The number of newlines in s. */
 int tv_count_lines(const char *s);
 

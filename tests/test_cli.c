@@ -361,6 +361,31 @@ START_TEST(test_trace_dash_is_stdout)
 }
 END_TEST
 
+/* A note about the guest (a refused hypercall, --verbose's host address) waits for the guest's
+ * line to end: on one terminal the two never share a line. --verbose names HC_gvaToHva's whole
+ * 64-bit host address, whose low 32 bits are what the guest got in EAX (it printed 1024). */
+START_TEST(test_notes_wait_for_the_guests_line_and_verbose_shows_the_hva)
+{
+	struct result r;
+	unsigned long long hva = 0;
+	const char *at;
+
+	tv_run_binary_merged("TWINVM_BIN", (const char *const[]){ "run", "--backend", "emu",
+				"--guest", "hypercalls", "--verbose", NULL }, &r);
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.out);
+	at = strstr(r.out, "HC_gvaToHva(0x400): 1024\ntwinvm: HC_gvaToHva(0x400): guest-physical "
+			   "0x400, host address 0x");
+	ck_assert_msg(at != NULL, "%s", r.out);
+	ck_assert_int_eq(sscanf(strstr(at, "host address ") + 13, "%llx", &hva), 1);
+	ck_assert_uint_eq(hva & 0xffffffffu, 0x400);
+	ck_assert_uint_ne(hva >> 32, 0);
+	ck_assert_msg(strstr(r.out, "HC_gvaToHva(0xfffff000): Invalid GVA\ntwinvm: HC_gvaToHva: "
+				    "guest address 0xfffff000") != NULL, "%s", r.out);
+	RUN(&r, "run", "--backend", "emu", "--guest", "hypercalls");
+	ck_assert_msg(strstr(r.err, "host address") == NULL, "without --verbose: %s", r.err);
+}
+END_TEST
+
 /* --strict on the emulator ends where KVM ends: at the first misuse (hypercalls' deliberate
  * invalid GVA), named; the exits the emulator makes before its block ends reach no device, so
  * the guest's next line ("0") is not printed and the misuse is not renamed. */
@@ -454,6 +479,7 @@ int main(void)
 	tcase_add_test(tc, test_trace_dash_is_stdout);
 	tcase_add_test(tc, test_strict_ends_the_run_at_a_refused_hypercall);
 	tcase_add_test(tc, test_strict_stops_at_the_first_misuse_on_the_emulator);
+	tcase_add_test(tc, test_notes_wait_for_the_guests_line_and_verbose_shows_the_hva);
 	tcase_add_test(tc, test_matrix_two_vms_without_weights_share_7_to_3);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);

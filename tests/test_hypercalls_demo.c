@@ -222,6 +222,10 @@ static void expect_hypercall_record(const json_t *rec)
 	case HC_PORT_PRINTSTR:
 		ck_assert_uint_eq(hex_of(hc, "arg"), value);
 		ck_assert_uint_eq(hex_of(hc, "arg"), hex_of(regs, "rax") & 0xffffffff);
+		if (port == HC_PORT_PRINTSTR) { /* the string printed, in the record: ASCII here */
+			ck_assert_ptr_nonnull(str_of(hc, "text"));
+			ck_assert_uint_eq(strlen(str_of(hc, "text")), hex_of(hc, "result"));
+		}
 		break;
 	case HC_PORT_NUMEXITS:
 		ck_assert_uint_eq(hex_of(hc, "result"), seq); /* exits so far, this one too */
@@ -238,6 +242,12 @@ static void expect_hypercall_record(const json_t *rec)
 		/* the demo's second call is the invalid one, and only it carries an error */
 		ck_assert_int_eq(json_object_get(hc, "error") != NULL,
 				 hex_of(hc, "arg") == 0xfffff000);
+		if (json_object_get(hc, "error"))
+			break;
+		/* The whole host address: EAX's 32 bits below, a 64-bit pointer above them. */
+		ck_assert_uint_eq(hex_of(hc, "hva") & 0xffffffff, hex_of(hc, "result"));
+		ck_assert_uint_ne(hex_of(hc, "hva") >> 32, 0);
+		ck_assert_uint_eq(hex_of(hc, "gpa"), hex_of(hc, "arg")); /* mapped one to one */
 		break;
 	}
 	if (port != HC_PORT_GVATOHVA)

@@ -13,10 +13,14 @@
 #include "trace_lines.h"
 #include "tv_test.h"
 
-/* The fields paging changes: removed from both sides before they are compared. */
+/* The fields paging changes: removed from both sides before they are compared. HC_gvaToHva's
+ * whole host address goes too: it is where this process's RAM happens to be, not behaviour. */
 static void drop_paging_fields(json_t *rec)
 {
-	json_t *sregs = json_object_get(rec, "sregs");
+	json_t *sregs = json_object_get(rec, "sregs"), *hc = json_object_get(rec, "hypercall");
+
+	if (hc)
+		json_object_del(hc, "hva");
 
 	if (sregs) {
 		json_object_del(sregs, "cr0");

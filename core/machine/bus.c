@@ -26,11 +26,9 @@ static int unclaimed_port(void *ctx, struct tv_machine *m, struct tv_exit *e)
 {
 	struct warning_bus *b = ctx;
 
-	if (first_time(b, e->io.port)) {
-		tv_machine_flush(m, m->opt.console, "console"); /* after the guest's output so far */
-		fprintf(b->out, "twinvm: port 0x%x has no device: writes are dropped, reads return "
-			"all ones\n", e->io.port);
-	}
+	if (first_time(b, e->io.port))
+		tv_console_note(m, b->out, "twinvm: port 0x%x has no device: writes are dropped, "
+				"reads return all ones\n", e->io.port);
 	return b->empty_pio.fn(b->empty_pio.ctx, m, e);
 }
 
@@ -40,8 +38,7 @@ static int unclaimed_mmio(void *ctx, struct tv_machine *m, struct tv_exit *e)
 
 	if (!b->warned_mmio) {
 		b->warned_mmio = true;
-		tv_machine_flush(m, m->opt.console, "console");
-		fprintf(b->out, "twinvm: guest %s 0x%" PRIx64 ", outside RAM (0x%" PRIx64
+		tv_console_note(m, b->out, "twinvm: guest %s 0x%" PRIx64 ", outside RAM (0x%" PRIx64
 			" bytes): MMIO with no device, %s\n",
 			e->mmio.is_write ? "wrote" : "read", e->mmio.addr, m->ram.size,
 			e->mmio.is_write ? "the write is dropped" : "the read returns all ones");

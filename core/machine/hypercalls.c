@@ -15,6 +15,7 @@
 struct hc_device {
 	FILE *warnings; /* where failures are said, or NULL */
 	struct tv_hc_log log;
+	char text[TV_HC_STR_MAX + 1]; /* HC_printStr's string, which m->hc.text points to */
 };
 
 /* Counts one occurrence of the current hypercall's message template fmt; true while that kind
@@ -68,19 +69,8 @@ static void hc_fail(struct hc_device *d, struct tv_machine *m, const char *fmt, 
 	vsnprintf(m->hc.error, sizeof(m->hc.error), fmt, ap);
 	va_end(ap);
 	m->hc.failed = true;
-	if (d->warnings && !m->opt.strict && hc_log_count(m, &d->log, fmt)) { /* strict: the run ends */
-		/* After the guest's own output so far, not in the middle of its line. */
-		tv_machine_flush(m, m->opt.console, "console");
-		fprintf(d->warnings, "twinvm: %s: %s\n", m->hc.name, m->hc.error);
-	}
-}
-
-/* Writes the guest's output to the console; a failed write stops the run at this exit. */
-static void hc_console(struct tv_machine *m, const void *bytes, size_t len)
-{
-	errno = 0;
-	if (fwrite(bytes, 1, len, m->opt.console) != len)
-		tv_machine_output_failed(m, m->opt.console, "console", errno);
+	if (d->warnings && !m->opt.strict && hc_log_count(m, &d->log, fmt)) /* strict: the run ends */
+		tv_console_note(m, d->warnings, "twinvm: %s: %s\n", m->hc.name, m->hc.error);
 }
 
 /* The guest's value for an OUT hypercall, or false (with the failure recorded) when the guest
@@ -146,6 +136,8 @@ static const uint8_t *hc_translate(struct hc_device *d, struct tv_machine *m,
 		hc_fail(d, m, "guest address 0x%" PRIx64 " is %s", gva, tv_walk_result_name(r));
 		return NULL;
 	}
+	m->hc.has_gpa = true;
+	m->hc.gpa = gpa;
 	p = tv_ram_ptr(&m->ram, gpa, len);
 	if (!p)
 		hc_fail(d, m, "guest address 0x%" PRIx64 " maps to physical 0x%" PRIx64
@@ -166,7 +158,7 @@ static void hc_print8bit(struct hc_device *d, struct tv_machine *m, struct tv_ex
 	/* Only the low byte of each element is the character, whatever the access size; string
 	 * OUT (rep outsb) and a coalesced run of OUTs print every element. */
 	if (e->io.size == 1) {
-		hc_console(m, bytes, e->io.count);
+		tv_console_write(m, bytes, e->io.count);
 		return;
 	}
 	for (uint32_t i = 0; i < e->io.count; i++) {
@@ -184,7 +176,7 @@ static void hc_print32bit(struct hc_device *d, struct tv_machine *m, struct tv_e
 
 	if (!hc_out_arg(d, m, e, &value))
 		return;
-	hc_console(m, text, (size_t)snprintf(text, sizeof(text), "%" PRIu32 "\n", value));
+	tv_console_write(m, text, (size_t)snprintf(text, sizeof(text), "%" PRIu32 "\n", value));
 }
 
 static void hc_num_exits(struct hc_device *d, struct tv_machine *m, struct tv_exit *e)
@@ -198,7 +190,7 @@ static void hc_num_exits(struct hc_device *d, struct tv_machine *m, struct tv_ex
  * that is not page aligned the offset's page boundaries are not the pages'. */
 static void hc_print_str(struct hc_device *d, struct tv_machine *m, struct tv_exit *e)
 {
-	char buf[TV_HC_STR_MAX + 1];
+	char *buf = d->text;
 	struct tv_sregs s;
 	uint32_t gva;
 	size_t len = 0;
@@ -227,16 +219,18 @@ static void hc_print_str(struct hc_device *d, struct tv_machine *m, struct tv_ex
 		}
 		if (n > m->ram.size - gpa)
 			n = m->ram.size - gpa;
-		if (n > sizeof(buf) - len)
-			n = sizeof(buf) - len;
+		if (n > sizeof(d->text) - len)
+			n = sizeof(d->text) - len;
 		p = tv_ram_ptr(&m->ram, gpa, n);
 		nul = memchr(p, 0, n);
 		memcpy(buf + len, p, nul ? (size_t)(nul - p) : n);
 		if (nul) {
 			len += (size_t)(nul - p);
-			hc_console(m, buf, len);
+			tv_console_write(m, buf, len);
 			m->hc.has_result = true;
 			m->hc.result = len;
+			m->hc.text = buf;
+			m->hc.text_len = len;
 			return;
 		}
 		len += n;
@@ -285,8 +279,18 @@ static void hc_gva_to_hva(struct hc_device *d, struct tv_machine *m, struct tv_e
 	m->hc.has_arg = true;
 	m->hc.arg = gva;
 	p = hc_translate(d, m, &s, gva, 1);
-	if (!p)
-		hc_console(m, "Invalid GVA\n", 12);
+	if (!p) {
+		tv_console_write(m, "Invalid GVA\n", 12);
+	} else {
+		/* EAX holds the low 32 bits, as the ABI says; the trace and --verbose the rest. */
+		m->hc.has_hva = true;
+		m->hc.hva = (uint64_t)(uintptr_t)p;
+		if (m->opt.verbose && d->warnings)
+			tv_console_note(m, d->warnings,
+					"twinvm: HC_gvaToHva(0x%" PRIx64 "): guest-physical 0x%" PRIx64
+					", host address 0x%" PRIx64 "\n",
+					gva, m->hc.gpa, m->hc.hva);
+	}
 	hc_in_result(d, m, e, p ? (uint32_t)(uintptr_t)p : 0);
 }
 
@@ -295,7 +299,8 @@ static void hc_gva_to_hva(struct hc_device *d, struct tv_machine *m, struct tv_e
 static void hc_begin(struct tv_machine *m, const char *name)
 {
 	m->hc.name = name;
-	m->hc.has_arg = m->hc.has_result = m->hc.failed = false;
+	m->hc.has_arg = m->hc.has_result = m->hc.failed = m->hc.has_gpa = m->hc.has_hva = false;
+	m->hc.text = NULL;
 	m->hc.arg = m->hc.result = 0;
 	m->hc.error[0] = '\0';
 }

@@ -18,8 +18,11 @@
 /* What the last hypercall did, for the trace. */
 struct tv_hc_record {
 	const char *name; /* NULL: the exit was not a hypercall */
-	bool has_arg, has_result, failed;
+	bool has_arg, has_result, failed, has_gpa, has_hva;
 	uint64_t arg, result;
+	uint64_t gpa, hva; /* HC_gvaToHva: where the address led (hva: the whole host pointer) */
+	const char *text;  /* HC_printStr: the string printed (text_len bytes, no NUL), or NULL */
+	size_t text_len;
 	char error[192];
 };
 

@@ -389,6 +389,7 @@ int tv_machine_run_loop(struct tv_machine *m, double timeout_s, struct tv_exit *
 	/* Devices leave the console's bytes in its buffer; the run's end is where they go out. */
 	if (!tv_machine_flush(m, m->opt.console, "console") && !rc)
 		rc = -EIO;
+	tv_console_notes_out(m); /* a note still waiting for a guest line that never ended */
 	return rc;
 }
 

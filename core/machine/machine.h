@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "console.h"
 #include "guestmem.h"
 #include "hypercalls.h"
 #include "modes.h"
@@ -57,6 +58,9 @@ struct tv_machine_opts {
 	/* Where devices say what went wrong in the guest's use of them (a refused hypercall, a
 	 * port nobody claimed: devices.h), or NULL to say nothing (probes, diff, benchmarks). */
 	FILE *warnings;
+	/* --verbose: devices note (on warnings) what the guest cannot see, such as HC_gvaToHva's
+	 * whole 64-bit host address. */
+	bool verbose;
 };
 
 struct tv_machine {
@@ -69,6 +73,7 @@ struct tv_machine {
 	enum tv_mode mode;
 	struct tv_exit_stats stats;
 	struct tv_hc_record hc; /* what the current exit's hypercall did, for the trace */
+	struct tv_console console; /* where the guest's lines end, and the notes waiting for it */
 	unsigned maxphyaddr;    /* the vCPU's physical-address width, for the page walk */
 	/* The device table, filled at set-up. pio[0] answers the ports nobody claimed, and
 	 * pio_slot[port] indexes pio[] (65536 entries). */

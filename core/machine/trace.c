@@ -124,9 +124,37 @@ json_t *tv_trace_hypercall(const struct tv_hc_record *hc)
 		json_object_set_new(o, "arg", tv_json_hex(hc->arg));
 	if (hc->has_result)
 		json_object_set_new(o, "result", tv_json_hex(hc->result));
+	if (hc->has_gpa)
+		json_object_set_new(o, "gpa", tv_json_hex(hc->gpa));
+	if (hc->has_hva)
+		json_object_set_new(o, "hva", tv_json_hex(hc->hva));
+	if (hc->text)
+		json_object_set_new(o, "text", tv_json_bytes_text(hc->text, hc->text_len));
 	if (hc->failed)
 		json_object_set_new(o, "error", json_string(hc->error));
 	return o;
+}
+
+json_t *tv_json_bytes_text(const char *bytes, size_t len)
+{
+	char *utf8 = malloc(2 * len + 1), *p = utf8;
+	json_t *s;
+
+	if (!utf8)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)bytes[i];
+
+		if (c < 0x80) {
+			*p++ = (char)c;
+		} else { /* U+0080..U+00FF in two bytes */
+			*p++ = (char)(0xc0 | c >> 6);
+			*p++ = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	s = json_stringn(utf8, (size_t)(p - utf8));
+	free(utf8);
+	return s;
 }
 
 int tv_trace_write(FILE *f, json_t *record)

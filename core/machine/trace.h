@@ -23,9 +23,14 @@
 json_t *tv_trace_record(int vm, uint64_t seq, const struct tv_exit *exit,
 			const struct tv_regs *regs, const struct tv_sregs *sregs);
 
-/* {"name":"HC_printStr","arg":"0x...","result":"0x...","error":"..."}: what a hypercall exit did;
- * arg, result and error appear only when there is one. */
+/* {"name":"HC_printStr","arg":"0x...","result":"0x...","text":"...","error":"..."}: what a
+ * hypercall exit did; arg, result, gpa and hva (HC_gvaToHva: where the address led, hva the whole
+ * host pointer), text (HC_printStr's string) and error appear only when there is one. */
 json_t *tv_trace_hypercall(const struct tv_hc_record *hc);
+
+/* Guest bytes as a JSON string, each byte the code point of its value (ISO 8859-1), so any bytes
+ * make valid JSON and printable ASCII reads as itself. */
+json_t *tv_json_bytes_text(const char *bytes, size_t len);
 
 /* Writes the object as one line and flushes, so a trace survives a crash of the guest's run.
  * 0, or -EIO. */
