@@ -1,5 +1,6 @@
 /* `twinvm diff`: one guest on KVM and on the emulator in lockstep, or one engine against a golden
  * trace; the first divergence reported. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,10 @@ static const char diff_usage[] =
 	"      --step               compare after every instruction, not only at exits\n"
 	"      --max-exits N        stop, agreeing, after N exits (instructions with --step)\n"
 	"      --against FILE       compare with a trace recorded earlier (twinvm run --trace)\n"
-	"                           instead of running the other engine (a regular file)\n"
+	"                           instead of running the other engine (a regular file); its\n"
+	"                           first line gives the guest, mode, memory and exit limit\n"
+	"                           (a flag that disagrees is an error), and the fields the\n"
+	"                           golden is known to differ in, which are not compared\n"
 	"  -b, --backend kvm|emu    with --against: the engine to run (default emu)\n"
 	"      --ignore FIELD       do not compare FIELD (rax, rflags.af, cs.base, io.data, ram...);\n"
 	"                           repeatable; nothing is ignored by default\n"
@@ -63,9 +67,11 @@ static int ignore_option(const char *cmd, const char *value, void *out)
 }
 
 /* --against: the engine to run, and the golden trace opened and read whole before any engine
- * runs (a malformed line is a usage error wherever it is, not a divergence or a crash when the
- * comparison reaches it). TV_OPTS_GO, or the exit status after one line on stderr. */
-static int open_golden(struct tv_diff_opts *o, const char *against, const char *backend)
+ * runs (a malformed line or a trace cut short is a usage error wherever it is, not a divergence
+ * or a crash when the comparison reaches it). TV_OPTS_GO, or the exit status after one line on
+ * stderr. */
+static int open_golden(struct tv_diff_opts *o, const char *against, const char *backend,
+		       struct tv_golden_header *h)
 {
 	char why[512];
 
@@ -76,11 +82,57 @@ static int open_golden(struct tv_diff_opts *o, const char *against, const char *
 		fprintf(stderr, "twinvm diff: golden trace %s: %s\n", against, why);
 		return TV_EXIT_STATUS_USAGE;
 	}
-	if (tv_golden_check(o->golden, why, sizeof(why)) != 0) {
+	if (tv_golden_check(o->golden, h, why, sizeof(why)) != 0) {
 		fprintf(stderr, "twinvm diff: golden trace %s %s\n", against, why);
 		return TV_EXIT_STATUS_USAGE;
 	}
 	o->golden_name = against;
+	o->golden_header = h;
+	return TV_OPTS_GO;
+}
+
+/* One line on stderr: a flag that contradicts the golden trace's header; exit status 2. */
+static int against_conflict(const char *file, const char *flag, const char *given,
+			    const char *recorded)
+{
+	fprintf(stderr, "twinvm diff: %s %s: %s is a trace of %s (leave the flag out to take it "
+		"from the file)\n", flag, given, file, recorded);
+	return TV_EXIT_STATUS_USAGE;
+}
+
+/* The golden's header gives what the flags left out (guest, mode, memory, the exit limit) and
+ * must agree with what they gave; its expected divergences are not compared. */
+static int apply_header(struct tv_diff_opts *o, const char **guest, struct ignore_list *ignore)
+{
+	const struct tv_golden_header *h = o->golden_header;
+	char a[32], b[32];
+
+	if (o->step && !h->instruction_level) {
+		fprintf(stderr, "twinvm diff: --step: %s has one record per exit (twinvm run "
+			"--trace), not per instruction\n", o->golden_name);
+		return TV_EXIT_STATUS_USAGE;
+	}
+	if (!h->present)
+		return TV_OPTS_GO; /* format 1: the flags (or their defaults) say what was run */
+	if (*guest && strcmp(*guest, h->guest) != 0)
+		return against_conflict(o->golden_name, "--guest", *guest, h->guest);
+	if (o->mode != TV_MODE_COUNT && o->mode != h->mode)
+		return against_conflict(o->golden_name, "--mode", tv_mode_name(o->mode),
+					tv_mode_name(h->mode));
+	snprintf(a, sizeof(a), "0x%" PRIx64, o->ram_size);
+	snprintf(b, sizeof(b), "0x%" PRIx64 " bytes of RAM", h->mem);
+	if (o->ram_size && o->ram_size != h->mem)
+		return against_conflict(o->golden_name, "--mem", a, b);
+	snprintf(a, sizeof(a), "%" PRIu64, o->max_records);
+	snprintf(b, sizeof(b), "%" PRIu64 " exits", h->max_exits);
+	if (h->max_exits && o->max_records > h->max_exits)
+		return against_conflict(o->golden_name, "--max-exits", a, b);
+	*guest = *guest ? *guest : h->guest;
+	o->mode = o->mode == TV_MODE_COUNT ? h->mode : o->mode;
+	o->ram_size = o->ram_size ? o->ram_size : h->mem;
+	o->max_records = o->max_records ? o->max_records : h->max_exits;
+	for (int i = 0; i < h->nexpect && ignore->n < MAX_IGNORE; i++)
+		ignore->names[ignore->n++] = h->expect[i].field;
 	return TV_OPTS_GO;
 }
 
@@ -103,10 +155,11 @@ static int both_engines(struct tv_diff_opts *o)
 
 int tv_cmd_diff(int argc, char **argv)
 {
-	const char *guest = "hello", *against = NULL, *backend = "emu";
-	struct tv_diff_opts o = { .mode = TV_MODE_LONG, .ram_size = TV_RAM_DEFAULT,
-				  .timeout_s = 20, .out = stdout };
+	const char *guest = NULL, *against = NULL, *backend = "emu";
+	/* mode, mem and max-exits unset (COUNT, 0, 0): from the golden's header, else defaults */
+	struct tv_diff_opts o = { .mode = TV_MODE_COUNT, .timeout_s = 20, .out = stdout };
 	struct ignore_list ignore = { .n = 0 };
+	struct tv_golden_header header;
 	const struct tv_opt opts[] = {
 		TV_OPT("mode", 'm', MODE, &o.mode),
 		TV_OPT("guest", 'g', TEXT, &guest),
@@ -122,29 +175,38 @@ int tv_cmd_diff(int argc, char **argv)
 		TV_OPT("help", 'h', HELP, (void *)diff_usage),
 	};
 	char why[512];
-	struct tv_guest g;
+	struct tv_guest g = { 0 };
 	int status = tv_options_parse("diff", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
 
 	if (status != TV_OPTS_GO)
 		return status;
+	status = against ? open_golden(&o, against, backend, &header) : both_engines(&o);
+	if (status == TV_OPTS_GO && against)
+		status = apply_header(&o, &guest, &ignore);
+	if (status != TV_OPTS_GO)
+		goto out;
+	o.mode = o.mode == TV_MODE_COUNT ? TV_MODE_LONG : o.mode;
+	o.ram_size = o.ram_size ? o.ram_size : TV_RAM_DEFAULT;
 	o.ignore = ignore.names;
 	o.nignore = ignore.n;
-	if (!tv_guest_open(&g, guest, o.mode))
-		return TV_EXIT_STATUS_USAGE;
+	if (!tv_guest_open(&g, guest ? guest : "hello", o.mode)) {
+		status = TV_EXIT_STATUS_USAGE;
+		goto out;
+	}
 	o.guest_name = g.name;
 	o.image = g.bytes;
 	o.len = g.len;
-	status = against ? open_golden(&o, against, backend) : both_engines(&o);
 	/* An engine that cannot run the mode here is not a divergence: say so and skip. */
-	if (status == TV_OPTS_GO && (tv_probe_mode(o.a, o.mode, why, sizeof(why)) != 0 ||
-				     (o.b && tv_probe_mode(o.b, o.mode, why, sizeof(why)) != 0))) {
+	if (tv_probe_mode(o.a, o.mode, why, sizeof(why)) != 0 ||
+	    (o.b && tv_probe_mode(o.b, o.mode, why, sizeof(why)) != 0)) {
 		fprintf(stderr, "twinvm diff: cannot compare here: %s\n", why);
 		status = TV_EXIT_STATUS_SKIP;
-	}
-	if (status == TV_OPTS_GO)
+	} else {
 		status = (int)tv_diff(&o);
+	}
+	tv_guest_close(&g);
+out:
 	if (o.golden)
 		fclose(o.golden);
-	tv_guest_close(&g);
 	return status;
 }

@@ -110,6 +110,24 @@ static const char *trace_name(const struct tv_run_options *o, const char *failed
 	return strcmp(o->trace_path, "-") == 0 ? "stdout" : o->trace_path;
 }
 
+/* --trace: the file opened, or stdout for "-" (the trace alone there, for a pipe; the guest's
+ * own output goes to stderr). false after one line on stderr. */
+static bool open_trace(const struct tv_run_options *o, struct tv_machine_opts *mopt)
+{
+	if (o->trace_path && strcmp(o->trace_path, "-") == 0) {
+		mopt->trace = stdout;
+		mopt->console = stderr;
+	} else if (o->trace_path) {
+		mopt->trace = fopen(o->trace_path, "w");
+		if (!mopt->trace) {
+			fprintf(stderr, "twinvm: cannot write trace %s: %s\n", o->trace_path,
+				strerror(errno));
+			return false;
+		}
+	}
+	return true;
+}
+
 static bool died(const struct tv_exit *e)
 {
 	return e->reason == TV_EXIT_SHUTDOWN || e->reason == TV_EXIT_FAIL_ENTRY ||
@@ -127,6 +145,8 @@ int tv_run_guest(const struct tv_run_options *o)
 		.strict = o->strict,
 		.verbose = o->verbose,
 	};
+	const struct tv_trace_info info = { .guest = o->guest, .cpu_model = o->cpu_model,
+					    .version = TWINVM_VERSION, .max_exits = o->max_exits };
 	const struct tv_backend_ops *be;
 	struct tv_machine m;
 	struct tv_guest g;
@@ -145,20 +165,11 @@ int tv_run_guest(const struct tv_run_options *o)
 	if (!be || !tv_cpu_engine_ok("run", be, o->cpu_model))
 		goto close_guest;
 
-	if (o->trace_path && strcmp(o->trace_path, "-") == 0) {
-		/* The trace alone on stdout, for a pipe; the guest's own output goes to stderr. */
-		mopt.trace = stdout;
-		mopt.console = stderr;
-	} else if (o->trace_path) {
-		mopt.trace = fopen(o->trace_path, "w");
-		if (!mopt.trace) {
-			fprintf(stderr, "twinvm: cannot write trace %s: %s\n", o->trace_path,
-				strerror(errno));
-			goto close_guest;
-		}
-	}
+	if (!open_trace(o, &mopt))
+		goto close_guest;
 	mopt.backend = be;
 	mopt.cpu_model = o->cpu_model;
+	mopt.trace_info = &info;
 	rc = tv_machine_boot(&m, &mopt, g.bytes, g.len, o->mode);
 	if (rc) {
 		if (mode_unsupported(be, o->mode, probed))

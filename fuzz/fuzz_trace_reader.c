@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f = fmemopen((void *)data, size, "r");
 	if (!f)
 		abort();
-	tv_golden_check(f, msg, sizeof(msg));
+	tv_golden_check(f, NULL, msg, sizeof(msg));
 	fclose(f);
 	if (tv_golden_parse_line((const char *)data, size, &rec, &ram, msg, sizeof(msg)) == 0 &&
 	    !rec == !ram)

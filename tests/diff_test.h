@@ -124,6 +124,7 @@ void dt_golden_name_parse(const char *file, char *guest, size_t len, enum tv_mod
 
 /* A copy of golden file name in a temporary file, every line passed through edit (which returns
  * false to drop the line; line counts from 1). */
+bool dt_drop_expectations(json_t *rec, int line);
 const char *dt_golden_copy(const char *name, bool (*edit)(json_t *rec, int line), char *path,
 			   size_t len);
 

@@ -355,7 +355,7 @@ START_TEST(test_trace_dash_is_stdout)
 			      line);
 		json_decref(rec);
 	}
-	ck_assert_int_eq(lines, 16); /* 14 OUTs, the HLT, guest RAM's hash */
+	ck_assert_int_eq(lines, 17); /* the header, 14 OUTs, the HLT, guest RAM's hash */
 	ck_assert_msg(strstr(r.err, "Hello, world!\n42 at 0x400: ok") != NULL, "%s", r.err);
 	ck_assert_int_ne(stat("-", &st), 0);
 }

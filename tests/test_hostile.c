@@ -221,7 +221,7 @@ static uint64_t trace_count(FILE *trace, const char *reason)
 
 	fflush(trace);
 	rewind(trace);
-	while ((rec = tv_test_trace_next(&in))) {
+	while ((rec = tv_test_trace_record(&in))) {
 		const char *r = json_string_value(json_object_get(rec, "reason"));
 
 		n += r && strcmp(r, reason) == 0;

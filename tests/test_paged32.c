@@ -34,7 +34,7 @@ static json_t *next_record(struct tv_trace_reader *in)
 {
 	json_t *rec;
 
-	while ((rec = tv_test_trace_next(in))) {
+	while ((rec = tv_test_trace_record(in))) {
 		if (json_object_get(rec, "ram")) {
 			json_decref(rec);
 			continue;

@@ -10,4 +10,7 @@
  * reader refuses fails the case with the reader's message, which names r->name and the line. */
 json_t *tv_test_trace_next(struct tv_trace_reader *r);
 
+/* tv_test_trace_next, without the header line (twinvm run's first: trace_header.h). */
+json_t *tv_test_trace_record(struct tv_trace_reader *r);
+
 #endif

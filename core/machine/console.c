@@ -7,6 +7,26 @@
 
 #include "machine.h"
 
+/* The machine's output streams (the console, the trace): a failure is kept in m, once. */
+bool tv_machine_output_failed(struct tv_machine *m, FILE *f, const char *what, int err)
+{
+	if (!m->output_failed) {
+		m->output_failed = what;
+		m->output_errno = err ? err : EIO;
+	}
+	clearerr(f); /* reported once, through m */
+	tv_set_error("writing the %s: %s", what, strerror(m->output_errno));
+	return false;
+}
+
+bool tv_machine_flush(struct tv_machine *m, FILE *f, const char *what)
+{
+	errno = 0;
+	if (fflush(f) == 0 && !ferror(f))
+		return true;
+	return tv_machine_output_failed(m, f, what, errno);
+}
+
 static void put(struct tv_machine *m, const char *bytes, size_t len)
 {
 	errno = 0;

@@ -358,25 +358,6 @@ int tv_machine_step(struct tv_machine *m, struct tv_exit *e)
 	return rc;
 }
 
-bool tv_machine_output_failed(struct tv_machine *m, FILE *f, const char *what, int err)
-{
-	if (!m->output_failed) {
-		m->output_failed = what;
-		m->output_errno = err ? err : EIO;
-	}
-	clearerr(f); /* reported once, through m */
-	tv_set_error("writing the %s: %s", what, strerror(m->output_errno));
-	return false;
-}
-
-bool tv_machine_flush(struct tv_machine *m, FILE *f, const char *what)
-{
-	errno = 0;
-	if (fflush(f) == 0 && !ferror(f))
-		return true;
-	return tv_machine_output_failed(m, f, what, errno);
-}
-
 int tv_machine_run_loop(struct tv_machine *m, double timeout_s, struct tv_exit *last,
 			int (*loop)(struct tv_machine *m, struct tv_exit *last))
 {

@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "console.h"
+#include "trace_header.h"
 #include "guestmem.h"
 #include "hypercalls.h"
 #include "modes.h"
@@ -46,6 +47,8 @@ struct tv_machine_opts {
 	FILE *console;  /* what the guest prints (HC_print8bit and friends) */
 	FILE *api_log;  /* --trace-api: every engine call, or NULL */
 	FILE *trace;    /* --trace: one JSON line per exit, or NULL */
+	/* --trace's header line (trace_header.h) comes from this, or there is none */
+	const struct tv_trace_info *trace_info;
 	unsigned run_flags; /* enum tv_run_flags; a trace adds TV_RUN_PRECISE */
 	int id;         /* the VM's number in traces */
 	uint64_t max_exits; /* tv_machine_run stops after this many exits; 0: no limit */

@@ -143,6 +143,10 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 
 	if (!r)
 		return -ENOMEM;
+	if (m->opt.trace_info && (rc = trace_line(m, tv_trace_header(m, m->opt.trace_info)))) {
+		free(r);
+		return rc;
+	}
 	for (;;) {
 		rc = tv_record_next(&rec, m, r);
 		if (rc)

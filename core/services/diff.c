@@ -369,6 +369,27 @@ static void locate(const struct tv_diff_opts *o)
 	side_close(&b);
 }
 
+/* The fields the golden says it differs in, which were not compared, and why: one line for each
+ * reason. */
+static void say_expected(const struct tv_diff_opts *o)
+{
+	const struct tv_golden_header *h = o->golden_header;
+
+	for (int i = 0; h && i < h->nexpect; i++) {
+		int j;
+
+		for (j = 0; j < i && strcmp(h->expect[j].reason, h->expect[i].reason) != 0; j++)
+			;
+		if (j < i)
+			continue; /* said with its reason's first field */
+		fprintf(o->out, "not compared, as %s expects them to differ:", o->golden_name);
+		for (j = i; j < h->nexpect; j++)
+			if (strcmp(h->expect[j].reason, h->expect[i].reason) == 0)
+				fprintf(o->out, " %s", h->expect[j].field);
+		fprintf(o->out, " (%s)\n", h->expect[i].reason);
+	}
+}
+
 enum tv_diff_status tv_diff(const struct tv_diff_opts *o)
 {
 	const char *unit = o->step ? "instructions" : "exits";
@@ -419,6 +440,8 @@ enum tv_diff_status tv_diff(const struct tv_diff_opts *o)
 	}
 	side_close(&a);
 	side_close(&b);
+	if (st != TV_DIFF_ERROR)
+		say_expected(o);
 	if (st == TV_DIFF_DIVERGED && !o->step && o->b)
 		locate(o);
 	return st;

@@ -3,7 +3,8 @@
  *
  * What is compared, per record: the exit reason; the IO payload (direction, port, size, count,
  * data) or the MMIO one (address, length, direction, data); every general register, RIP and
- * RFLAGS; the six segment selectors and bases; CR0, CR3, CR4 and EFER. At the end, guest RAM: a
+ * RFLAGS; the six segment selectors and bases; CR0, CR3, CR4 and EFER; what the hypercall device
+ * made of it (name, argument, result, guest-physical address, string, error). At the end, guest RAM: a
  * hash, then the first differing byte. Fields can be masked with --ignore (exact names, as
  * diff_fields.c's table lists them, "ram", or one RFLAGS bit such as rflags.af). */
 #ifndef TWINVM_DIFF_H
@@ -40,6 +41,8 @@ struct tv_diff_opts {
 	const struct tv_backend_ops *b; /* the other engine, or NULL with golden */
 	FILE *golden;                   /* --against: records recorded earlier */
 	const char *golden_name;
+	/* its header: the expected divergences (in ignore too) are named in the report */
+	const struct tv_golden_header *golden_header;
 	double timeout_s; /* for each engine to reach its next record */
 	const char *cpu_model; /* tv_machine_opts.cpu_model for both engines; NULL: default */
 	FILE *out;        /* the report */

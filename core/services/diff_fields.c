@@ -30,6 +30,14 @@ const struct tv_diff_field tv_diff_field_table[] = {
 	{ "ss.sel", { "sregs", "ss", "sel" } }, { "ss.base", { "sregs", "ss", "base" } },
 	{ "cr0", { "sregs", "cr0" } },      { "cr3", { "sregs", "cr3" } },
 	{ "cr4", { "sregs", "cr4" } },      { "efer", { "sregs", "efer" } },
+	/* What the hypercall device made of the exit. Not its "hva": that is where this process's
+	 * RAM happens to be (its low 32 bits, in "result", are compared). */
+	{ "hypercall.name", { "hypercall", "name" } },
+	{ "hypercall.arg", { "hypercall", "arg" } },
+	{ "hypercall.result", { "hypercall", "result" } },
+	{ "hypercall.gpa", { "hypercall", "gpa" } },
+	{ "hypercall.text", { "hypercall", "text" } },
+	{ "hypercall.error", { "hypercall", "error" } },
 	{ NULL, { NULL } },
 };
 

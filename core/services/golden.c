@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "diff_fields.h"
 #include "record.h"
+#include "trace_header.h"
 
 /* "field": what is wrong with it; always -EINVAL. */
 static int bad_field(char *msg, size_t len, const char *field, const char *what)
@@ -174,11 +175,16 @@ static int check_hypercall(const json_t *rec, char *msg, size_t len)
 	if (!json_is_string(json_object_get(hc, "name")))
 		return bad_field(msg, len, "hypercall.name", "not a string");
 	if ((rc = check_hex(hc, "arg", "hypercall.arg", false, msg, len)) ||
-	    (rc = check_hex(hc, "result", "hypercall.result", false, msg, len)))
+	    (rc = check_hex(hc, "result", "hypercall.result", false, msg, len)) ||
+	    (rc = check_hex(hc, "gpa", "hypercall.gpa", false, msg, len)) ||
+	    (rc = check_hex(hc, "hva", "hypercall.hva", false, msg, len)))
 		return rc;
 	error = json_object_get(hc, "error");
 	if (error && !json_is_string(error))
 		return bad_field(msg, len, "hypercall.error", "not a string");
+	error = json_object_get(hc, "text");
+	if (error && !json_is_string(error))
+		return bad_field(msg, len, "hypercall.text", "not a string");
 	return 0;
 }
 
@@ -258,23 +264,54 @@ int tv_golden_parse_line(const char *buf, size_t len, json_t **rec, json_t **ram
 	return rc ? rc : classify(line, rec, ram, msg, msglen);
 }
 
+/* The header line, which only the first line may be, into g->header. */
+static int header_line(struct tv_golden *g, json_t *line, char *why, size_t len)
+{
+	int rc = -EINVAL;
+
+	if (g->in.line != 1)
+		snprintf(why, len, "a header line (\"%s\"), but not the first line", TV_TRACE_HEADER_KEY);
+	else
+		rc = tv_golden_header_parse(line, &g->header, why, len);
+	json_decref(line);
+	return rc;
+}
+
 int tv_golden_next(struct tv_golden *g, json_t **rec, char *msg, size_t msglen)
 {
 	char why[256];
-	json_t *line, *ram;
+	json_t *line, *ram = NULL;
 	int rc;
 
 	*rec = NULL;
 	while ((rc = tv_trace_read(&g->in, &line, msg, msglen)) == 1) {
-		rc = classify(line, rec, &ram, why, sizeof(why));
+		if (tv_golden_is_header(line)) {
+			rc = header_line(g, line, why, sizeof(why));
+		} else if (g->ram) {
+			json_decref(line);
+			snprintf(why, sizeof(why), "a line after the final RAM record");
+			rc = -EINVAL;
+		} else {
+			rc = classify(line, rec, &ram, why, sizeof(why));
+		}
 		if (rc) {
 			snprintf(msg, msglen, "line %" PRIu64 ": %s", g->in.line, why);
 			return rc;
 		}
 		if (*rec)
 			return 1;
-		json_decref(g->ram);
-		g->ram = ram;
+		if (ram)
+			g->ram = ram;
+	}
+	/* A trace ends with guest RAM's line: without it, it was cut short (a disk full, a killed
+	 * recording) and would pass as a shorter run. */
+	if (rc == 0 && !g->ram) {
+		if (g->in.line == 0)
+			snprintf(msg, msglen, "is empty");
+		else
+			snprintf(msg, msglen, "line %" PRIu64 ": the trace ends without its final RAM "
+				 "record (cut short?)", g->in.line);
+		rc = -EINVAL;
 	}
 	return rc;
 }
@@ -285,7 +322,7 @@ void tv_golden_free(struct tv_golden *g)
 	g->ram = NULL;
 }
 
-int tv_golden_check(FILE *f, char *msg, size_t msglen)
+int tv_golden_check(FILE *f, struct tv_golden_header *header, char *msg, size_t msglen)
 {
 	struct tv_golden g = { .in.f = f };
 	json_t *rec;
@@ -294,6 +331,8 @@ int tv_golden_check(FILE *f, char *msg, size_t msglen)
 	while ((rc = tv_golden_next(&g, &rec, msg, msglen)) == 1)
 		json_decref(rec);
 	tv_golden_free(&g);
+	if (rc == 0 && header)
+		*header = g.header;
 	if (rc == 0 && fseek(f, 0, SEEK_SET) != 0) {
 		rc = -errno;
 		snprintf(msg, msglen, "cannot read it again: %s", strerror(errno));
