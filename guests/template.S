@@ -12,8 +12,10 @@
  *   - the stack pointer at 0xF000, no IDT (an exception ends the run in SHUTDOWN).
  * Build and run (README "Write your own guest"):
  *   cpp -P -x assembler-with-cpp -I guests -DBITS=16 guests/template.S -o my16.s
- *   as --32 -o my16.o my16.s && ld -m elf_i386 -Ttext=0x1000 -o my16.elf my16.o
+ *   as --32 -o my16.o my16.s && ld -m elf_i386 -n -Ttext=0x1000 -o my16.elf my16.o
  *   build/twinvm run --guest my16.elf --mode real
+ * ld's -n keeps the code in one segment and leaves the file's headers out of the image: without
+ * it ld also loads them, a page below -Ttext, which may be a page twinvm keeps for itself.
  * Comments stay in this C style: cpp reads the file first, and would take a '#' comment for a
  * directive. */
 #include "hypercall_abi.h" /* the ports: TV_HC_PRINT8BIT is 0xE9 */

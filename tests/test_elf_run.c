@@ -13,50 +13,66 @@
 
 #define RUN(r, ...) tv_run_binary("TWINVM_BIN", (const char *const[]){ __VA_ARGS__, NULL }, (r))
 
-/* Each way to break the crafted file, the mode it runs in, and what the one line says. */
-static void phoff_past_end(struct craft *f) { craft_ehdr64(f)->e_phoff = f->len; }
-static void phnum_past_end(struct craft *f) { craft_ehdr64(f)->e_phnum = 100; }
-static void phentsize_wrong(struct craft *f) { craft_ehdr64(f)->e_phentsize = 32; }
-static void offset_past_end(struct craft *f) { craft_phdr64(f, 0)->p_offset = f->len - 8; }
-static void filesz_over_memsz(struct craft *f) { craft_phdr64(f, 0)->p_memsz = 8; }
-static void past_ram(struct craft *f) { craft_phdr64(f, 0)->p_paddr = TV_RAM_DEFAULT - 8; }
-static void on_the_stack(struct craft *f) { craft_phdr64(f, 0)->p_paddr = TV_STACK_BOTTOM - 8; }
-static void on_the_gdt(struct craft *f) { craft_phdr64(f, 0)->p_paddr = TV_GDT; }
-static void on_the_pd32(struct craft *f) { craft_phdr64(f, 0)->p_paddr = TV_PD32; }
-static void on_the_pml4(struct craft *f) { craft_phdr64(f, 0)->p_paddr = TV_PML4 + 0x1000; }
-static void no_load(struct craft *f) { craft_phdr64(f, 0)->p_type = PT_NOTE; }
-static void entry_outside(struct craft *f) { craft_ehdr64(f)->e_entry = 0x3000; }
-static void object_file(struct craft *f) { craft_ehdr64(f)->e_type = ET_REL; }
-static void arm(struct craft *f) { craft_ehdr64(f)->e_machine = EM_AARCH64; }
-static void big_endian(struct craft *f) { f->b[EI_DATA] = ELFDATA2MSB; }
-static void class_3(struct craft *f) { f->b[EI_CLASS] = 3; }
-static void cut_short(struct craft *f) { f->len = 40; }
+/* The fields a refusal breaks. */
+enum field { NONE, CLASS, DATA, TYPE, MACHINE, ENTRY, PHOFF, PHNUM, PHENTSIZE, P_TYPE, P_OFFSET,
+	     P_PADDR, P_MEMSZ, LEN };
 
+/* Sets field w of the crafted ELF64 to v. */
+static void set(struct craft *f, enum field w, uint64_t v)
+{
+	Elf64_Ehdr *h = craft_ehdr64(f);
+	Elf64_Phdr *p = craft_phdr64(f, 0);
+
+	switch (w) {
+	case NONE: break;
+	case CLASS: f->b[EI_CLASS] = (uint8_t)v; break;
+	case DATA: f->b[EI_DATA] = (uint8_t)v; break;
+	case TYPE: h->e_type = (Elf64_Half)v; break;
+	case MACHINE: h->e_machine = (Elf64_Half)v; break;
+	case ENTRY: h->e_entry = v; break;
+	case PHOFF: h->e_phoff = v; break;
+	case PHNUM: h->e_phnum = (Elf64_Half)v; break;
+	case PHENTSIZE: h->e_phentsize = (Elf64_Half)v; break;
+	case P_TYPE: p->p_type = (Elf64_Word)v; break;
+	case P_OFFSET: p->p_offset = v; break;
+	case P_PADDR: p->p_paddr = v; break;
+	case P_MEMSZ: p->p_memsz = v; break;
+	case LEN: f->len = (size_t)v; break;
+	}
+}
+
+/* Each fault (one or two fields of the crafted file, 272 bytes with its 16 at 0x100 loaded at
+ * 0x1000), the mode it is run in, and what the one line says. */
 static const struct {
-	void (*edit)(struct craft *f);
+	struct { enum field w; uint64_t v; } edit[2];
 	enum tv_mode mode;
 	const char *says;
 } refusals[] = {
-	{ phoff_past_end, TV_MODE_LONG, "the program headers (1 of 56 bytes at e_phoff 0x110) run "
-					"past the end of the file (272 bytes)" },
-	{ phnum_past_end, TV_MODE_LONG, "run past the end of the file" },
-	{ phentsize_wrong, TV_MODE_LONG, "e_phentsize 32 is not ELF64's program header size (56)" },
-	{ offset_past_end, TV_MODE_LONG, "segment 0's bytes (p_offset 0x108, p_filesz 0x10) run "
-					 "past the end of the file (272 bytes)" },
-	{ filesz_over_memsz, TV_MODE_LONG, "p_filesz 0x10 is larger than its p_memsz 0x8" },
-	{ past_ram, TV_MODE_LONG, "segment 0 (p_paddr 0x1ffff8, p_memsz 0x20) leaves guest RAM "
-				  "(0x200000 bytes)" },
-	{ on_the_stack, TV_MODE_REAL, "overlaps the stack at 0xe000-0xefff that real mode uses" },
-	{ on_the_gdt, TV_MODE_PROTECTED, "overlaps the GDT at 0x10000-0x10fff that protected mode" },
-	{ on_the_pd32, TV_MODE_PAGED32, "overlaps the page directory at 0x11000-0x11fff" },
-	{ on_the_pml4, TV_MODE_LONG, "overlaps the page tables at 0x12000-0x17fff" },
-	{ no_load, TV_MODE_LONG, "no PT_LOAD segment" },
-	{ entry_outside, TV_MODE_LONG, "the entry point 0x3000 (e_entry) lies in no PT_LOAD" },
-	{ object_file, TV_MODE_LONG, "an object file from as; link it with ld first" },
-	{ arm, TV_MODE_LONG, "for machine 183, not x86" },
-	{ big_endian, TV_MODE_LONG, "not little-endian" },
-	{ class_3, TV_MODE_LONG, "ELF class 3 is neither ELF32 (1) nor ELF64 (2)" },
-	{ cut_short, TV_MODE_LONG, "the ELF header is cut short: 40 bytes, ELF64's is 64" },
+	{ { { PHOFF, 0x110 } }, TV_MODE_LONG, "the program headers (1 of 56 bytes at e_phoff 0x110) "
+					      "run past the end of the file (272 bytes)" },
+	{ { { PHNUM, 100 } }, TV_MODE_LONG, "run past the end of the file" },
+	{ { { PHENTSIZE, 32 } }, TV_MODE_LONG, "e_phentsize 32 is not ELF64's program header size "
+					       "(56)" },
+	{ { { P_OFFSET, 0x108 } }, TV_MODE_LONG, "segment 0's bytes (p_offset 0x108, p_filesz 0x10) "
+						 "run past the end of the file (272 bytes)" },
+	{ { { P_MEMSZ, 8 } }, TV_MODE_LONG, "p_filesz 0x10 is larger than its p_memsz 0x8" },
+	{ { { P_PADDR, TV_RAM_DEFAULT - 8 } }, TV_MODE_LONG,
+	  "segment 0 (p_paddr 0x1ffff8, p_memsz 0x20) leaves guest RAM (0x200000 bytes)" },
+	{ { { P_PADDR, TV_STACK_BOTTOM - 8 } }, TV_MODE_REAL,
+	  "overlaps the stack at 0xe000-0xefff that real mode uses" },
+	{ { { P_PADDR, TV_GDT } }, TV_MODE_PROTECTED,
+	  "overlaps the GDT at 0x10000-0x10fff that protected mode uses" },
+	{ { { P_PADDR, TV_PD32 } }, TV_MODE_PAGED32, "overlaps the page directory at 0x11000-0x11fff" },
+	{ { { P_PADDR, TV_PDPT } }, TV_MODE_LONG, "overlaps the page tables at 0x12000-0x17fff" },
+	{ { { P_TYPE, PT_NOTE } }, TV_MODE_LONG, "no PT_LOAD segment" },
+	{ { { PHNUM, 0 }, { PHOFF, ~0ull } }, TV_MODE_LONG, "the ELF file has no PT_LOAD segment" },
+	{ { { ENTRY, 0x3000 } }, TV_MODE_LONG, "the entry point 0x3000 (e_entry) lies in no PT_LOAD" },
+	{ { { TYPE, 0 } }, TV_MODE_LONG, "the ELF file is of type 0, not an executable (ET_EXEC 2)" },
+	{ { { TYPE, ET_REL } }, TV_MODE_LONG, "an object file from as; link it with ld first" },
+	{ { { MACHINE, EM_AARCH64 } }, TV_MODE_LONG, "for machine 183, not x86" },
+	{ { { DATA, ELFDATA2MSB } }, TV_MODE_LONG, "not little-endian" },
+	{ { { CLASS, 3 } }, TV_MODE_LONG, "ELF class 3 is neither ELF32 (1) nor ELF64 (2)" },
+	{ { { LEN, 40 } }, TV_MODE_LONG, "the ELF header is cut short: 40 bytes, ELF64's is 64" },
 };
 
 /* The crafted file with one fault, written to a temporary file and run: exit 2, one line that
@@ -69,7 +85,8 @@ START_TEST(test_each_refusal_is_one_line_exit_2)
 	FILE *out;
 
 	craft_elf(&f, 64, refusals[_i].mode);
-	refusals[_i].edit(&f);
+	set(&f, refusals[_i].edit[0].w, refusals[_i].edit[0].v);
+	set(&f, refusals[_i].edit[1].w, refusals[_i].edit[1].v);
 	out = fopen(tv_temp_path(path, sizeof(path), ".elf"), "wb");
 	ck_assert_ptr_nonnull(out);
 	ck_assert_uint_eq(fwrite(f.b, 1, f.len, out), f.len);
@@ -153,7 +170,7 @@ START_TEST(test_template_recipe_runs_in_all_four_modes)
 		snprintf(cmd, sizeof(cmd),
 			 "cd %s && cpp -P -x assembler-with-cpp -I %s/guests -DBITS=%d "
 			 "%s/guests/template.S -o my%d.s && as %s -o my%d.o my%d.s && "
-			 "ld %s -Ttext=0x1000 -o my%d.elf my%d.o", dir, src, builds[i].bits, src,
+			 "ld %s -n -Ttext=0x1000 -o my%d.elf my%d.o", dir, src, builds[i].bits, src,
 			 builds[i].bits, builds[i].as, builds[i].bits, builds[i].bits, builds[i].ld,
 			 builds[i].bits, builds[i].bits);
 		ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);

@@ -138,7 +138,9 @@ static int read_header(const uint8_t *f, size_t len, struct header *h)
 	h->phoff = le(f, h->c->phoff);
 	h->phentsize = (unsigned)le(f, h->c->phentsize);
 	h->phnum = (unsigned)le(f, h->c->phnum);
-	if (h->phnum && h->phentsize != h->c->phdr_size) {
+	if (h->phnum == 0)
+		return 0; /* nothing to read: check_segments says there is no PT_LOAD */
+	if (h->phentsize != h->c->phdr_size) {
 		tv_set_error("e_phentsize %u is not ELF%d's program header size (%zu)", h->phentsize,
 			     h->c->bits, h->c->phdr_size);
 		return -EINVAL;
