@@ -303,7 +303,7 @@ void tv_run_options_default(struct tv_run_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->backend = "auto";
-	o->mode = TV_MODE_LONG;
+	o->mode = TV_RUN_MODE_AUTO; /* resolved by tv_run_guest */
 	o->guest = "hello";
 	o->mem = TV_RAM_DEFAULT;
 	o->timeout_s = 60;

@@ -80,10 +80,14 @@ struct tv_guest {
 bool tv_guest_open(struct tv_guest *g, const char *spec, enum tv_mode mode);
 void tv_guest_close(struct tv_guest *g);
 
+/* tv_run_options.mode when the user named none: the guest's own (tv_builtin_mode), real mode for
+ * a built-in guest built for it alone, else long. */
+#define TV_RUN_MODE_AUTO TV_MODE_COUNT
+
 /* Options of a single-guest run, shared by `twinvm run` and `simple-kvm`. */
 struct tv_run_options {
 	const char *backend; /* "auto", "kvm", "emu" */
-	enum tv_mode mode;
+	enum tv_mode mode;   /* or TV_RUN_MODE_AUTO, the default */
 	const char *guest;
 	uint64_t mem;
 	const char *trace_path;

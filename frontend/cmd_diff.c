@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "cli.h"
 #include "commands.h"
 #include "diff.h"
@@ -25,8 +26,9 @@ static const char diff_usage[] =
 	"then guest RAM. Reports the first divergence and, at exit level, steps the guest again\n"
 	"to name the first instruction after which the two states differ.\n"
 	"\n"
-	"  -m, --mode MODE          real, protected, paged32 or long (default long)\n"
-	"  -g, --guest NAME|FILE    a built-in guest (default hello) or a raw image\n"
+	"  -m, --mode MODE          real, protected, paged32 or long (default: the guest's own,\n"
+	"                           real for guest1 and the matrix's guests, else long)\n"
+	"  -g, --guest NAME|FILE    a built-in guest (default hello), an ELF file or a raw image\n"
 	"      --step               compare after every instruction, not only at exits\n"
 	"      --max-exits N        stop, agreeing, after N exits (instructions with --step)\n"
 	"      --against FILE       compare with a trace recorded earlier (twinvm run --trace)\n"
@@ -185,7 +187,8 @@ int tv_cmd_diff(int argc, char **argv)
 		status = apply_header(&o, &guest, &ignore);
 	if (status != TV_OPTS_GO)
 		goto out;
-	o.mode = o.mode == TV_MODE_COUNT ? TV_MODE_LONG : o.mode;
+	if (o.mode == TV_MODE_COUNT) /* the guest's own: real for guest1, long for most */
+		o.mode = tv_builtin_mode(tv_builtin_find(guest ? guest : "hello"));
 	o.ram_size = o.ram_size ? o.ram_size : TV_RAM_DEFAULT;
 	o.ignore = ignore.names;
 	o.nignore = ignore.n;

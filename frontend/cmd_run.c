@@ -13,9 +13,13 @@ static const char run_usage[] =
 
 const char tv_run_flags_help[] =
 	"  -b, --backend auto|kvm|emu  engine (auto: KVM where its probe runs the mode, else emu)\n"
-	"  -m, --mode MODE             real, protected, paged32 or long (default long)\n"
-	"  -g, --guest NAME|FILE       a built-in guest (default hello) or a raw image loaded at 0\n"
-	"                              (a regular file: no FIFO, directory or device)\n"
+	"  -m, --mode MODE             real, protected, paged32 or long (default long; real for\n"
+	"                              the built-in guests that run in real mode only: guest1...)\n"
+	"  -g, --guest NAME|FILE       a built-in guest (default hello), or a file: an ELF\n"
+	"                              executable (ELF32 or ELF64, in any mode) loaded by its\n"
+	"                              segments at their physical addresses and started at its\n"
+	"                              entry, or else a raw image loaded and started at 0 (a\n"
+	"                              regular file: no FIFO, directory or device)\n"
 	"      --mem SIZE              guest RAM, e.g. 2M, 64M (default 2M, 128K to 3G)\n"
 	"      --cpu MODEL             the emulator's CPU model (twinvm info lists them; default\n"
 	"                              auto: the model closest to the host's CPU that offers\n"

@@ -134,8 +134,26 @@ static bool died(const struct tv_exit *e)
 	       e->reason == TV_EXIT_INTERNAL_ERROR;
 }
 
-int tv_run_guest(const struct tv_run_options *o)
+/* The guest, in the mode the user named or its own, checked against RAM and the layout before
+ * any engine is opened. false after one line on stderr. */
+static bool open_guest(struct tv_run_options *o, struct tv_guest *g)
 {
+	if (o->mode == TV_RUN_MODE_AUTO)
+		o->mode = tv_builtin_mode(tv_builtin_find(o->guest));
+	if (!tv_guest_open(g, o->guest, o->mode))
+		return false;
+	if (tv_guest_image_check(g->bytes, g->len, o->mem, o->mode) != 0) {
+		fprintf(stderr, "twinvm: %s: %s\n", g->name, tv_last_error());
+		tv_guest_close(g);
+		return false;
+	}
+	return true;
+}
+
+int tv_run_guest(const struct tv_run_options *given)
+{
+	struct tv_run_options run = *given;
+	const struct tv_run_options *o = &run;
 	struct tv_machine_opts mopt = {
 		.ram_size = o->mem,
 		.console = stdout,
@@ -155,12 +173,8 @@ int tv_run_guest(const struct tv_run_options *o)
 	bool lost = false; /* output was lost, and said so */
 	bool probed;
 
-	if (!tv_guest_open(&g, o->guest, o->mode))
+	if (!open_guest(&run, &g))
 		return TV_EXIT_STATUS_USAGE;
-	if (tv_image_check(g.len, o->mem) != 0) {
-		fprintf(stderr, "twinvm: %s: %s\n", g.name, tv_last_error());
-		goto close_guest;
-	}
 	be = pick_engine(o, &probed);
 	if (!be || !tv_cpu_engine_ok("run", be, o->cpu_model))
 		goto close_guest;

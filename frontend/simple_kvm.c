@@ -12,7 +12,8 @@
 static const char usage_head[] =
 	"usage: simple-kvm [-r | -s | -p | -l] [twinvm run's flags]\n"
 	"Runs the hello guest (or --guest) in real (-r), protected (-s), 32-bit paged (-p) or\n"
-	"long (-l, the default) mode. Exit status as `twinvm run`.\n"
+	"long (-l) mode; without one, the guest's own (long for hello). Exit status as\n"
+	"`twinvm run`.\n"
 	"\n"
 	"  -r, --real                  real mode (the same as --mode real)\n"
 	"  -s, --protected             protected mode, flat segments, no paging\n"
@@ -32,8 +33,7 @@ int main(int argc, char **argv)
 	int rc, given = 0;
 
 	tv_tool_prefix = "";
-	tv_run_options_default(&o);
-	o.mode = TV_MODE_COUNT; /* not given yet */
+	tv_run_options_default(&o); /* the mode: TV_RUN_MODE_AUTO until a flag names one */
 	rc = tv_run_parse("simple-kvm", usage_head, argc, argv, &o, opts,
 			  sizeof(opts) / sizeof(opts[0]));
 	if (rc != TV_OPTS_GO)
@@ -41,12 +41,10 @@ int main(int argc, char **argv)
 	for (int m = 0; m < TV_MODE_COUNT; m++) {
 		if (!letter[m])
 			continue;
-		if (given++ || (o.mode != TV_MODE_COUNT && o.mode != (enum tv_mode)m))
+		if (given++ || (o.mode != TV_RUN_MODE_AUTO && o.mode != (enum tv_mode)m))
 			return tv_usage_error("simple-kvm", "give one mode: one of -r, -s, -p, -l "
 							    "or --mode");
 		o.mode = m;
 	}
-	if (o.mode == TV_MODE_COUNT)
-		o.mode = TV_MODE_LONG;
 	return tv_stdout_status("simple-kvm", tv_run_guest(&o));
 }

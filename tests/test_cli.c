@@ -330,6 +330,11 @@ START_TEST(test_simple_kvm_takes_run_flags)
 	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
 	ck_assert_ptr_nonnull(strstr(r.out, "difference: 2\n"));
 	ck_assert_ptr_nonnull(strstr(r.err, "(0x400000 bytes)"));
+	/* no mode flag: the guest's own (guest1 exists for real mode only) */
+	run(&r, "SIMPLE_KVM_BIN", (const char *const[]){ "--guest", "guest1", "--backend", "emu",
+							  "--max-exits", "3", NULL });
+	ck_assert_msg(r.status == 1 && strstr(r.err, "stopped at the exit limit"), "%d: %s",
+		      r.status, r.err);
 	run(&r, "SIMPLE_KVM_BIN", (const char *const[]){ "--help", NULL });
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "usage: simple-kvm"));

@@ -45,6 +45,7 @@ const char *tv_host_limit_tag(enum tv_host_limit limit)
 		[TV_LIMIT_KVM_NO_EMULATION] = "kvm-no-emulation",
 		[TV_LIMIT_NATIVE_NO_COMPAT] = "native-no-compat",
 		[TV_LIMIT_NATIVE_NO_16BIT] = "native-no-16bit",
+		[TV_LIMIT_NO_BINUTILS] = "binutils-absent",
 	};
 
 	return (unsigned)limit < TV_LIMIT_COUNT ? tags[limit] : "?";

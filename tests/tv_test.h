@@ -35,6 +35,8 @@ enum tv_host_limit {
 				    * the guest on a KVM like kvm-pvm, cannot emulate the instruction */
 	TV_LIMIT_NATIVE_NO_16BIT,  /* "native-no-16bit": no modify_ldt (a kernel without it, a
 				    * seccomp filter) or no 16-bit LDT code segment to jump to */
+	TV_LIMIT_NO_BINUTILS,      /* "binutils-absent": no cpp, as or ld in PATH to build a guest
+				    * as the README's recipe does */
 	TV_LIMIT_COUNT,
 };
 

@@ -144,6 +144,11 @@ const struct tv_builtin *tv_builtin_find(const char *name)
 	return NULL;
 }
 
+enum tv_mode tv_builtin_mode(const struct tv_builtin *g)
+{
+	return g && g->image[0] && !g->image[1] && !g->image[2] ? TV_MODE_REAL : TV_MODE_LONG;
+}
+
 bool tv_builtin_image(const struct tv_builtin *g, enum tv_mode mode, const uint8_t **image,
 		      size_t *len)
 {

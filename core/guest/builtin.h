@@ -24,6 +24,10 @@ const struct tv_builtin *tv_builtin_find(const char *name);
 /* All built-in guests, NULL-terminated. */
 extern const struct tv_builtin *const tv_builtins[];
 
+/* The mode a run of g takes when the user names none: real mode for a guest built for real mode
+ * alone (guest1, counter), long mode for any other, and for NULL (a file). */
+enum tv_mode tv_builtin_mode(const struct tv_builtin *g);
+
 /* The image of g for mode; false when g has no build for that mode's bitness. */
 bool tv_builtin_image(const struct tv_builtin *g, enum tv_mode mode, const uint8_t **image,
 		      size_t *len);

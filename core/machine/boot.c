@@ -4,6 +4,25 @@
 
 #include <errno.h>
 
+#include "elf_load.h"
+
+int tv_guest_image_check(const void *image, size_t len, uint64_t ram_size, enum tv_mode mode)
+{
+	uint64_t entry;
+
+	if (tv_elf_is(image, len))
+		return tv_elf_check(image, len, ram_size, mode, &entry);
+	return tv_image_check(len, ram_size);
+}
+
+/* An ELF file by its segments, which also name where the vCPU starts; anything else raw at 0. */
+static int load_image(struct tv_machine *m, const void *image, size_t len, enum tv_mode mode)
+{
+	if (tv_elf_is(image, len))
+		return tv_elf_load(image, len, &m->ram, mode, &m->opt.entry);
+	return tv_machine_load(m, image, len);
+}
+
 int tv_machine_boot(struct tv_machine *m, const struct tv_machine_opts *opt, const void *image,
 		    size_t len, enum tv_mode mode)
 {
@@ -15,7 +34,7 @@ int tv_machine_boot(struct tv_machine *m, const struct tv_machine_opts *opt, con
 	if (!rc && opt->warnings)
 		rc = tv_bus_warn_attach(m, opt->warnings);
 	if (!rc && image)
-		rc = tv_machine_load(m, image, len);
+		rc = load_image(m, image, len, mode);
 	if (!rc)
 		rc = tv_machine_enter_mode(m, mode);
 	if (rc)

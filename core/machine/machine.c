@@ -165,6 +165,8 @@ int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode)
 			     TV_LAYOUT_END);
 		return rc;
 	}
+	_Static_assert(TV_ENTRY == 0, "a zeroed opt.entry is where raw images start");
+	regs.rip = m->opt.entry;
 	rc = m->be->set_sregs(m->vcpu, &want);
 	if (!rc)
 		rc = m->be->set_regs(m->vcpu, &regs);

@@ -64,6 +64,9 @@ struct tv_machine_opts {
 	/* --verbose: devices note (on warnings) what the guest cannot see, such as HC_gvaToHva's
 	 * whole 64-bit host address. */
 	bool verbose;
+	/* Where the vCPU starts (RIP) when the mode is entered: 0, TV_ENTRY, for a raw image;
+	 * tv_machine_boot sets it to an ELF guest's e_entry. */
+	uint64_t entry;
 };
 
 struct tv_machine {
@@ -111,9 +114,9 @@ int tv_image_check(size_t len, uint64_t ram_size);
 /* Copies an image to guest-physical TV_IMAGE_BASE after tv_image_check. */
 int tv_machine_load(struct tv_machine *m, const void *image, size_t len);
 
-/* Puts the vCPU in mode: page tables and GDT into RAM, then the registers. Reads the special
- * registers back and fails with -ENOTSUP when the engine dropped a bit the mode needs (a KVM
- * without 32-bit paging drops CR0.PG). */
+/* Puts the vCPU in mode: page tables and GDT into RAM, then the registers, RIP at opt.entry.
+ * Reads the special registers back and fails with -ENOTSUP when the engine dropped a bit the
+ * mode needs (a KVM without 32-bit paging drops CR0.PG). */
 int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode);
 
 /* The empty device table tv_machine_create starts with; for a machine without an engine (tests
