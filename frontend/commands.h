@@ -8,6 +8,7 @@ int tv_cmd_info(int argc, char **argv);
 int tv_cmd_matrix(int argc, char **argv);
 int tv_cmd_diff(int argc, char **argv);
 int tv_cmd_bench(int argc, char **argv);
+int tv_cmd_trace(int argc, char **argv);
 int tv_cmd_fuzz(int argc, char **argv); /* built with Zydis only */
 
 /* The matrix tool; cmd names it in messages ("matrix"). */

@@ -14,6 +14,7 @@ static const char usage[] =
 	"  matrix  several VMs on one CPU: threads, io, rr or share (7:3) scheduling\n"
 	"  diff    one guest on KVM and the emulator in lockstep; the first divergence\n"
 	"  bench   twinvm's cost on each engine, as ratios against raw baselines\n"
+	"  trace   show a trace (run --trace) one exit a line, instructions disassembled\n"
 	"  fuzz    generated instructions on the emulator against the host CPU or KVM\n"
 	"  info    the engines on this host, their versions and the limits probes found\n"
 	"  help    this text\n"
@@ -31,6 +32,7 @@ int main(int argc, char **argv)
 		{ "matrix", tv_cmd_matrix },
 		{ "diff", tv_cmd_diff },
 		{ "bench", tv_cmd_bench },
+		{ "trace", tv_cmd_trace },
 #ifdef TWINVM_HAVE_ZYDIS
 		{ "fuzz", tv_cmd_fuzz },
 #endif

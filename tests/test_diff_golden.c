@@ -298,6 +298,8 @@ static const struct bad_golden bad_goldens[] = {
 	{ 8, { "hypercall", "name" }, "7", "line 8: \"hypercall.name\"" },
 	{ 17, { "ram", "fnv1a64" }, "\"0x\"", "line 17: \"ram.fnv1a64\"" },
 	{ 17, { "ram" }, "true", "line 17: \"ram\"" },
+	{ 6, { "insn", "bytes" }, "\"e6e\"", "line 6: \"insn.bytes\"" },
+	{ 6, { "insn", "rip" }, "5", "line 6: \"insn.rip\"" },
 	/* the header: read strictly too */
 	{ 1, { "twinvm_trace", "mode" }, "\"long64\"", "line 1: \"twinvm_trace.mode\": not real" },
 	{ 1, { "twinvm_trace", "format" }, "3", "line 1: \"twinvm_trace.format\": newer" },

@@ -76,7 +76,23 @@ void tv_recorder_free(struct tv_recorder *rec)
 	rec->has_pending = false;
 }
 
-int tv_record_next(struct tv_recorder *rec, struct tv_machine *m, struct tv_record *r)
+/* The record's instruction (struct tv_record's insn), from guest memory as it is now. */
+static void find_insn(struct tv_machine *m, struct tv_record *r)
+{
+	r->insn_len = 0;
+	if (!r->have_state || r->exit.reason == TV_EXIT_MMIO)
+		return;
+	if (r->exit.reason == TV_EXIT_IO || r->exit.reason == TV_EXIT_HLT) {
+		r->insn_len = tv_exit_insn(&m->ram, &r->sregs, r->regs.rip, &r->exit, &r->insn_addr,
+					   r->insn);
+		return;
+	}
+	r->insn_addr = r->regs.rip;
+	r->insn_len = tv_insn_fetch(&m->ram, &r->sregs, r->regs.rip, r->insn);
+}
+
+/* The next record, its exit's instruction not yet found. */
+static int next_record(struct tv_recorder *rec, struct tv_machine *m, struct tv_record *r)
 {
 	struct tv_string_io sio;
 	uint8_t bytes[TV_INSN_MAX];
@@ -108,6 +124,15 @@ int tv_record_next(struct tv_recorder *rec, struct tv_machine *m, struct tv_reco
 	return merge_string_io(rec, m, r, &sio);
 }
 
+int tv_record_next(struct tv_recorder *rec, struct tv_machine *m, struct tv_record *r)
+{
+	int rc = next_record(rec, m, r);
+
+	if (!rc)
+		find_insn(m, r);
+	return rc;
+}
+
 json_t *tv_record_json(int vm, uint64_t seq, const struct tv_record *r)
 {
 	json_t *rec = tv_trace_record(vm, seq, &r->exit, r->have_state ? &r->regs : NULL,
@@ -115,6 +140,14 @@ json_t *tv_record_json(int vm, uint64_t seq, const struct tv_record *r)
 
 	if (rec && r->hc.name && r->exit.reason == TV_EXIT_IO)
 		json_object_set_new(rec, "hypercall", tv_trace_hypercall(&r->hc));
+	if (rec && r->insn_len) {
+		char hex[2 * sizeof(r->insn) + 1];
+
+		for (size_t i = 0; i < r->insn_len; i++)
+			snprintf(hex + 2 * i, 3, "%02x", r->insn[i]);
+		json_object_set_new(rec, "insn", json_pack("{s:o,s:s}", "rip",
+							   tv_json_hex(r->insn_addr), "bytes", hex));
+	}
 	return rec;
 }
 

@@ -23,6 +23,11 @@ struct tv_record {
 	struct tv_sregs sregs;
 	bool have_state; /* regs and sregs could be read */
 	struct tv_hc_record hc; /* the hypercall this exit made, if hc.name */
+	/* The instruction that made the exit (IO, HLT: tv_exit_insn), or for the other exits but
+	 * MMIO the one at RIP; insn_len 0: none known. */
+	uint64_t insn_addr;
+	uint8_t insn[15];
+	size_t insn_len;
 };
 
 /* The caller's recorder for one machine: an exit read ahead while merging string I/O waits here

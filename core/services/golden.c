@@ -188,6 +188,27 @@ static int check_hypercall(const json_t *rec, char *msg, size_t len)
 	return 0;
 }
 
+/* The exit's instruction: its address and 1 to 15 bytes as lower-case hex. */
+static int check_insn(const json_t *rec, char *msg, size_t len)
+{
+	const json_t *insn = json_object_get(rec, "insn");
+	const char *b;
+	size_t n;
+	int rc;
+
+	if (!insn)
+		return 0;
+	if (!json_is_object(insn))
+		return bad_field(msg, len, "insn", "not an object");
+	if ((rc = check_hex(insn, "rip", "insn.rip", true, msg, len)))
+		return rc;
+	b = json_string_value(json_object_get(insn, "bytes"));
+	n = b ? json_string_length(json_object_get(insn, "bytes")) : 0;
+	if (!b || n < 2 || n > 30 || n % 2 || strspn(b, "0123456789abcdef") != n)
+		return bad_field(msg, len, "insn.bytes", "not 1 to 15 bytes as lower-case hex");
+	return 0;
+}
+
 static int check_record(const json_t *rec, char *msg, size_t len)
 {
 	const json_t *reason = json_object_get(rec, "reason"), *detail;
@@ -220,6 +241,8 @@ static int check_record(const json_t *rec, char *msg, size_t len)
 		rc = check_state(rec, msg, len);
 	if (!rc)
 		rc = check_hypercall(rec, msg, len);
+	if (!rc)
+		rc = check_insn(rec, msg, len);
 	return rc;
 }
 
