@@ -1,4 +1,6 @@
 /* `twinvm run`: flags into tv_run_options. */
+#include <string.h>
+
 #include "cli.h"
 #include "commands.h"
 #include "options.h"
@@ -17,6 +19,11 @@ static const char run_usage[] =
 	"                              nothing the host lacks); an error on KVM\n"
 	"      --trace FILE.jsonl      one JSON line per exit: reason, payload, registers; - for\n"
 	"                              stdout (the guest's own output then goes to stderr)\n"
+	"      --step                  run one instruction at a time and print each on stderr:\n"
+	"                              address, bytes, disassembly, then any exit it made and\n"
+	"                              the registers it changed (slow: one VM exit each)\n"
+	"      --step-out FILE         the --step lines into FILE (implies --step); - for stdout\n"
+	"                              (the guest's own output then goes to stderr)\n"
 	"      --trace-api             print every KVM ioctl / Unicorn call on stderr as it is made\n"
 	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit;\n"
 	"                              at most a year, 31536000)\n"
@@ -39,6 +46,8 @@ int tv_cmd_run(int argc, char **argv)
 		TV_OPT("mem", 0, MEM, &o.mem, .hint = "give a multiple of 4K from 128K to 3G"),
 		TV_OPT("trace", 0, TEXT, &o.trace_path),
 		TV_OPT("trace-api", 0, FLAG, &o.trace_api),
+		TV_OPT("step", 0, FLAG, &o.step),
+		TV_OPT("step-out", 0, TEXT, &o.step_out),
 		TV_OPT("strict", 0, FLAG, &o.strict),
 		TV_OPT("timeout", 0, SECONDS, &o.timeout_s,
 		       .hint = "give seconds from 0 to a year (31536000), e.g. 10 or 500ms"),
@@ -50,5 +59,11 @@ int tv_cmd_run(int argc, char **argv)
 
 	tv_run_options_default(&o);
 	rc = tv_options_parse("run", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
-	return rc == TV_OPTS_GO ? tv_run_guest(&o) : rc;
+	if (rc != TV_OPTS_GO)
+		return rc;
+	if (o.step_out && o.trace_path && strcmp(o.step_out, "-") == 0 &&
+	    strcmp(o.trace_path, "-") == 0)
+		return tv_usage_error("run", "--trace - and --step-out - both want stdout");
+	o.step = o.step || o.step_out;
+	return tv_run_guest(&o);
 }

@@ -45,6 +45,7 @@ struct tv_machine_opts {
 	FILE *console;  /* what the guest prints (HC_print8bit and friends) */
 	FILE *api_log;  /* --trace-api: every engine call, or NULL */
 	FILE *trace;    /* --trace: one JSON line per exit, or NULL */
+	FILE *step;     /* --step: each instruction as it runs (tv_step_run), or NULL */
 	unsigned run_flags; /* enum tv_run_flags; a trace adds TV_RUN_PRECISE */
 	int id;         /* the VM's number in traces */
 	uint64_t max_exits; /* tv_machine_run stops after this many exits; 0: no limit */

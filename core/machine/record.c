@@ -133,6 +133,18 @@ static int trace_line(struct tv_machine *m, json_t *line)
 	return ok ? 0 : -EIO;
 }
 
+int tv_record_write(struct tv_machine *m, uint64_t seq, const struct tv_record *r)
+{
+	return trace_line(m, tv_record_json(m->opt.id, seq, r));
+}
+
+int tv_record_write_ram(struct tv_machine *m)
+{
+	return trace_line(m, json_pack("{s:i,s:{s:o,s:o}}", "vm", m->opt.id, "ram", "size",
+				       tv_json_hex(m->ram.size), "fnv1a64",
+				       tv_json_hex(tv_ram_hash(&m->ram))));
+}
+
 /* The run loop with a trace: one canonical record a line. */
 static int run_traced(struct tv_machine *m, struct tv_exit *last)
 {
@@ -147,7 +159,7 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 		rc = tv_record_next(&rec, m, r);
 		if (rc)
 			break;
-		rc = trace_line(m, tv_record_json(m->opt.id, ++records, r));
+		rc = tv_record_write(m, ++records, r);
 		if (rc)
 			break;
 		if (r->exit.reason != TV_EXIT_IO && r->exit.reason != TV_EXIT_MMIO)
@@ -160,11 +172,8 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 		last->io.data = NULL; /* r's buffer is gone after this */
 	free(r);
 	tv_recorder_free(&rec);
-	if (!rc && last->reason != TV_EXIT_INTR) {
-		rc = trace_line(m, json_pack("{s:i,s:{s:o,s:o}}", "vm", m->opt.id, "ram", "size",
-					     tv_json_hex(m->ram.size), "fnv1a64",
-					     tv_json_hex(tv_ram_hash(&m->ram))));
-	}
+	if (!rc && last->reason != TV_EXIT_INTR)
+		rc = tv_record_write_ram(m);
 	return rc;
 }
 
