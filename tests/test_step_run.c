@@ -82,8 +82,10 @@ static int insn_lines(const char *stream)
 /* The start of the last line but k of s (k 0: the last), which ends in a newline. */
 static const char *line_from_end(const char *s, int k)
 {
-	const char *p = s + strlen(s) - 1; /* the last newline */
+	const char *p;
 
+	ck_assert_msg(s[0] != '\0', "no lines");
+	p = s + strlen(s) - 1; /* the last newline */
 	for (int i = 0; i <= k; i++) {
 		while (p > s && p[-1] != '\n')
 			p--;
@@ -167,10 +169,11 @@ START_TEST(test_emu_step_shows_hello_from_the_first_instruction_to_the_hlt)
 	struct result r, plain;
 	char with[128], without[128];
 	char *stream = step_run("emu", mode, "hello", NULL, &r), *again;
-	const char *hlt = line_from_end(stream, 1);
+	const char *hlt;
 	int n = insn_lines(stream);
 
 	ck_assert_msg(r.status == 0, "%s: status %d: %s", tv_mode_name(mode), r.status, r.err);
+	hlt = line_from_end(stream, 1);
 	ck_assert_msg(strncmp(r.out, "Hello, world!\n", 14) == 0, "stdout: %s", r.out);
 	check_first_line(stream, mode);
 	check_outs(stream);

@@ -56,8 +56,8 @@ static bool rep_string(const uint8_t *b, size_t n, int bits)
 		(b[i] >= 0x6c && b[i] <= 0x6f));
 }
 
-/* The instruction's line: the address (CS:IP for 16-bit code, the linear address of flat code
- * otherwise), its bytes, its disassembly. Sets st->len, st->bits and st->rep. */
+/* The instruction's line: the address (CS:IP for 16-bit code, else the linear address), its
+ * bytes, its disassembly. Sets st->len, st->bits and st->rep. */
 static void insn_line(struct step *st)
 {
 	uint8_t bytes[TV_INSN_MAX];
@@ -69,9 +69,11 @@ static void insn_line(struct step *st)
 	if (st->bits == 16)
 		at = snprintf(line, sizeof(line), "%04x:%04" PRIx64, st->sregs.cs.selector,
 			      st->regs.rip & 0xffff);
-	else
-		at = snprintf(line, sizeof(line), st->bits == 32 ? "0x%08" PRIx64 : "0x%016" PRIx64,
-			      st->sregs.cs.base + st->regs.rip);
+	else if (st->bits == 32)
+		at = snprintf(line, sizeof(line), "0x%08" PRIx64,
+			      (st->sregs.cs.base + st->regs.rip) & 0xffffffffu);
+	else /* 64-bit code: CS's base is 0 */
+		at = snprintf(line, sizeof(line), "0x%016" PRIx64, st->regs.rip);
 	n = tv_insn_fetch(&st->m->ram, &st->sregs, st->regs.rip, bytes);
 	st->len = n ? tv_disasm(bytes, n, st->bits, st->regs.rip, text, sizeof(text)) : 0;
 	st->rep = st->len && rep_string(bytes, st->len, st->bits);
