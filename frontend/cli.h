@@ -91,6 +91,8 @@ struct tv_run_options {
 	const char *guest;
 	uint64_t mem;
 	const char *trace_path;
+	bool step;            /* --step: each instruction as it runs (step_trace.h) */
+	const char *step_out; /* --step-out: the step lines' file, - for stdout; NULL: stderr */
 	bool trace_api;
 	bool strict; /* --strict: a hypercall used wrongly ends the run (exit 1) */
 	bool verbose; /* --verbose: what the guest cannot see, e.g. HC_gvaToHva's host address */

@@ -26,6 +26,11 @@ const char tv_run_flags_help[] =
 	"                              nothing the host lacks); an error on KVM\n"
 	"      --trace FILE.jsonl      one JSON line per exit: reason, payload, registers; - for\n"
 	"                              stdout (the guest's own output then goes to stderr)\n"
+	"      --step                  run one instruction at a time and print each on stderr:\n"
+	"                              address, bytes, disassembly, then any exit it made and\n"
+	"                              the registers it changed (slow: one VM exit each)\n"
+	"      --step-out FILE         the --step lines into FILE (implies --step); - for stdout\n"
+	"                              (the guest's own output then goes to stderr)\n"
 	"      --trace-api             print every KVM ioctl / Unicorn call on stderr as it is made\n"
 	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit;\n"
 	"                              at most a year, 31536000)\n"
@@ -59,6 +64,8 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 		TV_OPT("mem", 0, MEM, &o->mem, .hint = "give a multiple of 4K from 128K to 3G"),
 		TV_OPT("trace", 0, TEXT, &o->trace_path),
 		TV_OPT("trace-api", 0, FLAG, &o->trace_api),
+		TV_OPT("step", 0, FLAG, &o->step),
+		TV_OPT("step-out", 0, TEXT, &o->step_out),
 		TV_OPT("strict", 0, FLAG, &o->strict),
 		TV_OPT("verbose", 'v', FLAG, &o->verbose),
 		TV_OPT("timeout", 0, SECONDS, &o->timeout_s,
@@ -69,6 +76,7 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 	};
 	size_t n_run = sizeof(run_opts) / sizeof(run_opts[0]);
 	struct tv_opt opts[TV_OPTS_MAX];
+	int rc;
 
 	if (n_run + n_extra > TV_OPTS_MAX)
 		return tv_usage_error(cmd, "%zu flags, at most %d", n_run + n_extra,
@@ -76,7 +84,14 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 	memcpy(opts, run_opts, sizeof(run_opts));
 	if (n_extra)
 		memcpy(opts + n_run, extra, n_extra * sizeof(*extra));
-	return tv_options_parse(cmd, argc, argv, opts, n_run + n_extra);
+	rc = tv_options_parse(cmd, argc, argv, opts, n_run + n_extra);
+	if (rc != TV_OPTS_GO)
+		return rc;
+	if (o->step_out && o->trace_path && strcmp(o->step_out, "-") == 0 &&
+	    strcmp(o->trace_path, "-") == 0)
+		return tv_usage_error(cmd, "--trace - and --step-out - both want stdout");
+	o->step = o->step || o->step_out;
+	return TV_OPTS_GO;
 }
 
 /* `twinvm run`: its flags, then the run. */

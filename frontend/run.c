@@ -12,6 +12,7 @@
 #include "probe.h"
 #include "record.h"
 #include "select.h"
+#include "step_trace.h"
 
 static void print_exit_counts(const struct tv_machine *m)
 {
@@ -102,19 +103,24 @@ static bool mode_unsupported(const struct tv_backend_ops *be, enum tv_mode mode,
 	return true;
 }
 
-/* The file an output failure was on, for the message: the trace's path, or stdout. */
+/* The file an output failure was on, for the message: the trace's or the step stream's path, or
+ * the standard stream it was on. */
 static const char *trace_name(const struct tv_run_options *o, const char *failed)
 {
+	if (strcmp(failed, "step") == 0)
+		return !o->step_out ? "stderr" : strcmp(o->step_out, "-") == 0 ? "stdout" : o->step_out;
 	if (strcmp(failed, "trace") != 0)
 		return "stdout"; /* the console: stdout, or stderr under --trace - */
 	return strcmp(o->trace_path, "-") == 0 ? "stdout" : o->trace_path;
 }
 
-/* --trace: the file opened, or stdout for "-" (the trace alone there, for a pipe; the guest's
- * own output goes to stderr). false after one line on stderr. */
-static bool open_trace(const struct tv_run_options *o, struct tv_machine_opts *mopt)
+/* Opens what --trace and --step-out name: a file, or stdout for - (the guest's own output then
+ * goes to stderr); --step without --step-out writes on stderr. false after one line on stderr,
+ * with nothing left open. */
+static bool open_outputs(const struct tv_run_options *o, struct tv_machine_opts *mopt)
 {
 	if (o->trace_path && strcmp(o->trace_path, "-") == 0) {
+		/* The trace alone on stdout, for a pipe; the guest's own output goes to stderr. */
 		mopt->trace = stdout;
 		mopt->console = stderr;
 	} else if (o->trace_path) {
@@ -125,7 +131,39 @@ static bool open_trace(const struct tv_run_options *o, struct tv_machine_opts *m
 			return false;
 		}
 	}
+	if (!o->step)
+		return true;
+	mopt->run_flags = TV_RUN_STEP;
+	mopt->step = stderr;
+	if (o->step_out && strcmp(o->step_out, "-") == 0) {
+		mopt->step = stdout;
+		mopt->console = stderr;
+	} else if (o->step_out) {
+		mopt->step = fopen(o->step_out, "w");
+		if (!mopt->step) {
+			fprintf(stderr, "twinvm: cannot write step output %s: %s\n", o->step_out,
+				strerror(errno));
+			if (mopt->trace && mopt->trace != stdout)
+				fclose(mopt->trace);
+			return false;
+		}
+	}
 	return true;
+}
+
+/* Closes the files open_outputs opened: status, or the lost output's when a close failed and
+ * no loss was said before (lost). */
+static int close_outputs(const struct tv_run_options *o, struct tv_machine_opts *mopt, int status,
+			 bool lost)
+{
+	if (mopt->trace && mopt->trace != stdout && fclose(mopt->trace) != 0 && !lost) {
+		status = tv_output_lost("twinvm", o->trace_path, errno);
+		lost = true;
+	}
+	if (mopt->step && mopt->step != stdout && mopt->step != stderr && fclose(mopt->step) != 0 &&
+	    !lost)
+		status = tv_output_lost("twinvm", o->step_out, errno);
+	return status;
 }
 
 static bool died(const struct tv_exit *e)
@@ -179,7 +217,7 @@ int tv_run_guest(const struct tv_run_options *given)
 	if (!be || !tv_cpu_engine_ok("run", be, o->cpu_model))
 		goto close_guest;
 
-	if (!open_trace(o, &mopt))
+	if (!open_outputs(o, &mopt))
 		goto close_guest;
 	mopt.backend = be;
 	mopt.cpu_model = o->cpu_model;
@@ -194,7 +232,7 @@ int tv_run_guest(const struct tv_run_options *given)
 			fprintf(stderr, "twinvm: %s\n", tv_last_error());
 		goto close_trace;
 	}
-	rc = tv_run(&m, o->timeout_s, &e);
+	rc = o->step ? tv_step_run(&m, o->timeout_s, &e) : tv_run(&m, o->timeout_s, &e);
 	if (rc && m.output_failed) {
 		lost = true;
 		status = tv_output_lost("twinvm", trace_name(o, m.output_failed), m.output_errno);
@@ -216,8 +254,7 @@ int tv_run_guest(const struct tv_run_options *given)
 destroy:
 	tv_machine_destroy(&m);
 close_trace:
-	if (mopt.trace && mopt.trace != stdout && fclose(mopt.trace) != 0 && !lost)
-		status = tv_output_lost("twinvm", o->trace_path, errno);
+	status = close_outputs(o, &mopt, status, lost);
 close_guest:
 	tv_guest_close(&g);
 	return status;

@@ -49,6 +49,7 @@ struct tv_machine_opts {
 	FILE *trace;    /* --trace: one JSON line per exit, or NULL */
 	/* --trace's header line (trace_header.h) comes from this, or there is none */
 	const struct tv_trace_info *trace_info;
+	FILE *step;     /* --step: each instruction as it runs (tv_step_run), or NULL */
 	unsigned run_flags; /* enum tv_run_flags; a trace adds TV_RUN_PRECISE */
 	int id;         /* the VM's number in traces */
 	uint64_t max_exits; /* tv_machine_run stops after this many exits; 0: no limit */

@@ -166,6 +166,23 @@ static int trace_line(struct tv_machine *m, json_t *line)
 	return ok ? 0 : -EIO;
 }
 
+int tv_record_write(struct tv_machine *m, uint64_t seq, const struct tv_record *r)
+{
+	return trace_line(m, tv_record_json(m->opt.id, seq, r));
+}
+
+int tv_record_write_header(struct tv_machine *m)
+{
+	return m->opt.trace_info ? trace_line(m, tv_trace_header(m, m->opt.trace_info)) : 0;
+}
+
+int tv_record_write_ram(struct tv_machine *m)
+{
+	return trace_line(m, json_pack("{s:i,s:{s:o,s:o}}", "vm", m->opt.id, "ram", "size",
+				       tv_json_hex(m->ram.size), "fnv1a64",
+				       tv_json_hex(tv_ram_hash(&m->ram))));
+}
+
 /* The run loop with a trace: one canonical record a line. */
 static int run_traced(struct tv_machine *m, struct tv_exit *last)
 {
@@ -176,7 +193,7 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 
 	if (!r)
 		return -ENOMEM;
-	if (m->opt.trace_info && (rc = trace_line(m, tv_trace_header(m, m->opt.trace_info)))) {
+	if ((rc = tv_record_write_header(m))) {
 		free(r);
 		return rc;
 	}
@@ -184,7 +201,7 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 		rc = tv_record_next(&rec, m, r);
 		if (rc)
 			break;
-		rc = trace_line(m, tv_record_json(m->opt.id, ++records, r));
+		rc = tv_record_write(m, ++records, r);
 		if (rc)
 			break;
 		if (r->exit.reason != TV_EXIT_IO && r->exit.reason != TV_EXIT_MMIO)
@@ -197,11 +214,8 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 		last->io.data = NULL; /* r's buffer is gone after this */
 	free(r);
 	tv_recorder_free(&rec);
-	if (!rc && last->reason != TV_EXIT_INTR) {
-		rc = trace_line(m, json_pack("{s:i,s:{s:o,s:o}}", "vm", m->opt.id, "ram", "size",
-					     tv_json_hex(m->ram.size), "fnv1a64",
-					     tv_json_hex(tv_ram_hash(&m->ram))));
-	}
+	if (!rc && last->reason != TV_EXIT_INTR)
+		rc = tv_record_write_ram(m);
 	return rc;
 }
 

@@ -50,4 +50,13 @@ int tv_run(struct tv_machine *m, double timeout_s, struct tv_exit *last);
 /* The record as a trace line: tv_trace_record plus the "hypercall" object. */
 json_t *tv_record_json(int vm, uint64_t seq, const struct tv_record *r);
 
+/* r as the seq-th line of m's trace, written and checked: 0, or -EIO (m->output_failed). */
+int tv_record_write(struct tv_machine *m, uint64_t seq, const struct tv_record *r);
+
+/* The trace's first line, from m->opt.trace_info (nothing without it): 0 or -errno. */
+int tv_record_write_header(struct tv_machine *m);
+
+/* The trace's last line, once the guest has stopped: guest RAM's size and hash. 0 or -EIO. */
+int tv_record_write_ram(struct tv_machine *m);
+
 #endif
