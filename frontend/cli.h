@@ -88,6 +88,7 @@ struct tv_run_options {
 	uint64_t mem;
 	const char *trace_path;
 	bool trace_api;
+	const char *api_chart; /* --api-chart FILE.svg: the run's engine calls as a flowchart */
 	bool strict; /* --strict: a hypercall used wrongly ends the run (exit 1) */
 	double timeout_s;
 	uint64_t max_exits; /* 0: no limit */

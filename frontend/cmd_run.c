@@ -17,7 +17,11 @@ static const char run_usage[] =
 	"                              nothing the host lacks); an error on KVM\n"
 	"      --trace FILE.jsonl      one JSON line per exit: reason, payload, registers; - for\n"
 	"                              stdout (the guest's own output then goes to stderr)\n"
-	"      --trace-api             print every KVM ioctl / Unicorn call on stderr as it is made\n"
+	"      --trace-api             print every KVM ioctl / Unicorn call on stderr as it is made,\n"
+	"                              a step of the run with its note after \"  # \"\n"
+	"      --api-chart FILE.svg    draw the run's KVM ioctls / Unicorn calls as a flowchart:\n"
+	"                              one box per step, what it sets, the run loop (works\n"
+	"                              without --trace-api; then nothing is printed)\n"
 	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit;\n"
 	"                              at most a year, 31536000)\n"
 	"      --max-exits N           stop the guest after N exits (for recording endless guests)\n"
@@ -39,6 +43,7 @@ int tv_cmd_run(int argc, char **argv)
 		TV_OPT("mem", 0, MEM, &o.mem, .hint = "give a multiple of 4K from 128K to 3G"),
 		TV_OPT("trace", 0, TEXT, &o.trace_path),
 		TV_OPT("trace-api", 0, FLAG, &o.trace_api),
+		TV_OPT("api-chart", 0, TEXT, &o.api_chart),
 		TV_OPT("strict", 0, FLAG, &o.strict),
 		TV_OPT("timeout", 0, SECONDS, &o.timeout_s,
 		       .hint = "give seconds from 0 to a year (31536000), e.g. 10 or 500ms"),
