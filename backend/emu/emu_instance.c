@@ -22,6 +22,21 @@
 
 #define EMU_4G ((uint64_t)1 << 32)
 
+/* The caller's buffer as guest-physical [0, ram_size). */
+static uc_err emu_map_ram(struct tv_vm *vm, uc_engine *uc)
+{
+	uc_err err = uc_mem_map_ptr(uc, 0, vm->ram_size, UC_PROT_ALL, vm->ram);
+	char note[80];
+
+	if (vm->e->log) {
+		snprintf(note, sizeof(note), "guest RAM: our buffer becomes guest-physical 0x0-0x%" PRIx64,
+			 vm->ram_size - 1);
+		emu_log_step(vm->e->log, note, "uc_mem_map_ptr(0x0, 0x%" PRIx64 ", UC_PROT_ALL, %p) = %s",
+			     vm->ram_size, vm->ram, emu_err_name(err));
+	}
+	return err;
+}
+
 /* A uc instance in mode over the VM's RAM, with the MMIO region above it. */
 static int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 {
@@ -72,15 +87,7 @@ static int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 		goto close_uc;
 	}
 #endif
-	err = uc_mem_map_ptr(uc, 0, vm->ram_size, UC_PROT_ALL, vm->ram);
-	if (log) {
-		char note[80];
-
-		snprintf(note, sizeof(note), "guest RAM: our buffer becomes guest-physical 0x0-0x%" PRIx64,
-			 vm->ram_size - 1);
-		emu_log_step(log, note, "uc_mem_map_ptr(0x0, 0x%" PRIx64 ", UC_PROT_ALL, %p) = %s",
-			     vm->ram_size, vm->ram, emu_err_name(err));
-	}
+	err = emu_map_ram(vm, uc);
 	if (err) {
 		rc = emu_fail("uc_mem_map_ptr", err);
 		goto close_uc;
