@@ -322,7 +322,7 @@ static bool loop_label(const struct tv_chart_box *b, struct text *t)
 		names_text(t, &b->between);
 	}
 	if (b->inside.n) {
-		put(t, "%s inside the run: ", runs > 1 || b->between.n ? ";" : ":");
+		put(t, "%s inside the run: ", runs > 1 || b->between.n ? ";" : ",");
 		names_text(t, &b->inside);
 	}
 	return true;
