@@ -263,6 +263,31 @@ START_TEST(test_chart_folds_the_run_loop)
 }
 END_TEST
 
+/* A run of more steps than a chart draws: the first ones are drawn, the rest counted. */
+START_TEST(test_chart_draws_its_first_steps_and_counts_the_rest)
+{
+	struct tv_api_chart *c;
+	char *svg = NULL, want[64];
+	size_t len = 0;
+	FILE *out = open_memstream(&svg, &len);
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(tv_api_chart_open(&c, NULL), 0);
+	for (int i = 0; i < TV_CHART_BOXES + 36; i++)
+		fprintf(c->log, "KVM_SET_REGS(rip 0x%x) = 0  # step %d\n", i, i);
+	ck_assert_int_eq(tv_api_chart_write(c, out, "many steps"), 0);
+	fclose(out);
+	ck_assert_int_eq(c->nbox, TV_CHART_BOXES);
+	ck_assert_int_eq(c->dropped, 36);
+	tv_api_chart_close(c);
+	ck_assert_msg(tags_unbalanced(svg) == NULL, "%s", tags_unbalanced(svg));
+	snprintf(want, sizeof(want), ">%d. KVM_SET_REGS<", TV_CHART_BOXES);
+	ck_assert_msg(strstr(svg, want), "no box %d", TV_CHART_BOXES);
+	ck_assert_msg(strstr(svg, "... and 36 more steps"), "the rest is not counted");
+	free(svg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("api_chart");
@@ -274,6 +299,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_emu_trace_api_prints_the_step_notes);
 	tcase_add_test(tc, test_unwritable_chart_stops_before_the_guest_runs);
 	tcase_add_test(tc, test_chart_folds_the_run_loop);
+	tcase_add_test(tc, test_chart_draws_its_first_steps_and_counts_the_rest);
 	suite_add_tcase(s, tc);
 	return s;
 }
