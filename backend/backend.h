@@ -139,6 +139,11 @@ struct tv_cpu_model {
 	char extra[256];   /* features it reports that the host lacks: "svm monitor" */
 };
 
+/* What separates an api_log line from its step note, which says what the call does in the run:
+ * "KVM_CREATE_VM(type 0) = fd 4  # an empty VM: no memory, no CPU". Lines without one are
+ * calls that only check or read back. twinvm run --api-chart draws the steps from these lines. */
+#define TV_API_NOTE "  # "
+
 struct tv_engine; /* an open engine: /dev/kvm fd, or the Unicorn library */
 struct tv_vm;     /* guest RAM registered with the engine */
 struct tv_vcpu;   /* one virtual CPU */
@@ -153,8 +158,11 @@ struct tv_backend_ops {
 	const char *description;
 
 	/* Mandatory. api_log, when not NULL, receives one line per engine call (ioctl or uc_*)
-	 * with its inputs and its result: the --trace-api output. -ENODEV, -EACCES etc. when the
-	 * engine cannot be used here, with the reason in tv_last_error(). */
+	 * with its inputs and its result: the --trace-api output, "NAME(inputs) = result". A
+	 * call that is a step of the run (see TV_API_NOTE) ends with its step note; a line that
+	 * begins with two spaces tells what happened inside or around a call (a Unicorn hook, the
+	 * data an IN returns). -ENODEV, -EACCES etc. when the engine cannot be used here, with
+	 * the reason in tv_last_error(). */
 	int (*open)(struct tv_engine **out, FILE *api_log);
 	void (*close)(struct tv_engine *e); /* mandatory; NULL-safe */
 	int (*get_caps)(struct tv_engine *e, struct tv_caps *caps); /* mandatory */

@@ -94,6 +94,7 @@ struct tv_run_options {
 	bool step;            /* --step: each instruction as it runs (step_trace.h) */
 	const char *step_out; /* --step-out: the step lines' file, - for stdout; NULL: stderr */
 	bool trace_api;
+	const char *api_chart; /* --api-chart FILE.svg: the run's engine calls as a flowchart */
 	bool strict; /* --strict: a hypercall used wrongly ends the run (exit 1) */
 	bool verbose; /* --verbose: what the guest cannot see, e.g. HC_gvaToHva's host address */
 	double timeout_s;

@@ -31,7 +31,11 @@ const char tv_run_flags_help[] =
 	"                              the registers it changed (slow: one VM exit each)\n"
 	"      --step-out FILE         the --step lines into FILE (implies --step); - for stdout\n"
 	"                              (the guest's own output then goes to stderr)\n"
-	"      --trace-api             print every KVM ioctl / Unicorn call on stderr as it is made\n"
+	"      --trace-api             print every KVM ioctl / Unicorn call on stderr as it is made,\n"
+	"                              a step of the run with its note after \"  # \"\n"
+	"      --api-chart FILE.svg    draw the run's KVM ioctls / Unicorn calls as a flowchart:\n"
+	"                              one box per step, what it sets, the run loop (works\n"
+	"                              without --trace-api; then nothing is printed)\n"
 	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit;\n"
 	"                              at most a year, 31536000)\n"
 	"      --max-exits N           stop the guest after N exits (for recording endless guests)\n"
@@ -64,6 +68,7 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 		TV_OPT("mem", 0, MEM, &o->mem, .hint = "give a multiple of 4K from 128K to 3G"),
 		TV_OPT("trace", 0, TEXT, &o->trace_path),
 		TV_OPT("trace-api", 0, FLAG, &o->trace_api),
+		TV_OPT("api-chart", 0, TEXT, &o->api_chart),
 		TV_OPT("step", 0, FLAG, &o->step),
 		TV_OPT("step-out", 0, TEXT, &o->step_out),
 		TV_OPT("strict", 0, FLAG, &o->strict),

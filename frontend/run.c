@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api_chart.h"
 #include "builtin.h"
 #include "cli.h"
 #include "devices.h"
@@ -172,6 +173,85 @@ static bool died(const struct tv_exit *e)
 	       e->reason == TV_EXIT_INTERNAL_ERROR;
 }
 
+/* --api-chart: its file, opened before the guest runs, and the recorder the engine writes its
+ * calls to (on to stderr as well under --trace-api). */
+struct chart_out {
+	FILE *file;
+	struct tv_api_chart *rec;
+};
+
+/* false after one line on stderr. */
+static bool chart_open(const struct tv_run_options *o, struct chart_out *ch,
+		       struct tv_machine_opts *mopt)
+{
+	int rc;
+
+	if (!o->api_chart)
+		return true;
+	ch->file = fopen(o->api_chart, "w");
+	if (!ch->file) {
+		fprintf(stderr, "twinvm: cannot write --api-chart %s: %s\n", o->api_chart,
+			strerror(errno));
+		return false;
+	}
+	rc = tv_api_chart_open(&ch->rec, mopt->api_log);
+	if (rc) {
+		fprintf(stderr, "twinvm: --api-chart: %s\n", strerror(-rc));
+		fclose(ch->file);
+		ch->file = NULL;
+		return false;
+	}
+	mopt->api_log = ch->rec->log;
+	return true;
+}
+
+/* Draws what the engine was asked, once it is closed, and closes the file: status, or the
+ * output failure's when nothing was lost before. */
+static int chart_close(const struct tv_run_options *o, struct chart_out *ch,
+		       const struct tv_backend_ops *be, const struct tv_guest *g, int status,
+		       bool lost)
+{
+	char title[320];
+	int rc;
+
+	if (!ch->file)
+		return status;
+	snprintf(title, sizeof(title), "%s: %s mode, guest %s", be ? be->description : "?",
+		 tv_mode_name(o->mode), g->name);
+	rc = tv_api_chart_write(ch->rec, ch->file, title);
+	tv_api_chart_close(ch->rec);
+	if (fclose(ch->file) != 0 && !rc)
+		rc = -errno;
+	if (rc && !lost)
+		return tv_output_lost("twinvm", o->api_chart, -rc);
+	return status;
+}
+
+/* The guest booted: runs it and says how it ended. */
+static int run_booted(const struct tv_run_options *o, struct tv_machine *m,
+		      const struct tv_guest *g, bool probed, bool *lost)
+{
+	struct tv_exit e;
+	int rc = o->step ? tv_step_run(m, o->timeout_s, &e) : tv_run(m, o->timeout_s, &e);
+
+	if (rc && m->output_failed) {
+		*lost = true;
+		return tv_output_lost("twinvm", trace_name(o, m->output_failed), m->output_errno);
+	}
+	if (rc == -EPROTO && m->hc.failed) {
+		fflush(stdout);
+		fprintf(stderr, "twinvm: --strict: %s used wrongly: %s\n", m->hc.name, m->hc.error);
+		return TV_EXIT_STATUS_GUEST;
+	}
+	if (rc) {
+		fprintf(stderr, "twinvm: %s engine failed: %s\n", m->be->name, tv_last_error());
+		return TV_EXIT_STATUS_USAGE;
+	}
+	if (died(&e) && mode_unsupported(m->be, o->mode, probed))
+		return TV_EXIT_STATUS_USAGE;
+	return report(m, g, &e, o->timeout_s);
+}
+
 /* The guest, in the mode the user named or its own, checked against RAM and the layout before
  * any engine is opened. false after one line on stderr. */
 static bool open_guest(struct tv_run_options *o, struct tv_guest *g)
@@ -203,10 +283,10 @@ int tv_run_guest(const struct tv_run_options *given)
 	};
 	const struct tv_trace_info info = { .guest = o->guest, .cpu_model = o->cpu_model,
 					    .version = TWINVM_VERSION, .max_exits = o->max_exits };
-	const struct tv_backend_ops *be;
+	const struct tv_backend_ops *be = NULL;
+	struct chart_out chart = { 0 };
 	struct tv_machine m;
 	struct tv_guest g;
-	struct tv_exit e;
 	int status = TV_EXIT_STATUS_USAGE, rc;
 	bool lost = false; /* output was lost, and said so */
 	bool probed;
@@ -214,11 +294,10 @@ int tv_run_guest(const struct tv_run_options *given)
 	if (!open_guest(&run, &g))
 		return TV_EXIT_STATUS_USAGE;
 	be = pick_engine(o, &probed);
-	if (!be || !tv_cpu_engine_ok("run", be, o->cpu_model))
+	if (!be || !tv_cpu_engine_ok("run", be, o->cpu_model) || !open_outputs(o, &mopt))
 		goto close_guest;
-
-	if (!open_outputs(o, &mopt))
-		goto close_guest;
+	if (!chart_open(o, &chart, &mopt))
+		goto close_trace;
 	mopt.backend = be;
 	mopt.cpu_model = o->cpu_model;
 	mopt.trace_info = &info;
@@ -230,29 +309,12 @@ int tv_run_guest(const struct tv_run_options *given)
 			fprintf(stderr, "twinvm: %s: %s\n", be->name, tv_last_error());
 		else
 			fprintf(stderr, "twinvm: %s\n", tv_last_error());
-		goto close_trace;
+		goto close_chart;
 	}
-	rc = o->step ? tv_step_run(&m, o->timeout_s, &e) : tv_run(&m, o->timeout_s, &e);
-	if (rc && m.output_failed) {
-		lost = true;
-		status = tv_output_lost("twinvm", trace_name(o, m.output_failed), m.output_errno);
-		goto destroy;
-	}
-	if (rc == -EPROTO && m.hc.failed) {
-		fflush(stdout);
-		fprintf(stderr, "twinvm: --strict: %s used wrongly: %s\n", m.hc.name, m.hc.error);
-		status = TV_EXIT_STATUS_GUEST;
-		goto destroy;
-	}
-	if (rc) {
-		fprintf(stderr, "twinvm: %s engine failed: %s\n", be->name, tv_last_error());
-		goto destroy;
-	}
-	if (died(&e) && mode_unsupported(be, o->mode, probed))
-		goto destroy;
-	status = report(&m, &g, &e, o->timeout_s);
-destroy:
+	status = run_booted(o, &m, &g, probed, &lost);
 	tv_machine_destroy(&m);
+close_chart:
+	status = chart_close(o, &chart, be, &g, status, lost);
 close_trace:
 	status = close_outputs(o, &mopt, status, lost);
 close_guest:

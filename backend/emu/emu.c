@@ -49,6 +49,28 @@
 #include "emu.h"
 #include "emu_raw.h"
 
+/* The register ops as core calls them: their uc_reg_* lines carry the step's note in the
+ * --trace-api output (emu_log_vcpu). The backend's own calls (exception delivery, a new
+ * instance's registers) go to emu_get_regs and the others directly and are no step. */
+#define EMU_REGS_OP(op, type, note)                         \
+	static int emu_op_##op(struct tv_vcpu *v, type arg) \
+	{                                                   \
+		const char *outer = v->step;                \
+		int rc;                                     \
+                                                            \
+		v->step = note;                             \
+		rc = emu_##op(v, arg);                      \
+		v->step = outer;                            \
+		return rc;                                  \
+	}
+
+EMU_REGS_OP(get_regs, struct tv_regs *, "read the general registers")
+EMU_REGS_OP(set_regs, const struct tv_regs *,
+	    "the general registers: entry point (RIP) and stack (RSP)")
+EMU_REGS_OP(get_sregs, struct tv_sregs *, "read the special registers: mode, segments, tables")
+EMU_REGS_OP(set_sregs, const struct tv_sregs *,
+	    "the mode, one register at a time: GDT, segments, EFER, CR4, CR3, CR0")
+
 const struct tv_backend_ops tv_emu_backend = {
 	.name = "emu",
 	.description = "Unicorn CPU emulator",
@@ -59,10 +81,10 @@ const struct tv_backend_ops tv_emu_backend = {
 	.vm_destroy = emu_vm_destroy,
 	.vcpu_create = emu_vcpu_create,
 	.vcpu_destroy = emu_vcpu_destroy,
-	.get_regs = emu_get_regs,
-	.set_regs = emu_set_regs,
-	.get_sregs = emu_get_sregs,
-	.set_sregs = emu_set_sregs,
+	.get_regs = emu_op_get_regs,
+	.set_regs = emu_op_set_regs,
+	.get_sregs = emu_op_get_sregs,
+	.set_sregs = emu_op_set_sregs,
 	.set_run_flags = emu_set_run_flags,
 	.run = emu_run,
 	.kick = emu_kick,

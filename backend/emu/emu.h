@@ -85,6 +85,9 @@ enum emu_stop {
 struct tv_vcpu {
 	struct tv_vm *vm;
 	FILE *log;
+	/* The step note of the register calls being made (set_regs, get_sregs...): set by
+	 * those ops for the time they run, NULL otherwise (see emu_log_vcpu). */
+	const char *step;
 	struct tv_vcpu_config cfg;
 	unsigned flags; /* enum tv_run_flags; STEP implies PRECISE */
 	bool io_fast;   /* neither precise nor logged: an I/O hook just calls the handler */
@@ -305,9 +308,30 @@ int emu_fail(const char *call, uc_err err);
 
 void emu_log_line(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* "uc_reg_read_batch(EAX=0x2a EBX=0x0 ...) = UC_ERR_OK": n registers, values as 64-bit. */
-void emu_log_regs(FILE *log, const char *call, const int *ids, const uint64_t *vals, int n,
-		  uc_err err);
+/* A call that is a step of the run: its line, then its note after TV_API_NOTE (backend.h). */
+#define EMU_STEP(log, note, ...)                                  \
+	do {                                                      \
+		if (log)                                          \
+			emu_log_step((log), (note), __VA_ARGS__); \
+	} while (0)
+
+void emu_log_step(FILE *log, const char *note, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A register call's line: inside uc_emu_start (a hook's handler reading the guest's registers)
+ * indented as what happens inside the run, else with v->step as its note. */
+#define EMU_LOG_VCPU(v, ...)                             \
+	do {                                             \
+		if ((v)->log)                            \
+			emu_log_vcpu((v), __VA_ARGS__); \
+	} while (0)
+
+void emu_log_vcpu(struct tv_vcpu *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "uc_reg_read_batch(EAX=0x2a EBX=0x0 ...) = UC_ERR_OK": n registers, values as 64-bit, as
+ * emu_log_vcpu writes a line. */
+void emu_log_regs(struct tv_vcpu *v, const char *call, const int *ids, const uint64_t *vals,
+		  int n, uc_err err);
 
 /* "UC_ERR_MAP"; "UC_ERR_?" for a code this table does not know. */
 const char *emu_err_name(uc_err err);

@@ -328,8 +328,8 @@ int emu_cpu_apply(uc_engine *uc, int model, FILE *log)
 	if (model < 0 || model >= EMU_CPU_NMODELS)
 		return 0;
 	err = uc_ctl_set_cpu_model(uc, emu_cpu_models[model].id);
-	EMU_LOG(log, "uc_ctl_set_cpu_model(%d: %s) = %s", emu_cpu_models[model].id,
-		emu_cpu_models[model].name, emu_err_name(err));
+	EMU_STEP(log, "what CPUID tells the guest: a CPU model", "uc_ctl_set_cpu_model(%d: %s) = %s",
+		 emu_cpu_models[model].id, emu_cpu_models[model].name, emu_err_name(err));
 	if (err)
 		return emu_fail("uc_ctl_set_cpu_model", err);
 	return 0;

@@ -79,7 +79,8 @@ static int emu_hook_add(struct tv_vcpu *v, uc_hook *h, int type, void *cb, const
 			     : uc_hook_add(v->vm->uc, h, type, cb, v, 1, 0);
 
 	/* begin 1 > end 0: every address. */
-	EMU_LOG(v->log, "uc_hook_add(%s, begin 1, end 0) = %s", what, emu_err_name(err));
+	EMU_STEP(v->log, "a callback into twinvm: how the guest's I/O and faults exit",
+		 "uc_hook_add(%s, begin 1, end 0) = %s", what, emu_err_name(err));
 	if (err) {
 		*h = 0;
 		tv_set_error("uc_hook_add(%s): %s", what, uc_strerror(err));
@@ -95,7 +96,7 @@ static void emu_hook_del(struct tv_vcpu *v, uc_hook *h, const char *what)
 	if (!*h)
 		return;
 	err = uc_hook_del(v->vm->uc, *h);
-	EMU_LOG(v->log, "uc_hook_del(%s) = %s", what, emu_err_name(err));
+	EMU_STEP(v->log, "the callbacks removed", "uc_hook_del(%s) = %s", what, emu_err_name(err));
 	*h = 0;
 }
 

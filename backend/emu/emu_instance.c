@@ -22,6 +22,21 @@
 
 #define EMU_4G ((uint64_t)1 << 32)
 
+/* The caller's buffer as guest-physical [0, ram_size). */
+static uc_err emu_map_ram(struct tv_vm *vm, uc_engine *uc)
+{
+	uc_err err = uc_mem_map_ptr(uc, 0, vm->ram_size, UC_PROT_ALL, vm->ram);
+	char note[80];
+
+	if (vm->e->log) {
+		snprintf(note, sizeof(note), "guest RAM: our buffer becomes guest-physical 0x0-0x%" PRIx64,
+			 vm->ram_size - 1);
+		emu_log_step(vm->e->log, note, "uc_mem_map_ptr(0x0, 0x%" PRIx64 ", UC_PROT_ALL, %p) = %s",
+			     vm->ram_size, vm->ram, emu_err_name(err));
+	}
+	return err;
+}
+
 /* A uc instance in mode over the VM's RAM, with the MMIO region above it. */
 static int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 {
@@ -31,7 +46,8 @@ static int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 	int rc;
 
 	err = uc_open(UC_ARCH_X86, mode, &uc);
-	EMU_LOG(log, "uc_open(UC_ARCH_X86, %s) = %s", emu_mode_name(mode), emu_err_name(err));
+	EMU_STEP(log, "the VM and its one CPU, in the guest's mode: no memory yet",
+		 "uc_open(UC_ARCH_X86, %s) = %s", emu_mode_name(mode), emu_err_name(err));
 	if (err)
 		return emu_fail("uc_open", err);
 	/* First: Unicorn builds the CPU at the first call after uc_open that needs it. */
@@ -40,7 +56,8 @@ static int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 		goto close_uc;
 #if EMU_HAVE_TLB_CTL
 	err = uc_ctl_set_tcg_buffer_size(uc, EMU_TCG_BUFFER);
-	EMU_LOG(log, "uc_ctl_set_tcg_buffer_size(%u) = %s", EMU_TCG_BUFFER, emu_err_name(err));
+	EMU_STEP(log, "room for the guest's code translated to host code",
+		 "uc_ctl_set_tcg_buffer_size(%u) = %s", EMU_TCG_BUFFER, emu_err_name(err));
 	if (err) {
 		rc = emu_fail("uc_ctl_set_tcg_buffer_size", err);
 		goto close_uc;
@@ -48,7 +65,8 @@ static int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 	if (vm->e->mmu) {
 		/* The default, said out loud: the CPU's own MMU, walking the guest's tables. */
 		err = uc_ctl_tlb_mode(uc, UC_TLB_CPU);
-		EMU_LOG(log, "uc_ctl_tlb_mode(UC_TLB_CPU) = %s", emu_err_name(err));
+		EMU_STEP(log, "addresses go through the guest's own page tables",
+			 "uc_ctl_tlb_mode(UC_TLB_CPU) = %s", emu_err_name(err));
 		if (err) {
 			rc = emu_fail("uc_ctl_tlb_mode", err);
 			goto close_uc;
@@ -62,15 +80,14 @@ static int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 	 * fault (measured: every stop in long mode, a step or an exit). With exits enabled and
 	 * none set, "until" is ignored and only our stops end a run. */
 	err = uc_ctl_exits_enable(uc);
-	EMU_LOG(log, "uc_ctl_exits_enable() = %s", emu_err_name(err));
+	EMU_STEP(log, "no stop address: a run ends at HLT, a fault or twinvm's stop",
+		 "uc_ctl_exits_enable() = %s", emu_err_name(err));
 	if (err) {
 		rc = emu_fail("uc_ctl_exits_enable", err);
 		goto close_uc;
 	}
 #endif
-	err = uc_mem_map_ptr(uc, 0, vm->ram_size, UC_PROT_ALL, vm->ram);
-	EMU_LOG(log, "uc_mem_map_ptr(0x0, 0x%" PRIx64 ", UC_PROT_ALL, %p) = %s", vm->ram_size,
-		vm->ram, emu_err_name(err));
+	err = emu_map_ram(vm, uc);
 	if (err) {
 		rc = emu_fail("uc_mem_map_ptr", err);
 		goto close_uc;
@@ -78,8 +95,9 @@ static int emu_uc_create(struct tv_vm *vm, int mode, uc_engine **out)
 	if (vm->ram_size < EMU_4G) {
 		err = uc_mmio_map(uc, vm->ram_size, EMU_4G - vm->ram_size, emu_mmio_read, vm,
 				  emu_mmio_write, vm);
-		EMU_LOG(log, "uc_mmio_map(0x%" PRIx64 ", 0x%" PRIx64 ", read, write) = %s",
-			vm->ram_size, EMU_4G - vm->ram_size, emu_err_name(err));
+		EMU_STEP(log, "the rest below 4 GiB: MMIO, each access calls back into twinvm",
+			 "uc_mmio_map(0x%" PRIx64 ", 0x%" PRIx64 ", read, write) = %s",
+			 vm->ram_size, EMU_4G - vm->ram_size, emu_err_name(err));
 		if (err) {
 			rc = emu_fail("uc_mmio_map", err);
 			goto close_uc;

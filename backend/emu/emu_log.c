@@ -31,28 +31,66 @@ int emu_fail(const char *call, uc_err err)
 	return emu_errno(err);
 }
 
-void emu_log_line(FILE *log, const char *fmt, ...)
+/* One line: indent, the call, its note; locked so that threads' lines do not mix. */
+static void emu_log_va(FILE *log, const char *indent, const char *note, const char *fmt,
+		       va_list ap)
 {
-	va_list ap;
-
 	if (!fmt) /* never; says so to GCC, whose UBSan build otherwise sees a NULL path */
 		return;
-	va_start(ap, fmt);
+	flockfile(log);
+	fputs(indent, log);
 	vfprintf(log, fmt, ap);
-	va_end(ap);
+	if (note)
+		fprintf(log, TV_API_NOTE "%s", note);
 	fputc('\n', log);
+	funlockfile(log);
 	/* The guest's own output goes to another stream: flush so the two interleave in order. */
 	fflush(log);
 }
 
-void emu_log_regs(FILE *log, const char *call, const int *ids, const uint64_t *vals, int n,
-		  uc_err err)
+void emu_log_line(FILE *log, const char *fmt, ...)
 {
-	fprintf(log, "%s(", call);
-	for (int i = 0; i < n; i++)
-		fprintf(log, "%s%s=0x%" PRIx64, i ? " " : "", emu_reg_short(ids[i]), vals[i]);
-	fprintf(log, ") = %s\n", emu_err_name(err));
-	fflush(log);
+	va_list ap;
+
+	va_start(ap, fmt);
+	emu_log_va(log, "", NULL, fmt, ap);
+	va_end(ap);
+}
+
+void emu_log_step(FILE *log, const char *note, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emu_log_va(log, "", note, fmt, ap);
+	va_end(ap);
+}
+
+void emu_log_vcpu(struct tv_vcpu *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!v->log)
+		return;
+	va_start(ap, fmt);
+	emu_log_va(v->log, v->in_run ? "  " : "", v->in_run ? NULL : v->step, fmt, ap);
+	va_end(ap);
+}
+
+void emu_log_regs(struct tv_vcpu *v, const char *call, const int *ids, const uint64_t *vals,
+		  int n, uc_err err)
+{
+	char text[32 * 32];
+	size_t len = 0;
+
+	text[0] = 0;
+	for (int i = 0; i < n && len < sizeof(text); i++) {
+		int w = snprintf(text + len, sizeof(text) - len, "%s%s=0x%" PRIx64, i ? " " : "",
+				 emu_reg_short(ids[i]), vals[i]);
+
+		len += w > 0 ? (size_t)w : 0;
+	}
+	emu_log_vcpu(v, "%s(%s) = %s", call, text, emu_err_name(err));
 }
 
 const char *emu_err_name(uc_err err)

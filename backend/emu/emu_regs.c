@@ -20,8 +20,8 @@ int emu_reg_write(struct tv_vcpu *v, int id, uint64_t value)
 	 * a little-endian uint64_t, whatever the width. */
 	uc_err err = uc_reg_write(v->vm->uc, id, &value);
 
-	EMU_LOG(v->log, "uc_reg_write(%s, 0x%" PRIx64 ") = %s", emu_reg_name(id), value,
-		emu_err_name(err));
+	EMU_LOG_VCPU(v, "uc_reg_write(%s, 0x%" PRIx64 ") = %s", emu_reg_name(id), value,
+		     emu_err_name(err));
 	if (err) {
 		tv_set_error("uc_reg_write(%s, 0x%" PRIx64 "): %s", emu_reg_name(id), value,
 			     uc_strerror(err));
@@ -34,9 +34,9 @@ int emu_mmr_write(struct tv_vcpu *v, int id, const uc_x86_mmr *m)
 {
 	uc_err err = uc_reg_write(v->vm->uc, id, m);
 
-	EMU_LOG(v->log,
-		"uc_reg_write(%s, {selector 0x%x, base 0x%" PRIx64 ", limit 0x%x, flags 0x%x}) = %s",
-		emu_reg_name(id), m->selector, m->base, m->limit, m->flags, emu_err_name(err));
+	EMU_LOG_VCPU(v, "uc_reg_write(%s, {selector 0x%x, base 0x%" PRIx64
+		     ", limit 0x%x, flags 0x%x}) = %s", emu_reg_name(id), m->selector, m->base,
+		     m->limit, m->flags, emu_err_name(err));
 	if (err) {
 		tv_set_error("uc_reg_write(%s): %s", emu_reg_name(id), uc_strerror(err));
 		return emu_errno(err);
@@ -50,9 +50,9 @@ int emu_mmr_read(struct tv_vcpu *v, int id, uc_x86_mmr *m)
 
 	memset(m, 0, sizeof(*m));
 	err = uc_reg_read(v->vm->uc, id, m);
-	EMU_LOG(v->log,
-		"uc_reg_read(%s) = %s: {selector 0x%x, base 0x%" PRIx64 ", limit 0x%x, flags 0x%x}",
-		emu_reg_name(id), emu_err_name(err), m->selector, m->base, m->limit, m->flags);
+	EMU_LOG_VCPU(v, "uc_reg_read(%s) = %s: {selector 0x%x, base 0x%" PRIx64
+		     ", limit 0x%x, flags 0x%x}", emu_reg_name(id), emu_err_name(err), m->selector,
+		     m->base, m->limit, m->flags);
 	if (err) {
 		tv_set_error("uc_reg_read(%s): %s", emu_reg_name(id), uc_strerror(err));
 		return emu_errno(err);
@@ -66,8 +66,8 @@ int emu_msr_access(struct tv_vcpu *v, bool write, uint32_t rid, uint64_t *value)
 	uc_err err = write ? uc_reg_write(v->vm->uc, UC_X86_REG_MSR, &msr)
 			   : uc_reg_read(v->vm->uc, UC_X86_REG_MSR, &msr);
 
-	EMU_LOG(v->log, "%s(UC_X86_REG_MSR, {rid 0x%x, value 0x%" PRIx64 "}) = %s",
-		write ? "uc_reg_write" : "uc_reg_read", rid, msr.value, emu_err_name(err));
+	EMU_LOG_VCPU(v, "%s(UC_X86_REG_MSR, {rid 0x%x, value 0x%" PRIx64 "}) = %s",
+		     write ? "uc_reg_write" : "uc_reg_read", rid, msr.value, emu_err_name(err));
 	if (err) {
 		tv_set_error("%s(UC_X86_REG_MSR 0x%x): %s", write ? "uc_reg_write" : "uc_reg_read",
 			     rid, uc_strerror(err));
@@ -89,7 +89,7 @@ int emu_read_batch(struct tv_vcpu *v, const int *ids, uint64_t *vals, int n)
 	}
 	err = uc_reg_read_batch(v->vm->uc, (int *)ids, ptrs, n);
 	if (v->log)
-		emu_log_regs(v->log, "uc_reg_read_batch", ids, vals, n, err);
+		emu_log_regs(v, "uc_reg_read_batch", ids, vals, n, err);
 	if (err)
 		return emu_fail("uc_reg_read_batch", err);
 	return 0;
@@ -104,7 +104,7 @@ static int emu_write_batch(struct tv_vcpu *v, const int *ids, const uint64_t *va
 		ptrs[i] = (void *)&vals[i];
 	err = uc_reg_write_batch(v->vm->uc, (int *)ids, ptrs, n);
 	if (v->log)
-		emu_log_regs(v->log, "uc_reg_write_batch", ids, vals, n, err);
+		emu_log_regs(v, "uc_reg_write_batch", ids, vals, n, err);
 	if (err)
 		return emu_fail("uc_reg_write_batch", err);
 	return 0;

@@ -200,9 +200,12 @@ static int emu_start_once(struct tv_vcpu *v, bool async, uc_err *err)
 		if (rc < 0 && !v->io_error)
 			v->io_error = rc;
 	}
-	EMU_LOG(v->log,
-		"uc_emu_start(begin 0x%" PRIx64 ", until 0x%" PRIx64 ", timeout 0, count 0) = %s", begin,
-		EMU_UNREACHABLE, emu_err_name(*err));
+	/* The hooks' lines came first: the call is written when it returns, as KVM_RUN is. */
+	EMU_STEP(v->log,
+		 *err == UC_ERR_OK ? "run the guest: its I/O calls the hooks inside; back at HLT or a stop"
+				   : "the guest did what Unicorn cannot go on from: the run ends",
+		 "uc_emu_start(begin 0x%" PRIx64 ", until 0x%" PRIx64 ", timeout 0, count 0) = %s",
+		 begin, EMU_UNREACHABLE, emu_err_name(*err));
 	if (v->kick_stopped)
 		EMU_LOG(v->log, "uc_emu_stop() = (called by kick() during the run; logged here "
 				"because kick() runs in a signal handler)");

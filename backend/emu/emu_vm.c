@@ -30,7 +30,8 @@ int emu_open(struct tv_engine **out, FILE *api_log)
 	e->log = api_log;
 	e->model = EMU_MODEL_DEFAULT;
 	e->version = uc_version(&major, &minor);
-	EMU_LOG(e->log, "uc_version() = 0x%08x (%u.%u)", e->version, major, minor);
+	EMU_STEP(e->log, "the library this code runs on: 2.x, paging needs 2.1",
+		 "uc_version() = 0x%08x (%u.%u)", e->version, major, minor);
 	if (major < 2) {
 		tv_set_error("Unicorn %u.%u: twinvm needs Unicorn 2 or later", major, minor);
 		free(e);
@@ -131,7 +132,8 @@ void emu_vm_destroy(struct tv_vm *vm)
 		vm->vcpu->vm = NULL; /* its hooks go with the instance */
 	if (vm->uc) {
 		err = uc_close(vm->uc);
-		EMU_LOG(vm->e->log, "uc_close(%p) = %s", (void *)vm->uc, emu_err_name(err));
+		EMU_STEP(vm->e->log, "the VM and its CPU freed (our RAM buffer stays ours)",
+			 "uc_close(%p) = %s", (void *)vm->uc, emu_err_name(err));
 	}
 	free(vm);
 }

@@ -74,8 +74,9 @@ static inline void set_immediate_exit(struct kvm_run *run, uint8_t value)
  * argument" in tv_last_error(). Returns what the ioctl returned, or -errno. */
 int kvm_ioctl(FILE *log, int fd, const struct kvm_ioctl_desc *d, unsigned long arg);
 
-/* close(fd), with its --trace-api line; what names the fd there ("vm", "vcpu"). */
-void kvm_close_fd(FILE *log, int fd, const char *what);
+/* close(fd), with its --trace-api line; what names the fd there ("vm", "vcpu"), note is its
+ * step note. */
+void kvm_close_fd(FILE *log, int fd, const char *what, const char *note);
 
 /* kvm_engine.c */
 

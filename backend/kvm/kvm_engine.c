@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define KVM_NOTE_OPEN "open the KVM subsystem"
+
 /* What to do about a failed open of /dev/kvm, appended to the error text. */
 static const char *kvm_open_hint(int err)
 {
@@ -117,13 +119,15 @@ static int kvm_open_dev(struct tv_engine *e)
 		int err = errno;
 
 		if (e->log)
-			kvm_log_line(e->log, "open(\"/dev/kvm\", O_RDWR|O_CLOEXEC) = -1 %s (%s)",
+			kvm_log_line(e->log, KVM_NOTE_OPEN,
+				     "open(\"/dev/kvm\", O_RDWR|O_CLOEXEC) = -1 %s (%s)",
 				     strerrorname_np(err), strerror(err));
 		tv_set_error("/dev/kvm: %s%s", strerror(err), kvm_open_hint(err));
 		return -err;
 	}
 	if (e->log)
-		kvm_log_line(e->log, "open(\"/dev/kvm\", O_RDWR|O_CLOEXEC) = fd %d", e->fd);
+		kvm_log_line(e->log, KVM_NOTE_OPEN, "open(\"/dev/kvm\", O_RDWR|O_CLOEXEC) = fd %d",
+			     e->fd);
 
 	ret = kvm_ioctl(e->log, e->fd, &kvm_ioc_get_api_version, 0);
 	if (ret >= 0 && ret != KVM_API_VERSION) {
@@ -132,7 +136,7 @@ static int kvm_open_dev(struct tv_engine *e)
 		ret = -ENODEV;
 	}
 	if (ret < 0) {
-		kvm_close_fd(e->log, e->fd, "/dev/kvm");
+		kvm_close_fd(e->log, e->fd, "/dev/kvm", "done with KVM");
 		return ret;
 	}
 	snprintf(e->caps.version, sizeof(e->caps.version), "KVM API %d", KVM_API_VERSION);
@@ -185,7 +189,7 @@ int kvm_open(struct tv_engine **out, FILE *api_log)
 free_cpuid:
 	free(e->cpuid);
 close_kvm:
-	kvm_close_fd(e->log, e->fd, "/dev/kvm");
+	kvm_close_fd(e->log, e->fd, "/dev/kvm", "done with KVM");
 	free(e);
 	return ret;
 }
@@ -195,7 +199,7 @@ void kvm_close(struct tv_engine *e)
 	if (!e)
 		return;
 	free(e->cpuid);
-	kvm_close_fd(e->log, e->fd, "/dev/kvm");
+	kvm_close_fd(e->log, e->fd, "/dev/kvm", "done with KVM");
 	free(e);
 }
 

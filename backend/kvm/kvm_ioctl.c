@@ -20,10 +20,10 @@ int kvm_ioctl(FILE *log, int fd, const struct kvm_ioctl_desc *d, unsigned long a
 	return ret;
 }
 
-void kvm_close_fd(FILE *log, int fd, const char *what)
+void kvm_close_fd(FILE *log, int fd, const char *what, const char *note)
 {
 	int ret = close(fd);
 
 	if (log)
-		kvm_log_line(log, "close(%s fd %d) = %d", what, fd, ret);
+		kvm_log_line(log, note, "close(%s fd %d) = %d", what, fd, ret);
 }

@@ -2,14 +2,19 @@
  *
  * The lines are meant to be read as the KVM API's flowchart happening live, strace style:
  *
- *   KVM_CREATE_VM(type 0) = fd 4
+ *   KVM_CREATE_VM(type 0) = fd 4  # an empty VM: no memory, no CPU
  *   KVM_SET_USER_MEMORY_REGION(slot 0, flags 0x0, guest_phys 0x0, size 0x200000, userspace 0x7f..)
- *     = 0
- *   KVM_RUN() = 0: KVM_EXIT_IO out port 0xe9 size 1 count 1 data 41
+ *     = 0  # guest RAM: our buffer becomes guest-physical 0x0-0x1fffff
+ *   KVM_RUN() = 0: KVM_EXIT_IO out port 0xe9 size 1 count 1 data 41  # run until an exit
+ *
+ * A call that is a step of the run ends with its note (TV_API_NOTE in backend.h), which is what
+ * twinvm run --api-chart draws.
  *
  * Only the formatting lives here; the other kvm_*.c files decide what to call and check the FILE
  * before calling in, so none of this runs without --trace-api. */
 #include "kvm_log.h"
+#include "backend.h"
+#include "x86.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -36,6 +41,13 @@ __attribute__((format(printf, 2, 3))) static void tr(struct kvm_trace *t, const 
 		t->len += (size_t)n;
 	if (t->len > sizeof(t->text) - 1)
 		t->len = sizeof(t->text) - 1;
+}
+
+/* The step note, when the call is one. */
+static void tr_note(struct kvm_trace *t, const char *note)
+{
+	if (note)
+		tr(t, TV_API_NOTE "%s", note);
 }
 
 static void tr_emit(FILE *log, struct kvm_trace *t)
@@ -349,30 +361,72 @@ static void in_signal_mask(struct kvm_trace *t, unsigned long arg)
 	tr(t, "(len %u, blocked while the guest runs 0x%llx)", m->len, (unsigned long long)set);
 }
 
-#define IOC(req, in, out) { req, #req, in, out }
+/* The notes that depend on the input: where the RAM goes, which mode the registers make. */
+static void note_memory_region(struct kvm_trace *t, unsigned long arg)
+{
+	const struct kvm_userspace_memory_region *m = (const void *)arg;
 
-const struct kvm_ioctl_desc kvm_ioc_get_api_version = IOC(KVM_GET_API_VERSION, NULL, NULL);
-const struct kvm_ioctl_desc kvm_ioc_check_extension = IOC(KVM_CHECK_EXTENSION, in_cap, NULL);
-const struct kvm_ioctl_desc kvm_ioc_get_vcpu_mmap_size = IOC(KVM_GET_VCPU_MMAP_SIZE, NULL, NULL);
+	tr(t, TV_API_NOTE "guest RAM: our buffer becomes guest-physical 0x%llx-0x%llx",
+	   (unsigned long long)m->guest_phys_addr,
+	   (unsigned long long)(m->guest_phys_addr + m->memory_size - 1));
+}
+
+static void note_sregs(struct kvm_trace *t, unsigned long arg)
+{
+	const struct kvm_sregs *s = (const void *)arg;
+	const char *mode;
+
+	if (s->efer & TV_EFER_LMA)
+		mode = "long mode: CR0.PG+PE, CR4.PAE, EFER.LME+LMA, 64-bit CS, CR3 = the PML4";
+	else if (s->cr0 & TV_CR0_PG)
+		mode = "32-bit paging: CR0.PG+PE, CR3 = the page directory, flat segments";
+	else if (s->cr0 & TV_CR0_PE)
+		mode = "protected mode: CR0.PE, flat 32-bit segments from the GDT, no paging";
+	else
+		mode = "real mode: CR0.PE clear, each segment's base = selector * 16";
+	tr(t, TV_API_NOTE "%s", mode);
+}
+
+#define IOC(req, in, out, note) { req, #req, in, out, note, NULL }
+
+const struct kvm_ioctl_desc kvm_ioc_get_api_version =
+	IOC(KVM_GET_API_VERSION, NULL, NULL, "the API this code speaks: 12, the stable one");
+const struct kvm_ioctl_desc kvm_ioc_check_extension =
+	IOC(KVM_CHECK_EXTENSION, in_cap, NULL, "a capability this code relies on");
+const struct kvm_ioctl_desc kvm_ioc_get_vcpu_mmap_size =
+	IOC(KVM_GET_VCPU_MMAP_SIZE, NULL, NULL, "the size of each vCPU's shared kvm_run area");
 const struct kvm_ioctl_desc kvm_ioc_get_supported_cpuid =
-	IOC(KVM_GET_SUPPORTED_CPUID, NULL, out_cpuid);
-const struct kvm_ioctl_desc kvm_ioc_create_vm = IOC(KVM_CREATE_VM, in_vm_type, out_fd);
-const struct kvm_ioctl_desc kvm_ioc_set_tss_addr = IOC(KVM_SET_TSS_ADDR, in_address, NULL);
-const struct kvm_ioctl_desc kvm_ioc_set_user_memory_region =
-	IOC(KVM_SET_USER_MEMORY_REGION, in_memory_region, NULL);
-const struct kvm_ioctl_desc kvm_ioc_create_vcpu = IOC(KVM_CREATE_VCPU, in_vcpu_id, out_fd);
-const struct kvm_ioctl_desc kvm_ioc_set_cpuid2 = IOC(KVM_SET_CPUID2, in_cpuid, NULL);
-const struct kvm_ioctl_desc kvm_ioc_get_regs = IOC(KVM_GET_REGS, NULL, out_regs);
-const struct kvm_ioctl_desc kvm_ioc_set_regs = IOC(KVM_SET_REGS, in_regs, NULL);
-const struct kvm_ioctl_desc kvm_ioc_get_sregs = IOC(KVM_GET_SREGS, NULL, out_sregs);
-const struct kvm_ioctl_desc kvm_ioc_set_sregs = IOC(KVM_SET_SREGS, in_sregs, NULL);
-const struct kvm_ioctl_desc kvm_ioc_set_guest_debug =
-	IOC(KVM_SET_GUEST_DEBUG, in_guest_debug, NULL);
-const struct kvm_ioctl_desc kvm_ioc_translate = IOC(KVM_TRANSLATE, in_translation, out_translation);
-const struct kvm_ioctl_desc kvm_ioc_set_signal_mask =
-	IOC(KVM_SET_SIGNAL_MASK, in_signal_mask, NULL);
+	IOC(KVM_GET_SUPPORTED_CPUID, NULL, out_cpuid, "the CPUID leaves KVM can give a guest");
+const struct kvm_ioctl_desc kvm_ioc_create_vm =
+	IOC(KVM_CREATE_VM, in_vm_type, out_fd, "an empty VM: no memory, no CPU");
+const struct kvm_ioctl_desc kvm_ioc_set_tss_addr = IOC(KVM_SET_TSS_ADDR, in_address, NULL,
+	"3 pages KVM needs for real mode on Intel, out of the guest's way");
+const struct kvm_ioctl_desc kvm_ioc_set_user_memory_region = {
+	KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION", in_memory_region, NULL, NULL,
+	note_memory_region,
+};
+const struct kvm_ioctl_desc kvm_ioc_create_vcpu =
+	IOC(KVM_CREATE_VCPU, in_vcpu_id, out_fd, "one virtual CPU, in its reset state");
+const struct kvm_ioctl_desc kvm_ioc_set_cpuid2 =
+	IOC(KVM_SET_CPUID2, in_cpuid, NULL, "what CPUID tells the guest");
+const struct kvm_ioctl_desc kvm_ioc_get_regs =
+	IOC(KVM_GET_REGS, NULL, out_regs, "read the general registers");
+const struct kvm_ioctl_desc kvm_ioc_set_regs = IOC(KVM_SET_REGS, in_regs, NULL,
+	"the general registers: entry point (RIP) and stack (RSP)");
+const struct kvm_ioctl_desc kvm_ioc_get_sregs = IOC(KVM_GET_SREGS, NULL, out_sregs,
+	"read the special registers: mode, segments, tables");
+const struct kvm_ioctl_desc kvm_ioc_set_sregs = {
+	KVM_SET_SREGS, "KVM_SET_SREGS", in_sregs, NULL, NULL, note_sregs,
+};
+const struct kvm_ioctl_desc kvm_ioc_set_guest_debug = IOC(KVM_SET_GUEST_DEBUG, in_guest_debug,
+	NULL, "single-step: a KVM_EXIT_DEBUG after each instruction, or off");
+/* A cross-check of twinvm's own page walk, not a step of the run. */
+const struct kvm_ioctl_desc kvm_ioc_translate =
+	IOC(KVM_TRANSLATE, in_translation, out_translation, NULL);
+const struct kvm_ioctl_desc kvm_ioc_set_signal_mask = IOC(KVM_SET_SIGNAL_MASK, in_signal_mask,
+	NULL, "the signals that may interrupt KVM_RUN");
 
-void kvm_log_line(FILE *log, const char *fmt, ...)
+void kvm_log_line(FILE *log, const char *note, const char *fmt, ...)
 {
 	struct kvm_trace t = { .len = 0 };
 	va_list ap;
@@ -382,6 +436,7 @@ void kvm_log_line(FILE *log, const char *fmt, ...)
 	n = vsnprintf(t.text, sizeof(t.text), fmt, ap);
 	va_end(ap);
 	t.len = n < 0 ? 0 : (size_t)n < sizeof(t.text) ? (size_t)n : sizeof(t.text) - 1;
+	tr_note(&t, note);
 	tr_emit(log, &t);
 }
 
@@ -399,6 +454,10 @@ void kvm_log_ioctl(FILE *log, const struct kvm_ioctl_desc *d, unsigned long arg,
 		d->out(&t, arg, ret);
 	else
 		tr(&t, " = %d", ret);
+	if (d->note_of)
+		d->note_of(&t, arg);
+	else
+		tr_note(&t, d->note);
 	tr_emit(log, &t);
 }
 
@@ -451,6 +510,22 @@ static void tr_exit(struct kvm_trace *t, const struct kvm_run *run)
 	}
 }
 
+/* The run loop's KVM_RUNs share one note; the exit that ends the run has its own. reason -1:
+ * KVM_RUN itself failed. */
+static const char *run_note(int reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO:
+	case KVM_EXIT_MMIO:
+	case KVM_EXIT_DEBUG:
+	case KVM_EXIT_INTR: return "run until an exit";
+	case KVM_EXIT_HLT: return "the guest halted (HLT): the run ends";
+	case KVM_EXIT_SHUTDOWN: return "the guest shut down (a triple fault): the run ends";
+	case -1: return "KVM_RUN failed: the run ends";
+	default: return "KVM cannot go on with the guest: the run ends";
+	}
+}
+
 void kvm_log_run(FILE *log, const struct kvm_run *run, enum kvm_run_entry entry, int ret, int err)
 {
 	static const char *const why_eintr[] = {
@@ -469,6 +544,7 @@ void kvm_log_run(FILE *log, const struct kvm_run *run, enum kvm_run_entry entry,
 		tr(&t, " = %d: ", ret);
 		tr_exit(&t, run);
 	}
+	tr_note(&t, run_note(ret < 0 ? (err == EINTR ? KVM_EXIT_INTR : -1) : (int)run->exit_reason));
 	tr_emit(log, &t);
 }
 

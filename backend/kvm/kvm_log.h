@@ -21,6 +21,10 @@ struct kvm_ioctl_desc {
 	const char *name;
 	void (*in)(struct kvm_trace *t, unsigned long arg);           /* inputs; NULL: none */
 	void (*out)(struct kvm_trace *t, unsigned long arg, int ret); /* success; NULL: ret */
+	/* What the call does in a run, written after TV_API_NOTE (backend.h); NULL: it only
+	 * checks something. note_of, when set, writes one that depends on the input instead. */
+	const char *note;
+	void (*note_of)(struct kvm_trace *t, unsigned long arg);
 };
 
 /* Every ioctl the backend makes except KVM_RUN, which kvm_log_run() describes. */
@@ -54,8 +58,10 @@ const char *kvm_internal_error_name(uint32_t suberror);
  * for a KVM_EXIT_INTERNAL_ERROR exit. */
 void kvm_describe_internal_error(char *buf, size_t len, const struct kvm_run *run);
 
-/* A free-form line, for the calls that are not ioctls (open, mmap, munmap, close). */
-void kvm_log_line(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A free-form line, for the calls that are not ioctls (open, mmap, munmap, close), with its step
+ * note after TV_API_NOTE (NULL: none). */
+void kvm_log_line(FILE *log, const char *note, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* "NAME(inputs) = result": ret and err are ioctl(2)'s result and errno. */
 void kvm_log_ioctl(FILE *log, const struct kvm_ioctl_desc *d, unsigned long arg, int ret, int err);
@@ -67,7 +73,8 @@ enum kvm_run_entry {
 	KVM_RUN_COMPLETING, /* set by the backend, only to finish the pending I/O instruction */
 };
 
-/* "KVM_RUN() = 0: KVM_EXIT_IO out port 0xe9 size 1 count 1 data 41". */
+/* "KVM_RUN() = 0: KVM_EXIT_IO out port 0xe9 size 1 count 1 data 41  # run until an exit": every
+ * KVM_RUN the run loop makes has the same note, the one that ends it (HLT, SHUTDOWN...) its own. */
 void kvm_log_run(FILE *log, const struct kvm_run *run, enum kvm_run_entry entry, int ret, int err);
 
 /* What userspace wrote back into the kvm_run page for an IN or an MMIO read, which KVM hands to

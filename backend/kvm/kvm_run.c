@@ -213,7 +213,7 @@ int kvm_run(struct tv_vcpu *v, struct tv_exit *exit)
 			if ((v->flags & TV_RUN_STEP) && kvm_stepped_over_hlt(v, step_from)) {
 				exit->reason = TV_EXIT_HLT;
 				if (v->log)
-					kvm_log_line(v->log, "  the step ran the hlt at 0x%llx: "
+					kvm_log_line(v->log, NULL, "  the step ran the hlt at 0x%llx: "
 						     "reported as KVM_EXIT_HLT",
 						     (unsigned long long)step_from);
 			}

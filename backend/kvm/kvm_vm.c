@@ -7,6 +7,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* The step notes of the calls that are not ioctls (kvm_log.c has the ioctls'). */
+#define KVM_NOTE_MMAP "the shared struct kvm_run: each exit is read from it"
+#define KVM_NOTE_CLOSE_VM "the VM freed (our RAM buffer stays ours)"
+
 int kvm_vm_create(struct tv_engine *e, void *ram, uint64_t ram_size, struct tv_vm **out)
 {
 	struct kvm_userspace_memory_region region = {
@@ -59,7 +63,7 @@ int kvm_vm_create(struct tv_engine *e, void *ram, uint64_t ram_size, struct tv_v
 	return 0;
 
 close_vm:
-	kvm_close_fd(e->log, vm->fd, "vm");
+	kvm_close_fd(e->log, vm->fd, "vm", KVM_NOTE_CLOSE_VM);
 free_vm:
 	free(vm);
 	return ret;
@@ -69,7 +73,7 @@ void kvm_vm_destroy(struct tv_vm *vm)
 {
 	if (!vm)
 		return;
-	kvm_close_fd(vm->e->log, vm->fd, "vm");
+	kvm_close_fd(vm->e->log, vm->fd, "vm", KVM_NOTE_CLOSE_VM);
 	free(vm);
 }
 
@@ -109,15 +113,15 @@ int kvm_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg, struct t
 		int err = errno;
 
 		if (v->log)
-			kvm_log_line(v->log, "mmap(vcpu fd %d, %zu bytes) = -1 %s (%s)", v->fd,
-				     v->run_size, strerrorname_np(err), strerror(err));
+			kvm_log_line(v->log, KVM_NOTE_MMAP, "mmap(vcpu fd %d, %zu bytes) = -1 %s (%s)",
+				     v->fd, v->run_size, strerrorname_np(err), strerror(err));
 		tv_set_error("mmap of the vCPU's struct kvm_run: %s", strerror(err));
 		ret = -err;
 		goto close_vcpu;
 	}
 	if (v->log)
-		kvm_log_line(v->log, "mmap(vcpu fd %d, %zu bytes) = %p: the shared struct kvm_run",
-			     v->fd, v->run_size, (void *)v->run);
+		kvm_log_line(v->log, KVM_NOTE_MMAP, "mmap(vcpu fd %d, %zu bytes) = %p", v->fd,
+			     v->run_size, (void *)v->run);
 
 	if (e->cpuid) {
 		ret = kvm_ioctl(v->log, v->fd, &kvm_ioc_set_cpuid2, (unsigned long)e->cpuid);
@@ -137,9 +141,10 @@ int kvm_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg, struct t
 unmap_run:
 	munmap(v->run, v->run_size);
 	if (v->log)
-		kvm_log_line(v->log, "munmap(%p, %zu bytes) = 0", (void *)v->run, v->run_size);
+		kvm_log_line(v->log, "the kvm_run area unmapped", "munmap(%p, %zu bytes) = 0",
+			     (void *)v->run, v->run_size);
 close_vcpu:
-	kvm_close_fd(v->log, v->fd, "vcpu");
+	kvm_close_fd(v->log, v->fd, "vcpu", "the vCPU freed");
 free_vcpu:
 	free(v);
 	return ret;
@@ -151,8 +156,9 @@ void kvm_vcpu_destroy(struct tv_vcpu *v)
 		return;
 	munmap(v->run, v->run_size);
 	if (v->log)
-		kvm_log_line(v->log, "munmap(%p, %zu bytes) = 0", (void *)v->run, v->run_size);
-	kvm_close_fd(v->log, v->fd, "vcpu");
+		kvm_log_line(v->log, "the kvm_run area unmapped", "munmap(%p, %zu bytes) = 0",
+			     (void *)v->run, v->run_size);
+	kvm_close_fd(v->log, v->fd, "vcpu", "the vCPU freed");
 	free(v);
 }
 
