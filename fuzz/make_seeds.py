@@ -241,3 +241,35 @@ write("deliver", "long-ist", deliver_seed(CR0_PE, EFER_LME | EFER_LMA, 0x2000, 0
                                           [(0x3000 + 14 * 16, gate32(0x4000, 0x18) | 1 << 32),
                                            (0x10018, CODE64), (0x5024, 0x7000)],
                                           tr=0x5000, tr_limit=0x67, tr_type=0xb))
+
+# ---- elf_load ---------------------------------------------------------------------------------
+# u8 mode, u8 ram, then the file: a minimal ELF64 and ELF32 with one PT_LOAD at 0x1000 and the entry
+# on its code (mov eax, 42; hlt), and one whose segment would land on long mode's page tables.
+
+
+def elf(cls, paddr, entry, code, memsz=None):
+    memsz = len(code) if memsz is None else memsz
+    if cls == 64:
+        ehsize, phsize = 64, 56
+        head = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+        head += u16(2) + u16(62) + u32(1) + u64(entry) + u64(ehsize) + u64(0) + u32(0)
+        head += u16(ehsize) + u16(phsize) + u16(1) + u16(0) + u16(0) + u16(0)
+        off = ehsize + phsize
+        ph = u32(1) + u32(5) + u64(off) + u64(paddr) + u64(paddr) + u64(len(code))
+        ph += u64(memsz) + u64(0x1000)
+    else:
+        ehsize, phsize = 52, 32
+        head = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)
+        head += u16(2) + u16(3) + u32(1) + u32(entry) + u32(ehsize) + u32(0) + u32(0)
+        head += u16(ehsize) + u16(phsize) + u16(1) + u16(0) + u16(0) + u16(0)
+        off = ehsize + phsize
+        ph = u32(1) + u32(off) + u32(paddr) + u32(paddr) + u32(len(code)) + u32(memsz)
+        ph += u32(5) + u32(0x1000)
+    return head + ph + code
+
+
+code = b"\xb8\x2a\x00\x00\x00\xf4"
+write("elf_load", "elf64-long", u8(3) + u8(0) + elf(64, 0x1000, 0x1000, code))
+write("elf_load", "elf32-protected", u8(1) + u8(0) + elf(32, 0x1000, 0x1000, code))
+write("elf_load", "elf32-real-bss", u8(0) + u8(3) + elf(32, 0x1000, 0x1000, code, 0x3000))
+write("elf_load", "elf64-on-page-tables", u8(3) + u8(0) + elf(64, 0x12000, 0x12000, code))
