@@ -148,8 +148,27 @@ static int cpu_model_known(const char *name)
 	return rc;
 }
 
+/* The standalone program this process is, when it is one (tv_cli_program); NULL in twinvm. */
+static const char *program;
+
+void tv_cli_program(const char *name)
+{
+	program = name;
+}
+
+const char *tv_tool_name(const char *cmd, char *buf, size_t len)
+{
+	if (program)
+		snprintf(buf, len, "%s", program);
+	else
+		snprintf(buf, len, "twinvm %s", cmd);
+	return buf;
+}
+
 int tv_cpu_option(const char *cmd, const char *arg, const char **out)
 {
+	char tool[64];
+
 	const char *name;
 	int rc = tv_parse_cpu_model(arg, &name);
 
@@ -159,12 +178,13 @@ int tv_cpu_option(const char *cmd, const char *arg, const char **out)
 	if (name) {
 		rc = cpu_model_known(name);
 		if (rc == -ENOENT) {
-			fprintf(stderr, "twinvm %s: --cpu '%s': unknown CPU model (twinvm info lists "
-				"them)\n", cmd, name);
+			fprintf(stderr, "%s: --cpu '%s': unknown CPU model (twinvm info lists "
+				"them)\n", tv_tool_name(cmd, tool, sizeof(tool)), name);
 			return TV_EXIT_STATUS_USAGE;
 		}
 		if (rc) {
-			fprintf(stderr, "twinvm %s: --cpu '%s': %s\n", cmd, name, tv_last_error());
+			fprintf(stderr, "%s: --cpu '%s': %s\n",
+				tv_tool_name(cmd, tool, sizeof(tool)), name, tv_last_error());
 			return TV_EXIT_STATUS_USAGE;
 		}
 	}
@@ -174,10 +194,12 @@ int tv_cpu_option(const char *cmd, const char *arg, const char **out)
 
 bool tv_cpu_engine_ok(const char *cmd, const struct tv_backend_ops *be, const char *model)
 {
+	char tool[64];
+
 	if (!model || be->set_cpu_model)
 		return true;
-	fprintf(stderr, "twinvm %s: --cpu %s: the %s engine has no CPU models (its guests see the "
-		"host's CPU); add --backend emu\n", cmd, model, be->name);
+	fprintf(stderr, "%s: --cpu %s: the %s engine has no CPU models (its guests see the host's "
+		"CPU); add --backend emu\n", tv_tool_name(cmd, tool, sizeof(tool)), model, be->name);
 	return false;
 }
 
@@ -310,13 +332,15 @@ void tv_run_options_default(struct tv_run_options *o)
 
 int tv_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char tool[64];
 	va_list ap;
 
-	fprintf(stderr, "twinvm %s: ", cmd);
+	tv_tool_name(cmd, tool, sizeof(tool));
+	fprintf(stderr, "%s: ", tool);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see twinvm %s --help)\n", cmd);
+	fprintf(stderr, " (see %s --help)\n", tool);
 	return TV_EXIT_STATUS_USAGE;
 }
 
