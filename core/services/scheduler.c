@@ -16,8 +16,10 @@
 /* The preemption signal: real-time, so it is queued apart from everything else. */
 #define TV_SCHED_SIGNAL (SIGRTMIN + 2)
 
-/* Two slices of one VM closer than this are drawn as one: the io policy switches every few
- * microseconds, and a timeline of millions of slivers shows nothing and fills memory. */
+/* Under io, two slices of one VM closer than this are drawn as one: io switches every few
+ * microseconds, and a timeline of millions of slivers shows nothing and fills memory. Under the
+ * timer policies every quantum is a slice of its own (at least 1 ms), so that two quanta of one
+ * VM in a row are two rectangles on the timeline. */
 #define SLICE_MERGE_S 0.0005
 
 static const char *const policy_names[TV_POLICY_COUNT] = {
@@ -89,11 +91,11 @@ static void owe(struct tv_sched *s, double cpu)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void add_slice(struct tv_sched_vm *vm, double t0, double t1)
+static void add_slice(struct tv_sched *s, struct tv_sched_vm *vm, double t0, double t1)
 {
 	struct tv_slice *last = vm->nslices ? &vm->slices[vm->nslices - 1] : NULL;
 
-	if (last && t0 - last->t1 < SLICE_MERGE_S) {
+	if (last && s->opt.policy == TV_POLICY_IO && t0 - last->t1 < SLICE_MERGE_S) {
 		last->t1 = t1;
 		return;
 	}
@@ -127,7 +129,7 @@ static int turn(struct tv_sched *s, struct tv_sched_vm *vm)
 	vm->cpu_s += cpu;
 	vm->cpu_s2 += cpu * cpu;
 	owe(s, cpu);
-	add_slice(vm, t0, tv_sched_now(s));
+	add_slice(s, vm, t0, tv_sched_now(s));
 	vm->quanta++;
 	__atomic_add_fetch(&s->total_quanta, 1, __ATOMIC_RELAXED);
 	if (rc) {
