@@ -44,7 +44,7 @@ static const char matrix_usage[] =
 	"                              1 s under threads; Ctrl-C stops any run early\n"
 	"      --quiet                 print only the summary\n"
 	"      --trace FILE.jsonl      one JSON line per exit (vm, reason, time), then a summary\n"
-	"      --timeline FILE.svg     a Gantt chart of who ran when, with the shares\n"
+	"      --timeline FILE.svg     a Gantt chart of who ran when, with the weights and shares\n"
 	"      --mem SIZE              guest RAM per VM (default 2M)\n"
 	"      --cpu MODEL             the emulator's CPU model (twinvm info lists them; default\n"
 	"                              auto); an error on KVM\n"
