@@ -150,6 +150,8 @@ static int cpu_model_known(const char *name)
 
 /* The standalone program this process is, when it is one (tv_cli_program); NULL in twinvm. */
 static const char *program;
+/* How the lines that name no command begin: "twinvm: ", or "matrix: " in the matrix program. */
+#define PROGRAM (program ? program : "twinvm")
 
 void tv_cli_program(const char *name)
 {
@@ -263,20 +265,20 @@ static bool read_file(const char *path, uint8_t **data, size_t *len)
 	FILE *f;
 
 	if (tv_input_open(path, &f, &size, why, sizeof(why)) != 0) {
-		fprintf(stderr, "twinvm: guest image %s: %s\n", path, why);
+		fprintf(stderr, "%s: guest image %s: %s\n", PROGRAM, path, why);
 		return false;
 	}
 	/* Anything past the largest RAM can never load: refuse before allocating it. */
 	if (size > TV_RAM_MAX) {
-		fprintf(stderr, "twinvm: guest image %s is %" PRIu64 " bytes, larger than any guest "
-			"RAM\n", path, size);
+		fprintf(stderr, "%s: guest image %s is %" PRIu64 " bytes, larger than any guest "
+			"RAM\n", PROGRAM, path, size);
 		fclose(f);
 		return false;
 	}
 	errno = 0;
 	buf = malloc(size ? (size_t)size : 1);
 	if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-		fprintf(stderr, "twinvm: cannot read guest image %s: %s\n", path,
+		fprintf(stderr, "%s: cannot read guest image %s: %s\n", PROGRAM, path,
 			buf ? strerror(errno ? errno : EIO) : "out of memory");
 		free(buf);
 		fclose(f);
@@ -295,14 +297,16 @@ bool tv_guest_open(struct tv_guest *g, const char *spec, enum tv_mode mode)
 	g->builtin = tv_builtin_find(spec);
 	if (g->builtin) {
 		if (!tv_builtin_image(g->builtin, mode, &g->bytes, &g->len)) {
-			fprintf(stderr, "twinvm: the built-in guest %s has no %d-bit build for %s mode "
-				"(it runs in real mode)\n", spec, tv_mode_bits(mode), tv_mode_name(mode));
+			fprintf(stderr, "%s: the built-in guest %s has no %d-bit build for %s mode "
+				"(it runs in real mode)\n", PROGRAM, spec, tv_mode_bits(mode),
+				tv_mode_name(mode));
 			return false;
 		}
 		return true;
 	}
 	if (!strchr(spec, '/') && access(spec, F_OK) != 0) {
-		fprintf(stderr, "twinvm: no built-in guest or file called '%s' (built-in guests:", spec);
+		fprintf(stderr, "%s: no built-in guest or file called '%s' (built-in guests:",
+			PROGRAM, spec);
 		for (size_t i = 0; tv_builtins[i]; i++)
 			fprintf(stderr, " %s", tv_builtins[i]->name);
 		fprintf(stderr, ")\n");

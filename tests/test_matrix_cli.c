@@ -75,6 +75,10 @@ START_TEST(test_standalone_matrix_names_itself)
 	MATRIX(&r, "MATRIX_BIN", "--backend", "emu", "--trace", "/nonexistent/t.jsonl");
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_str_eq(r.err, "matrix: /nonexistent/t.jsonl: No such file or directory\n");
+	MATRIX(&r, "MATRIX_BIN", "--backend", "emu", "--vm", "/nonexistent/guest.bin");
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_str_eq(r.err, "matrix: guest image /nonexistent/guest.bin: No such file or "
+				"directory\n");
 	MATRIX(&r, "TWINVM_BIN", "--bogus");
 	ck_assert_str_eq(r.err, "twinvm matrix: unknown option '--bogus' (see twinvm matrix --help)\n");
 }
