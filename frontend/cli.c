@@ -148,8 +148,29 @@ static int cpu_model_known(const char *name)
 	return rc;
 }
 
+/* The standalone program this process is, when it is one (tv_cli_program); NULL in twinvm. */
+static const char *program;
+/* How the lines that name no command begin: "twinvm: ", or "matrix: " in the matrix program. */
+#define PROGRAM (program ? program : "twinvm")
+
+void tv_cli_program(const char *name)
+{
+	program = name;
+}
+
+const char *tv_tool_name(const char *cmd, char *buf, size_t len)
+{
+	if (program)
+		snprintf(buf, len, "%s", program);
+	else
+		snprintf(buf, len, "twinvm %s", cmd);
+	return buf;
+}
+
 int tv_cpu_option(const char *cmd, const char *arg, const char **out)
 {
+	char tool[64];
+
 	const char *name;
 	int rc = tv_parse_cpu_model(arg, &name);
 
@@ -159,13 +180,13 @@ int tv_cpu_option(const char *cmd, const char *arg, const char **out)
 	if (name) {
 		rc = cpu_model_known(name);
 		if (rc == -ENOENT) {
-			fprintf(stderr, "%s%s: --cpu '%s': unknown CPU model (twinvm info lists "
-				"them)\n", tv_tool_prefix, cmd, name);
+			fprintf(stderr, "%s: --cpu '%s': unknown CPU model (twinvm info lists "
+				"them)\n", tv_tool_name(cmd, tool, sizeof(tool)), name);
 			return TV_EXIT_STATUS_USAGE;
 		}
 		if (rc) {
-			fprintf(stderr, "%s%s: --cpu '%s': %s\n", tv_tool_prefix, cmd, name,
-				tv_last_error());
+			fprintf(stderr, "%s: --cpu '%s': %s\n",
+				tv_tool_name(cmd, tool, sizeof(tool)), name, tv_last_error());
 			return TV_EXIT_STATUS_USAGE;
 		}
 	}
@@ -175,10 +196,12 @@ int tv_cpu_option(const char *cmd, const char *arg, const char **out)
 
 bool tv_cpu_engine_ok(const char *cmd, const struct tv_backend_ops *be, const char *model)
 {
+	char tool[64];
+
 	if (!model || be->set_cpu_model)
 		return true;
-	fprintf(stderr, "%s%s: --cpu %s: the %s engine has no CPU models (its guests see the "
-		"host's CPU); add --backend emu\n", tv_tool_prefix, cmd, model, be->name);
+	fprintf(stderr, "%s: --cpu %s: the %s engine has no CPU models (its guests see the host's "
+		"CPU); add --backend emu\n", tv_tool_name(cmd, tool, sizeof(tool)), model, be->name);
 	return false;
 }
 
@@ -242,20 +265,20 @@ static bool read_file(const char *path, uint8_t **data, size_t *len)
 	FILE *f;
 
 	if (tv_input_open(path, &f, &size, why, sizeof(why)) != 0) {
-		fprintf(stderr, "twinvm: guest image %s: %s\n", path, why);
+		fprintf(stderr, "%s: guest image %s: %s\n", PROGRAM, path, why);
 		return false;
 	}
 	/* Anything past the largest RAM can never load: refuse before allocating it. */
 	if (size > TV_RAM_MAX) {
-		fprintf(stderr, "twinvm: guest image %s is %" PRIu64 " bytes, larger than any guest "
-			"RAM\n", path, size);
+		fprintf(stderr, "%s: guest image %s is %" PRIu64 " bytes, larger than any guest "
+			"RAM\n", PROGRAM, path, size);
 		fclose(f);
 		return false;
 	}
 	errno = 0;
 	buf = malloc(size ? (size_t)size : 1);
 	if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-		fprintf(stderr, "twinvm: cannot read guest image %s: %s\n", path,
+		fprintf(stderr, "%s: cannot read guest image %s: %s\n", PROGRAM, path,
 			buf ? strerror(errno ? errno : EIO) : "out of memory");
 		free(buf);
 		fclose(f);
@@ -274,14 +297,16 @@ bool tv_guest_open(struct tv_guest *g, const char *spec, enum tv_mode mode)
 	g->builtin = tv_builtin_find(spec);
 	if (g->builtin) {
 		if (!tv_builtin_image(g->builtin, mode, &g->bytes, &g->len)) {
-			fprintf(stderr, "twinvm: the built-in guest %s has no %d-bit build for %s mode "
-				"(it runs in real mode)\n", spec, tv_mode_bits(mode), tv_mode_name(mode));
+			fprintf(stderr, "%s: the built-in guest %s has no %d-bit build for %s mode "
+				"(it runs in real mode)\n", PROGRAM, spec, tv_mode_bits(mode),
+				tv_mode_name(mode));
 			return false;
 		}
 		return true;
 	}
 	if (!strchr(spec, '/') && access(spec, F_OK) != 0) {
-		fprintf(stderr, "twinvm: no built-in guest or file called '%s' (built-in guests:", spec);
+		fprintf(stderr, "%s: no built-in guest or file called '%s' (built-in guests:",
+			PROGRAM, spec);
 		for (size_t i = 0; tv_builtins[i]; i++)
 			fprintf(stderr, " %s", tv_builtins[i]->name);
 		fprintf(stderr, ")\n");
@@ -309,17 +334,17 @@ void tv_run_options_default(struct tv_run_options *o)
 	o->timeout_s = 60;
 }
 
-const char *tv_tool_prefix = "twinvm ";
-
 int tv_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char tool[64];
 	va_list ap;
 
-	fprintf(stderr, "%s%s: ", tv_tool_prefix, cmd);
+	tv_tool_name(cmd, tool, sizeof(tool));
+	fprintf(stderr, "%s: ", tool);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see %s%s --help)\n", tv_tool_prefix, cmd);
+	fprintf(stderr, " (see %s --help)\n", tool);
 	return TV_EXIT_STATUS_USAGE;
 }
 

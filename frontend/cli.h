@@ -42,6 +42,13 @@ int tv_parse_cpu_model(const char *s, const char **out);
 
 struct tv_backend_ops;
 
+/* For a standalone program that is one command (`matrix` is `twinvm matrix`): from now on the
+ * messages name it ("matrix: ...", "see matrix --help"), not "twinvm CMD". */
+void tv_cli_program(const char *name);
+
+/* The tool as messages name it, in buf: "twinvm CMD", or the program's name (tv_cli_program). */
+const char *tv_tool_name(const char *cmd, char *buf, size_t len);
+
 /* --cpu for the tool cmd ("run"): tv_parse_cpu_model, then the name looked up in the models of
  * the engines built in (the emulator's). TV_EXIT_STATUS_OK with *out set, or one line on stderr
  * ("twinvm run: --cpu 'foo': unknown CPU model (twinvm info lists them)") and

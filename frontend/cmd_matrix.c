@@ -15,27 +15,36 @@
 
 #define MAX_VMS 16
 
+/* Neither --quanta nor --duration: a run that ends on its own, after one 7:3 cycle (10 s at
+ * QUANTUM); threads, which has no turns to count, after 1 s. */
+#define DEFAULT_QUANTA 10
+#define DEFAULT_THREADS_S 1.0
+
+/* After the "usage: TOOL [options]" line, which names the tool as it was run (matrix_help). */
 static const char matrix_usage[] =
-	"usage: twinvm matrix [options]\n"
 	"Runs several VMs, one vCPU each, on one CPU under a scheduling policy: the assignment's\n"
-	"matrix. Without options: share, VM1 guest1 with weight 7, VM2 guest2 with weight 3,\n"
-	"a quantum of 1 s, until Ctrl-C.\n"
+	"matrix. Without options it is part 2c: share, VM1 guest1-noio with weight 7 and VM2\n"
+	"guest2-noio with weight 3 (no I/O), a quantum of 1 s, for 10 quanta (10 s).\n"
 	"\n"
 	"  -p, --policy POLICY         threads, io, rr or share (default share)\n"
 	"      --vm NAME|FILE[:WEIGHT] a VM: built-in guest1, guest2, guest1-noio, guest2-noio,\n"
 	"                              counter, or a raw real-mode image (a regular file; the\n"
 	"                              argument at most 255 characters); repeat for more VMs.\n"
 	"                              WEIGHT (share only, 1 to 1000): two VMs given none get\n"
-	"                              7 and 3, more get 1 each\n"
+	"                              7 and 3, more get 1 each. Without --vm: guest1-noio and\n"
+	"                              guest2-noio under rr and share (parts 2b, 2c); guest1 and\n"
+	"                              guest2, which write to a port, under threads and io (2a)\n"
 	"  -b, --backend auto|kvm|emu  engine (auto: KVM where its probe runs real mode)\n"
-	"  -q, --quantum TIME          time slice, e.g. 20ms (default 1s, the QUANTUM macro)\n"
+	"  -q, --quantum TIME          time slice of rr and share, e.g. 20ms (default 1s, the\n"
+	"                              QUANTUM macro)\n"
 	"      --quanta N              stop after N turns in all\n"
 	"      --duration TIME         stop after this long, even inside a quantum\n"
 	"                              (times: 1ms to a year, 31536000s, for --quantum; above 0\n"
-	"                              to a year for --duration)\n"
+	"                              to a year for --duration). Given neither: 10 turns, or\n"
+	"                              1 s under threads; Ctrl-C stops any run early\n"
 	"      --quiet                 print only the summary\n"
 	"      --trace FILE.jsonl      one JSON line per exit (vm, reason, time), then a summary\n"
-	"      --timeline FILE.svg     a Gantt chart of who ran when, with the shares\n"
+	"      --timeline FILE.svg     a Gantt chart of who ran when, with the weights and shares\n"
 	"      --mem SIZE              guest RAM per VM (default 2M)\n"
 	"      --cpu MODEL             the emulator's CPU model (twinvm info lists them; default\n"
 	"                              auto); an error on KVM\n"
@@ -82,8 +91,10 @@ static void print_summary(const struct tv_sched *s, FILE *f)
 
 	for (int i = 0; i < s->nvms; i++)
 		cpu_total += s->vms[i].cpu_s;
-	fprintf(f, "matrix summary: policy %s, quantum %g s, %.3f s, %" PRIu64 " turns%s\n",
-		tv_policy_name(s->opt.policy), s->opt.quantum_s, tv_sched_now(s), s->total_quanta,
+	fprintf(f, "matrix summary: policy %s", tv_policy_name(s->opt.policy));
+	if (tv_policy_timed(s->opt.policy)) /* io and threads have no quantum */
+		fprintf(f, ", quantum %g s", s->opt.quantum_s);
+	fprintf(f, ", %.3f s, %" PRIu64 " turns%s\n", tv_sched_now(s), s->total_quanta,
 		s->interrupted ? " (stopped by Ctrl-C)" : "");
 	fprintf(f, "%-4s %-5s %-14s %6s %7s %8s %7s %7s  %s\n", "VM", "VMFD", "guest", "weight",
 		"quanta", "cpu_s", "share", "target", "exits");
@@ -107,13 +118,25 @@ static void print_summary(const struct tv_sched *s, FILE *f)
 	}
 }
 
-/* Creates VM i from its spec, loaded and in real mode. Prints the reason and returns false. */
-static bool make_vm(struct tv_sched *s, int i, const struct vm_spec *spec,
-		    const struct tv_backend_ops *be, uint64_t mem, const char *cpu_model)
+/* What the command line asked for. */
+struct matrix_args {
+	struct tv_sched_opts opt;
+	struct vm_spec specs[MAX_VMS];
+	int nspecs;
+	const char *backend, *trace_path, *timeline_path, *cpu_model;
+	uint64_t mem;
+	bool quiet;
+	char tool[64]; /* "twinvm matrix", or "matrix" (the program): messages begin with it */
+};
+
+/* Creates VM i from a's spec, loaded and in real mode. Prints the reason and returns false. */
+static bool make_vm(struct tv_sched *s, int i, const struct matrix_args *a,
+		    const struct tv_backend_ops *be)
 {
+	const struct vm_spec *spec = &a->specs[i];
 	struct tv_sched_vm *vm = &s->vms[i];
-	struct tv_machine_opts mopt = { .backend = be, .ram_size = mem, .console = stdout,
-					.cpu_model = cpu_model };
+	struct tv_machine_opts mopt = { .backend = be, .ram_size = a->mem, .console = stdout,
+					.cpu_model = a->cpu_model };
 	struct tv_guest g;
 	bool ok = false;
 	int rc;
@@ -123,11 +146,11 @@ static bool make_vm(struct tv_sched *s, int i, const struct vm_spec *spec,
 	snprintf(vm->name, sizeof(vm->name), "%s", spec->guest);
 	rc = tv_sched_boot_vm(s, i, &mopt, g.bytes, g.len);
 	if (rc == -ENODEV) {
-		fprintf(stderr, "twinvm matrix: VM%d: %s\n", i + 1, tv_last_error());
+		fprintf(stderr, "%s: VM%d: %s\n", a->tool, i + 1, tv_last_error());
 		goto out;
 	}
 	if (rc) {
-		fprintf(stderr, "twinvm matrix: VM%d %s: %s\n", i + 1, spec->guest, tv_last_error());
+		fprintf(stderr, "%s: VM%d %s: %s\n", a->tool, i + 1, spec->guest, tv_last_error());
 		goto out;
 	}
 	vm->label = be->vm_label ? be->vm_label(vm->m.vm) : i + 1;
@@ -139,15 +162,15 @@ out:
 	return ok;
 }
 
-/* What the command line asked for. */
-struct matrix_args {
-	struct tv_sched_opts opt;
-	struct vm_spec specs[MAX_VMS];
-	int nspecs;
-	const char *backend, *trace_path, *timeline_path, *cpu_model;
-	uint64_t mem;
-	bool quiet;
-};
+static int matrix_help(const char *cmd, const char *value, void *out)
+{
+	char tool[64];
+
+	(void)value;
+	(void)out;
+	printf("usage: %s [options]\n%s", tv_tool_name(cmd, tool, sizeof(tool)), matrix_usage);
+	return TV_EXIT_STATUS_OK;
+}
 
 static int policy_option(const char *cmd, const char *value, void *out)
 {
@@ -191,7 +214,7 @@ static int matrix_args(const char *cmd, int argc, char **argv, struct matrix_arg
 		TV_OPT("timeline", 0, TEXT, &a->timeline_path),
 		TV_OPT("mem", 0, MEM, &a->mem, .hint = "give a multiple of 4K from 128K to 3G"),
 		TV_OPT("cpu", 0, CPU, &a->cpu_model),
-		TV_OPT("help", 'h', HELP, (void *)matrix_usage),
+		TV_OPT("help", 'h', HELP, NULL, .call = matrix_help),
 	};
 	int status = tv_options_parse(cmd, argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
 
@@ -202,12 +225,20 @@ static int matrix_args(const char *cmd, int argc, char **argv, struct matrix_arg
 	if (a->opt.policy == TV_POLICY_THREADS && a->opt.max_quanta)
 		return tv_usage_error(cmd, "the threads policy has no quanta: bound it with --duration");
 	if (a->nspecs == 0) {
-		/* The assignment's pair; Neo's 70% and Morpheus's 30% under share. */
-		bool share = a->opt.policy == TV_POLICY_SHARE;
+		/* The assignment's pair: with its OUTs where a VM gives up the CPU at an I/O exit
+		 * (2a), without them where the timer takes it (2b; 2c "assume there will be no I/O"):
+		 * the OUTs would only print millions of lines. */
+		bool timed = tv_policy_timed(a->opt.policy);
 
-		parse_vm(share ? "guest1:7" : "guest1", &a->specs[0]);
-		parse_vm(share ? "guest2:3" : "guest2", &a->specs[1]);
+		parse_vm(timed ? "guest1-noio" : "guest1", &a->specs[0]);
+		parse_vm(timed ? "guest2-noio" : "guest2", &a->specs[1]);
 		a->nspecs = 2;
+	}
+	if (!a->opt.max_quanta && !(a->opt.duration_s > 0)) {
+		if (a->opt.policy == TV_POLICY_THREADS)
+			a->opt.duration_s = DEFAULT_THREADS_S;
+		else
+			a->opt.max_quanta = DEFAULT_QUANTA;
 	}
 	if (a->opt.policy == TV_POLICY_SHARE && a->nspecs == 2 && !a->specs[0].weight &&
 	    !a->specs[1].weight) {
@@ -224,60 +255,56 @@ static int matrix_args(const char *cmd, int argc, char **argv, struct matrix_arg
 
 /* After the run: what was lost, how the engine or the VMs ended, and the timeline; the exit
  * status. */
-static int matrix_status(const char *cmd, struct tv_sched *s, const struct matrix_args *a,
+static int matrix_status(struct tv_sched *s, const struct matrix_args *a,
 			 const struct tv_backend_ops *be, int rc, bool *lost)
 {
-	char tool[64];
 	int status = TV_EXIT_STATUS_OK;
 
-	snprintf(tool, sizeof(tool), "twinvm %s", cmd);
 	for (int i = 0; i < a->nspecs && !*lost; i++) {
 		if (s->vms[i].m.output_failed) {
 			*lost = true;
-			return tv_output_lost(tool, "stdout", s->vms[i].m.output_errno);
+			return tv_output_lost(a->tool, "stdout", s->vms[i].m.output_errno);
 		}
 	}
 	if (s->trace_errno) {
 		*lost = true;
-		return tv_output_lost(tool, a->trace_path, s->trace_errno);
+		return tv_output_lost(a->tool, a->trace_path, s->trace_errno);
 	}
 	if (rc) {
-		fprintf(stderr, "twinvm %s: %s engine failed: %s\n", cmd, be->name, tv_last_error());
+		fprintf(stderr, "%s: %s engine failed: %s\n", a->tool, be->name, tv_last_error());
 		return TV_EXIT_STATUS_USAGE;
 	}
 	for (int i = 0; i < a->nspecs; i++)
 		if (s->vms[i].done && s->vms[i].last.reason != TV_EXIT_HLT)
 			status = TV_EXIT_STATUS_GUEST;
 	if (a->timeline_path && tv_timeline_write_svg(s, a->timeline_path) != 0) {
-		fprintf(stderr, "twinvm %s: timeline: %s\n", cmd, tv_last_error());
+		fprintf(stderr, "%s: timeline: %s\n", a->tool, tv_last_error());
 		status = TV_EXIT_STATUS_USAGE;
 	}
 	return status;
 }
 
 /* The VMs of a on be, run to the end: the exit status. */
-static int matrix_run(const char *cmd, const struct matrix_args *a,
-		      const struct tv_backend_ops *be)
+static int matrix_run(const struct matrix_args *a, const struct tv_backend_ops *be)
 {
 	struct tv_sched s;
 	int status = TV_EXIT_STATUS_USAGE, rc;
 	bool lost = false; /* output was lost, and said so */
-	char tool[64];
 
 	if (tv_sched_init(&s, &a->opt, a->nspecs) != 0) {
-		fprintf(stderr, "twinvm %s: out of memory\n", cmd);
+		fprintf(stderr, "%s: out of memory\n", a->tool);
 		return TV_EXIT_STATUS_USAGE;
 	}
 	if (a->trace_path) {
 		s.opt.trace = fopen(a->trace_path, "w");
 		if (!s.opt.trace) {
-			perror(a->trace_path);
+			fprintf(stderr, "%s: %s: %s\n", a->tool, a->trace_path, strerror(errno));
 			goto free_sched;
 		}
 	}
 	for (int i = 0; i < a->nspecs; i++) {
 		s.vms[i].weight = a->specs[i].weight ? a->specs[i].weight : 1;
-		if (!make_vm(&s, i, &a->specs[i], be, a->mem, a->cpu_model))
+		if (!make_vm(&s, i, a, be))
 			goto free_sched;
 	}
 	rc = tv_sched_run(&s);
@@ -285,11 +312,10 @@ static int matrix_run(const char *cmd, const struct matrix_args *a,
 		fflush(a->opt.out);
 	print_summary(&s, stdout);
 	tv_sched_trace_summary(&s);
-	status = matrix_status(cmd, &s, a, be, rc, &lost);
+	status = matrix_status(&s, a, be, rc, &lost);
 free_sched:
-	snprintf(tool, sizeof(tool), "twinvm %s", cmd);
 	if (s.opt.trace && fclose(s.opt.trace) != 0 && !lost)
-		status = tv_output_lost(tool, a->trace_path, errno);
+		status = tv_output_lost(a->tool, a->trace_path, errno);
 	tv_sched_free(&s);
 	return status;
 }
@@ -307,16 +333,17 @@ int tv_matrix_main(const char *cmd, int argc, char **argv)
 
 	if (status != TV_OPTS_GO)
 		return status;
+	tv_tool_name(cmd, a.tool, sizeof(a.tool));
 	be = tv_select_backend(a.backend, TV_MODE_REAL, note, sizeof(note), why, sizeof(why));
 	if (!be) {
-		fprintf(stderr, "twinvm %s: %s\n", cmd, why);
+		fprintf(stderr, "%s: %s\n", a.tool, why);
 		return TV_EXIT_STATUS_USAGE;
 	}
 	if (note[0])
-		fprintf(stderr, "twinvm %s: %s\n", cmd, note);
+		fprintf(stderr, "%s: %s\n", a.tool, note);
 	if (!tv_cpu_engine_ok(cmd, be, a.cpu_model))
 		return TV_EXIT_STATUS_USAGE;
-	return matrix_run(cmd, &a, be);
+	return matrix_run(&a, be);
 }
 
 int tv_cmd_matrix(int argc, char **argv)

@@ -14,11 +14,8 @@ int tv_cmd_fuzz(int argc, char **argv); /* built with Zydis only */
 /* The matrix tool; cmd names it in messages ("matrix"). */
 int tv_matrix_main(const char *cmd, int argc, char **argv);
 
-/* What a tool's messages put before cmd: "twinvm " for twinvm's subcommands; a tool of its own
- * (simple-kvm) sets it to "" and passes its own name as cmd. */
-extern const char *tv_tool_prefix;
-
-/* Prints "twinvm CMD: <message>" and a pointer to --help on stderr; returns 2. */
+/* Prints "twinvm CMD: <message>" (the program's name after tv_cli_program) and a pointer to
+ * --help on stderr; returns 2. */
 int tv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

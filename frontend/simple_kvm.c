@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	};
 	int rc, given = 0;
 
-	tv_tool_prefix = "";
+	tv_cli_program("simple-kvm");
 	tv_run_options_default(&o); /* the mode: TV_RUN_MODE_AUTO until a flag names one */
 	rc = tv_run_parse("simple-kvm", usage_head, argc, argv, &o, opts,
 			  sizeof(opts) / sizeof(opts[0]));

@@ -16,8 +16,10 @@
 /* The preemption signal: real-time, so it is queued apart from everything else. */
 #define TV_SCHED_SIGNAL (SIGRTMIN + 2)
 
-/* Two slices of one VM closer than this are drawn as one: the io policy switches every few
- * microseconds, and a timeline of millions of slivers shows nothing and fills memory. */
+/* Under io, two slices of one VM closer than this are drawn as one: io switches every few
+ * microseconds, and a timeline of millions of slivers shows nothing and fills memory. Under the
+ * timer policies every quantum is a slice of its own (at least 1 ms), so that two quanta of one
+ * VM in a row are two rectangles on the timeline. */
 #define SLICE_MERGE_S 0.0005
 
 static const char *const policy_names[TV_POLICY_COUNT] = {
@@ -48,25 +50,52 @@ bool tv_policy_parse(const char *name, enum tv_policy *p)
 	return false;
 }
 
+/* VM i's weight under the policy: share's weights, 1 each under the others. */
+static double weight_of(const struct tv_sched *s, int i)
+{
+	return s->opt.policy == TV_POLICY_SHARE ? s->vms[i].weight : 1;
+}
+
 double tv_sched_target(const struct tv_sched *s, int i)
 {
-	unsigned total = 0;
-
-	if (s->opt.policy != TV_POLICY_SHARE)
-		return 1.0 / s->nvms;
+	double owed = 0, total = 0;
 
 	for (int j = 0; j < s->nvms; j++)
-		total += s->vms[j].weight;
-	return total ? (double)s->vms[i].weight / total : 0;
+		owed += s->vms[j].owed_s;
+	if (owed > 0)
+		return s->vms[i].owed_s / owed;
+	for (int j = 0; j < s->nvms; j++)
+		total += weight_of(s, j);
+	return total > 0 ? weight_of(s, i) / total : 0;
 }
 
 /* ---- accounting ---------------------------------------------------------------------------- */
 
-static void add_slice(struct tv_sched_vm *vm, double t0, double t1)
+/* Divides a turn's cpu seconds among the VMs not done when it began, by weight_of: what each was
+ * owed of it. The target column is owed over all the CPU time: the share each VM should have had
+ * of the time as it was actually spent. While all run, that is the weights (5:3:2); once one
+ * halts, its share goes to the others (pick_share), and of the time after they are owed their
+ * shares of what is left (5:3: 62.5% and 37.5%), while the one that halted keeps what it was owed
+ * until then. The weights alone would be a target no run can meet after a halt. */
+static void owe(struct tv_sched *s, double cpu)
+{
+	double total = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < s->nvms; i++)
+		if (!s->vms[i].done)
+			total += weight_of(s, i);
+	for (int i = 0; i < s->nvms && total > 0; i++)
+		if (!s->vms[i].done)
+			s->vms[i].owed_s += cpu * weight_of(s, i) / total;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void add_slice(struct tv_sched *s, struct tv_sched_vm *vm, double t0, double t1)
 {
 	struct tv_slice *last = vm->nslices ? &vm->slices[vm->nslices - 1] : NULL;
 
-	if (last && t0 - last->t1 < SLICE_MERGE_S) {
+	if (last && s->opt.policy == TV_POLICY_IO && t0 - last->t1 < SLICE_MERGE_S) {
 		last->t1 = t1;
 		return;
 	}
@@ -99,7 +128,8 @@ static int turn(struct tv_sched *s, struct tv_sched_vm *vm)
 	cpu = tv_sched_clock(CLOCK_THREAD_CPUTIME_ID) - c0;
 	vm->cpu_s += cpu;
 	vm->cpu_s2 += cpu * cpu;
-	add_slice(vm, t0, tv_sched_now(s));
+	owe(s, cpu);
+	add_slice(s, vm, t0, tv_sched_now(s));
 	vm->quanta++;
 	__atomic_add_fetch(&s->total_quanta, 1, __ATOMIC_RELAXED);
 	if (rc) {
@@ -296,7 +326,7 @@ static void note_latency(struct tv_sched *s, double expiry)
 /* io, rr and share: one control thread runs every vCPU in turn. */
 static int run_single_thread(struct tv_sched *s)
 {
-	bool timed = s->opt.policy != TV_POLICY_IO;
+	bool timed = tv_policy_timed(s->opt.policy);
 	double expiry = -1; /* when the timer that ended the last turn fired, if it did */
 	timer_t timer;
 	int last = s->nvms - 1, rc, disarm_rc;
@@ -413,7 +443,7 @@ static int run_threads(struct tv_sched *s)
 
 int tv_sched_run(struct tv_sched *s)
 {
-	bool timed = s->opt.policy == TV_POLICY_RR || s->opt.policy == TV_POLICY_SHARE;
+	bool timed = tv_policy_timed(s->opt.policy);
 	struct saved_signals saved;
 	int rc;
 
@@ -476,8 +506,13 @@ void tv_sched_trace_summary(struct tv_sched *s)
 						     cpu_total > 0 ? vm->cpu_s / cpu_total : 0.0,
 						     "target", tv_sched_target(s, i)));
 	}
-	rec = json_pack("{s:b,s:s,s:f,s:o}", "summary", 1, "policy", tv_policy_name(s->opt.policy),
-			"quantum_s", s->opt.quantum_s, "vms", vms);
-	if (rec)
-		tv_sched_trace_line(s, rec);
+	rec = json_pack("{s:b,s:s}", "summary", 1, "policy", tv_policy_name(s->opt.policy));
+	if (!rec) {
+		json_decref(vms);
+		return;
+	}
+	if (tv_policy_timed(s->opt.policy)) /* io and threads have no quantum */
+		json_object_set_new(rec, "quantum_s", json_real(s->opt.quantum_s));
+	json_object_set_new(rec, "vms", vms);
+	tv_sched_trace_line(s, rec);
 }

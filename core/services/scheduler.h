@@ -30,6 +30,13 @@ enum tv_policy { TV_POLICY_THREADS, TV_POLICY_IO, TV_POLICY_RR, TV_POLICY_SHARE,
 const char *tv_policy_name(enum tv_policy p);
 bool tv_policy_parse(const char *name, enum tv_policy *p);
 
+/* rr and share, the policies a timer drives (parts 2b, 2c): only they have a quantum, and only
+ * their output has the assignment's "Time:" lines. */
+static inline bool tv_policy_timed(enum tv_policy p)
+{
+	return p == TV_POLICY_RR || p == TV_POLICY_SHARE;
+}
+
 /* One span of time a VM held the CPU, for the timeline. */
 struct tv_slice {
 	double t0, t1; /* seconds since the scheduler started */
@@ -43,6 +50,7 @@ struct tv_sched_vm {
 	uint64_t quanta; /* turns on the CPU: quanta under rr/share, runs to the next exit under io */
 	double cpu_s;    /* CPU time of the thread while this VM's vCPU ran */
 	double cpu_s2;   /* each turn's CPU time squared, summed: with quanta, the turns' spread */
+	double owed_s;   /* the CPU time its weight gave it of the turns while it ran (owe()) */
 	bool done;       /* halted or failed: it no longer runs */
 	struct tv_exit last; /* how it ended, when done */
 	int64_t credit;      /* smooth weighted round robin */
@@ -103,8 +111,9 @@ int tv_sched_run(struct tv_sched *s);
 /* Seconds since the scheduler started. */
 double tv_sched_now(const struct tv_sched *s);
 
-/* The target share of VM i: under share its weight over all the weights; an equal part under the
- * other policies. */
+/* The target share of VM i, of all the CPU time the VMs had: what it was owed of each turn while
+ * it ran (under share by weight, under the other policies an equal part), over all the CPU time.
+ * With no VM done that is its weight over all the weights; before any turn, the same. */
 double tv_sched_target(const struct tv_sched *s, int i);
 
 /* Writes the summary object of the trace: {"summary": true, "policy": ..., "vms": [...]}. */

@@ -4,8 +4,9 @@
 
 #include "scheduler.h"
 
-/* Writes one row per VM with its slices in its colour, a time axis, and a legend with each VM's
- * achieved CPU share against its target. 0, or -errno with tv_last_error(). */
+/* Writes a title naming the engine and the policy, one row per VM with its slices in its colour
+ * (two quanta in a row apart), a time axis, and a legend with each VM's weight and its CPU share
+ * against its target. 0, or -errno with tv_last_error(). */
 int tv_timeline_write_svg(const struct tv_sched *s, const char *path);
 
 #endif
