@@ -115,39 +115,35 @@ static const char *trace_name(const struct tv_run_options *o, const char *failed
 	return strcmp(o->trace_path, "-") == 0 ? "stdout" : o->trace_path;
 }
 
-/* Opens what --trace and --step-out name: a file, or stdout for - (the guest's own output then
- * goes to stderr); --step without --step-out writes on stderr. false after one line on stderr,
- * with nothing left open. */
+/* One of them: stdout for "-" (the guest's own output then goes to stderr), else the file. false
+ * after one line on stderr. */
+static bool open_stream(const char *path, const char *what, FILE **out, FILE **console)
+{
+	if (strcmp(path, "-") == 0) {
+		*out = stdout;
+		*console = stderr;
+		return true;
+	}
+	*out = fopen(path, "w");
+	if (!*out)
+		fprintf(stderr, "twinvm: cannot write %s %s: %s\n", what, path, strerror(errno));
+	return *out != NULL;
+}
+
+/* Opens what --trace and --step-out name; --step without --step-out writes on stderr. false
+ * after one line on stderr, with nothing left open. */
 static bool open_outputs(const struct tv_run_options *o, struct tv_machine_opts *mopt)
 {
-	if (o->trace_path && strcmp(o->trace_path, "-") == 0) {
-		/* The trace alone on stdout, for a pipe; the guest's own output goes to stderr. */
-		mopt->trace = stdout;
-		mopt->console = stderr;
-	} else if (o->trace_path) {
-		mopt->trace = fopen(o->trace_path, "w");
-		if (!mopt->trace) {
-			fprintf(stderr, "twinvm: cannot write trace %s: %s\n", o->trace_path,
-				strerror(errno));
-			return false;
-		}
-	}
+	if (o->trace_path && !open_stream(o->trace_path, "trace", &mopt->trace, &mopt->console))
+		return false;
 	if (!o->step)
 		return true;
 	mopt->run_flags = TV_RUN_STEP;
 	mopt->step = stderr;
-	if (o->step_out && strcmp(o->step_out, "-") == 0) {
-		mopt->step = stdout;
-		mopt->console = stderr;
-	} else if (o->step_out) {
-		mopt->step = fopen(o->step_out, "w");
-		if (!mopt->step) {
-			fprintf(stderr, "twinvm: cannot write step output %s: %s\n", o->step_out,
-				strerror(errno));
-			if (mopt->trace && mopt->trace != stdout)
-				fclose(mopt->trace);
-			return false;
-		}
+	if (o->step_out && !open_stream(o->step_out, "step output", &mopt->step, &mopt->console)) {
+		if (mopt->trace && mopt->trace != stdout)
+			fclose(mopt->trace);
+		return false;
 	}
 	return true;
 }
