@@ -1,4 +1,5 @@
 /* `twinvm trace show FILE`: a trace read the way a person reads it, one exit a line. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,13 +96,16 @@ static void bytes_text(const uint8_t *b, size_t n, char *out, size_t len)
 	out[o] = '\0';
 }
 
-/* Hex text ("48656c") into at most max bytes; how many. */
+/* Hex text ("48656c") into at most max bytes; how many. A trace is the user's file: the text
+ * is read pair by pair up to its end, whatever it holds. */
 static size_t hex_bytes(const char *hexdata, uint8_t *b, size_t max)
 {
-	size_t n = 0;
+	size_t n = 0, len = strlen(hexdata);
 	unsigned v;
 
-	for (; n < max && hexdata[2 * n] && sscanf(hexdata + 2 * n, "%2x", &v) == 1; n++)
+	for (; n < max && 2 * n + 1 < len && isxdigit((unsigned char)hexdata[2 * n]) &&
+	       isxdigit((unsigned char)hexdata[2 * n + 1]) &&
+	       sscanf(hexdata + 2 * n, "%2x", &v) == 1; n++)
 		b[n] = (uint8_t)v;
 	return n;
 }
@@ -148,7 +152,7 @@ static void hypercall_text(const json_t *hc, char *out, size_t len, char *data, 
 		o += snprintf(out + o, len - (size_t)o, " = %s", str(hc, "result"));
 	if (o < (int)len && json_object_get(hc, "error"))
 		snprintf(out + o, len - (size_t)o, " (refused)");
-	if (text) /* ASCII reads as itself; other bytes are code points above 0x7f: shown as '?' */
+	if (text) /* ASCII reads as itself; a string with other bytes is shown in hex */
 		bytes_text((const uint8_t *)text, strlen(text), data, dlen);
 }
 
@@ -158,16 +162,14 @@ static void insn_text(const json_t *rec, char *out, size_t len)
 	const json_t *insn = json_object_get(rec, "insn"), *sregs = json_object_get(rec, "sregs");
 	const char *bytes = str(insn, "bytes");
 	uint8_t b[16];
-	size_t n = 0, o = 0;
+	size_t n, o = 0;
 	char text[96];
 	int bits = !(hex(sregs, "cr0") & 1) ? 16 : (hex(sregs, "efer") & (1u << 10)) ? 64 : 32;
-	unsigned v;
 
 	out[0] = '\0';
 	if (!insn)
 		return;
-	for (; n < sizeof(b) && sscanf(bytes + 2 * n, "%2x", &v) == 1; n++)
-		b[n] = (uint8_t)v;
+	n = hex_bytes(bytes, b, sizeof(b));
 	for (size_t i = 0; i < n && o + 4 < 32; i++)
 		o += (size_t)snprintf(out + o, len - o, "%s%02x", i ? " " : "", b[i]);
 	if (tv_disasm(b, n, bits, hex(insn, "rip"), text, sizeof(text)) == n && n)

@@ -117,6 +117,27 @@ START_TEST(test_every_io_record_names_its_instruction)
 }
 END_TEST
 
+/* A trace is the user's file: records with odd hex, fields of the wrong type or missing are shown
+ * as far as they go, never read past their ends (the sanitizer build runs this too). */
+START_TEST(test_odd_records_are_shown_without_harm)
+{
+	char path[64];
+	struct result r;
+	FILE *f = fopen(tv_temp_path(path, sizeof(path), ".jsonl"), "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"vm\":0,\"seq\":1,\"reason\":\"IO\",\"io\":{\"dir\":\"out\",\"port\":1,"
+	      "\"data\":\"4\"},\"insn\":{\"rip\":\"0x1\",\"bytes\":\"e\"}}\n"
+	      "{\"vm\":0,\"seq\":2,\"reason\":\"HLT\",\"hypercall\":\"x\",\"insn\":7,"
+	      "\"mmio\":[]}\n{\"reason\":5,\"regs\":\"?\"}\n", f);
+	fclose(f);
+	RUN(&r, "trace", "show", path);
+	unlink(path);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	ck_assert_msg(strstr(r.out, "3 exits: IO 1, HLT 1"), "%s", r.out);
+}
+END_TEST
+
 START_TEST(test_bad_input_is_one_line_and_exit_2)
 {
 	char path[64];
@@ -152,6 +173,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_show_prints_one_line_per_exit_and_a_summary);
 	tcase_add_loop_test(tc, test_every_io_record_names_its_instruction, 0, 4);
+	tcase_add_test(tc, test_odd_records_are_shown_without_harm);
 	tcase_add_test(tc, test_bad_input_is_one_line_and_exit_2);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
