@@ -273,3 +273,32 @@ write("elf_load", "elf64-long", u8(3) + u8(0) + elf(64, 0x1000, 0x1000, code))
 write("elf_load", "elf32-protected", u8(1) + u8(0) + elf(32, 0x1000, 0x1000, code))
 write("elf_load", "elf32-real-bss", u8(0) + u8(3) + elf(32, 0x1000, 0x1000, code, 0x3000))
 write("elf_load", "elf64-on-page-tables", u8(3) + u8(0) + elf(64, 0x12000, 0x12000, code))
+
+# ---- gdb_packet -------------------------------------------------------------------------------
+# The raw bytes gdb sends to the stub: packets framed as gdb frames them, acknowledgements, Ctrl-C
+# and the malformed cases (bad checksum, '$' restarting, an escape at the end); and bare hex, which
+# the target also reads as a hex string and a hex number.
+
+
+def gdb_frame(payload):
+    out = b""
+    for c in payload:
+        out += b"}" + bytes([c ^ 0x20]) if c in b"#$}*" else bytes([c])
+    return b"$" + out + b"#%02x" % (sum(out) & 0xff)
+
+
+write("gdb_packet", "g", b"+" + gdb_frame(b"g"))
+write("gdb_packet", "qsupported", gdb_frame(b"qSupported:multiprocess+;swbreak+;hwbreak+;"
+                                          b"qRelocInsn+;vContSupported+;no-resumed+") + b"+")
+write("gdb_packet", "x-binary", gdb_frame(b"X7c00,6:" + bytes([0x23, 0x24, 0x7d, 0x2a, 0x03, 0])))
+write("gdb_packet", "m-read", gdb_frame(b"m7c00,10") + b"+-")
+write("gdb_packet", "g-write", gdb_frame(b"G" + b"0123456789abcdef" * 20))
+write("gdb_packet", "vcont-ctrl-c", gdb_frame(b"vCont;s:1") + b"junk\x03+" + gdb_frame(b"c"))
+write("gdb_packet", "bad-checksum", b"$g#68-" + gdb_frame(b"g"))
+write("gdb_packet", "restart", b"$m10$a}" + gdb_frame(b"Z0,7c05,1"))
+write("gdb_packet", "escape-at-end", b"$a}#de")
+# One byte over TV_GDB_PACKET_MAX (16384), then a good packet; it also lifts libFuzzer's max_len.
+write("gdb_packet", "too-long", gdb_frame(b"a" * 16385) + gdb_frame(b"g"))
+write("gdb_packet", "hex-bytes", b"00aBfF7f")
+write("gdb_packet", "hex-max", b"ffffffffffffffff")
+write("gdb_packet", "hex-17-digits", b"10000000000000000")
