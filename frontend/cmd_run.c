@@ -36,6 +36,10 @@ const char tv_run_flags_help[] =
 	"      --api-chart FILE.svg    draw the run's KVM ioctls / Unicorn calls as a flowchart:\n"
 	"                              one box per step, what it sets, the run loop (works\n"
 	"                              without --trace-api; then nothing is printed)\n"
+	"      --gdb [HOST:]PORT       wait for gdb on PORT (loopback unless HOST is given; 0: a\n"
+	"                              free port, said on stderr) before the first instruction:\n"
+	"                              gdb -ex 'target remote :PORT'\n"
+	"      --gdb-no-wait           with --gdb: run at once; gdb may attach later\n"
 	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit;\n"
 	"                              at most a year, 31536000)\n"
 	"      --max-exits N           stop the guest after N exits (for recording endless guests)\n"
@@ -71,6 +75,8 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 		TV_OPT("api-chart", 0, TEXT, &o->api_chart),
 		TV_OPT("step", 0, FLAG, &o->step),
 		TV_OPT("step-out", 0, TEXT, &o->step_out),
+		TV_OPT("gdb", 0, TEXT, &o->gdb),
+		TV_OPT("gdb-no-wait", 0, FLAG, &o->gdb_no_wait),
 		TV_OPT("strict", 0, FLAG, &o->strict),
 		TV_OPT("verbose", 'v', FLAG, &o->verbose),
 		TV_OPT("timeout", 0, SECONDS, &o->timeout_s,
@@ -96,6 +102,10 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 	    strcmp(o->trace_path, "-") == 0)
 		return tv_usage_error(cmd, "--trace - and --step-out - both want stdout");
 	o->step = o->step || o->step_out;
+	if (o->gdb_no_wait && !o->gdb)
+		return tv_usage_error(cmd, "--gdb-no-wait needs --gdb [HOST:]PORT");
+	if (o->gdb && (o->step || o->trace_path))
+		return tv_usage_error(cmd, "--gdb runs the guest for gdb: not with --trace or --step");
 	return TV_OPTS_GO;
 }
 

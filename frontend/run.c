@@ -8,6 +8,7 @@
 #include "builtin.h"
 #include "cli.h"
 #include "devices.h"
+#include "gdb.h"
 #include "kick.h"
 #include "layout.h"
 #include "probe.h"
@@ -223,29 +224,55 @@ static int chart_close(const struct tv_run_options *o, struct chart_out *ch,
 	return status;
 }
 
+/* The run itself: plain, traced, stepped, or under gdb (*gdb open, for run_booted to close). */
+static int run_guest_on(const struct tv_run_options *o, struct tv_machine *m, struct tv_exit *e,
+			struct tv_gdb **gdb)
+{
+	struct tv_gdb_opts go = { .listen = o->gdb, .wait = !o->gdb_no_wait,
+				  .timeout_s = o->timeout_s, .log = stderr };
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (o->step)
+		return tv_step_run(m, o->timeout_s, e);
+	if (!o->gdb)
+		return tv_run(m, o->timeout_s, e);
+	rc = tv_gdb_open(gdb, m, &go);
+	if (rc) {
+		fprintf(stderr, "twinvm: gdb: %s\n", tv_last_error());
+		return rc;
+	}
+	return tv_gdb_run(*gdb, e);
+}
+
 /* The guest booted: runs it and says how it ended. */
 static int run_booted(const struct tv_run_options *o, struct tv_machine *m,
 		      const struct tv_guest *g, bool probed, bool *lost)
 {
+	struct tv_gdb *gdb = NULL;
 	struct tv_exit e;
-	int rc = o->step ? tv_step_run(m, o->timeout_s, &e) : tv_run(m, o->timeout_s, &e);
+	int rc = run_guest_on(o, m, &e, &gdb), status;
 
 	if (rc && m->output_failed) {
 		*lost = true;
-		return tv_output_lost("twinvm", trace_name(o, m->output_failed), m->output_errno);
-	}
-	if (rc == -EPROTO && m->hc.failed) {
+		status = tv_output_lost("twinvm", trace_name(o, m->output_failed), m->output_errno);
+	} else if (rc == -EPROTO && m->hc.failed) {
 		fflush(stdout);
 		fprintf(stderr, "twinvm: --strict: %s used wrongly: %s\n", m->hc.name, m->hc.error);
-		return TV_EXIT_STATUS_GUEST;
+		status = TV_EXIT_STATUS_GUEST;
+	} else if (rc == -ECONNABORTED && gdb) {
+		status = TV_EXIT_STATUS_GUEST; /* gdb killed it or went away: said */
+	} else if (rc) {
+		if (!o->gdb || gdb)
+			fprintf(stderr, "twinvm: %s engine failed: %s\n", m->be->name, tv_last_error());
+		status = TV_EXIT_STATUS_USAGE;
+	} else if (died(&e) && mode_unsupported(m->be, o->mode, probed)) {
+		status = TV_EXIT_STATUS_USAGE;
+	} else {
+		status = report(m, g, &e, o->timeout_s);
 	}
-	if (rc) {
-		fprintf(stderr, "twinvm: %s engine failed: %s\n", m->be->name, tv_last_error());
-		return TV_EXIT_STATUS_USAGE;
-	}
-	if (died(&e) && mode_unsupported(m->be, o->mode, probed))
-		return TV_EXIT_STATUS_USAGE;
-	return report(m, g, &e, o->timeout_s);
+	tv_gdb_close(gdb, status, rc ? NULL : &e);
+	return status;
 }
 
 /* The guest, in the mode the user named or its own, checked against RAM and the layout before

@@ -46,6 +46,7 @@ const char *tv_host_limit_tag(enum tv_host_limit limit)
 		[TV_LIMIT_NATIVE_NO_COMPAT] = "native-no-compat",
 		[TV_LIMIT_NATIVE_NO_16BIT] = "native-no-16bit",
 		[TV_LIMIT_NO_BINUTILS] = "binutils-absent",
+		[TV_LIMIT_NO_GDB] = "gdb-absent",
 	};
 
 	return (unsigned)limit < TV_LIMIT_COUNT ? tags[limit] : "?";

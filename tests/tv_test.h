@@ -37,6 +37,7 @@ enum tv_host_limit {
 				    * seccomp filter) or no 16-bit LDT code segment to jump to */
 	TV_LIMIT_NO_BINUTILS,      /* "binutils-absent": no cpp, as or ld in PATH to build a guest
 				    * as the README's recipe does */
+	TV_LIMIT_NO_GDB,           /* "gdb-absent": no gdb in PATH to test the stub with */
 	TV_LIMIT_COUNT,
 };
 

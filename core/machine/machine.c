@@ -348,6 +348,15 @@ int tv_machine_io(void *machine, struct tv_exit *e)
 	return rc;
 }
 
+void tv_machine_uncount(struct tv_machine *m, int reason)
+{
+	if (reason >= 0 && reason < TV_EXIT_REASON_MAX && m->stats.by_reason[reason] &&
+	    m->stats.total) {
+		m->stats.by_reason[reason]--;
+		m->stats.total--;
+	}
+}
+
 int tv_machine_step(struct tv_machine *m, struct tv_exit *e)
 {
 	int rc;

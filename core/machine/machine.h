@@ -163,6 +163,10 @@ int tv_machine_io(void *machine, struct tv_exit *e);
  * exits were counted by tv_machine_io as they happened). 0, or -errno when the engine failed. */
 int tv_machine_step(struct tv_machine *m, struct tv_exit *e);
 
+/* Takes one exit of reason back out of m->stats: a stop the tool made (a single step, a kick of
+ * its own), which the guest's HC_numExits and the run's counts must not see. */
+void tv_machine_uncount(struct tv_machine *m, int reason);
+
 /* Runs until an exit the run loop does not handle itself (HLT, SHUTDOWN, a failure, INTR from a
  * timeout or Ctrl-C, a device's STOP) and returns it in *last; with a trace, one record a line
  * (tv_machine_run_traced, record.h). timeout_s <= 0: no limit. The console is flushed at the

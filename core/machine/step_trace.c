@@ -226,8 +226,7 @@ static void fetch_failed(struct step *st, const struct tv_record *r)
  * summary read, so that they are what they are without --step. */
 static void uncount_step(struct tv_machine *m)
 {
-	m->stats.total--;
-	m->stats.by_reason[TV_EXIT_DEBUG]--;
+	tv_machine_uncount(m, TV_EXIT_DEBUG);
 }
 
 /* A repeated string instruction a step left where it was, iterations to go: it goes on. */
