@@ -66,16 +66,18 @@ static int port_of(int fd, char *err, size_t len, size_t *have)
 	return atoi(at + strlen("listening on 127.0.0.1:"));
 }
 
-static pid_t start_twinvm(const char *const *args, FILE *out, int err_fd)
+static pid_t start_twinvm(const char *const *args, const char *extra, FILE *out, int err_fd)
 {
 	const char *argv[40] = { getenv("TWINVM_BIN"), "run" };
 	int n = 2;
 	pid_t pid;
 
-	for (; *args && n < 36; args++)
+	for (; *args && n < 35; args++)
 		argv[n++] = *args;
 	argv[n++] = "--gdb";
 	argv[n++] = "127.0.0.1:0";
+	if (extra)
+		argv[n++] = extra;
 	pid = fork();
 	if (pid == 0) {
 		dup2(fileno(out), 1);
@@ -84,6 +86,44 @@ static pid_t start_twinvm(const char *const *args, FILE *out, int err_fd)
 		_exit(127);
 	}
 	return pid;
+}
+
+bool gdb_twinvm_start(struct gdb_twinvm *t, const char *const *args, const char *extra, char *why,
+		      size_t len)
+{
+	int fds[2];
+
+	memset(t, 0, sizeof(*t));
+	t->out = tmpfile();
+	if (!t->out || pipe(fds) != 0 || !getenv("TWINVM_BIN")) {
+		snprintf(why, len, "cannot start twinvm: %s", strerror(errno));
+		return false;
+	}
+	t->pid = start_twinvm(args, extra, t->out, fds[1]);
+	close(fds[1]);
+	t->err_fd = fds[0];
+	t->port = port_of(t->err_fd, t->err, sizeof(t->err), &t->err_len);
+	if (t->port > 0)
+		return true;
+	snprintf(why, len, "twinvm said no port: %s", t->err);
+	gdb_twinvm_end(t, 1, NULL, 0);
+	return false;
+}
+
+int gdb_twinvm_end(struct gdb_twinvm *t, int seconds, char *out, size_t len)
+{
+	int status = reap(t->pid, seconds);
+	ssize_t n;
+
+	while (t->err_len < sizeof(t->err) - 1 &&
+	       (n = read(t->err_fd, t->err + t->err_len, sizeof(t->err) - 1 - t->err_len)) > 0)
+		t->err_len += (size_t)n;
+	t->err[t->err_len] = '\0';
+	close(t->err_fd);
+	if (out)
+		slurp(t->out, out, len);
+	fclose(t->out);
+	return status;
 }
 
 static pid_t start_gdb(const char *script_path, FILE *out)
@@ -102,46 +142,31 @@ static pid_t start_gdb(const char *script_path, FILE *out)
 bool gdb_session_run(const char *const *args, const char *script, struct gdb_session *s,
 		     char *why, size_t len)
 {
-	FILE *out = tmpfile(), *gout = tmpfile(), *sf;
+	struct gdb_twinvm t;
+	FILE *gout = tmpfile(), *sf;
 	char path[64];
-	int fds[2], port;
-	size_t have = 0;
-	pid_t vm, gdb;
-	ssize_t n;
+	pid_t gdb;
 
 	memset(s, 0, sizeof(*s));
 	why[0] = '\0';
-	if (!out || !gout || pipe(fds) != 0 || !getenv("TWINVM_BIN")) {
-		snprintf(why, len, "cannot set up the session: %s", strerror(errno));
-		return false;
-	}
-	vm = start_twinvm(args, out, fds[1]);
-	close(fds[1]);
-	port = port_of(fds[0], s->err, sizeof(s->err), &have);
-	if (port <= 0) {
-		snprintf(why, len, "twinvm said no port: %s", s->err);
-		reap(vm, 1);
+	if (!gout || !gdb_twinvm_start(&t, args, NULL, why, len)) {
+		if (gout)
+			fclose(gout);
 		return false;
 	}
 	sf = fopen(tv_temp_path(path, sizeof(path), ".gdb"), "w");
-	fprintf(sf, "set pagination off\nset confirm off\ntarget remote 127.0.0.1:%d\n%s", port,
-		script);
+	fprintf(sf, "set pagination off\nset confirm off\ntarget remote 127.0.0.1:%d\n%s",
+		t.port, script);
 	fclose(sf);
 	gdb = start_gdb(path, gout);
 	if (reap(gdb, END_S) < 0) {
 		snprintf(why, len, "gdb did not end in %d s", END_S);
-		kill(vm, SIGKILL);
+		kill(t.pid, SIGKILL);
 	}
-	s->status = reap(vm, END_S);
-	while (have < sizeof(s->err) - 1 && (n = read(fds[0], s->err + have,
-						  sizeof(s->err) - 1 - have)) > 0)
-		have += (size_t)n;
-	s->err[have] = '\0';
-	close(fds[0]);
+	s->status = gdb_twinvm_end(&t, END_S, s->out, sizeof(s->out));
+	snprintf(s->err, sizeof(s->err), "%s", t.err);
 	unlink(path);
-	slurp(out, s->out, sizeof(s->out));
 	slurp(gout, s->gdb, sizeof(s->gdb));
-	fclose(out);
 	fclose(gout);
 	if (s->status < 0 && !why[0])
 		snprintf(why, len, "twinvm did not end in %d s after gdb", END_S);

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 struct gdb_session {
 	int status;           /* twinvm's exit status */
@@ -12,6 +14,24 @@ struct gdb_session {
 	char out[16384];      /* twinvm's stdout: the guest's output */
 	char err[16384];      /* twinvm's stderr */
 };
+
+/* twinvm run with --gdb 127.0.0.1:0, started, and the port it said it listens on. */
+struct gdb_twinvm {
+	pid_t pid;
+	int port;
+	int err_fd;       /* its stderr, read into err */
+	size_t err_len;
+	FILE *out;        /* its stdout */
+	char err[16384];
+};
+
+/* Starts twinvm run with args (NULL-terminated, after "run"; --gdb 127.0.0.1:0 added, and extra
+ * when not NULL, e.g. "--gdb-no-wait"): false with why when it said no port. */
+bool gdb_twinvm_start(struct gdb_twinvm *t, const char *const *args, const char *extra, char *why,
+		      size_t len);
+/* Waits for it to end (at most seconds, then kills it): its exit status, -1 when killed; its
+ * stdout into out (size len) and the rest of its stderr into t->err. */
+int gdb_twinvm_end(struct gdb_twinvm *t, int seconds, char *out, size_t len);
 
 /* Whether gdb is in PATH; why says so when not. */
 bool gdb_present(char *why, size_t len);

@@ -89,6 +89,8 @@ int tv_gdb_run(struct tv_gdb *g, struct tv_exit *e)
 			continue;
 		}
 		rc = gdb_resume(g, how, e);
+		if (rc == -ECONNABORTED)
+			gdb_hangup(g, "gdb went away without detaching: the run stops");
 	}
 	return rc;
 }
