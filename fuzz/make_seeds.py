@@ -302,3 +302,28 @@ write("gdb_packet", "too-long", gdb_frame(b"a" * 16385) + gdb_frame(b"g"))
 write("gdb_packet", "hex-bytes", b"00aBfF7f")
 write("gdb_packet", "hex-max", b"ffffffffffffffff")
 write("gdb_packet", "hex-17-digits", b"10000000000000000")
+
+# ---- gdb_commands -----------------------------------------------------------------------------
+# u8 ram, u8 mode, then packets as gdb sends them.
+
+
+def gdb_frame(payload):
+    return b"$" + payload + b"#" + b"%02x" % (sum(payload) & 0xff)
+
+
+def gdb_seed(mode, *packets):
+    return u8(31) + u8(mode) + b"".join(gdb_frame(p) for p in packets)
+
+
+hexs = lambda text: text.encode().hex().encode()
+write("gdb_commands", "connect-long", gdb_seed(3, b"qSupported:swbreak+;hwbreak+", b"?",
+      b"qXfer:features:read:target.xml:0,ffb", b"qAttached", b"g", b"p10", b"m0,40"))
+write("gdb_commands", "registers-real", gdb_seed(0, b"g", b"G" + b"00" * 400, b"P8=00100000",
+      b"P12=0010", b"p25"))
+write("gdb_commands", "memory-paged32", gdb_seed(2, b"m400,10", b"M400,4:2a000000",
+      b"X400,2:ab", b"mfffff000,4", b"m0,ffffffff"))
+write("gdb_commands", "points-protected", gdb_seed(1, b"Z0,10,1", b"Z2,400,1", b"z0,10,1",
+      b"Z4,400,8", b"Z2,400,3", b"z2,400,1"))
+write("gdb_commands", "monitor", gdb_seed(3, b"qRcmd," + hexs("gpa 0x0 64"),
+      b"qRcmd," + hexs("exits on"), b"qRcmd," + hexs("info"), b"qRcmd," + hexs("help"),
+      b"qRcmd,zz"))

@@ -37,7 +37,7 @@ static json_t *cpu_json(struct tv_machine *m, const char *model)
 #if defined(__x86_64__) || defined(__i386__)
 	/* KVM offers no brand leaves of its own (KVM_GET_SUPPORTED_CPUID leaves them out): its
 	 * guest runs on the host's CPU, whose brand the host's cpuid gives. */
-	if (!brand[0] && !m->be->set_cpu_model && __get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
+	if (!brand[0] && !m->be->set_cpu_model && (unsigned)__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
 		for (uint32_t leaf = 0x80000002u; leaf <= 0x80000004u; leaf++) {
 			__get_cpuid(leaf, &r[0], &r[1], &r[2], &r[3]);
 			memcpy(brand + 16 * (leaf - 0x80000002u), r, 16);
