@@ -17,7 +17,8 @@ esac
 
 packages=(gcc libc6-dev binutils meson ninja-build pkg-config python3 curl ca-certificates
           check libsubunit-dev libjansson-dev libunicorn-dev libcapstone-dev libzydis-dev
-          clang libclang-rt-14-dev) # clang and its libFuzzer runtime, for fuzz/
+          clang libclang-rt-14-dev # clang and its libFuzzer runtime, for fuzz/
+          gdb)                     # the real client of the gdb stub's tests
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
