@@ -127,6 +127,11 @@ START_TEST(test_malformed_packets_get_defined_answers)
 	ck_assert_str_eq(ask(fd, "Mzz,1:00", buf, sizeof(buf)), "E16");
 	ck_assert_str_eq(ask(fd, "Z9,0,1", buf, sizeof(buf)), "E16");
 	ck_assert_str_eq(ask(fd, "?", buf, sizeof(buf)), "T05thread:1;");
+	/* monitor gpa 0x0 6: guest-physical memory, the real-mode hello's mov edx, 0x25 */
+	unhex(ask(fd, "qRcmd,67706120307830203620", buf, sizeof(buf)), got, sizeof(got));
+	ck_assert_str_eq(got, "0x00000000: 66 ba 25 00 00 00\n");
+	unhex(ask(fd, "qRcmd,677061203078666666666666", buf, sizeof(buf)), buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, "is not all in guest RAM"), "%s", buf);
 	ck_assert_str_eq(ask(fd, "D", buf, sizeof(buf)), "OK"); /* the guest runs on to its end */
 	close(fd);
 	ck_assert_int_eq(gdb_twinvm_end(&t, 30, buf, sizeof(buf)), 0);
