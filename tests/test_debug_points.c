@@ -201,26 +201,32 @@ START_TEST(test_write_point_stops_just_past_the_store)
 END_TEST
 
 /* _i: engine and mode. An ACCESS point on the string's first byte, which hello only reads, stops
- * right after the read: 'H' in AL, nothing printed yet. A WRITE point there never stops it. */
+ * right after the read: 'H' in AL, nothing printed yet. A WRITE point there never stops it, even
+ * beside an ACCESS point (on 0x400, which stops at the store). */
 START_TEST(test_access_point_stops_after_a_read_and_write_point_does_not)
 {
 	enum tv_mode mode = (enum tv_mode)(_i % TV_MODE_COUNT);
-	struct tv_debug_point p = { .kind = TV_DEBUG_ACCESS, .addr = string_address(mode), .len = 1 };
+	struct tv_debug_point p[2] = { { .kind = TV_DEBUG_ACCESS, .addr = string_address(mode),
+					 .len = 1 },
+				       { .kind = TV_DEBUG_ACCESS, .addr = CHECK_ADDR, .len = 4 } };
 	struct tv_exit e;
 	struct dp d;
 	char why[1024];
 
-	if (!dp_boot(&d, loop_engine(_i), mode, &p, 1, why, sizeof(why)))
+	if (!dp_boot(&d, loop_engine(_i), mode, p, 1, why, sizeof(why)))
 		TV_SKIP("%s", why);
 	dp_run(&d, &e);
-	assert_stop(&d, &e, 0, p.addr);
+	assert_stop(&d, &e, 0, p[0].addr);
 	ck_assert_uint_eq(d.t.regs.rax & 0xff, 'H');
 	ck_assert_uint_eq(d.t.console_len, 0);
 	ck_assert_uint_eq(d.t.regs.rip, loop_test_address(mode));
 	tv_test_run_end(&d.t);
 
-	p.kind = TV_DEBUG_WRITE;
-	ck_assert(dp_boot(&d, loop_engine(_i), mode, &p, 1, why, sizeof(why)));
+	p[0].kind = TV_DEBUG_WRITE;
+	ck_assert(dp_boot(&d, loop_engine(_i), mode, p, 2, why, sizeof(why)));
+	dp_run(&d, &e);
+	assert_stop(&d, &e, 1, CHECK_ADDR);
+	ck_assert_str_eq(d.t.console, HELLO);
 	dp_run(&d, &e);
 	assert_hello_ends(&d, &e);
 	tv_test_run_end(&d.t);
@@ -282,16 +288,21 @@ END_TEST
 
 /* Single-steps hello to its end with the points p[0..n) set: counts in seen[] the steps that
  * report each point, and fails on a step that reports one out of order (order[k]: the k-th
- * point expected). */
+ * point expected) or that leaves RIP where it was (a point reported apart from its step). */
 static void step_to_the_end(struct dp *d, const struct tv_debug_point *p, size_t n,
 			    const int *order, int *seen)
 {
 	struct tv_exit e;
+	uint64_t rip = d->t.regs.rip;
 	int steps = 0, k = 0;
 
 	ck_assert_int_eq(d->be->set_run_flags(d->t.m.vcpu, TV_RUN_STEP), 0);
 	for (dp_run(d, &e); e.reason == TV_EXIT_DEBUG; dp_run(d, &e), steps++) {
 		ck_assert_msg(steps < 1000, "no end after %d steps", steps);
+		ck_assert_msg(d->t.regs.rip != rip, "%s %s: step %d stays at 0x%llx (point %d)",
+			      d->be->name, tv_mode_name(d->mode), steps, (unsigned long long)rip,
+			      e.debug.hit);
+		rip = d->t.regs.rip;
 		if (e.debug.hit < 0)
 			continue;
 		ck_assert_msg(e.debug.hit == order[k], "%s %s: step %d reports point %d, not %d",
@@ -306,7 +317,8 @@ static void step_to_the_end(struct dp *d, const struct tv_debug_point *p, size_t
 }
 
 /* _i: engine and mode. Single-step onto an EXEC point (the hlt) reports the point, RIP on it;
- * the next step runs the hlt. */
+ * the next step runs the hlt. The point is set after stepping began (so that on the emulator
+ * the step's code hook comes before the point's). */
 START_TEST(test_a_step_onto_a_breakpoint_reports_it)
 {
 	enum tv_mode mode = (enum tv_mode)(_i % TV_MODE_COUNT);
@@ -317,8 +329,10 @@ START_TEST(test_a_step_onto_a_breakpoint_reports_it)
 	char why[1024];
 
 	if (!hlt_address(loop_engine(_i), mode, &p.addr, why, sizeof(why)) ||
-	    !dp_boot(&d, loop_engine(_i), mode, &p, 1, why, sizeof(why)))
+	    !dp_boot(&d, loop_engine(_i), mode, NULL, 0, why, sizeof(why)))
 		TV_SKIP("%s", why);
+	ck_assert_int_eq(d.be->set_run_flags(d.t.m.vcpu, TV_RUN_STEP), 0);
+	dp_set(&d, &p, 1);
 	step_to_the_end(&d, &p, 1, order, seen);
 	tv_test_run_end(&d.t);
 }
