@@ -151,6 +151,10 @@ bool kvm_debug_point_hit(const struct tv_vcpu *v);
  * run goes on), or -errno. */
 int kvm_debug_exit(struct tv_vcpu *v, struct tv_exit *exit, uint64_t step_from);
 
+/* A step ended that KVM_EXIT_DEBUG does not report (completing an I/O instruction): the points
+ * left out for a step over an EXEC point's instruction are put back. 0 or -errno. */
+int kvm_debug_step_ended(struct tv_vcpu *v);
+
 /* Before a KVM_RUN: when the vCPU is still where an EXEC point stopped it, steps over that
  * instruction with the point left out. 0 or -errno. */
 int kvm_debug_resume(struct tv_vcpu *v);

@@ -177,18 +177,22 @@ static int kvm_stepped_over(struct tv_vcpu *v, struct tv_exit *exit)
 	return 0;
 }
 
+int kvm_debug_step_ended(struct tv_vcpu *v)
+{
+	if (!v->stepping_over)
+		return 0;
+	v->stepping_over = false;
+	return kvm_guest_debug_apply(v, v->flags);
+}
+
 int kvm_debug_exit(struct tv_vcpu *v, struct tv_exit *exit, uint64_t step_from)
 {
 	uint64_t hits = v->run->debug.arch.dr6 & DR6_HITS;
 	bool over = v->stepping_over;
-	int hit = -1, ret;
+	int hit = -1, ret = kvm_debug_step_ended(v);
 
-	if (over) {
-		v->stepping_over = false;
-		ret = kvm_guest_debug_apply(v, v->flags);
-		if (ret < 0)
-			return ret;
-	}
+	if (ret < 0)
+		return ret;
 	for (size_t i = 0; i < v->npoints && hit < 0; i++)
 		if (hits & (1ull << i))
 			hit = (int)i;

@@ -85,7 +85,7 @@ static int kvm_complete_io(struct tv_vcpu *v)
 		 * MMIO exit being returned already reports that instruction's end. */
 		if ((v->flags & TV_RUN_STEP) && run->exit_reason == KVM_EXIT_DEBUG &&
 		    !kvm_debug_point_hit(v))
-			return 0;
+			return kvm_debug_step_ended(v);
 		v->exit_pending = true;
 		return 0;
 	}
