@@ -59,6 +59,11 @@ struct tv_exit {
 			uint8_t is_write;
 		} mmio;
 		struct {
+			int hit;       /* the index of the point that stopped the vCPU, or -1
+			                * for a single step (TV_RUN_STEP) that hit none */
+			uint64_t addr; /* that point's address */
+		} debug;
+		struct {
 			uint64_t code; /* KVM: suberror, hardware_entry_failure_reason, or
 			                * for UNKNOWN the raw exit reason; emu: the uc_err */
 		} fail;
@@ -103,6 +108,22 @@ enum tv_run_flags {
 	TV_RUN_PREEMPTIBLE = 1u << 2,
 };
 
+/* Breakpoints and watchpoints (set_debug_points): at most this many at a time, as x86 has four
+ * debug address registers. */
+#define TV_DEBUG_POINTS_MAX 4
+
+enum tv_debug_kind {
+	TV_DEBUG_EXEC,   /* stop before the instruction at addr runs */
+	TV_DEBUG_WRITE,  /* stop after an instruction that wrote any of [addr, addr + len) */
+	TV_DEBUG_ACCESS, /* stop after an instruction that read or wrote any of them */
+};
+
+struct tv_debug_point {
+	enum tv_debug_kind kind;
+	uint64_t addr; /* guest linear (virtual) address */
+	uint8_t len;   /* 1, 2, 4 or 8 for data points, aligned to len; 1 for EXEC */
+};
+
 /* What an engine can do on this host, as far as the backend knows without running a guest.
  * Per-mode limits are probed by core (core/services/probe.c), which runs real guests. */
 struct tv_caps {
@@ -110,6 +131,9 @@ struct tv_caps {
 	bool mmu_translates; /* guest page tables are honoured (Unicorn < 2.1: virtual = physical) */
 	bool single_step;
 	char notes[768]; /* capabilities found and used, one per line, for `twinvm info` */
+	/* What set_debug_points can do here, where the engine found out by running a probe guest
+	 * (KVM's debug registers), for `twinvm info`; empty where it says nothing. */
+	char debug_points[256];
 };
 
 /* What a benchmark baseline does for the guest's OUTs (raw_run). */
@@ -251,6 +275,16 @@ struct tv_backend_ops {
 	/* Optional, with cpu_model. Every VM created on e from now on gets the model cpu_model
 	 * calls name; NULL: the default. -ENOENT for a name not in the list, -ENOTSUP as above. */
 	int (*set_cpu_model)(struct tv_engine *e, const char *name);
+
+	/* Optional. Makes run() return TV_EXIT_DEBUG (exit->debug) when the vCPU is about to run an EXEC
+	 * point's instruction (RIP = addr, the instruction not run), or has just run an instruction that
+	 * wrote (WRITE) or read or wrote (ACCESS) a data point's bytes (RIP past it, the write done).
+	 * Replaces the set given before; n = 0 clears it. Works together with TV_RUN_STEP (a step that
+	 * also hits a point reports the point). Resuming from an EXEC stop at the same address runs that
+	 * instruction (the point does not fire again until the vCPU comes back to it). -EOPNOTSUPP, with
+	 * the reason in tv_last_error(), where the engine cannot (a KVM without guest debug or debug
+	 * registers); -EINVAL for n > TV_DEBUG_POINTS_MAX or a bad len/alignment. */
+	int (*set_debug_points)(struct tv_vcpu *v, const struct tv_debug_point *p, size_t n);
 };
 
 /* The engines built into this binary, in order of preference ("kvm" first). */

@@ -70,6 +70,8 @@ static void engine_info(const struct tv_backend_ops *be, const char **auto_pick)
 					    ? "translates through the guest page tables"
 					    : "IGNORES guest page tables (virtual = physical): paged modes refused");
 	printf("  single-step: %s\n", caps.single_step ? "yes" : "no");
+	if (caps.debug_points[0])
+		printf("  debug registers: %s\n", caps.debug_points);
 	if (caps.notes[0]) {
 		printf("  capabilities used:\n");
 		print_notes(caps.notes);

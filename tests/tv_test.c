@@ -25,6 +25,8 @@ static const struct {
 	  "the guest's CPUID has no 1 GiB pages (CPUID 0x80000001 EDX bit 26 clear)" },
 	{ TV_LIMIT_KVM_NO_EMULATION, "kvm", TV_MODE_COUNT,
 	  "(KVM_INTERNAL_ERROR_EMULATION): cannot emulate the instruction at" },
+	/* set_debug_points' -EOPNOTSUPP (backend/kvm/kvm_debug.c) */
+	{ TV_LIMIT_KVM_NO_DEBUGREGS, "kvm", TV_MODE_COUNT, "KVM debug registers: " },
 	/* The native oracle's reasons for a width it cannot run (core/fuzz/native.c). */
 	{ TV_LIMIT_NATIVE_NO_COMPAT, "native", TV_MODE_COUNT,
 	  "the far jump into the 32-bit user code segment (0x23) faults on this host" },
@@ -47,6 +49,7 @@ const char *tv_host_limit_tag(enum tv_host_limit limit)
 		[TV_LIMIT_NATIVE_NO_16BIT] = "native-no-16bit",
 		[TV_LIMIT_NO_BINUTILS] = "binutils-absent",
 		[TV_LIMIT_NO_GDB] = "gdb-absent",
+		[TV_LIMIT_KVM_NO_DEBUGREGS] = "kvm-no-debugregs",
 	};
 
 	return (unsigned)limit < TV_LIMIT_COUNT ? tags[limit] : "?";

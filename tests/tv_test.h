@@ -38,6 +38,8 @@ enum tv_host_limit {
 	TV_LIMIT_NO_BINUTILS,      /* "binutils-absent": no cpp, as or ld in PATH to build a guest
 				    * as the README's recipe does */
 	TV_LIMIT_NO_GDB,           /* "gdb-absent": no gdb in PATH to test the stub with */
+	TV_LIMIT_KVM_NO_DEBUGREGS, /* "kvm-no-debugregs": KVM does not stop at the kind of debug
+				    * point asked for (kvm-pvm: watchpoints), or has no guest debug */
 	TV_LIMIT_COUNT,
 };
 

@@ -98,4 +98,5 @@ const struct tv_backend_ops tv_emu_backend = {
 	.snapshot = emu_snapshot,
 	.cpu_model = emu_cpu_model,
 	.set_cpu_model = emu_set_cpu_model,
+	.set_debug_points = emu_set_debug_points,
 };

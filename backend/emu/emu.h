@@ -5,10 +5,11 @@
  * The files, from the bottom up (each calls only files above it in this list, never back):
  * emu_log.c (names, trace lines, error text), emu_desc.c, emu_env.c, emu_cpu_models.c (and the
  * build's table of its measurements), emu_cpu.c, emu_cpuid.c and emu_deliver.c (no instance of
- * their own), emu_exits.c (the I/O hooks and MMIO callbacks), emu_hooks.c (every hook on an
- * instance), emu_regs.c (general registers), emu_instance.c (the uc instance, opened and
- * replaced), emu_sregs.c (special registers), emu_exception.c (guest exceptions), emu_run.c (run
- * and kick), emu_vm.c (engine, VM, vCPU), emu.c (the ops table).
+ * their own), emu_exits.c (the I/O hooks and MMIO callbacks), emu_debug.c (the debug points'
+ * hooks), emu_hooks.c (every hook on an instance), emu_regs.c (general registers),
+ * emu_instance.c (the uc instance, opened and replaced), emu_sregs.c (special registers),
+ * emu_exception.c (guest exceptions), emu_run.c (run and kick), emu_vm.c (engine, VM, vCPU),
+ * emu.c (the ops table).
  *
  * Nothing here runs when the trace is off: EMU_LOG checks the FILE before it evaluates its
  * arguments, so a run without --trace-api formats nothing. */
@@ -80,6 +81,23 @@ enum emu_stop {
 	EMU_STOP_STEP,	    /* one instruction done */
 	EMU_STOP_KICK,	    /* a kick, at an instruction or block boundary */
 	EMU_STOP_EXCEPTION, /* a CPU exception, for run() to deliver */
+	EMU_STOP_DEBUG,	    /* a debug point (v->dbg.hit) */
+};
+
+/* set_debug_points' points and their hooks (emu_debug.c). */
+struct emu_debug {
+	struct tv_debug_point points[TV_DEBUG_POINTS_MAX];
+	size_t n;
+	uc_hook hook_exec[TV_DEBUG_POINTS_MAX]; /* EXEC point i's code hook; 0: none */
+	uc_hook hook_write, hook_read, hook_boundary; /* the data points' hooks */
+	int hit; /* the point that stopped the guest, not yet reported; -1: none */
+	/* The points' guest-physical addresses under the paging of phys_key (CR0, CR3, CR4). */
+	uint64_t phys[TV_DEBUG_POINTS_MAX], phys_key[3];
+	bool mapped[TV_DEBUG_POINTS_MAX], phys_valid;
+	/* run() reported an EXEC point at exec_pc (linear): a run that begins there runs that
+	 * instruction (exec_skip: the point's hook lets its first call go by). */
+	bool exec_stopped, exec_skip;
+	uint64_t exec_pc;
 };
 
 struct tv_vcpu {
@@ -140,6 +158,7 @@ struct tv_vcpu {
 	uint64_t snap_high[8], snap_high_env[8];
 	/* What the instance's context holds for R8-R15 meanwhile (see emu_reopen). */
 	uint64_t high_env[8];
+	struct emu_debug dbg;
 };
 
 /* Whether the run flags make every instruction go through the code hook. */
@@ -179,6 +198,28 @@ void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *op
 uint64_t emu_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque);
 void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *opaque);
 
+/* emu_debug.c: the debug points' hooks, and what run() reports for them. */
+
+/* Adds the hooks for the points in v->dbg (none when there are none). */
+int emu_debug_hooks_add(struct tv_vcpu *v);
+
+/* Removes them: true when a code hook was among them (the cache must then be flushed). */
+bool emu_debug_hooks_del(struct tv_vcpu *v);
+
+/* The instance they were on is gone: their handles are forgotten. */
+void emu_debug_hooks_forget(struct tv_vcpu *v);
+
+/* Before a run that begins at linear address begin: whether it resumes from an EXEC stop. */
+void emu_debug_begin(struct tv_vcpu *v, uint64_t begin);
+
+/* The point that stopped the guest, if one did and it is not reported yet: true with *exit
+ * filled. */
+bool emu_debug_report(struct tv_vcpu *v, struct tv_exit *exit);
+
+/* The end of a single step at linear address *pc (NULL: unknown): DEBUG with hit -1, or the EXEC
+ * point it ended on. */
+void emu_debug_step(struct tv_vcpu *v, struct tv_exit *exit, const uint64_t *pc);
+
 /* emu_hooks.c */
 
 /* All the vCPU's hooks on its VM's instance; fresh: one that has run nothing yet. */
@@ -192,6 +233,9 @@ void emu_hooks_remove(struct tv_vcpu *v);
 
 /* Drops every translated block (Unicorn compiles code and block hooks into them). */
 int emu_flush_tb(struct tv_vcpu *v);
+
+/* The set_debug_points op. */
+int emu_set_debug_points(struct tv_vcpu *v, const struct tv_debug_point *p, size_t n);
 
 /* emu_regs.c: the general registers and the accessors emu_sregs.c and emu_instance.c use. */
 

@@ -2,8 +2,10 @@
  * invalid-instruction hooks that stop at guest exceptions, and the code and block hooks the run
  * flags need; added when an instance opens or the flags change, removed with the vCPU. */
 #include "emu.h"
+#include "debug_points.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 /* Precise and step modes: called before every instruction, with RIP exact. */
 static void emu_on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
@@ -168,6 +170,8 @@ int emu_hooks_install(struct tv_vcpu *v, bool fresh)
 				  "UC_HOOK_INSN_INVALID", 0);
 	if (!rc)
 		rc = emu_hooks_apply(v, v->flags, fresh);
+	if (!rc)
+		rc = emu_debug_hooks_add(v);
 	return rc;
 }
 
@@ -184,4 +188,35 @@ void emu_hooks_remove(struct tv_vcpu *v)
 	emu_hook_del(v, &v->hook_invalid, "UC_HOOK_INSN_INVALID");
 	emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
 	emu_hook_del(v, &v->hook_block, "UC_HOOK_BLOCK");
+	if (emu_debug_hooks_del(v))
+		v->vm->tb_stale = true;
+}
+
+/* The hooks for the new points replace the old ones now if the instance is open, else when it
+ * opens (emu_hooks_install). */
+int emu_set_debug_points(struct tv_vcpu *v, const struct tv_debug_point *p, size_t n)
+{
+	int rc = tv_debug_points_check("emulator", p, n), flush;
+	bool had_code = false;
+
+	if (rc)
+		return rc;
+	if (v->vm->uc) {
+		rc = emu_instance_lost(v->vm);
+		if (rc)
+			return rc;
+		had_code = emu_debug_hooks_del(v);
+	}
+	if (n)
+		memcpy(v->dbg.points, p, n * sizeof(*p));
+	v->dbg.n = n;
+	v->dbg.hit = -1;
+	v->dbg.exec_stopped = v->dbg.exec_skip = false;
+	if (!v->vm->uc)
+		return 0;
+	rc = emu_debug_hooks_add(v);
+	/* Code hooks are compiled into the translated blocks; the memory hooks are looked up at
+	 * each access that leaves the fast path, which a flush (and its TLB flush) forces anew. */
+	flush = had_code || n ? emu_flush_tb(v) : 0;
+	return rc ? rc : flush;
 }

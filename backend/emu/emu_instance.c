@@ -184,6 +184,7 @@ int emu_reopen(struct tv_vcpu *v, int mode, bool fresh)
 	}
 	v->hook_in = v->hook_out = v->hook_intr = v->hook_invalid = 0;
 	v->hook_code = v->hook_block = 0;
+	emu_debug_hooks_forget(v);
 	rc = emu_uc_create(vm, mode, &vm->uc);
 	if (rc) {
 		/* Out of memory, most likely. The VM is lost, and every later call says so. */

@@ -35,6 +35,14 @@ int emu_set_run_flags(struct tv_vcpu *v, unsigned flags)
 	return 0;
 }
 
+/* The end of a single step: hit -1, or the EXEC point it ended on. */
+static void emu_exit_step(struct tv_vcpu *v, struct tv_exit *exit)
+{
+	uint64_t pc;
+
+	emu_debug_step(v, exit, v->dbg.n && emu_begin_address(v, &pc) == 0 ? &pc : NULL);
+}
+
 static bool emu_pop(struct tv_vcpu *v, struct tv_exit *exit)
 {
 	if (v->q_next >= v->q_len)
@@ -120,7 +128,7 @@ static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exi
 	if (err != UC_ERR_OK) {
 		if (step && emu_step_done(v, err)) {
 			/* The jump completed; the failed fetch comes back at the next run(). */
-			exit->reason = TV_EXIT_DEBUG;
+			emu_exit_step(v, exit);
 			return 0;
 		}
 		exit->reason = emu_guest_fault(err) ? TV_EXIT_SHUTDOWN : TV_EXIT_INTERNAL_ERROR;
@@ -128,15 +136,19 @@ static int emu_classify(struct tv_vcpu *v, uc_err err, bool async, struct tv_exi
 			exit->exception = 6; /* #UD, which Unicorn reports as this error */
 		exit->fail.code = err;
 		snprintf(exit->detail, sizeof(exit->detail), "uc_emu_start: %s", uc_strerror(err));
+		v->dbg.hit = -1; /* the guest cannot go on: a point its last instruction hit is moot */
 		return 0;
 	}
+	/* A debug point before a step's end or a kick (which stays pending for the next run). */
+	if (emu_debug_report(v, exit))
+		return 0;
 	switch (v->stop) {
 	case EMU_STOP_KICK:
 		v->kicked = 0;
 		exit->reason = TV_EXIT_INTR;
 		return 0;
 	case EMU_STOP_STEP:
-		exit->reason = TV_EXIT_DEBUG;
+		emu_exit_step(v, exit);
 		return 0;
 	case EMU_STOP_NONE:
 		/* Nothing of ours stopped it but kick()'s uc_emu_stop: else the guest halted. A kick
@@ -168,6 +180,7 @@ static int emu_start_once(struct tv_vcpu *v, bool async, uc_err *err)
 	rc = emu_begin_address(v, &begin);
 	if (rc)
 		return rc;
+	emu_debug_begin(v, begin);
 	v->stop = EMU_STOP_NONE;
 	v->io_error = 0;
 	v->exception = -1;
@@ -241,7 +254,7 @@ static int emu_deliver_stopped(struct tv_vcpu *v, struct tv_exit *exit)
 	 * faulting instruction runs that instruction too: what KVM's single-step does (measured on
 	 * kvm-pvm). Else the guest runs on. */
 	if ((v->flags & TV_RUN_STEP) && v->exc_software) {
-		exit->reason = TV_EXIT_DEBUG;
+		emu_exit_step(v, exit);
 		return 0;
 	}
 	return 1;
@@ -261,6 +274,11 @@ int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 	if (emu_pop(v, exit)) {
 		EMU_LOG(v->log, "run: %s exit kept from the last uc_emu_start",
 			tv_exit_reason_name(exit->reason));
+		return 0;
+	}
+	if (emu_debug_report(v, exit)) {
+		EMU_LOG(v->log, "run: debug point %d, hit after the exits just returned",
+			exit->debug.hit);
 		return 0;
 	}
 	for (;;) {

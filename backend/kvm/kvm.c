@@ -50,4 +50,5 @@ const struct tv_backend_ops tv_kvm_backend = {
 	.raw_run = kvm_raw_run,
 	.translate = kvm_translate,
 	.cpuid = kvm_cpuid,
+	.set_debug_points = kvm_set_debug_points,
 };

@@ -165,6 +165,8 @@ int kvm_open(struct tv_engine **out, FILE *api_log)
 		goto close_kvm;
 	e->can_step = answer[CAP_SET_GUEST_DEBUG] > 0 &&
 		      ((unsigned)answer[CAP_SYNC_REGS] & KVM_SYNC_STEP) == KVM_SYNC_STEP;
+	e->has_guest_debug = answer[CAP_SET_GUEST_DEBUG] > 0;
+	e->breakpoints_fire = e->watchpoints_fire = -1;
 	e->has_tss_addr = answer[CAP_SET_TSS_ADDR] > 0;
 	if (answer[CAP_EXT_CPUID] > 0) {
 		ret = kvm_get_supported_cpuid(e);
@@ -206,6 +208,8 @@ void kvm_close(struct tv_engine *e)
 int kvm_get_caps(struct tv_engine *e, struct tv_caps *caps)
 {
 	*caps = e->caps;
+	kvm_debug_probe(e); /* a guest run, once: only twinvm info and failed probes ask */
+	snprintf(caps->debug_points, sizeof(caps->debug_points), "%s", e->debug_probe);
 	return 0;
 }
 

@@ -121,6 +121,7 @@ const char *kvm_cap_name(long cap)
 	case KVM_CAP_SET_TSS_ADDR: return "KVM_CAP_SET_TSS_ADDR";
 	case KVM_CAP_EXT_CPUID: return "KVM_CAP_EXT_CPUID";
 	case KVM_CAP_SET_GUEST_DEBUG: return "KVM_CAP_SET_GUEST_DEBUG";
+	case KVM_CAP_SET_GUEST_DEBUG2: return "KVM_CAP_SET_GUEST_DEBUG2";
 	case KVM_CAP_IMMEDIATE_EXIT: return "KVM_CAP_IMMEDIATE_EXIT";
 	case KVM_CAP_SYNC_REGS: return "KVM_CAP_SYNC_REGS";
 	default: return "KVM_CAP_?";
@@ -295,14 +296,20 @@ static void in_sregs(struct kvm_trace *t, unsigned long arg)
 static void in_guest_debug(struct kvm_trace *t, unsigned long arg)
 {
 	const struct kvm_guest_debug *d = (const void *)arg;
+	const unsigned known = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP;
 
 	if (!d->control)
 		tr(t, "off");
 	else
-		tr(t, "%s%s%s", d->control & KVM_GUESTDBG_ENABLE ? "ENABLE" : "",
+		tr(t, "%s%s%s%s", d->control & KVM_GUESTDBG_ENABLE ? "ENABLE" : "",
 		   d->control & KVM_GUESTDBG_SINGLESTEP ? "|SINGLESTEP" : "",
-		   d->control & ~(unsigned)(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP) ? "|..."
-											    : "");
+		   d->control & KVM_GUESTDBG_USE_HW_BP ? "|USE_HW_BP" : "",
+		   d->control & ~known ? "|..." : "");
+	if (d->control & KVM_GUESTDBG_USE_HW_BP)
+		tr(t, " dr0-3 0x%llx 0x%llx 0x%llx 0x%llx dr7 0x%llx",
+		   (unsigned long long)d->arch.debugreg[0], (unsigned long long)d->arch.debugreg[1],
+		   (unsigned long long)d->arch.debugreg[2], (unsigned long long)d->arch.debugreg[3],
+		   (unsigned long long)d->arch.debugreg[7]);
 }
 
 static void in_translation(struct kvm_trace *t, unsigned long arg)
@@ -419,7 +426,8 @@ const struct kvm_ioctl_desc kvm_ioc_set_sregs = {
 	KVM_SET_SREGS, "KVM_SET_SREGS", in_sregs, NULL, NULL, note_sregs,
 };
 const struct kvm_ioctl_desc kvm_ioc_set_guest_debug = IOC(KVM_SET_GUEST_DEBUG, in_guest_debug,
-	NULL, "single-step: a KVM_EXIT_DEBUG after each instruction, or off");
+	NULL, "guest debug: a KVM_EXIT_DEBUG after each instruction (single-step), at the debug "
+	"points in DR0-DR3, or off");
 /* A cross-check of twinvm's own page walk, not a step of the run. */
 const struct kvm_ioctl_desc kvm_ioc_translate =
 	IOC(KVM_TRANSLATE, in_translation, out_translation, NULL);

@@ -83,8 +83,9 @@ static int kvm_complete_io(struct tv_vcpu *v)
 	if (ret == 0) {
 		/* Under single-step, completing the instruction ends in its DEBUG trap; the IO or
 		 * MMIO exit being returned already reports that instruction's end. */
-		if ((v->flags & TV_RUN_STEP) && run->exit_reason == KVM_EXIT_DEBUG)
-			return 0;
+		if ((v->flags & TV_RUN_STEP) && run->exit_reason == KVM_EXIT_DEBUG &&
+		    !kvm_debug_point_hit(v))
+			return kvm_debug_step_ended(v);
 		v->exit_pending = true;
 		return 0;
 	}
@@ -119,6 +120,7 @@ static void kvm_convert_exit(const struct kvm_run *run, struct tv_exit *exit)
 		break;
 	case KVM_EXIT_DEBUG:
 		exit->reason = TV_EXIT_DEBUG;
+		exit->debug.hit = -1; /* kvm_debug_exit names the point, if one stopped it */
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		exit->reason = TV_EXIT_SHUTDOWN;
@@ -178,6 +180,9 @@ int kvm_run(struct tv_vcpu *v, struct tv_exit *exit)
 
 			if (v->flags & TV_RUN_STEP)
 				step_from = kvm_linear_pc(&run->s.regs);
+			ret = kvm_debug_resume(v);
+			if (ret < 0)
+				return ret;
 			ret = ioctl(v->fd, KVM_RUN, 0);
 			if (ret < 0) {
 				int err = errno;
@@ -210,14 +215,10 @@ int kvm_run(struct tv_vcpu *v, struct tv_exit *exit)
 			return kvm_exit_intr(v, exit);
 		case KVM_EXIT_DEBUG:
 			kvm_convert_exit(run, exit);
-			if ((v->flags & TV_RUN_STEP) && kvm_stepped_over_hlt(v, step_from)) {
-				exit->reason = TV_EXIT_HLT;
-				if (v->log)
-					kvm_log_line(v->log, NULL, "  the step ran the hlt at 0x%llx: "
-						     "reported as KVM_EXIT_HLT",
-						     (unsigned long long)step_from);
-			}
-			return 0;
+			ret = kvm_debug_exit(v, exit, step_from);
+			if (ret <= 0)
+				return ret;
+			break; /* the step over an EXEC point's instruction: run on */
 		default:
 			kvm_convert_exit(run, exit);
 			return 0;

@@ -1,27 +1,14 @@
-/* Single-step on KVM: guest debug set when stepping starts or stops, the registers KVM copies
- * into kvm_run at every step, and the stepped HLT kvm-pvm does not report as one. */
+/* The parts of guest debug the rest builds on: the linear address of the next instruction, the
+ * stepped HLT kvm-pvm does not report as one, and KVM_SET_GUEST_DEBUG computed in one place from
+ * single-step and the debug points (kvm_guest_debug_apply). */
 #include "kvm.h"
 #include "ram_range.h"
 #include "x86.h"
 
 #include <errno.h>
+#include <string.h>
 
-/* Makes every KVM_RUN copy the registers into kvm_run (s.regs) on its way out, and fills the
- * copy once now, for the first step. */
-static int kvm_sync_regs_on(struct tv_vcpu *v)
-{
-	struct kvm_sync_regs *sync = &v->run->s.regs;
-	int ret;
-
-	ret = kvm_ioctl(v->log, v->fd, &kvm_ioc_get_regs, (unsigned long)&sync->regs);
-	if (ret < 0)
-		return ret;
-	ret = kvm_ioctl(v->log, v->fd, &kvm_ioc_get_sregs, (unsigned long)&sync->sregs);
-	if (ret < 0)
-		return ret;
-	v->run->kvm_valid_regs = KVM_SYNC_STEP;
-	return 0;
-}
+#define DR7_FIXED 0x600ull /* GE and the reserved bit 10, as QEMU sets them */
 
 uint64_t kvm_linear_pc(const struct kvm_sync_regs *sync)
 {
@@ -39,12 +26,18 @@ uint64_t kvm_linear_pc(const struct kvm_sync_regs *sync)
 bool kvm_stepped_over_hlt(struct tv_vcpu *v, uint64_t from)
 {
 	const struct kvm_sync_regs *sync = &v->run->s.regs;
+
+	return kvm_ran_hlt(v, from, kvm_linear_pc(sync), sync->sregs.cr0 & TV_CR0_PG);
+}
+
+bool kvm_ran_hlt(struct tv_vcpu *v, uint64_t from, uint64_t to, bool paged)
+{
 	const uint8_t *op;
 	uint64_t gpa = from;
 
-	if (kvm_linear_pc(sync) != from + 1)
+	if (to != from + 1)
 		return false;
-	if (sync->sregs.cr0 & TV_CR0_PG) {
+	if (paged) {
 		struct kvm_translation tl = { .linear_address = from };
 
 		if (kvm_ioctl(v->log, v->fd, &kvm_ioc_translate, (unsigned long)&tl) < 0 ||
@@ -56,38 +49,43 @@ bool kvm_stepped_over_hlt(struct tv_vcpu *v, uint64_t from)
 	return op && *op == 0xf4;
 }
 
-int kvm_set_run_flags(struct tv_vcpu *v, unsigned flags)
+/* Whether point i is left out while the vCPU steps over the instruction it stopped at. */
+static bool kvm_point_skipped(const struct tv_vcpu *v, size_t i)
 {
-	if (flags & ~(unsigned)TV_RUN_ALL_FLAGS) {
-		tv_set_error("KVM: unknown run flags 0x%x", flags);
-		return -EINVAL;
-	}
-	/* Guest debug is vCPU state in KVM: set it when stepping starts or stops, not per run. */
-	if ((flags ^ v->flags) & TV_RUN_STEP) {
-		struct kvm_guest_debug dbg = {
-			.control = flags & TV_RUN_STEP ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP
-						       : 0,
-		};
-		int ret;
+	return v->stepping_over && v->points[i].kind == TV_DEBUG_EXEC &&
+	       v->points[i].addr == v->exec_pc;
+}
 
-		if (!v->vm->e->can_step) {
-			tv_set_error("KVM single-step: KVM_CAP_SET_GUEST_DEBUG or KVM_CAP_SYNC_REGS "
-				     "missing");
-			return -EOPNOTSUPP;
-		}
-		if (flags & TV_RUN_STEP) {
-			ret = kvm_sync_regs_on(v);
-			if (ret < 0)
-				return ret;
-		}
-		ret = kvm_ioctl(v->log, v->fd, &kvm_ioc_set_guest_debug, (unsigned long)&dbg);
-		if (ret < 0)
-			return ret;
-		if (!(flags & TV_RUN_STEP))
-			v->run->kvm_valid_regs = 0;
+/* DR7 for the points: Ln enables point n; its R/W field is 00 for an instruction, 01 for a
+ * write, 11 for a read or write; its LEN field 00, 01, 11, 10 for 1, 2, 4, 8 bytes. */
+static uint64_t kvm_dr7(const struct tv_vcpu *v)
+{
+	uint64_t dr7 = DR7_FIXED;
+
+	for (size_t i = 0; i < v->npoints; i++) {
+		const struct tv_debug_point *p = &v->points[i];
+		uint64_t rw = p->kind == TV_DEBUG_EXEC ? 0 : p->kind == TV_DEBUG_WRITE ? 1 : 3;
+		uint64_t len = p->len == 2 ? 1 : p->len == 4 ? 3 : p->len == 8 ? 2 : 0;
+
+		if (!kvm_point_skipped(v, i))
+			dr7 |= 1ull << (2 * i);
+		dr7 |= (rw | len << 2) << (16 + 4 * i);
 	}
-	/* TV_RUN_PREEMPTIBLE needs nothing: a KVM_RUN interrupted by a signal always stops the
-	 * guest between two instructions. */
-	v->flags = flags;
-	return 0;
+	return dr7;
+}
+
+int kvm_guest_debug_apply(struct tv_vcpu *v, unsigned flags)
+{
+	struct kvm_guest_debug dbg;
+
+	memset(&dbg, 0, sizeof(dbg));
+	if ((flags & TV_RUN_STEP) || v->stepping_over)
+		dbg.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	if (v->npoints) {
+		dbg.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+		for (size_t i = 0; i < v->npoints; i++)
+			dbg.arch.debugreg[i] = v->points[i].addr;
+		dbg.arch.debugreg[7] = kvm_dr7(v);
+	}
+	return kvm_ioctl(v->log, v->fd, &kvm_ioc_set_guest_debug, (unsigned long)&dbg);
 }
