@@ -92,27 +92,37 @@ START_TEST(test_breakpoint_stops_at_its_address)
 }
 END_TEST
 
-START_TEST(test_three_steps)
+/* The addresses of hello's first n instructions in mode, from --step's own listing. */
+static void first_insns(enum tv_mode mode, unsigned long long *addr, int n)
 {
-	struct gdb_session s;
 	struct result r;
-	char path[64], line[256], pc[32];
-	int insns = 0;
+	char path[64], line[256];
+	int i = 0;
 	FILE *f;
 
-	SESSION_OR_SKIP(engine, mode);
-	/* where the fourth instruction is, from --step's own listing */
 	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", "emu", "--mode",
 				   tv_mode_name(mode), "--step-out",
 				   tv_temp_path(path, sizeof(path), ".txt"), NULL }, &r);
 	f = fopen(path, "r");
 	ck_assert_ptr_nonnull(f);
-	while (insns < 4 && fgets(line, sizeof(line), f))
-		insns += line[0] != ' ';
+	while (i < n && fgets(line, sizeof(line), f))
+		if (line[0] != ' ') /* "0000:000d  ..." in real mode, "0x0000000d  ..." else */
+			addr[i++] = strtoull(mode == TV_MODE_REAL ? strchr(line, ':') + 1 : line,
+					     NULL, 16);
 	fclose(f);
 	unlink(path);
-	snprintf(pc, sizeof(pc), "0x%llx", strtoull(strchr(line, ':') && mode == TV_MODE_REAL ?
-						    strchr(line, ':') + 1 : line, NULL, 16));
+	ck_assert_int_eq(i, n);
+}
+
+START_TEST(test_three_steps)
+{
+	struct gdb_session s;
+	unsigned long long at[4];
+	char pc[32];
+
+	SESSION_OR_SKIP(engine, mode);
+	first_insns(mode, at, 4);
+	snprintf(pc, sizeof(pc), "0x%llx", at[3]);
 	run(&s, engine, mode, "hello", "stepi\nstepi\nstepi\nprint/x $pc\n");
 	ck_assert_msg(printed(s.gdb, pc), "%s/%s: want pc %s: %s", engine, tv_mode_name(mode), pc,
 		      s.gdb);
@@ -167,6 +177,54 @@ START_TEST(test_watchpoint_stops_at_the_write)
 }
 END_TEST
 
+/* Five breakpoints, more than an engine's four: they are found by single steps, and each stops
+ * in the order the guest reaches them. */
+START_TEST(test_more_breakpoints_than_the_engine_has)
+{
+	struct gdb_session s;
+	unsigned long long at[5];
+	char script[512];
+	size_t o = 0;
+
+	SESSION_OR_SKIP(engine, mode);
+	first_insns(mode, at, 5);
+	for (int i = 0; i < 5; i++)
+		o += (size_t)snprintf(script + o, sizeof(script) - o, "break *0x%llx\n", at[i]);
+	for (int i = 1; i < 5; i++)
+		o += (size_t)snprintf(script + o, sizeof(script) - o, "continue\nprint/x $pc\n");
+	run(&s, engine, mode, "hello", script);
+	for (int i = 1; i < 5; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "$%d = 0x%llx\n", i, at[i]);
+		ck_assert_msg(strstr(s.gdb, want), "%s/%s: want %s: %s", engine, tv_mode_name(mode),
+			      want, s.gdb);
+	}
+}
+END_TEST
+
+/* A read watchpoint is the engine's own or nothing: hello reads its string's second byte ('e'),
+ * and the stop comes just after that read; where the engine's watchpoints do not fire (this
+ * host's KVM, as twinvm info says), gdb is told it cannot have one. */
+START_TEST(test_read_watchpoint_is_the_engines)
+{
+	struct gdb_session s;
+	struct result r;
+
+	SESSION_OR_SKIP(engine, mode);
+	/* after the first instruction, EDX holds the string's address */
+	run(&s, engine, mode, "hello", "stepi\neval \"rwatch *(char *)0x%x\", $edx + 1\n"
+					"continue\nprint $pc\n");
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "info", NULL }, &r);
+	if (!strcmp(engine, "kvm") && strstr(r.out, "watchpoints do not fire")) {
+		ck_assert_msg(strstr(s.gdb, "Could not insert hardware watchpoint"), "%s", s.gdb);
+		return;
+	}
+	ck_assert_msg(strstr(s.gdb, "Value = 101 'e'"), "%s/%s: %s", engine, tv_mode_name(mode),
+		      s.gdb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("gdb");
@@ -178,6 +236,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_registers_read_and_written, 0, 8);
 	tcase_add_loop_test(tc, test_string_read_from_guest_memory, 0, 8);
 	tcase_add_loop_test(tc, test_watchpoint_stops_at_the_write, 0, 8);
+	tcase_add_loop_test(tc, test_more_breakpoints_than_the_engine_has, 0, 8);
+	tcase_add_loop_test(tc, test_read_watchpoint_is_the_engines, 0, 8);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

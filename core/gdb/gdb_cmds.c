@@ -153,10 +153,7 @@ static void point(struct tv_gdb *g, bool insert, const char *p)
 		reply_error(g, EINVAL);
 		return;
 	}
-	if (type >= 3) {
-		g->reply[0] = '\0'; /* read watchpoints need the engine's: "not supported" */
-		return;
-	}
+
 	for (i = 0; i < g->npt && !(g->pt[i].type == (int)type && g->pt[i].addr == addr); i++)
 		;
 	if (!insert && i < g->npt)
@@ -165,9 +162,17 @@ static void point(struct tv_gdb *g, bool insert, const char *p)
 		reply_error(g, ENOSPC);
 		return;
 	}
-	if (insert && i == g->npt)
+	if (insert && i == g->npt) {
 		g->pt[g->npt++] = (struct gdb_point){ (int)type, addr, type >= 2 ? (uint8_t)kind : 1,
 						      { 0 } };
+		/* Read and access watchpoints exist only as the engine's: "not supported" here
+		 * (the empty reply) when it cannot take them, and gdb says so. */
+		if (type >= 3 && !gdb_engine_points(g)) {
+			g->npt--;
+			g->reply[0] = '\0';
+			return;
+		}
+	}
 	snprintf(g->reply, sizeof(g->reply), "OK");
 }
 

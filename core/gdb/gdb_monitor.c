@@ -82,8 +82,10 @@ void gdb_monitor(struct tv_gdb *g, const char *hex)
 		gpa_dump(g, cmd + 3, text, sizeof(text), &o);
 	} else if (!strcmp(cmd, "info")) {
 		say(text, sizeof(text), &o, "engine %s, %s mode, guest RAM 0x%" PRIx64 " bytes; "
-		    "%d breakpoints and watchpoints, found by single steps\n", g->m->be->name,
-		    tv_mode_name(g->m->mode), g->m->ram.size, g->npt);
+		    "%d breakpoints and watchpoints set now (gdb sets them as the guest runs); "
+		    "the engine's own take up to %d of them, more are found by single steps\n",
+		    g->m->be->name, tv_mode_name(g->m->mode), g->m->ram.size, g->npt,
+		    g->m->be->set_debug_points ? TV_DEBUG_POINTS_MAX : 0);
 	} else {
 		say(text, sizeof(text), &o, "%s%s", cmd[0] && strcmp(cmd, "help") ? "unknown "
 		    "monitor command\n" : "", help);

@@ -46,10 +46,39 @@ static int run_once(struct tv_gdb *g, double slice_s, struct tv_exit *e)
 	return rc;
 }
 
-/* Whether the run must go an instruction at a time: a step, or points to look at. */
-static bool by_steps(const struct tv_gdb *g, enum gdb_resume how)
+/* gdb's points as the engine's: true when it took them all (none: cleared, and true). */
+bool gdb_engine_points(struct tv_gdb *g)
 {
-	return how == GDB_STEP || g->npt > 0;
+	static const enum tv_debug_kind kind[] = { TV_DEBUG_EXEC, TV_DEBUG_EXEC, TV_DEBUG_WRITE,
+						   TV_DEBUG_ACCESS, TV_DEBUG_ACCESS };
+	struct tv_debug_point p[TV_DEBUG_POINTS_MAX];
+	const struct tv_backend_ops *be = g->m->be;
+
+	if (!be->set_debug_points)
+		return g->npt == 0;
+	if (g->npt > TV_DEBUG_POINTS_MAX) {
+		be->set_debug_points(g->m->vcpu, NULL, 0);
+		return false;
+	}
+	for (int i = 0; i < g->npt; i++)
+		p[i] = (struct tv_debug_point){ kind[g->pt[i].type], g->pt[i].addr, g->pt[i].len };
+	if (be->set_debug_points(g->m->vcpu, p, (size_t)g->npt) == 0)
+		return true;
+	be->set_debug_points(g->m->vcpu, NULL, 0);
+	return false;
+}
+
+/* The stop reason of the engine's point i (gdb's point i, as gdb_engine_points set them). */
+static const char *point_reason(const struct tv_gdb *g, int i, char *buf, size_t len)
+{
+	static const char *const data[] = { "", "", "watch", "rwatch", "awatch" };
+
+	if (i < 0 || i >= g->npt)
+		return NULL;
+	if (g->pt[i].type <= 1)
+		return g->pt[i].type == 0 ? "swbreak:;" : "hwbreak:;";
+	snprintf(buf, len, "%s:%" PRIx64 ";", data[g->pt[i].type], g->pt[i].addr);
+	return buf;
 }
 
 /* The breakpoint at the vCPU's RIP, after a step: its stop reason, or NULL. */
@@ -117,17 +146,20 @@ static int exit_stop(struct tv_gdb *g, const struct tv_exit *e)
 	return stopped(g, SIG_TRAP, NULL);
 }
 
-/* After an exit that is no stop of the guest's: 1 stopped for gdb, 0 run on, -errno. */
-static int between(struct tv_gdb *g, enum gdb_resume how, const struct tv_exit *e,
+/* After an exit that is no stop of the guest's: 1 stopped for gdb, 0 run on, -errno. steps:
+ * the points are looked for after each step, not the engine's. */
+static int between(struct tv_gdb *g, enum gdb_resume how, bool steps, const struct tv_exit *e,
 		   unsigned long n)
 {
 	char buf[48];
 	const char *why;
 
 	if (e->reason == TV_EXIT_DEBUG) {
+		if (!steps && (why = point_reason(g, e->debug.hit, buf, sizeof(buf))))
+			return stopped(g, SIG_TRAP, why);
 		if (how == GDB_STEP)
 			return stopped(g, SIG_TRAP, NULL);
-		if ((why = at_breakpoint(g)) || (why = watch_hit(g, buf, sizeof(buf))))
+		if (steps && ((why = at_breakpoint(g)) || (why = watch_hit(g, buf, sizeof(buf)))))
 			return stopped(g, SIG_TRAP, why);
 		if (n % POLL_EVERY)
 			return 0;
@@ -161,7 +193,7 @@ static bool run_over(struct tv_gdb *g, const struct tv_exit *e)
 int gdb_resume(struct tv_gdb *g, enum gdb_resume how, struct tv_exit *e)
 {
 	struct tv_machine *m = g->m;
-	bool steps = by_steps(g, how);
+	bool steps = !gdb_engine_points(g) || how == GDB_STEP;
 	unsigned flags = m->opt.run_flags | TV_RUN_PREEMPTIBLE | (g->exits_stop ? TV_RUN_PRECISE : 0);
 	int rc;
 
@@ -181,7 +213,7 @@ int gdb_resume(struct tv_gdb *g, enum gdb_resume how, struct tv_exit *e)
 			tv_machine_uncount(m, e->reason); /* gdb's stops are no exits of the guest */
 		if (run_over(g, e))
 			return 0;
-		rc = between(g, how, e, n);
+		rc = between(g, how, steps, e, n);
 		if (rc)
 			return rc;
 	}

@@ -67,6 +67,9 @@ int gdb_guest_memory(struct tv_gdb *g, uint64_t la, size_t len, uint8_t *out, co
 /* The run control (gdb_run.c): runs as gdb asked, to the next stop. 1 stopped (the stop reply
  * sent), 0 the guest ended (*e), -errno. */
 int gdb_resume(struct tv_gdb *g, enum gdb_resume how, struct tv_exit *e);
+/* gdb's points given to the engine (set_debug_points): true when it took them all, or there are
+ * none; false (the engine's cleared) when they must be found by single steps. */
+bool gdb_engine_points(struct tv_gdb *g);
 /* The stop reply for the vCPU stopped now with signal sig, into g->reply. */
 void gdb_stop_reply(struct tv_gdb *g, int sig, const char *why);
 

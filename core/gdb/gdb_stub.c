@@ -55,6 +55,8 @@ static int run_detached(struct tv_gdb *g, struct tv_exit *e)
 	gdb_hangup(g, "detached: the guest runs on");
 	if (g->o.timeout_s > 0 && left <= 0)
 		left = 1e-3;
+	g->npt = 0;
+	gdb_engine_points(g); /* none left in the engine */
 	g->m->be->set_run_flags(g->m->vcpu, g->m->opt.run_flags);
 	return tv_machine_run(g->m, left, e);
 }
