@@ -153,17 +153,20 @@ static int between(struct tv_gdb *g, enum gdb_resume how, bool steps, const stru
 {
 	char buf[48];
 	const char *why;
+	/* Stepping, an I/O or MMIO exit is the instruction done (the precise mode's state), as a
+	 * DEBUG exit is: the step ends there, and the points are looked at. */
+	bool done = e->reason == TV_EXIT_DEBUG ||
+		    (steps && (e->reason == TV_EXIT_IO || e->reason == TV_EXIT_MMIO));
 
-	if (e->reason == TV_EXIT_DEBUG) {
-		if (!steps && (why = point_reason(g, e->debug.hit, buf, sizeof(buf))))
-			return stopped(g, SIG_TRAP, why);
-		if (how == GDB_STEP)
-			return stopped(g, SIG_TRAP, NULL);
-		if (steps && ((why = at_breakpoint(g)) || (why = watch_hit(g, buf, sizeof(buf)))))
-			return stopped(g, SIG_TRAP, why);
-		if (n % POLL_EVERY)
-			return 0;
-	}
+	if (e->reason == TV_EXIT_DEBUG && !steps &&
+	    (why = point_reason(g, e->debug.hit, buf, sizeof(buf))))
+		return stopped(g, SIG_TRAP, why);
+	if (done && how == GDB_STEP) /* a step onto a breakpoint is at it, as the engine's say */
+		return stopped(g, SIG_TRAP, at_breakpoint(g));
+	if (done && steps && ((why = at_breakpoint(g)) || (why = watch_hit(g, buf, sizeof(buf)))))
+		return stopped(g, SIG_TRAP, why);
+	if (e->reason == TV_EXIT_DEBUG && n % POLL_EVERY)
+		return 0;
 	if (g->cfd < 0) /* --gdb-no-wait: gdb connecting now finds the guest stopped for it */
 		return gdb_accept(g, false) == 1 ? 1 : 0;
 	if ((e->reason == TV_EXIT_IO || e->reason == TV_EXIT_MMIO) && g->exits_stop)
@@ -194,7 +197,8 @@ int gdb_resume(struct tv_gdb *g, enum gdb_resume how, struct tv_exit *e)
 {
 	struct tv_machine *m = g->m;
 	bool steps = !gdb_engine_points(g) || how == GDB_STEP;
-	unsigned flags = m->opt.run_flags | TV_RUN_PREEMPTIBLE | (g->exits_stop ? TV_RUN_PRECISE : 0);
+	unsigned flags = m->opt.run_flags | TV_RUN_PREEMPTIBLE |
+			 (g->exits_stop || steps ? TV_RUN_PRECISE : 0);
 	int rc;
 
 	if (g->ctrl_c) { /* came while the guest was stopped */
