@@ -102,6 +102,7 @@ struct tv_run_options {
 	const char *step_out; /* --step-out: the step lines' file, - for stdout; NULL: stderr */
 	const char *gdb;      /* --gdb [HOST:]PORT: the stub listens there (gdb.h); NULL: none */
 	bool gdb_no_wait;     /* --gdb-no-wait: run at once, gdb may attach later */
+	const char *platform; /* --platform none|pc: the devices beyond the hypercalls */
 	bool trace_api;
 	const char *api_chart; /* --api-chart FILE.svg: the run's engine calls as a flowchart */
 	bool strict; /* --strict: a hypercall used wrongly ends the run (exit 1) */

@@ -40,6 +40,9 @@ const char tv_run_flags_help[] =
 	"                              free port, said on stderr) before the first instruction:\n"
 	"                              gdb -ex 'target remote :PORT'\n"
 	"      --gdb-no-wait           with --gdb: run at once; gdb may attach later\n"
+	"      --platform none|pc      pc adds a PC's devices to the hypercalls: a 16550 UART at\n"
+	"                              0x3f8 (transmit only, to stdout) and isa-debug-exit at\n"
+	"                              0xf4 (twinvm exits with (value << 1) | 1); default none\n"
 	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit;\n"
 	"                              at most a year, 31536000)\n"
 	"      --max-exits N           stop the guest after N exits (for recording endless guests)\n"
@@ -77,6 +80,7 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 		TV_OPT("step-out", 0, TEXT, &o->step_out),
 		TV_OPT("gdb", 0, TEXT, &o->gdb),
 		TV_OPT("gdb-no-wait", 0, FLAG, &o->gdb_no_wait),
+		TV_OPT("platform", 0, TEXT, &o->platform),
 		TV_OPT("strict", 0, FLAG, &o->strict),
 		TV_OPT("verbose", 'v', FLAG, &o->verbose),
 		TV_OPT("timeout", 0, SECONDS, &o->timeout_s,
@@ -102,6 +106,8 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 	    strcmp(o->trace_path, "-") == 0)
 		return tv_usage_error(cmd, "--trace - and --step-out - both want stdout");
 	o->step = o->step || o->step_out;
+	if (o->platform && strcmp(o->platform, "none") != 0 && strcmp(o->platform, "pc") != 0)
+		return tv_usage_error(cmd, "--platform '%s': give none or pc", o->platform);
 	if (o->gdb_no_wait && !o->gdb)
 		return tv_usage_error(cmd, "--gdb-no-wait needs --gdb [HOST:]PORT");
 	if (o->gdb && (o->step || o->trace_path))

@@ -37,6 +37,14 @@ static int report(struct tv_machine *m, const struct tv_guest *g, const struct t
 	char line[512];
 	int failed;
 
+	if (m->guest_exit) { /* isa-debug-exit: the guest's own verdict */
+		fflush(m->opt.console);
+		fprintf(stderr, "twinvm: the guest exited through isa-debug-exit: status %d",
+			m->guest_exit_status);
+		print_exit_counts(m);
+		fprintf(stderr, "\n");
+		return m->guest_exit_status;
+	}
 	if (m->be->get_regs(m->vcpu, &regs) == 0)
 		tv_format_regs(&regs, line, sizeof(line));
 	else
@@ -303,6 +311,8 @@ int tv_run_guest(const struct tv_run_options *given)
 		.warnings = stderr,
 		.strict = o->strict,
 		.verbose = o->verbose,
+		.platform = o->platform && !strcmp(o->platform, "pc") ? TV_PLATFORM_PC
+								   : TV_PLATFORM_NONE,
 	};
 	const struct tv_trace_info info = { .guest = o->guest, .cpu_model = o->cpu_model,
 					    .version = TWINVM_VERSION, .max_exits = o->max_exits };

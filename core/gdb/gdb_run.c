@@ -189,7 +189,7 @@ static bool run_over(struct tv_gdb *g, const struct tv_exit *e)
 	if (e->reason == TV_EXIT_INTR)
 		return tv_kick_interrupted() || (g->o.timeout_s > 0 && g->run_s >= g->o.timeout_s);
 	if (e->reason == TV_EXIT_IO || e->reason == TV_EXIT_MMIO)
-		return m->opt.max_exits && m->stats.total >= m->opt.max_exits;
+		return (m->opt.max_exits && m->stats.total >= m->opt.max_exits) || m->guest_exit;
 	return e->reason != TV_EXIT_DEBUG;
 }
 

@@ -104,7 +104,7 @@ void tv_gdb_close(struct tv_gdb *g, int status, const struct tv_exit *e)
 	if (g->cfd >= 0 && e) {
 		/* A halt is the guest's exit with twinvm's status; anything else is a death by a
 		 * signal: SIGALRM for the time limit, SIGSEGV for a shutdown or a failure. */
-		if (e->reason == TV_EXIT_HLT)
+		if (e->reason == TV_EXIT_HLT || g->m->guest_exit)
 			snprintf(g->reply, sizeof(g->reply), "W%02x", status & 0xff);
 		else
 			snprintf(g->reply, sizeof(g->reply), "X%02x",

@@ -31,6 +31,10 @@ int tv_machine_boot(struct tv_machine *m, const struct tv_machine_opts *opt, con
 	if (rc)
 		return -ENODEV;
 	rc = tv_hypercalls_attach(m, opt->warnings);
+	if (!rc && opt->platform == TV_PLATFORM_PC)
+		rc = tv_uart16550_attach(m);
+	if (!rc && opt->platform == TV_PLATFORM_PC)
+		rc = tv_debug_exit_attach(m);
 	if (!rc && opt->warnings)
 		rc = tv_bus_warn_attach(m, opt->warnings);
 	if (!rc && image)

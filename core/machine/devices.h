@@ -12,13 +12,18 @@
  * and the first access to each port, and the first MMIO access, is said on out. 0, or -errno. */
 int tv_bus_warn_attach(struct tv_machine *m, FILE *out);
 
+/* The PC platform's devices (--platform pc), each on its ports: a transmit-only 16550 UART at
+ * COM1 (0x3f8-0x3ff) and isa-debug-exit at 0xf4 (m->guest_exit). 0, or -errno. */
+int tv_uart16550_attach(struct tv_machine *m);
+int tv_debug_exit_attach(struct tv_machine *m);
+
 /* Checks a guest image before a machine is made for it, as tv_machine_boot will load it: an ELF
  * file (tv_elf_is) by tv_elf_check, anything else by tv_image_check. 0, or -EINVAL with one line
  * in tv_last_error(). */
 int tv_guest_image_check(const void *image, size_t len, uint64_t ram_size, enum tv_mode mode);
 
 /* Creates m (tv_machine_create), registers the default devices (the hypercalls; with
- * opt->warnings also the warning bus), loads image (NULL: none; an ELF file by its segments, RIP
+ * opt->platform TV_PLATFORM_PC the PC's above; with opt->warnings also the warning bus), loads image (NULL: none; an ELF file by its segments, RIP
  * at its entry; anything else raw at 0) and enters mode. On failure everything made is released
  * and tv_last_error() says what failed. 0; -ENODEV when the engine, its VM or its vCPU could not
  * be made; another -errno when the guest could not be loaded or the mode entered. */

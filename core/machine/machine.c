@@ -393,7 +393,7 @@ static int plain_loop(struct tv_machine *m, struct tv_exit *last)
 	do {
 		rc = tv_machine_step(m, last);
 	} while (!rc && (last->reason == TV_EXIT_IO || last->reason == TV_EXIT_MMIO) &&
-		 !(m->opt.max_exits && m->stats.total >= m->opt.max_exits));
+		 !(m->opt.max_exits && m->stats.total >= m->opt.max_exits) && !m->guest_exit);
 	return rc;
 }
 

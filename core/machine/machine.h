@@ -68,6 +68,8 @@ struct tv_machine_opts {
 	/* Where the vCPU starts (RIP) when the mode is entered: 0, TV_ENTRY, for a raw image;
 	 * tv_machine_boot sets it to an ELF guest's e_entry. */
 	uint64_t entry;
+	/* The devices beyond the hypercalls: TV_PLATFORM_PC adds a PC's (devices.h). */
+	enum tv_platform { TV_PLATFORM_NONE, TV_PLATFORM_PC } platform;
 };
 
 struct tv_machine {
@@ -100,6 +102,9 @@ struct tv_machine {
 	/* The first write to the console or the trace that failed: the run stops there
 	 * (tv_machine_run returns -EIO) and the tool says "writing <file>: <reason>". */
 	const char *output_failed; /* "console" or "trace"; NULL while every write succeeded */
+	/* A device ended the run for the guest (isa-debug-exit): the process exits with this. */
+	bool guest_exit;
+	int guest_exit_status;
 	int output_errno;
 };
 

@@ -206,7 +206,7 @@ static int run_traced(struct tv_machine *m, struct tv_exit *last)
 			break;
 		if (r->exit.reason != TV_EXIT_IO && r->exit.reason != TV_EXIT_MMIO)
 			break;
-		if (m->opt.max_exits && records >= m->opt.max_exits)
+		if ((m->opt.max_exits && records >= m->opt.max_exits) || m->guest_exit)
 			break;
 	}
 	*last = r->exit;

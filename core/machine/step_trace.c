@@ -304,7 +304,7 @@ static bool goes_on(const struct step *st, const struct tv_record *r)
 		return true;
 	if (r->exit.reason != TV_EXIT_IO && r->exit.reason != TV_EXIT_MMIO)
 		return false;
-	return !(m->opt.max_exits && done >= m->opt.max_exits);
+	return !(m->opt.max_exits && done >= m->opt.max_exits) && !m->guest_exit;
 }
 
 /* The step run's loop, inside tv_machine_run_loop's bracket. */

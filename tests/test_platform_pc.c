@@ -1,0 +1,86 @@
+/* --platform pc: the 16550 UART at COM1 prints what the guest writes to THR (and not the divisor
+ * it sets with DLAB), reports the line ready in LSR; isa-debug-exit at 0xf4 ends the run with
+ * (value << 1) | 1. Without the flag those ports are the empty bus, as before. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run_binary.h"
+#include "tv_test.h"
+
+/* Real mode: set the divisor (DLAB, DLL 1: must not print), 8N1, read LSR (0x60, or the fail
+ * path), print "OK\n" through THR, a 16-bit OUT of 'A' + IER 0 (THR and IER at once), then exit
+ * with code 5 through isa-debug-exit. The fail path exits with 0x7f. */
+static const uint8_t guest[] = {
+	0xba, 0xfb, 0x03, 0xb0, 0x80, 0xee,       /* mov dx, 0x3fb; mov al, 0x80; out dx, al */
+	0xba, 0xf8, 0x03, 0xb0, 0x01, 0xee,       /* mov dx, 0x3f8; mov al, 1; out dx, al (DLL) */
+	0xba, 0xfb, 0x03, 0xb0, 0x03, 0xee,       /* mov dx, 0x3fb; mov al, 3; out dx, al (8N1) */
+	0xba, 0xfd, 0x03, 0xec,                   /* mov dx, 0x3fd; in al, dx (LSR) */
+	0x3c, 0x60, 0x75, 0x15,                   /* cmp al, 0x60; jne fail */
+	0xba, 0xf8, 0x03,                         /* mov dx, 0x3f8 */
+	0xb0, 0x4f, 0xee, 0xb0, 0x4b, 0xee,       /* 'O', 'K' */
+	0xb0, 0x0a, 0xee,                         /* '\n' */
+	0xb8, 0x41, 0x00, 0xef,                   /* mov ax, 'A'; out dx, ax: THR 'A', IER 0 */
+	0xb0, 0x05, 0xe6, 0xf4, 0xf4,             /* mov al, 5; out 0xf4, al; hlt */
+	0xb0, 0x7f, 0xe6, 0xf4, 0xf4,             /* fail: mov al, 0x7f; out 0xf4, al; hlt */
+};
+
+static const char *write_guest(char *path, size_t len)
+{
+	FILE *f = fopen(tv_temp_path(path, len, ".bin"), "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(guest, 1, sizeof(guest), f), sizeof(guest));
+	fclose(f);
+	return path;
+}
+
+static const char *const engines[] = { "emu", "kvm" };
+
+START_TEST(test_uart_prints_and_debug_exit_ends_the_run)
+{
+	const char *engine = engines[_i];
+	struct result r;
+	char path[64], why[512];
+
+	if (!tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
+				   "real", "--platform", "pc", "--guest",
+				   write_guest(path, sizeof(path)), NULL }, &r);
+	unlink(path);
+	ck_assert_msg(r.status == 11, "%s: status %d: %s", engine, r.status, r.err);
+	ck_assert_msg(!strcmp(r.out, "OK\nA"), "%s: stdout '%s'", engine, r.out);
+	ck_assert_msg(strstr(r.err, "twinvm: the guest exited through isa-debug-exit: status 11"),
+		      "%s", r.err);
+}
+END_TEST
+
+START_TEST(test_without_the_platform_the_ports_are_the_empty_bus)
+{
+	struct result r;
+	char path[64];
+
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", "emu", "--mode",
+				   "real", "--guest", write_guest(path, sizeof(path)), NULL }, &r);
+	unlink(path);
+	/* LSR reads all ones: the fail path, whose exit port is no device either; then the HLT */
+	ck_assert_msg(r.status == 0 && r.out[0] == '\0', "status %d, stdout '%s'", r.status, r.out);
+	ck_assert_msg(strstr(r.err, "port 0x3f8 has no device") &&
+		      strstr(r.err, "port 0xf4 has no device"), "%s", r.err);
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--platform", "isa", NULL }, &r);
+	ck_assert_msg(r.status == 2 && strstr(r.err, "--platform 'isa': give none or pc") &&
+		      tv_count_lines(r.err) == 1, "%s", r.err);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("platform_pc");
+	TCase *tc = tcase_create("pc");
+
+	tcase_add_loop_test(tc, test_uart_prints_and_debug_exit_ends_the_run, 0, 2);
+	tcase_add_test(tc, test_without_the_platform_the_ports_are_the_empty_bus);
+	suite_add_tcase(s, tc);
+	return tv_test_main(s);
+}
