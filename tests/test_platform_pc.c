@@ -1,6 +1,7 @@
 /* --platform pc: the 16550 UART at COM1 prints what the guest writes to THR (and not the divisor
  * it sets with DLAB), reports the line ready in LSR; isa-debug-exit at 0xf4 ends the run with
- * (value << 1) | 1. Without the flag those ports are the empty bus, as before. */
+ * (value << 1) | 1; fw_cfg and the PICs' masks answer. Without the flag those ports are the empty
+ * bus, as before. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,14 +26,37 @@ static const uint8_t guest[] = {
 	0xb0, 0x7f, 0xe6, 0xf4, 0xf4,             /* fail: mov al, 0x7f; out 0xf4, al; hlt */
 };
 
-static const char *write_guest(char *path, size_t len)
+/* Real mode: fw_cfg's CPU count (key 5: 1, two bytes) and signature ("Q..."), then the master
+ * PIC initialised (ICW1 0x11, ICW2-4) and masked with 0xfb, the mask read back; exit code 0
+ * (status 1) when all three are right, 0x7f otherwise. */
+static const uint8_t fw_cfg_pic_guest[] = {
+	0xba, 0x10, 0x05, 0xb8, 0x05, 0x00, 0xef, /* mov dx, 0x510; mov ax, 5; out dx, ax */
+	0x42, 0xec, 0x88, 0xc3, 0xec, 0x88, 0xc7, /* inc dx; in al, dx -> bl; in al, dx -> bh */
+	0x4a, 0x31, 0xc0, 0xef,                   /* dec dx; xor ax, ax; out dx, ax (signature) */
+	0x42, 0xec, 0x88, 0xc1,                   /* inc dx; in al, dx -> cl */
+	0xb0, 0x11, 0xe6, 0x20, 0xb0, 0x20, 0xe6, 0x21, /* ICW1, ICW2 */
+	0xb0, 0x04, 0xe6, 0x21, 0xb0, 0x01, 0xe6, 0x21, /* ICW3, ICW4 */
+	0xb0, 0xfb, 0xe6, 0x21, 0xe4, 0x21, 0x88, 0xc5, /* mask 0xfb; in al, 0x21 -> ch */
+	0x83, 0xfb, 0x01, 0x75, 0x0f,             /* cmp bx, 1; jne fail */
+	0x80, 0xf9, 0x51, 0x75, 0x0a,             /* cmp cl, 'Q'; jne fail */
+	0x80, 0xfd, 0xfb, 0x75, 0x05,             /* cmp ch, 0xfb; jne fail */
+	0xb0, 0x00, 0xe6, 0xf4, 0xf4,             /* exit code 0; hlt */
+	0xb0, 0x7f, 0xe6, 0xf4, 0xf4,             /* fail: exit code 0x7f; hlt */
+};
+
+static const char *write_image(const uint8_t *image, size_t size, char *path, size_t len)
 {
 	FILE *f = fopen(tv_temp_path(path, len, ".bin"), "w");
 
 	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(guest, 1, sizeof(guest), f), sizeof(guest));
+	ck_assert_uint_eq(fwrite(image, 1, size, f), size);
 	fclose(f);
 	return path;
+}
+
+static const char *write_guest(char *path, size_t len)
+{
+	return write_image(guest, sizeof(guest), path, len);
 }
 
 static const char *const engines[] = { "emu", "kvm" };
@@ -53,6 +77,25 @@ START_TEST(test_uart_prints_and_debug_exit_ends_the_run)
 	ck_assert_msg(!strcmp(r.out, "OK\nA"), "%s: stdout '%s'", engine, r.out);
 	ck_assert_msg(strstr(r.err, "twinvm: the guest exited through isa-debug-exit: status 11"),
 		      "%s", r.err);
+}
+END_TEST
+
+/* fw_cfg says one CPU and "QEMU"; the PIC's mask reads back after its initialisation words. */
+START_TEST(test_fw_cfg_and_pic_answer)
+{
+	const char *engine = engines[_i];
+	struct result r;
+	char path[64], why[512];
+
+	if (!tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
+				   "real", "--platform", "pc", "--guest",
+				   write_image(fw_cfg_pic_guest, sizeof(fw_cfg_pic_guest), path,
+					       sizeof(path)), NULL }, &r);
+	unlink(path);
+	ck_assert_msg(r.status == 1, "%s: status %d (255: a check failed): %s", engine, r.status,
+		      r.err);
 }
 END_TEST
 
@@ -80,6 +123,7 @@ int main(void)
 	TCase *tc = tcase_create("pc");
 
 	tcase_add_loop_test(tc, test_uart_prints_and_debug_exit_ends_the_run, 0, 2);
+	tcase_add_loop_test(tc, test_fw_cfg_and_pic_answer, 0, 2);
 	tcase_add_test(tc, test_without_the_platform_the_ports_are_the_empty_bus);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);

@@ -23,6 +23,18 @@ static int load_image(struct tv_machine *m, const void *image, size_t len, enum 
 	return tv_machine_load(m, image, len);
 }
 
+/* --platform pc's devices, each on its ports. */
+static int pc_devices(struct tv_machine *m)
+{
+	int rc = tv_uart16550_attach(m);
+
+	if (!rc)
+		rc = tv_debug_exit_attach(m);
+	if (!rc)
+		rc = tv_fw_cfg_attach(m);
+	return rc ? rc : tv_pic_attach(m);
+}
+
 int tv_machine_boot(struct tv_machine *m, const struct tv_machine_opts *opt, const void *image,
 		    size_t len, enum tv_mode mode)
 {
@@ -32,9 +44,7 @@ int tv_machine_boot(struct tv_machine *m, const struct tv_machine_opts *opt, con
 		return -ENODEV;
 	rc = tv_hypercalls_attach(m, opt->warnings);
 	if (!rc && opt->platform == TV_PLATFORM_PC)
-		rc = tv_uart16550_attach(m);
-	if (!rc && opt->platform == TV_PLATFORM_PC)
-		rc = tv_debug_exit_attach(m);
+		rc = pc_devices(m);
 	if (!rc && opt->warnings)
 		rc = tv_bus_warn_attach(m, opt->warnings);
 	if (!rc && image)
