@@ -61,18 +61,30 @@ static const char *write_guest(char *path, size_t len)
 
 static const char *const engines[] = { "emu", "kvm" };
 
+/* image run in real mode with --platform pc on engine into *r; false, with why, where the
+ * engine cannot run real mode. */
+static bool run_pc(const char *engine, const uint8_t *image, size_t size, struct result *r,
+		   char *why, size_t len)
+{
+	char path[64];
+
+	if (!tv_test_engine(engine, TV_MODE_REAL, why, len))
+		return false;
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
+				   "real", "--platform", "pc", "--guest",
+				   write_image(image, size, path, sizeof(path)), NULL }, r);
+	unlink(path);
+	return true;
+}
+
 START_TEST(test_uart_prints_and_debug_exit_ends_the_run)
 {
 	const char *engine = engines[_i];
 	struct result r;
-	char path[64], why[512];
+	char why[512];
 
-	if (!tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why)))
+	if (!run_pc(engine, guest, sizeof(guest), &r, why, sizeof(why)))
 		TV_SKIP("%s: %s", engine, why);
-	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
-				   "real", "--platform", "pc", "--guest",
-				   write_guest(path, sizeof(path)), NULL }, &r);
-	unlink(path);
 	ck_assert_msg(r.status == 11, "%s: status %d: %s", engine, r.status, r.err);
 	ck_assert_msg(!strcmp(r.out, "OK\nA"), "%s: stdout '%s'", engine, r.out);
 	ck_assert_msg(strstr(r.err, "twinvm: the guest exited through isa-debug-exit: status 11"),
@@ -85,15 +97,10 @@ START_TEST(test_fw_cfg_and_pic_answer)
 {
 	const char *engine = engines[_i];
 	struct result r;
-	char path[64], why[512];
+	char why[512];
 
-	if (!tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why)))
+	if (!run_pc(engine, fw_cfg_pic_guest, sizeof(fw_cfg_pic_guest), &r, why, sizeof(why)))
 		TV_SKIP("%s: %s", engine, why);
-	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
-				   "real", "--platform", "pc", "--guest",
-				   write_image(fw_cfg_pic_guest, sizeof(fw_cfg_pic_guest), path,
-					       sizeof(path)), NULL }, &r);
-	unlink(path);
 	ck_assert_msg(r.status == 1, "%s: status %d (255: a check failed): %s", engine, r.status,
 		      r.err);
 }

@@ -87,14 +87,11 @@ int gdb_accept(struct tv_gdb *g, bool block)
 	if (fd < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	if (g->cfd >= 0) {
-		static const char busy[] = "$E.one gdb at a time: another one is connected#";
-		char msg[sizeof(busy) + 3];
-		unsigned sum = 0;
+		static const char busy[] = "E.one gdb at a time: another one is connected";
+		char msg[2 * sizeof(busy) + 8];
+		size_t n = tv_gdb_frame(busy, strlen(busy), msg, sizeof(msg));
 
-		for (const char *c = busy + 1; *c != '#'; c++)
-			sum += (unsigned char)*c;
-		snprintf(msg, sizeof(msg), "%s%02x", busy, sum & 0xff);
-		(void)!write(fd, msg, strlen(msg));
+		(void)!write(fd, msg, n);
 		close(fd);
 		fprintf(g->o.log, "twinvm: gdb: refused a second connection\n");
 		return 0;
