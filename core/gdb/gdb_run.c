@@ -32,15 +32,17 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One run of the vCPU to its next exit, with the kick armed (a timer of slice_s, or none). */
+/* One run of the vCPU to its next exit: a slice, with the kick's timer armed for slice_s, or
+ * (slice_s 0) one step, with the kick armed once around the whole resume (gdb_resume). */
 static int run_once(struct tv_gdb *g, double slice_s, struct tv_exit *e)
 {
 	double t0 = now();
-	int rc = tv_kick_arm(g->m->be, g->m->vcpu, slice_s);
+	int rc = slice_s > 0 ? tv_kick_arm(g->m->be, g->m->vcpu, slice_s) : 0;
 
 	if (!rc) {
 		rc = tv_machine_step(g->m, e);
-		tv_kick_disarm();
+		if (slice_s > 0)
+			tv_kick_disarm();
 	}
 	g->run_s += now() - t0;
 	return rc;
@@ -193,6 +195,24 @@ static bool run_over(struct tv_gdb *g, const struct tv_exit *e)
 	return e->reason != TV_EXIT_DEBUG;
 }
 
+/* The resume's loop: runs and looks after each exit, to the next stop or the run's end. */
+static int resume_loop(struct tv_gdb *g, enum gdb_resume how, bool steps, struct tv_exit *e)
+{
+	for (unsigned long n = 1;; n++) {
+		int rc = run_once(g, steps ? 0 : SLICE_S, e);
+
+		if (rc)
+			return rc;
+		if (e->reason == TV_EXIT_DEBUG || e->reason == TV_EXIT_INTR)
+			tv_machine_uncount(g->m, e->reason); /* gdb's stops are no exits of the guest */
+		if (run_over(g, e))
+			return 0;
+		rc = between(g, how, steps, e, n);
+		if (rc)
+			return rc;
+	}
+}
+
 int gdb_resume(struct tv_gdb *g, enum gdb_resume how, struct tv_exit *e)
 {
 	struct tv_machine *m = g->m;
@@ -209,16 +229,11 @@ int gdb_resume(struct tv_gdb *g, enum gdb_resume how, struct tv_exit *e)
 	if (rc)
 		return rc;
 	watch_start(g);
-	for (unsigned long n = 1;; n++) {
-		rc = run_once(g, steps ? 0 : SLICE_S, e);
-		if (rc)
-			return rc;
-		if (e->reason == TV_EXIT_DEBUG || e->reason == TV_EXIT_INTR)
-			tv_machine_uncount(m, e->reason); /* gdb's stops are no exits of the guest */
-		if (run_over(g, e))
-			return 0;
-		rc = between(g, how, steps, e, n);
-		if (rc)
-			return rc;
-	}
+	/* Stepping, the kick (Ctrl-C on twinvm's terminal) is armed once, not at every step. */
+	if (steps && (rc = tv_kick_arm(m->be, m->vcpu, 0)) != 0)
+		return rc;
+	rc = resume_loop(g, how, steps, e);
+	if (steps)
+		tv_kick_disarm();
+	return rc;
 }
