@@ -174,7 +174,10 @@ struct tv_vcpu;   /* one virtual CPU */
 
 struct tv_vcpu_config {
 	tv_io_fn on_io; /* mandatory */
-	void *ctx;      /* passed to on_io */
+	void *ctx;      /* passed to on_io and on_irq_ack */
+	/* Optional: the engine delivered set_irq's vector (the CPU's interrupt acknowledge). Called
+	 * inside run(), like on_io, and may call set_irq for the next interrupt. */
+	void (*on_irq_ack)(void *ctx, unsigned vector);
 };
 
 struct tv_backend_ops {
@@ -285,6 +288,17 @@ struct tv_backend_ops {
 	 * the reason in tv_last_error(), where the engine cannot (a KVM without guest debug or debug
 	 * registers); -EINVAL for n > TV_DEBUG_POINTS_MAX or a bad len/alignment. */
 	int (*set_debug_points)(struct tv_vcpu *v, const struct tv_debug_point *p, size_t n);
+
+	/* Optional. The external interrupt (INTR) the interrupt controller asserts: vector 0-255, or
+	 * -1 for none; replaces the one before. Callable between runs and from on_io. The engine
+	 * delivers it through the guest's IVT or IDT, with no exit, at the first instruction
+	 * boundary where RFLAGS.IF is set and no STI or MOV SS shadow holds it off: after the
+	 * instruction that asserted it, after the instruction an STI enabling interrupts lets
+	 * through, or at a HLT (which it ends: run() does not return HLT while an interrupt is
+	 * asserted and IF is set). Then it forgets it and calls cfg.on_irq_ack. Both engines
+	 * deliver at the same boundary, so traces agree. A call with -1 before the first run tells
+	 * the engine interrupts may come (the emulator then watches every instruction boundary). */
+	int (*set_irq)(struct tv_vcpu *v, int vector);
 };
 
 /* The engines built into this binary, in order of preference ("kvm" first). */

@@ -99,4 +99,5 @@ const struct tv_backend_ops tv_emu_backend = {
 	.cpu_model = emu_cpu_model,
 	.set_cpu_model = emu_set_cpu_model,
 	.set_debug_points = emu_set_debug_points,
+	.set_irq = emu_set_irq,
 };

@@ -82,6 +82,8 @@ enum emu_stop {
 	EMU_STOP_KICK,	    /* a kick, at an instruction or block boundary */
 	EMU_STOP_EXCEPTION, /* a CPU exception, for run() to deliver */
 	EMU_STOP_DEBUG,	    /* a debug point (v->dbg.hit) */
+	EMU_STOP_IRQ,	    /* the asserted interrupt, deliverable before this instruction; or the
+			     * code hook it needs, to be installed */
 };
 
 /* set_debug_points' points and their hooks (emu_debug.c). */
@@ -159,12 +161,22 @@ struct tv_vcpu {
 	/* What the instance's context holds for R8-R15 meanwhile (see emu_reopen). */
 	uint64_t high_env[8];
 	struct emu_debug dbg;
+	/* set_irq's vector, -1 for none. irq_aware: set_irq has been called, so the code hook
+	 * watches every instruction boundary for the moment the guest takes it. */
+	int irq;
+	bool irq_aware;
 };
 
 /* Whether the run flags make every instruction go through the code hook. */
 static inline bool emu_precise(unsigned flags)
 {
 	return flags & (TV_RUN_PRECISE | TV_RUN_STEP);
+}
+
+/* Whether the code hook is on: the precise modes, or a vCPU that may be sent interrupts. */
+static inline bool emu_code_hooked(const struct tv_vcpu *v, unsigned flags)
+{
+	return emu_precise(flags) || v->irq_aware;
 }
 
 /* The block hook is needed only where no code hook stops at instruction boundaries already. */
@@ -304,6 +316,18 @@ int emu_snapshot(struct tv_vcpu *v, bool restore);
  * IVT or IDT. 1 when the guest is at its handler; 0 with SHUTDOWN in *exit (a triple fault, or
  * the emulator cannot deliver it); -errno when the instance failed. */
 int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit);
+
+/* The same for the interrupt set_irq asserted (v->irq), at an instruction boundary where the
+ * guest takes it: no error code, RIP the instruction it returns to. */
+int emu_interrupt_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit);
+
+/* emu_run.c: the set_irq op. */
+int emu_set_irq(struct tv_vcpu *v, int vector);
+
+/* Whether the guest takes the asserted interrupt at this instruction boundary: IF set, and no
+ * STI or MOV SS shadow (QEMU's HF_INHIBIT_IRQ in hflags). For the code hook, where the
+ * instruction about to run is the boundary. */
+bool emu_irq_deliverable(struct tv_vcpu *v);
 
 /* emu_cpuid.c: the cpuid member of tv_emu_backend. */
 int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);

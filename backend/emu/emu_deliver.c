@@ -306,8 +306,8 @@ static enum attempt read_gate(struct delivery *d, const struct emu_event *ev, ui
  * happens, so a #DF while delivering it pushes RF too (seen on KVM). */
 static bool fault_class(const struct emu_event *ev)
 {
-	return !ev->software && ev->vector < 32 && ev->vector != 1 && ev->vector != 2 &&
-	       ev->vector != VEC_DF && ev->vector != 18;
+	return !ev->software && !ev->external && ev->vector < 32 && ev->vector != 1 &&
+	       ev->vector != 2 && ev->vector != VEC_DF && ev->vector != 18;
 }
 
 static uint64_t pushed_flags(const struct delivery *d)
@@ -376,7 +376,7 @@ static enum attempt deliver_legacy(struct delivery *d, const struct emu_event *e
 		a = push(d, ss.base, &sp, sp_mask, size, c->seg[EMU_R_CS].selector, cpl);
 	if (!a)
 		a = push(d, ss.base, &sp, sp_mask, size, c->rip, cpl);
-	if (!a && !ev->software && emu_vector_has_error(ev->vector))
+	if (!a && !ev->software && !ev->external && emu_vector_has_error(ev->vector))
 		a = push(d, ss.base, &sp, sp_mask, size, ev->error, cpl);
 	if (a)
 		return a;
@@ -432,7 +432,7 @@ static enum attempt deliver_long(struct delivery *d, const struct emu_event *ev)
 		a = push(d, 0, &sp, UINT64_MAX, 8, c->seg[EMU_R_CS].selector, cpl);
 	if (!a)
 		a = push(d, 0, &sp, UINT64_MAX, 8, c->rip, cpl);
-	if (!a && !ev->software && emu_vector_has_error(ev->vector))
+	if (!a && !ev->software && !ev->external && emu_vector_has_error(ev->vector))
 		a = push(d, 0, &sp, UINT64_MAX, 8, ev->error, cpl);
 	if (a)
 		return a;
@@ -454,7 +454,7 @@ static bool contributory(unsigned vector)
 /* What a fault while delivering `first` turns into: #DF, or itself. */
 static unsigned combine(const struct emu_event *first, unsigned second)
 {
-	if (first->software)
+	if (first->software || first->external)
 		return second;
 	if (contributory(first->vector) && contributory(second))
 		return VEC_DF;
@@ -472,6 +472,9 @@ static void chain_add(char *why, size_t why_len, const struct emu_event *ev, boo
 		return;
 	if (ev->software)
 		snprintf(why + used, why_len - used, "%sINT 0x%x", first ? "" : " then ", ev->vector);
+	else if (ev->external)
+		snprintf(why + used, why_len - used, "%sinterrupt 0x%x", first ? "" : " then ",
+			 ev->vector);
 	else if (emu_vector_has_error(ev->vector))
 		snprintf(why + used, why_len - used, "%s%s(0x%x)", first ? "" : " then ",
 			 emu_vector_name(ev->vector), ev->error);

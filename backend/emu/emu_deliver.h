@@ -39,6 +39,8 @@ struct emu_cpu {
 struct emu_event {
 	unsigned vector;
 	bool software;
+	bool external; /* an interrupt from the interrupt controller: no error code, whatever the
+			* vector, and a fault delivering it is a fault on its own (benign) */
 	uint32_t error; /* pushed only for the vectors that have one, outside real mode */
 	uint64_t insn_rip;
 };

@@ -37,6 +37,7 @@ struct emu_seg {
 
 /* QEMU's hflags bits this backend keeps in step when it loads CS or SS itself. */
 #define EMU_HF_CPL_MASK 3u
+#define EMU_HF_INHIBIT_IRQ (1u << 3) /* the instruction after STI or MOV SS: no interrupt */
 #define EMU_HF_CS32 (1u << 4)
 #define EMU_HF_SS32 (1u << 5)
 #define EMU_HF_ADDSEG (1u << 6)

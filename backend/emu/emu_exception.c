@@ -114,7 +114,10 @@ static int enter(struct tv_vcpu *v, struct emu_env *env, const struct emu_cpu *c
 	return rc;
 }
 
-int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
+/* Delivers vector, an exception Unicorn stopped at (external false: the context says whether
+ * INT n raised it, and its error code) or an interrupt the controller asserted (external).
+ * 1 when delivered, 0 with *exit SHUTDOWN, or -errno. */
+static int take(struct tv_vcpu *v, unsigned vector, bool external, struct tv_exit *exit)
 {
 	struct emu_env env;
 	struct tv_regs r;
@@ -129,7 +132,9 @@ int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 
 	rc = emu_env_save(&env, v->vm->uc);
 	if (rc == -ENOTSUP) {
-		end_in_shutdown(exit, vector, "CPU exception, not delivered: ", tv_last_error());
+		end_in_shutdown(exit, vector, external ? "interrupt, not delivered: "
+						       : "CPU exception, not delivered: ",
+				tv_last_error());
 		return 0;
 	}
 	if (!rc)
@@ -141,17 +146,19 @@ int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 		return rc;
 	}
 	cpu_of(&c, &r, &s, &env);
-	v->exc_software = emu_env_is_software(&env);
+	v->exc_software = !external && emu_env_is_software(&env);
 	ev = (struct emu_event){ .vector = vector, .software = v->exc_software,
-				 .error = emu_env_error_code(&env), .insn_rip = r.rip };
+				 .external = external,
+				 .error = external ? 0 : emu_env_error_code(&env), .insn_rip = r.rip };
 	maxphyaddr = maxphyaddr_of(v);
 	if (ev.software)
 		ev.insn_rip =
 			software_insn(&ram, &s, maxphyaddr, c.seg[EMU_R_CS].base, vector, r.rip);
 	end = emu_deliver(&ram, maxphyaddr, &c, &ev, why, sizeof(why));
-	EMU_LOG(v->log, "  deliver vector %u%s, error 0x%x, at 0x%" PRIx64 ": %s 0x%x:0x%" PRIx64,
-		vector, ev.software ? " (software)" : "", ev.error, r.rip,
-		end == EMU_DELIVERED ? "handler" : why, c.seg[EMU_R_CS].selector, c.rip);
+	EMU_LOG(v->log, "  deliver %s %u%s, error 0x%x, at 0x%" PRIx64 ": %s 0x%x:0x%" PRIx64,
+		external ? "interrupt" : "vector", vector, ev.software ? " (software)" : "",
+		ev.error, r.rip, end == EMU_DELIVERED ? "handler" : why,
+		c.seg[EMU_R_CS].selector, c.rip);
 	if (end == EMU_DELIVERED) {
 		rc = enter(v, &env, &c, &r, s.cr2);
 		emu_env_release(&env);
@@ -165,6 +172,19 @@ int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 			return rc;
 	}
 	end_in_shutdown(exit, vector,
-		 end == EMU_TRIPLE_FAULT ? "" : "CPU exception, not delivered: ", why);
+			end == EMU_TRIPLE_FAULT ? ""
+			: external	       ? "interrupt, not delivered: "
+					       : "CPU exception, not delivered: ",
+			why);
 	return 0;
+}
+
+int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
+{
+	return take(v, vector, false, exit);
+}
+
+int emu_interrupt_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
+{
+	return take(v, vector, true, exit);
 }

@@ -7,7 +7,8 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* Precise and step modes: called before every instruction, with RIP exact. */
+/* Precise and step modes, and a vCPU that may be sent interrupts: called before every
+ * instruction, with RIP exact. */
 static void emu_on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	struct tv_vcpu *v = opaque;
@@ -21,10 +22,14 @@ static void emu_on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *opaqu
 		why = EMU_STOP_STEP;
 	else if (v->kicked)
 		why = EMU_STOP_KICK;
+	else if (v->irq >= 0 && emu_irq_deliverable(v))
+		why = EMU_STOP_IRQ;
 	if (why != EMU_STOP_NONE) {
 		EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": stop before it", addr);
 		emu_stop_engine(v, why, why == EMU_STOP_EXIT ? "exit pending"
-					: why == EMU_STOP_STEP ? "step" : "kick");
+					: why == EMU_STOP_STEP ? "step"
+					: why == EMU_STOP_IRQ  ? "interrupt"
+							       : "kick");
 		return;
 	}
 	v->insns++;
@@ -121,11 +126,11 @@ static int emu_hooks_apply(struct tv_vcpu *v, unsigned flags, bool fresh)
 	bool changed = false;
 	int rc = 0;
 
-	if (emu_precise(flags) && !v->hook_code) {
+	if (emu_code_hooked(v, flags) && !v->hook_code) {
 		rc = emu_hook_add(v, &v->hook_code, UC_HOOK_CODE, (void *)emu_on_code, "UC_HOOK_CODE",
 				  0);
 		changed = true;
-	} else if (!emu_precise(flags) && v->hook_code) {
+	} else if (!emu_code_hooked(v, flags) && v->hook_code) {
 		emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
 		changed = true;
 	}

@@ -2,6 +2,8 @@
  * order, guest exceptions delivered (emu_exception.c) with the guest run on, the way the run
  * ended turned into the exit run() reports; and kick, the run flags and the signal mask. */
 #include "emu.h"
+#include "emu_env.h"
+#include "x86.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -260,7 +262,61 @@ static int emu_deliver_stopped(struct tv_vcpu *v, struct tv_exit *exit)
 	return 1;
 }
 
-int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
+bool emu_irq_deliverable(struct tv_vcpu *v)
+{
+	struct emu_env env;
+	uint64_t rflags = 0;
+	bool shadow;
+
+	if (uc_reg_read(v->vm->uc, UC_X86_REG_EFLAGS, &rflags) != UC_ERR_OK ||
+	    !(rflags & TV_RFLAGS_IF))
+		return false;
+	if (emu_env_save(&env, v->vm->uc))
+		return true; /* no layout to read the shadow from: IF alone decides */
+	shadow = emu_env_hflags(&env) & EMU_HF_INHIBIT_IRQ;
+	emu_env_release(&env);
+	return !shadow;
+}
+
+int emu_set_irq(struct tv_vcpu *v, int vector)
+{
+	if (vector < -1 || vector > 255) {
+		tv_set_error("set_irq: vector %d is not -1 or 0-255", vector);
+		return -EINVAL;
+	}
+	v->irq = vector;
+	EMU_LOG(v->log, "set_irq(%d): %s", vector,
+		vector < 0 ? "none asserted" : "delivered when the guest takes interrupts");
+	if (v->irq_aware)
+		return 0;
+	v->irq_aware = true;
+	if (v->in_run) {
+		/* The code hook cannot be added to blocks already running: stop, and run() adds
+		 * it before the guest goes on (at the end of this block: this first interrupt may
+		 * come a few instructions late). */
+		emu_stop_engine(v, EMU_STOP_IRQ, "interrupts: the code hook is needed");
+		return 0;
+	}
+	return emu_hooks_sync(v, v->flags);
+}
+
+/* The asserted interrupt delivered (1, the guest runs on, the controller told), or 0 with
+ * SHUTDOWN in *exit, or -errno. */
+static int emu_irq_take(struct tv_vcpu *v, struct tv_exit *exit)
+{
+	unsigned vector = (unsigned)v->irq;
+	int rc;
+
+	v->irq = -1;
+	rc = emu_interrupt_take(v, vector, exit);
+	if (rc == 1 && v->cfg.on_irq_ack)
+		v->cfg.on_irq_ack(v->cfg.ctx, vector);
+	return rc;
+}
+
+/* One run() as it was before interrupts: the next exit, or -errno. An EMU_STOP_IRQ run that
+ * stopped for the asserted interrupt is delivered here; run() sees to a HLT it ends. */
+static int emu_run_once(struct tv_vcpu *v, struct tv_exit *exit)
 {
 	bool async = !emu_precise(v->flags) && !emu_block_hooked(v->flags);
 	uc_err err;
@@ -288,12 +344,43 @@ int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
 			EMU_LOG(v->log, "run: INTR for a kick that came between runs");
 			return 0;
 		}
+		if (v->irq_aware && !v->hook_code) {
+			rc = emu_hooks_sync(v, v->flags);
+			if (rc)
+				return rc;
+		}
 		rc = emu_start_once(v, async, &err);
 		if (rc)
 			return rc;
+		if (v->stop == EMU_STOP_IRQ && err == UC_ERR_OK && v->exception < 0 &&
+		    !v->io_error && !v->q_lost && !v->q_len) {
+			/* Before an instruction where the guest takes it, or for the hook. */
+			if (v->irq < 0 || !emu_irq_deliverable(v))
+				continue;
+			rc = emu_irq_take(v, exit);
+			if (rc <= 0)
+				return rc;
+			continue;
+		}
 		if (v->exception < 0 || v->io_error || v->q_lost)
 			return emu_classify(v, err, async, exit);
 		rc = emu_deliver_stopped(v, exit);
+		if (rc <= 0)
+			return rc;
+	}
+}
+
+int emu_run(struct tv_vcpu *v, struct tv_exit *exit)
+{
+	for (;;) {
+		int rc = emu_run_once(v, exit);
+
+		/* A HLT with the guest taking interrupts is woken by the one asserted: delivered
+		 * with RIP past the hlt, the handler returns there, as on the CPU. */
+		if (rc || exit->reason != TV_EXIT_HLT || v->irq < 0 || !emu_irq_deliverable(v))
+			return rc;
+		EMU_LOG(v->log, "run: HLT woken by interrupt %d", v->irq);
+		rc = emu_irq_take(v, exit);
 		if (rc <= 0)
 			return rc;
 	}

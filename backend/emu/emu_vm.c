@@ -188,6 +188,7 @@ int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
 	}
 	v->exception = -1;
 	v->dbg.hit = -1;
+	v->irq = -1;
 	v->regs_unopened.rflags = TV_RFLAGS_FIXED; /* as a CPU comes out of reset */
 	atomic_init(&v->async_uc, NULL);
 	rc = vm->uc ? emu_vcpu_attach(v) : 0;

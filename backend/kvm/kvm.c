@@ -51,4 +51,5 @@ const struct tv_backend_ops tv_kvm_backend = {
 	.translate = kvm_translate,
 	.cpuid = kvm_cpuid,
 	.set_debug_points = kvm_set_debug_points,
+	.set_irq = kvm_set_irq,
 };

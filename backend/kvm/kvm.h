@@ -72,6 +72,7 @@ struct tv_vcpu {
 	 * over the instruction with that point left out (stepping_over; kvm_debug.c). */
 	bool exec_stopped, stepping_over;
 	uint64_t exec_rip, exec_pc;
+	int irq; /* set_irq's vector, not yet injected; -1: none */
 };
 
 /* immediate_exit is written from the signal handler too (kick): volatile, so the compiler neither
@@ -141,6 +142,9 @@ void kvm_debug_probe(struct tv_engine *e);
 int kvm_set_run_flags(struct tv_vcpu *v, unsigned flags);
 
 int kvm_set_debug_points(struct tv_vcpu *v, const struct tv_debug_point *p, size_t n);
+
+/* kvm_run.c: the set_irq op. */
+int kvm_set_irq(struct tv_vcpu *v, int vector);
 
 /* Whether the KVM_EXIT_DEBUG in kvm_run is a debug point's (DR6 B0-B3), not only a step's. */
 bool kvm_debug_point_hit(const struct tv_vcpu *v);

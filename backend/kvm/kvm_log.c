@@ -319,6 +319,13 @@ static void in_translation(struct kvm_trace *t, unsigned long arg)
 	tr(t, "gva 0x%llx", (unsigned long long)tl->linear_address);
 }
 
+static void in_interrupt(struct kvm_trace *t, unsigned long arg)
+{
+	const struct kvm_interrupt *irq = (const void *)arg;
+
+	tr(t, "vector 0x%x", irq->irq);
+}
+
 static void out_fd(struct kvm_trace *t, unsigned long arg, int ret)
 {
 	(void)arg;
@@ -433,6 +440,8 @@ const struct kvm_ioctl_desc kvm_ioc_translate =
 	IOC(KVM_TRANSLATE, in_translation, out_translation, NULL);
 const struct kvm_ioctl_desc kvm_ioc_set_signal_mask = IOC(KVM_SET_SIGNAL_MASK, in_signal_mask,
 	NULL, "the signals that may interrupt KVM_RUN");
+const struct kvm_ioctl_desc kvm_ioc_interrupt = IOC(KVM_INTERRUPT, in_interrupt, NULL,
+	"an external interrupt, injected when the guest can take it (no in-kernel irqchip)");
 
 void kvm_log_line(FILE *log, const char *note, const char *fmt, ...)
 {

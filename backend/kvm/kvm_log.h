@@ -44,6 +44,7 @@ extern const struct kvm_ioctl_desc kvm_ioc_set_sregs;
 extern const struct kvm_ioctl_desc kvm_ioc_set_guest_debug;
 extern const struct kvm_ioctl_desc kvm_ioc_translate;
 extern const struct kvm_ioctl_desc kvm_ioc_set_signal_mask;
+extern const struct kvm_ioctl_desc kvm_ioc_interrupt;
 
 /* "KVM_EXIT_HLT"; "KVM_EXIT_?" for a number this table does not know. */
 const char *kvm_exit_name(uint32_t reason);

@@ -164,6 +164,46 @@ static void kvm_convert_exit(const struct kvm_run *run, struct tv_exit *exit)
 	}
 }
 
+int kvm_set_irq(struct tv_vcpu *v, int vector)
+{
+	if (vector < -1 || vector > 255) {
+		tv_set_error("set_irq: vector %d is not -1 or 0-255", vector);
+		return -EINVAL;
+	}
+	v->irq = vector;
+	return 0;
+}
+
+/* Before a KVM_RUN: the asserted interrupt (set_irq) is injected when kvm_run says the guest
+ * takes one now (IF set, no STI or MOV SS shadow, none waiting in KVM); else KVM is asked to exit
+ * as soon as it can (KVM_EXIT_IRQ_WINDOW_OPEN), and it goes in then: at the boundary where the
+ * CPU would take it. KVM_INTERRUPT with no in-kernel irqchip, as userspace PICs do. 0 or -errno. */
+static int kvm_irq_inject(struct tv_vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	struct kvm_interrupt irq = { .irq = (unsigned)v->irq };
+	int ret;
+
+	if (v->irq >= 0 && run->ready_for_interrupt_injection && run->if_flag) {
+		ret = kvm_ioctl(v->log, v->fd, &kvm_ioc_interrupt, (unsigned long)&irq);
+		if (ret < 0)
+			return ret;
+		v->irq = -1;
+		if (v->cfg.on_irq_ack)
+			v->cfg.on_irq_ack(v->cfg.ctx, irq.irq); /* may assert the next one */
+	}
+	run->request_interrupt_window = v->irq >= 0;
+	return 0;
+}
+
+/* A HLT (a halt exit, or a step that ran a hlt) while an interrupt the guest takes is asserted:
+ * no exit, the interrupt goes in before the next KVM_RUN and the handler returns past the hlt,
+ * as on the CPU. */
+static bool kvm_irq_wakes(const struct tv_vcpu *v, const struct tv_exit *exit)
+{
+	return exit->reason == TV_EXIT_HLT && v->irq >= 0 && v->run->if_flag;
+}
+
 int kvm_run(struct tv_vcpu *v, struct tv_exit *exit)
 {
 	struct kvm_run *run = v->run;
@@ -181,6 +221,8 @@ int kvm_run(struct tv_vcpu *v, struct tv_exit *exit)
 			if (v->flags & TV_RUN_STEP)
 				step_from = kvm_linear_pc(&run->s.regs);
 			ret = kvm_debug_resume(v);
+			if (ret >= 0)
+				ret = kvm_irq_inject(v);
 			if (ret < 0)
 				return ret;
 			ret = ioctl(v->fd, KVM_RUN, 0);
@@ -213,12 +255,19 @@ int kvm_run(struct tv_vcpu *v, struct tv_exit *exit)
 			break;
 		case KVM_EXIT_INTR:
 			return kvm_exit_intr(v, exit);
+		case KVM_EXIT_IRQ_WINDOW_OPEN:
+			break; /* the asserted interrupt goes in before the next KVM_RUN */
+		case KVM_EXIT_HLT:
+			kvm_convert_exit(run, exit);
+			if (kvm_irq_wakes(v, exit))
+				break;
+			return 0;
 		case KVM_EXIT_DEBUG:
 			kvm_convert_exit(run, exit);
 			ret = kvm_debug_exit(v, exit, step_from);
-			if (ret <= 0)
+			if (ret < 0 || (ret == 0 && !kvm_irq_wakes(v, exit)))
 				return ret;
-			break; /* the step over an EXEC point's instruction: run on */
+			break; /* the step over an EXEC point's instruction, or a woken hlt: run on */
 		default:
 			kvm_convert_exit(run, exit);
 			return 0;

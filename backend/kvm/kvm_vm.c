@@ -101,6 +101,7 @@ int kvm_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg, struct t
 	v->vm = vm;
 	v->log = e->log;
 	v->cfg = *cfg;
+	v->irq = -1;
 
 	ret = kvm_ioctl(v->log, vm->fd, &kvm_ioc_create_vcpu, 0);
 	if (ret < 0)

@@ -47,9 +47,42 @@ int tv_machine_init_devices(struct tv_machine *m)
 	return 0;
 }
 
+/* The engine's interrupt acknowledge, passed on to the controller that asserted the vector. */
+static void irq_ack(void *ctx, unsigned vector)
+{
+	struct tv_machine *m = ctx;
+
+	if (m->irq_chip.ack)
+		m->irq_chip.ack(m->irq_chip.ctx, m, vector);
+}
+
+int tv_machine_set_irq_chip(struct tv_machine *m, const struct tv_irq_chip *chip)
+{
+	if (m->vcpu && !m->be->set_irq) {
+		tv_set_error("the %s engine cannot inject interrupts", m->be->name);
+		return -ENOTSUP;
+	}
+	m->irq_chip = *chip;
+	return m->vcpu ? m->be->set_irq(m->vcpu, -1) : 0;
+}
+
+int tv_machine_irq_line(struct tv_machine *m, unsigned line, bool level)
+{
+	if (!m->irq_chip.set_line)
+		return -ENODEV;
+	return m->irq_chip.set_line(m->irq_chip.ctx, m, line, level);
+}
+
+int tv_machine_assert_irq(struct tv_machine *m, int vector)
+{
+	if (!m->vcpu)
+		return 0; /* a machine without an engine (tests of devices): nothing to deliver to */
+	return m->be->set_irq(m->vcpu, vector);
+}
+
 int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
 {
-	struct tv_vcpu_config cfg = { .on_io = tv_machine_io, .ctx = m };
+	struct tv_vcpu_config cfg = { .on_io = tv_machine_io, .ctx = m, .on_irq_ack = irq_ack };
 	unsigned flags;
 	int rc;
 

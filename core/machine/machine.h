@@ -41,6 +41,16 @@ struct tv_device {
 	uint64_t first, count; /* MMIO: the guest-physical range */
 };
 
+/* The interrupt controller a platform puts between its devices' IRQ lines and the vCPU (the PICs,
+ * dev_pic.c), or none (set_line NULL). */
+struct tv_irq_chip {
+	/* A device drives line high (level true) or low. 0, or -errno. */
+	int (*set_line)(void *ctx, struct tv_machine *m, unsigned line, bool level);
+	/* The engine delivered vector, which the chip asserted (tv_machine_assert_irq). */
+	void (*ack)(void *ctx, struct tv_machine *m, unsigned vector);
+	void *ctx;
+};
+
 struct tv_machine_opts {
 	const struct tv_backend_ops *backend;
 	uint64_t ram_size;
@@ -106,6 +116,7 @@ struct tv_machine {
 	bool guest_exit;
 	int guest_exit_status;
 	int output_errno;
+	struct tv_irq_chip irq_chip; /* tv_machine_set_irq_chip's; zeroed: none */
 };
 
 /* Allocates RAM, opens the engine and creates the VM and its vCPU. On failure everything made is
@@ -160,6 +171,18 @@ int tv_machine_add_cleanup(struct tv_machine *m, void (*fn)(void *ctx, struct tv
  * of memory or of clean-up slots, with the reason in tv_last_error(). */
 void *tv_machine_device_alloc(struct tv_machine *m, size_t size,
 			      void (*fn)(void *ctx, struct tv_machine *m));
+
+/* Makes chip the machine's interrupt controller, and tells the engine interrupts may come
+ * (set_irq -1). -ENOTSUP, with the reason in tv_last_error(), for an engine that cannot inject
+ * interrupts. */
+int tv_machine_set_irq_chip(struct tv_machine *m, const struct tv_irq_chip *chip);
+
+/* A device drives IRQ line high or low, through the interrupt controller. -ENODEV when the
+ * machine has none. */
+int tv_machine_irq_line(struct tv_machine *m, unsigned line, bool level);
+
+/* The controller asserts vector at the vCPU (-1: none): the engine's set_irq. 0 or -errno. */
+int tv_machine_assert_irq(struct tv_machine *m, int vector);
 
 /* Handles one IO or MMIO exit through the device table and counts it: the engine's on_io. */
 int tv_machine_io(void *machine, struct tv_exit *e);

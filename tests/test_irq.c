@@ -1,0 +1,76 @@
+/* Interrupt injection with --platform pc: pc-testdev's IRQ line 11 through the PICs to the vCPU,
+ * delivered through the guest's IVT at the boundary where the CPU would take it (guests/irq_pic.S
+ * checks where: past a "sti; hlt", right after the OUT that raised it with IF set, right after
+ * the OUT that unmasks it, and at the vector the slave was re-initialised with). On both engines,
+ * in the fast and precise (--trace) modes, and on the emulator also in the step mode (each mode
+ * takes the interrupt on a path of its own in the emulator). KVM's step mode is left out: on
+ * kvm-pvm, single-stepping into an injected interrupt runs the handler out of step and delivers
+ * a #DB to the guest (measured), which is the host's, not twinvm's, to fix. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run_binary.h"
+#include "tv_test.h"
+
+static const char *const engines[] = { "emu", "kvm" };
+
+enum run_kind { FAST, PRECISE, STEP, RUN_KINDS }; /* the last case, kvm's STEP, is not run */
+static const char *const kind_name[] = { "fast", "precise (--trace)", "step" };
+
+START_TEST(test_irq_11_is_taken_where_the_cpu_takes_it)
+{
+	const char *engine = engines[_i / RUN_KINDS];
+	enum run_kind kind = (enum run_kind)(_i % RUN_KINDS);
+	const char *guest = getenv("TWINVM_GUEST_IRQ_PIC");
+	char why[512], trace[64] = "";
+	const char *args[16] = { "run", "--backend", engine, "--mode", "real", "--platform", "pc",
+				 "--guest", guest };
+	size_t n = 9;
+	struct result r;
+
+	ck_assert_ptr_nonnull(guest);
+	if (!tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	if (kind == PRECISE) {
+		args[n++] = "--trace";
+		args[n++] = tv_temp_path(trace, sizeof(trace), ".jsonl");
+	} else if (kind == STEP) {
+		args[n++] = "--step";
+		args[n++] = "--step-out";
+		args[n++] = "/dev/null";
+	}
+	tv_run_binary("TWINVM_BIN", args, &r);
+	if (trace[0])
+		unlink(trace);
+	/* status 1: the guest's code 0; (n << 1) | 1 names the first check that failed */
+	ck_assert_msg(r.status == 1, "%s, %s: status %d (check %d failed): %s", engine,
+		      kind_name[kind], r.status, r.status >> 1, r.err);
+}
+END_TEST
+
+/* Without a platform there is no interrupt controller: the line port is the empty bus, and the
+ * guest halts at its "sti; hlt" for good (a HLT with nothing to wake it ends the run). */
+START_TEST(test_without_the_platform_no_interrupt_comes)
+{
+	const char *guest = getenv("TWINVM_GUEST_IRQ_PIC");
+	struct result r;
+
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", "emu", "--mode",
+				   "real", "--guest", guest, NULL }, &r);
+	ck_assert_msg(r.status == 0 && strstr(r.err, "port 0x200b has no device") &&
+		      strstr(r.err, "guest halted"), "status %d: %s", r.status, r.err);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("irq");
+	TCase *tc = tcase_create("irq");
+
+	tcase_add_loop_test(tc, test_irq_11_is_taken_where_the_cpu_takes_it, 0, 2 * RUN_KINDS - 1);
+	tcase_add_test(tc, test_without_the_platform_no_interrupt_comes);
+	suite_add_tcase(s, tc);
+	return tv_test_main(s);
+}
