@@ -6,10 +6,10 @@
  * emu_log.c (names, trace lines, error text), emu_desc.c, emu_env.c, emu_cpu_models.c (and the
  * build's table of its measurements), emu_cpu.c, emu_cpuid.c and emu_deliver.c (no instance of
  * their own), emu_exits.c (the I/O hooks and MMIO callbacks), emu_debug.c (the debug points'
- * hooks), emu_hooks.c (every hook on an instance), emu_regs.c (general registers),
- * emu_instance.c (the uc instance, opened and replaced), emu_sregs.c (special registers),
- * emu_exception.c (guest exceptions), emu_run.c (run and kick), emu_vm.c (engine, VM, vCPU),
- * emu.c (the ops table).
+ * hooks), emu_smc.c (stale blocks after self-modifying code), emu_hooks.c (every hook on an
+ * instance), emu_regs.c (general registers), emu_instance.c (the uc instance, opened and
+ * replaced), emu_sregs.c (special registers), emu_exception.c (guest exceptions), emu_run.c
+ * (run and kick), emu_vm.c (engine, VM, vCPU), emu.c (the ops table).
  *
  * Nothing here runs when the trace is off: EMU_LOG checks the FILE before it evaluates its
  * arguments, so a run without --trace-api formats nothing. */
@@ -38,6 +38,9 @@
  * and the first run zeroes the part it uses as huge pages: about 250 ms per VM here. Guests
  * twinvm runs are small. */
 #define EMU_TCG_BUFFER (32u << 20)
+
+/* The addresses of translated blocks emu_smc.c remembers (a power of two). */
+#define EMU_SMC_SEEN 1024u
 
 /* A model is an index into emu_cpu.c's table; this one asks for the measured default (and is
  * what instances keep where this Unicorn cannot pick a model: Unicorn's own default). */
@@ -112,6 +115,8 @@ struct tv_vcpu {
 	unsigned flags; /* enum tv_run_flags; STEP implies PRECISE */
 	bool io_fast;   /* neither precise nor logged: an I/O hook just calls the handler */
 	uc_hook hook_in, hook_out, hook_intr, hook_invalid, hook_code, hook_block; /* 0: none */
+	uc_hook hook_translate; /* emu_smc.c's; 0: none */
+	uint64_t smc_seen[EMU_SMC_SEEN]; /* emu_smc.c: addresses translated, + 1; 0: empty */
 
 	volatile sig_atomic_t kicked;
 	volatile sig_atomic_t kick_stopped; /* kick() called uc_emu_stop, for the log */
@@ -209,6 +214,14 @@ uint32_t emu_on_in(uc_engine *uc, uint32_t port, int size, void *opaque);
 void emu_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque);
 uint64_t emu_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *opaque);
 void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *opaque);
+
+/* emu_smc.c: the workaround for Unicorn's stale blocks after the guest rewrites its code. */
+
+/* UC_HOOK_EDGE_GENERATED: a block just translated at cur->pc. */
+void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque);
+
+/* The instance is new: nothing of it is translated yet. */
+void emu_smc_forget(struct tv_vcpu *v);
 
 /* emu_debug.c: the debug points' hooks, and what run() reports for them. */
 

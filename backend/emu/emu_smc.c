@@ -1,0 +1,94 @@
+/* A workaround for Unicorn's stale translations after the guest rewrites its own code.
+ *
+ * The bug (Unicorn 2.0.2 to at least 2.1.4, commit d0103576 "notdirty_write: fix store-related
+ * performance problems"; reported as unicorn-engine/unicorn#2367): QEMU keeps every store to a
+ * page that holds translated code on a slow path (TLB_NOTDIRTY) that drops the blocks the store
+ * overlaps, for as long as the page holds code. Unicorn's notdirty_write takes the page off that
+ * path after the first such store, and only the next translation of a block on the page, or a
+ * TLB refill, puts it back. So once one store has hit a page, later stores to it go unseen: a
+ * block on the page that the first store did not overlap survives being rewritten, and runs its
+ * old code (kvm-unit-tests' realmode test: each test's bytes are copied over the last test's, and
+ * a block the last test started inside the buffer runs instead). The smallest guest that shows
+ * it is tests/test_self_modifying.c's: a copy over two blocks, whose first store hits the first.
+ *
+ * Unicorn's API has no cheap way to see the stores: a UC_HOOK_MEM_WRITE anywhere would keep
+ * every page on the slow path (and every load and store off the inline fast path: 25 times
+ * slower on a load/store loop, measured). What the API does show cheaply is translation
+ * (UC_HOOK_EDGE_GENERATED, called only when a block is translated, not when it runs). A block
+ * translated again at an address already translated was dropped meanwhile, most often by a
+ * store to its page (else a flush, or the same address in another CPU mode). Then the other
+ * blocks on that page may be stale too: they are dropped as well (uc_ctl_remove_cache, around
+ * the new block) and translated afresh from what the page holds now.
+ *
+ * What it catches: a rewrite whose first store hits a block that runs again, as a copy over code
+ * that ran before does. What it does not: a page whose first store hit no block (data beside
+ * code) and whose rewritten block runs before any other block of the page is translated again.
+ *
+ * The record of translated addresses is a small direct-mapped table: a collision forgets an
+ * address (a retranslation then goes unnoticed, the bug's old behaviour); a match is exact. When
+ * a page's blocks are dropped, its addresses are forgotten, so two blocks of one page do not
+ * drop each other in turn. */
+#include "emu.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#define EMU_PAGE 4096u
+
+static unsigned emu_smc_slot(uint64_t pc)
+{
+	return (unsigned)((pc ^ (pc >> 12) ^ (pc >> 24)) & (EMU_SMC_SEEN - 1));
+}
+
+/* Drops the blocks on [begin, end) of one page (an empty range: nothing). */
+static void emu_smc_drop(struct tv_vcpu *v, uint64_t begin, uint64_t end)
+{
+	uc_err err;
+
+	if (begin >= end)
+		return;
+	err = uc_ctl_remove_cache(v->vm->uc, begin, end);
+	EMU_LOG(v->log, "  hook EDGE_GENERATED: uc_ctl_remove_cache(0x%" PRIx64 ", 0x%" PRIx64 ") = %s",
+		begin, end, emu_err_name(err));
+}
+
+/* Forgets every recorded address on the page of page_base but keep. */
+static void emu_smc_forget_page(struct tv_vcpu *v, uint64_t page_base, uint64_t keep)
+{
+	for (unsigned i = 0; i < EMU_SMC_SEEN; i++) {
+		uint64_t pc = v->smc_seen[i] - 1;
+
+		if (v->smc_seen[i] && (pc & ~(uint64_t)(EMU_PAGE - 1)) == page_base && pc != keep)
+			v->smc_seen[i] = 0;
+	}
+}
+
+void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+	uint64_t pc = cur->pc, end = cur->pc + cur->size, page = pc & ~(uint64_t)(EMU_PAGE - 1);
+	unsigned slot = emu_smc_slot(pc);
+
+	(void)uc;
+	(void)prev;
+	if (v->smc_seen[slot] != pc + 1) {
+		v->smc_seen[slot] = pc + 1; /* +1: 0 is an empty slot */
+		return;
+	}
+	EMU_LOG(v->log, "  hook EDGE_GENERATED 0x%" PRIx64 ": translated again, its page's other "
+			"blocks may be stale", pc);
+	/* The page around the new block, and the rest of the next page if the block runs into it. */
+	emu_smc_drop(v, page, pc);
+	if (end <= page + EMU_PAGE) {
+		emu_smc_drop(v, end, page + EMU_PAGE);
+	} else {
+		emu_smc_drop(v, end, (end & ~(uint64_t)(EMU_PAGE - 1)) + EMU_PAGE);
+		emu_smc_forget_page(v, end & ~(uint64_t)(EMU_PAGE - 1), pc);
+	}
+	emu_smc_forget_page(v, page, pc);
+}
+
+void emu_smc_forget(struct tv_vcpu *v)
+{
+	memset(v->smc_seen, 0, sizeof(v->smc_seen));
+}

@@ -1,0 +1,97 @@
+/* Self-modifying code: a guest rewrites a block of its own code and runs it again. On the emulator
+ * this needs backend/emu/emu_smc.c's workaround for Unicorn's stale blocks (unicorn#2367): the
+ * rewrite's first store hits the block before the rewritten one, and Unicorn 2.1.1 checks no
+ * later store to that page. Each guest runs on both engines and must end with AX = 2. */
+#include "run_guest.h"
+#include "tv_test.h"
+
+/* protected mode (real mode below: the same code, 16-bit):
+ * 0x00  xor edx, edx
+ *       jmp buf                 ; the first time: AX = 1
+ * back: test edx, edx
+ *       jnz done
+ *       inc edx
+ *       mov esi, new
+ *       mov edi, buf
+ *       mov ecx, 16
+ * 1:    mov al, [esi]           ; new over buf, byte by byte from buf's first
+ *       mov [edi], al
+ *       inc esi
+ *       inc edi
+ *       dec ecx
+ *       jnz 1b
+ *       jmp buf                 ; the second time: AX = 2, if the block at buf + 8 is new
+ * done: hlt
+ * buf (0x30): jmp buf + 8; nop x 6; buf + 8: mov eax, 1; jmp back; nop
+ * new (0x40): the same with mov eax, 2 */
+static const uint8_t rewrite32[] = {
+	0x31, 0xd2, 0xeb, 0x2c, 0x85, 0xd2, 0x75, 0x1b, 0x42, 0xbe, 0x40, 0x00, 0x00, 0x00,
+	0xbf, 0x30, 0x00, 0x00, 0x00, 0xb9, 0x10, 0x00, 0x00, 0x00, 0x8a, 0x06, 0x88, 0x07,
+	0x46, 0x47, 0x49, 0x75, 0xf7, 0xeb, 0x0d, 0xf4,
+	0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, /* to 0x30 */
+	0xeb, 0x06, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xeb, 0xc5, 0x90,
+	0xeb, 0x06, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xb8, 0x02, 0x00, 0x00, 0x00, 0xeb, 0xc5, 0x90,
+};
+
+/* real mode: the same with 16-bit registers; buf at 0x20, new at 0x30, buf + 6 the block. */
+static const uint8_t rewrite16[] = {
+	0x31, 0xd2, 0xeb, 0x1c, 0x85, 0xd2, 0x75, 0x15, 0x42, 0xbe, 0x30, 0x00, 0xbf, 0x20, 0x00,
+	0xb9, 0x10, 0x00, 0x8a, 0x04, 0x88, 0x05, 0x46, 0x47, 0x49, 0x75, 0xf7, 0xeb, 0x03, 0xf4,
+	0x90, 0x90, /* to 0x20 */
+	0xeb, 0x04, 0x90, 0x90, 0x90, 0x90, 0xb8, 0x01, 0x00, 0xeb, 0xd9, 0x90, 0x90, 0x90, 0x90, 0x90,
+	0xeb, 0x04, 0x90, 0x90, 0x90, 0x90, 0xb8, 0x02, 0x00, 0xeb, 0xd9, 0x90, 0x90, 0x90, 0x90, 0x90,
+};
+
+static void rewritten_block_runs(const char *engine, enum tv_mode mode, const uint8_t *image,
+				 size_t len)
+{
+	const struct tv_backend_ops *be;
+	struct tv_test_run t;
+	char why[256];
+
+	be = tv_test_engine(engine, mode, why, sizeof(why));
+	if (!be)
+		TV_SKIP("%s/%s: %s", engine, tv_mode_name(mode), why);
+	tv_test_run(&t, be, mode, image, len, NULL, 30);
+	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "ended in %s: %s",
+		      tv_exit_reason_name(t.last.reason), t.last.detail);
+	ck_assert_uint_eq(t.regs.rdx & 0xffff, 1); /* the rewrite ran once */
+	ck_assert_msg((t.regs.rax & 0xffff) == 2, "AX = %#llx: the block's old code ran",
+		      (unsigned long long)(t.regs.rax & 0xffff));
+	tv_test_run_end(&t);
+}
+
+START_TEST(test_rewritten_block_runs_protected_emu)
+{
+	rewritten_block_runs("emu", TV_MODE_PROTECTED, rewrite32, sizeof(rewrite32));
+}
+END_TEST
+START_TEST(test_rewritten_block_runs_protected_kvm)
+{
+	rewritten_block_runs("kvm", TV_MODE_PROTECTED, rewrite32, sizeof(rewrite32));
+}
+END_TEST
+START_TEST(test_rewritten_block_runs_real_emu)
+{
+	rewritten_block_runs("emu", TV_MODE_REAL, rewrite16, sizeof(rewrite16));
+}
+END_TEST
+START_TEST(test_rewritten_block_runs_real_kvm)
+{
+	rewritten_block_runs("kvm", TV_MODE_REAL, rewrite16, sizeof(rewrite16));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("self_modifying");
+	TCase *tc = tcase_create("rewrite");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_rewritten_block_runs_protected_emu);
+	tcase_add_test(tc, test_rewritten_block_runs_protected_kvm);
+	tcase_add_test(tc, test_rewritten_block_runs_real_emu);
+	tcase_add_test(tc, test_rewritten_block_runs_real_kvm);
+	suite_add_tcase(s, tc);
+	return tv_test_main(s);
+}
