@@ -2,6 +2,10 @@
  * this needs backend/emu/emu_smc.c's workaround for Unicorn's stale blocks (unicorn#2367): the
  * rewrite's first store hits the block before the rewritten one, and Unicorn 2.1.1 checks no
  * later store to that page. Each guest runs on both engines and must end with AX = 2. */
+#include <string.h>
+#include <unistd.h>
+
+#include "run_binary.h"
 #include "run_guest.h"
 #include "tv_test.h"
 
@@ -82,6 +86,39 @@ START_TEST(test_rewritten_block_runs_real_kvm)
 }
 END_TEST
 
+/* The gap the first check leaves, which emu_smc.c's second check (a machine with a platform)
+ * closes. Real mode: block X (0x40: mov ax, 1; jmp back) runs; then a store to data beside it,
+ * which hits no block (Unicorn stops watching the page), and a store of 2 over X's immediate;
+ * X runs again, before any block of the page is translated again, and AL leaves through
+ * isa-debug-exit: status 5 (AL 2), or 3 when X's old code ran. */
+static const uint8_t rewrite_beside[] = {
+	0x31, 0xd2, 0xeb, 0x3c, 0x85, 0xd2, 0x75, 0x0d, 0x42, 0xc6, 0x06, 0x45, /* ... jnz done */
+	0x00, 0x00, 0xc6, 0x06, 0x41, 0x00, 0x02, 0xeb, 0x2b, 0xe6, 0xf4, 0xf4, /* data; X + 1 */
+	[0x40] = 0xb8, 0x01, 0x00, 0xeb, 0xbf, 0x00,				/* X; data */
+};
+
+START_TEST(test_rewrite_beside_data_runs_new_code)
+{
+	const char *engine = _i ? "kvm" : "emu";
+	char why[256], path[64];
+	struct result r;
+	FILE *f;
+
+	if (!tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	f = fopen(tv_temp_path(path, sizeof(path), ".bin"), "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(rewrite_beside, 1, sizeof(rewrite_beside), f),
+			  sizeof(rewrite_beside));
+	fclose(f);
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
+				   "real", "--platform", "pc", "--guest", path, NULL }, &r);
+	unlink(path);
+	ck_assert_msg(r.status == 5, "%s: status %d (3: X's old code ran): %s", engine, r.status,
+		      r.err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("self_modifying");
@@ -92,6 +129,7 @@ int main(void)
 	tcase_add_test(tc, test_rewritten_block_runs_protected_kvm);
 	tcase_add_test(tc, test_rewritten_block_runs_real_emu);
 	tcase_add_test(tc, test_rewritten_block_runs_real_kvm);
+	tcase_add_loop_test(tc, test_rewrite_beside_data_runs_new_code, 0, 2);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

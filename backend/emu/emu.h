@@ -87,6 +87,7 @@ enum emu_stop {
 	EMU_STOP_DEBUG,	    /* a debug point (v->dbg.hit) */
 	EMU_STOP_IRQ,	    /* the asserted interrupt, deliverable before this instruction; or the
 			     * code hook it needs, to be installed */
+	EMU_STOP_STALE,	    /* a block about to run stale code (emu_smc.c): run again from it */
 };
 
 /* set_debug_points' points and their hooks (emu_debug.c). */
@@ -117,6 +118,10 @@ struct tv_vcpu {
 	uc_hook hook_in, hook_out, hook_intr, hook_invalid, hook_code, hook_block; /* 0: none */
 	uc_hook hook_translate; /* emu_smc.c's; 0: none */
 	uint64_t smc_seen[EMU_SMC_SEEN]; /* emu_smc.c: addresses translated, + 1; 0: empty */
+	/* emu_smc.c's second check, with a platform (irq_aware): each block's bytes as they were
+	 * when it last ran, by address. */
+	uc_hook hook_smc_block;
+	struct { uint64_t pc, hash; } smc_block[EMU_SMC_SEEN];
 
 	volatile sig_atomic_t kicked;
 	volatile sig_atomic_t kick_stopped; /* kick() called uc_emu_stop, for the log */
@@ -222,6 +227,10 @@ void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque);
 
 /* The instance is new: nothing of it is translated yet. */
 void emu_smc_forget(struct tv_vcpu *v);
+
+/* The block hook of the second check: a block whose bytes changed since it last ran is dropped
+ * and the engine stopped before it (EMU_STOP_STALE), to be translated afresh. */
+void emu_smc_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
 /* emu_debug.c: the debug points' hooks, and what run() reports for them. */
 

@@ -134,6 +134,11 @@ static int emu_hooks_apply(struct tv_vcpu *v, unsigned flags, bool fresh)
 		emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
 		changed = true;
 	}
+	if (!rc && v->irq_aware && !v->hook_smc_block) { /* see emu_smc.c */
+		rc = emu_hook_add(v, &v->hook_smc_block, UC_HOOK_BLOCK, (void *)emu_smc_on_block,
+				  "UC_HOOK_BLOCK (rewritten code)", 0);
+		changed = true;
+	}
 	if (!rc && emu_block_hooked(flags) && !v->hook_block) {
 		rc = emu_hook_add(v, &v->hook_block, UC_HOOK_BLOCK, (void *)emu_on_block,
 				  "UC_HOOK_BLOCK", 0);
@@ -188,13 +193,14 @@ int emu_hooks_install(struct tv_vcpu *v, bool fresh)
  * closed next, and a flush before uc_close would zero the whole translation buffer for nothing. */
 void emu_hooks_remove(struct tv_vcpu *v)
 {
-	if (v->hook_code || v->hook_block)
+	if (v->hook_code || v->hook_block || v->hook_smc_block)
 		v->vm->tb_stale = true;
 	emu_hook_del(v, &v->hook_in, "UC_HOOK_INSN UC_X86_INS_IN");
 	emu_hook_del(v, &v->hook_out, "UC_HOOK_INSN UC_X86_INS_OUT");
 	emu_hook_del(v, &v->hook_intr, "UC_HOOK_INTR");
 	emu_hook_del(v, &v->hook_invalid, "UC_HOOK_INSN_INVALID");
 	emu_hook_del(v, &v->hook_translate, "UC_HOOK_EDGE_GENERATED");
+	emu_hook_del(v, &v->hook_smc_block, "UC_HOOK_BLOCK (rewritten code)");
 	emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
 	emu_hook_del(v, &v->hook_block, "UC_HOOK_BLOCK");
 	if (emu_debug_hooks_del(v))

@@ -27,8 +27,17 @@
  * The record of translated addresses is a small direct-mapped table: a collision forgets an
  * address (a retranslation then goes unnoticed, the bug's old behaviour); a match is exact. When
  * a page's blocks are dropped, its addresses are forgotten, so two blocks of one page do not
- * drop each other in turn. */
+ * drop each other in turn.
+ *
+ * The second check closes that gap where guests are known to rewrite code in place, on a machine
+ * with a platform (kvm-unit-tests' realmode test copies each test over the last one's; the gap
+ * left its LOOPNE test running the LOOPE before it, and a timing loop spinning 2^32 times): a
+ * block hook hashes each block's bytes as it runs and compares them with what they were the last
+ * time a block at that address ran. Different bytes: the page's blocks are dropped and the
+ * engine stops before the block, to run it again translated from what RAM holds now. It reads
+ * RAM directly, so it checks guests without paging only (where the address is physical). */
 #include "emu.h"
+#include "x86.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -91,4 +100,39 @@ void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque)
 void emu_smc_forget(struct tv_vcpu *v)
 {
 	memset(v->smc_seen, 0, sizeof(v->smc_seen));
+}
+
+/* FNV-1a: cheap, and any changed byte changes it (up to a collision, which is the bug's old
+ * behaviour again). */
+static uint64_t emu_smc_hash(const uint8_t *p, uint32_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (uint32_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+void emu_smc_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+	struct tv_vcpu *v = opaque;
+	unsigned slot = emu_smc_slot(addr);
+	uint64_t cr0 = 0, page = addr & ~(uint64_t)(EMU_PAGE - 1), hash;
+
+	if (addr >= v->vm->ram_size || size > v->vm->ram_size - addr ||
+	    uc_reg_read(uc, UC_X86_REG_CR0, &cr0) != UC_ERR_OK || (cr0 & TV_CR0_PG))
+		return;
+	hash = emu_smc_hash((const uint8_t *)v->vm->ram + addr, size);
+	if (v->smc_block[slot].pc != addr + 1) {
+		v->smc_block[slot].pc = addr + 1; /* + 1: 0 is an empty slot */
+		v->smc_block[slot].hash = hash;
+		return;
+	}
+	if (v->smc_block[slot].hash == hash)
+		return;
+	v->smc_block[slot].hash = hash;
+	EMU_LOG(v->log, "  hook BLOCK 0x%" PRIx64 ": its bytes changed since it last ran", addr);
+	emu_smc_drop(v, page, page + EMU_PAGE);
+	emu_smc_forget_page(v, page, UINT64_MAX);
+	emu_stop_engine(v, EMU_STOP_STALE, "stale block");
 }
