@@ -335,8 +335,8 @@ START_TEST(test_vcpu_starts_with_magic_in_eax_and_info_in_ebx)
 		tv_test_prepare(&t, be, TV_MODE_PROTECTED, k.b, k.len, NULL);
 		ck_assert_int_eq(be->get_regs(t.m.vcpu, &regs), 0);
 		ck_assert_uint_eq(regs.rip, CRAFT_ENTRY);
-		ck_assert_uint_eq(regs.rax, multiboot ? TV_MULTIBOOT_BOOT_MAGIC : 0);
-		ck_assert_uint_eq(regs.rbx, multiboot ? TV_LAYOUT_END : 0);
+		ck_assert_uint_eq(regs.rax, (multiboot ? TV_MULTIBOOT_BOOT_MAGIC : 0));
+		ck_assert_uint_eq(regs.rbx, (multiboot ? TV_LAYOUT_END : 0));
 		tv_test_finish(&t, 20);
 		ck_assert_int_eq(t.last.reason, TV_EXIT_HLT);
 		ck_assert_uint_eq(t.regs.rax, CRAFT_RAX);
