@@ -434,7 +434,8 @@ END_TEST
 
 /* Exit 2 with one line each: --multiboot-env for a guest that is no multiboot kernel (built-in,
  * or a plain ELF file), an env file that cannot be read, a mode other than protected, RAM the
- * kernel does not fit, RAM the information does not fit above it. */
+ * kernel does not fit, RAM the information does not fit above it; diff's --multiboot-env and
+ * --platform likewise. */
 START_TEST(test_refusals_exit_2_with_one_line)
 {
 	uint64_t entry, end, mem;
@@ -483,6 +484,14 @@ START_TEST(test_refusals_exit_2_with_one_line)
 		ck_assert_msg(r.status == 2 && strstr(r.err, cases[i].says) &&
 			      tv_count_lines(r.err) == 1, "case %zu: status %d: %s", i, r.status, r.err);
 	}
+	/* diff takes the same two flags, and refuses them the same way */
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "diff", "--guest", "hello",
+				   "--multiboot-env", env, NULL }, &r);
+	ck_assert_msg(r.status == 2 && strstr(r.err, "twinvm diff: --multiboot-env: hello is not a "
+		      "multiboot kernel") && tv_count_lines(r.err) == 1, "%d: %s", r.status, r.err);
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "diff", "--platform", "isa", NULL }, &r);
+	ck_assert_msg(r.status == 2 && strstr(r.err, "--platform 'isa': give none or pc") &&
+		      tv_count_lines(r.err) == 1, "%d: %s", r.status, r.err);
 	unlink(elf);
 	unlink(env);
 }
