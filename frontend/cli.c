@@ -365,8 +365,7 @@ bool tv_guest_defaults(const char *cmd, struct tv_guest *g, bool mode_given, enu
 {
 	struct tv_multiboot_header h;
 
-	g->multiboot = !g->builtin && tv_multiboot_find(g->bytes, g->len, &h);
-	if (!g->multiboot) {
+	if (g->builtin || !tv_multiboot_find(g->bytes, g->len, &h)) {
 		*mem = *mem ? *mem : TV_RAM_DEFAULT;
 		if (env_path)
 			tv_usage_error(cmd, "--multiboot-env: %s is not a multiboot kernel (no "

@@ -80,8 +80,7 @@ struct tv_guest {
 	uint8_t *image; /* owned when loaded from a file */
 	size_t len;
 	const uint8_t *bytes;
-	bool multiboot; /* a file with a multiboot header (multiboot.h): set by tv_guest_defaults */
-	uint8_t *env;   /* --multiboot-env's bytes (owned), env_len of them; NULL: the default */
+	uint8_t *env; /* --multiboot-env's bytes (owned), env_len of them; NULL: the default */
 	size_t env_len;
 };
 

@@ -1,6 +1,6 @@
 /* A golden trace's header line (trace_header.h) as diff reads it: what was run, so `twinvm diff
- * --against FILE` takes the guest, mode, platform and limits from the file, and the fields the golden is
- * known to differ in, with why. */
+ * --against FILE` takes the guest, mode, platform and limits from the file, and the fields the
+ * golden is known to differ in, with why. */
 #ifndef TWINVM_GOLDEN_HEADER_H
 #define TWINVM_GOLDEN_HEADER_H
 
