@@ -16,6 +16,7 @@
 #include "builtin.h"
 #include "commands.h"
 #include "layout.h"
+#include "multiboot.h"
 
 int tv_parse_size(const char *s, uint64_t *out)
 {
@@ -322,6 +323,60 @@ void tv_guest_close(struct tv_guest *g)
 {
 	free(g->image);
 	g->image = NULL;
+	free(g->env);
+	g->env = NULL;
+}
+
+/* --multiboot-env's file into g->env. false after one line on stderr. */
+static bool read_env(const char *cmd, struct tv_guest *g, const char *path)
+{
+	char tool[64], why[256];
+	uint64_t size;
+	FILE *f;
+
+	tv_tool_name(cmd, tool, sizeof(tool));
+	if (tv_input_open(path, &f, &size, why, sizeof(why)) != 0) {
+		fprintf(stderr, "%s: --multiboot-env %s: %s\n", tool, path, why);
+		return false;
+	}
+	if (size > TV_MULTIBOOT_ENV_MAX) {
+		fprintf(stderr, "%s: --multiboot-env %s: %" PRIu64 " bytes, more than an environment's "
+			"%u\n", tool, path, size, TV_MULTIBOOT_ENV_MAX);
+		fclose(f);
+		return false;
+	}
+	errno = 0;
+	g->env = malloc(size ? (size_t)size : 1);
+	if (!g->env || fread(g->env, 1, (size_t)size, f) != (size_t)size) {
+		fprintf(stderr, "%s: --multiboot-env %s: %s\n", tool, path,
+			g->env ? strerror(errno ? errno : EIO) : "out of memory");
+		free(g->env);
+		g->env = NULL;
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	g->env_len = (size_t)size;
+	return true;
+}
+
+bool tv_guest_defaults(const char *cmd, struct tv_guest *g, bool mode_given, enum tv_mode *mode,
+		       uint64_t *mem, const char **platform, const char *env_path)
+{
+	struct tv_multiboot_header h;
+
+	if (g->builtin || !tv_multiboot_find(g->bytes, g->len, &h)) {
+		*mem = *mem ? *mem : TV_RAM_DEFAULT;
+		if (env_path)
+			tv_usage_error(cmd, "--multiboot-env: %s is not a multiboot kernel (no "
+				       "multiboot header in its first 8 KiB)", g->name);
+		return !env_path;
+	}
+	if (!mode_given)
+		*mode = TV_MODE_PROTECTED;
+	*mem = *mem ? *mem : TV_MULTIBOOT_MEM_DEFAULT;
+	*platform = *platform ? *platform : "pc";
+	return !env_path || read_env(cmd, g, env_path);
 }
 
 void tv_run_options_default(struct tv_run_options *o)
@@ -330,7 +385,7 @@ void tv_run_options_default(struct tv_run_options *o)
 	o->backend = "auto";
 	o->mode = TV_RUN_MODE_AUTO; /* resolved by tv_run_guest */
 	o->guest = "hello";
-	o->mem = TV_RAM_DEFAULT;
+	o->mem = 0; /* not given: the guest's default (tv_guest_defaults) */
 	o->timeout_s = 60;
 }
 

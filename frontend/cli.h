@@ -80,12 +80,30 @@ struct tv_guest {
 	uint8_t *image; /* owned when loaded from a file */
 	size_t len;
 	const uint8_t *bytes;
+	uint8_t *env; /* --multiboot-env's bytes (owned), env_len of them; NULL: the default */
+	size_t env_len;
 };
 
 /* Resolves spec (a built-in name, or a path) for mode and reads the image. On failure prints one
  * line to stderr and returns false. */
 bool tv_guest_open(struct tv_guest *g, const char *spec, enum tv_mode mode);
 void tv_guest_close(struct tv_guest *g);
+
+/* RAM for a multiboot guest without --mem: kvm-unit-tests' tests want room (emulator.flat has
+ * 12 MiB of bss), and QEMU gives them 128 MiB. */
+#define TV_MULTIBOOT_MEM_DEFAULT (128ull << 20)
+
+/* --multiboot-env's largest file: an environment of KEY=value lines (kvm-unit-tests reads 16 KiB
+ * of it). */
+#define TV_MULTIBOOT_ENV_MAX (1u << 20)
+
+/* Once g is open (tv_guest_open), the defaults its kind gives the flags the user left out: a
+ * multiboot kernel runs in protected mode (when !mode_given), with TV_MULTIBOOT_MEM_DEFAULT of
+ * RAM (*mem 0) and --platform pc (*platform NULL), and env_path (--multiboot-env, or NULL) is read
+ * into g->env; any other guest gets TV_RAM_DEFAULT (*mem 0) and must have no env_path. false
+ * after one line on stderr ("twinvm CMD: ..."). */
+bool tv_guest_defaults(const char *cmd, struct tv_guest *g, bool mode_given, enum tv_mode *mode,
+		       uint64_t *mem, const char **platform, const char *env_path);
 
 /* tv_run_options.mode when the user named none: the guest's own (tv_builtin_mode), real mode for
  * a built-in guest built for it alone, else long. */
@@ -96,13 +114,15 @@ struct tv_run_options {
 	const char *backend; /* "auto", "kvm", "emu" */
 	enum tv_mode mode;   /* or TV_RUN_MODE_AUTO, the default */
 	const char *guest;
-	uint64_t mem;
+	uint64_t mem;         /* --mem; 0: not given, the guest's default (tv_guest_defaults) */
 	const char *trace_path;
 	bool step;            /* --step: each instruction as it runs (step_trace.h) */
 	const char *step_out; /* --step-out: the step lines' file, - for stdout; NULL: stderr */
 	const char *gdb;      /* --gdb [HOST:]PORT: the stub listens there (gdb.h); NULL: none */
 	bool gdb_no_wait;     /* --gdb-no-wait: run at once, gdb may attach later */
-	const char *platform; /* --platform none|pc: the devices beyond the hypercalls */
+	const char *platform; /* --platform none|pc: the devices beyond the hypercalls; NULL:
+			       * not given, the guest's default (tv_guest_defaults) */
+	const char *multiboot_env; /* --multiboot-env FILE, or NULL */
 	bool trace_api;
 	const char *api_chart; /* --api-chart FILE.svg: the run's engine calls as a flowchart */
 	bool strict; /* --strict: a hypercall used wrongly ends the run (exit 1) */

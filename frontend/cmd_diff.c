@@ -27,19 +27,24 @@ static const char diff_usage[] =
 	"to name the first instruction after which the two states differ.\n"
 	"\n"
 	"  -m, --mode MODE          real, protected, paged32 or long (default: the guest's own,\n"
-	"                           real for guest1 and the matrix's guests, else long)\n"
-	"  -g, --guest NAME|FILE    a built-in guest (default hello), an ELF file or a raw image\n"
+	"                           real for guest1 and the matrix's guests, protected for a\n"
+	"                           multiboot kernel, else long)\n"
+	"  -g, --guest NAME|FILE    a built-in guest (default hello), an ELF file (a multiboot\n"
+	"                           kernel booted as `twinvm run` boots it) or a raw image\n"
+	"      --platform none|pc   the devices beyond the hypercalls, as `twinvm run` has them\n"
+	"                           (default none, pc for a multiboot kernel)\n"
+	"      --multiboot-env FILE a multiboot kernel's environment module, as for `twinvm run`\n"
 	"      --step               compare after every instruction, not only at exits\n"
 	"      --max-exits N        stop, agreeing, after N exits (instructions with --step)\n"
 	"      --against FILE       compare with a trace recorded earlier (twinvm run --trace)\n"
 	"                           instead of running the other engine (a regular file); its\n"
-	"                           first line gives the guest, mode, memory and exit limit\n"
-	"                           (a flag that disagrees is an error), and the fields the\n"
-	"                           golden is known to differ in, which are not compared\n"
+	"                           first line gives the guest, mode, memory, platform and exit\n"
+	"                           limit (a flag that disagrees is an error), and the fields\n"
+	"                           the golden is known to differ in, which are not compared\n"
 	"  -b, --backend kvm|emu    with --against: the engine to run (default emu)\n"
 	"      --ignore FIELD       do not compare FIELD (rax, rflags.af, cs.base, io.data, ram...);\n"
 	"                           repeatable; nothing is ignored by default\n"
-	"      --mem SIZE           guest RAM (default 2M)\n"
+	"      --mem SIZE           guest RAM (default 2M, 128M for a multiboot kernel)\n"
 	"      --cpu MODEL          the emulator's CPU model (twinvm info lists them; default\n"
 	"                           auto); KVM's guests always see the host's CPU\n"
 	"      --timeout SECONDS    for each engine to reach its next exit (default 20; at most\n"
@@ -102,9 +107,10 @@ static int against_conflict(const char *file, const char *flag, const char *give
 	return TV_EXIT_STATUS_USAGE;
 }
 
-/* The golden's header gives what the flags left out (guest, mode, memory, the exit limit) and
- * must agree with what they gave; its expected divergences are not compared. */
-static int apply_header(struct tv_diff_opts *o, const char **guest, struct ignore_list *ignore)
+/* The golden's header gives what the flags left out (guest, mode, memory, platform, the exit
+ * limit) and must agree with what they gave; its expected divergences are not compared. */
+static int apply_header(struct tv_diff_opts *o, const char **guest, const char **platform,
+			struct ignore_list *ignore)
 {
 	const struct tv_golden_header *h = o->golden_header;
 	char a[32], b[32];
@@ -125,12 +131,16 @@ static int apply_header(struct tv_diff_opts *o, const char **guest, struct ignor
 	snprintf(b, sizeof(b), "0x%" PRIx64 " bytes of RAM", h->mem);
 	if (o->ram_size && o->ram_size != h->mem)
 		return against_conflict(o->golden_name, "--mem", a, b);
+	snprintf(b, sizeof(b), "the %s platform", h->platform);
+	if (*platform && strcmp(*platform, h->platform) != 0)
+		return against_conflict(o->golden_name, "--platform", *platform, b);
 	snprintf(a, sizeof(a), "%" PRIu64, o->max_records);
 	snprintf(b, sizeof(b), "%" PRIu64 " exits", h->max_exits);
 	if (h->max_exits && o->max_records > h->max_exits)
 		return against_conflict(o->golden_name, "--max-exits", a, b);
 	*guest = *guest ? *guest : h->guest;
 	o->mode = o->mode == TV_MODE_COUNT ? h->mode : o->mode;
+	*platform = *platform ? *platform : h->platform;
 	o->ram_size = o->ram_size ? o->ram_size : h->mem;
 	o->max_records = o->max_records ? o->max_records : h->max_exits;
 	for (int i = 0; i < h->nexpect && ignore->n < MAX_IGNORE; i++)
@@ -157,7 +167,7 @@ static int both_engines(struct tv_diff_opts *o)
 
 int tv_cmd_diff(int argc, char **argv)
 {
-	const char *guest = NULL, *against = NULL, *backend = "emu";
+	const char *guest = NULL, *against = NULL, *backend = "emu", *platform = NULL, *env = NULL;
 	/* mode, mem and max-exits unset (COUNT, 0, 0): from the golden's header, else defaults */
 	struct tv_diff_opts o = { .mode = TV_MODE_COUNT, .timeout_s = 20, .out = stdout };
 	struct ignore_list ignore = { .n = 0 };
@@ -174,28 +184,41 @@ int tv_cmd_diff(int argc, char **argv)
 		TV_OPT("timeout", 0, SECONDS, &o.timeout_s, .min = TV_OPT_ABOVE_ZERO,
 		       .hint = "give seconds above 0, at most a year (31536000), e.g. 10"),
 		TV_OPT("cpu", 0, CPU, &o.cpu_model),
+		TV_OPT("platform", 0, TEXT, &platform),
+		TV_OPT("multiboot-env", 0, TEXT, &env),
 		TV_OPT("help", 'h', HELP, (void *)diff_usage),
 	};
 	char why[512];
 	struct tv_guest g = { 0 };
+	bool mode_given;
 	int status = tv_options_parse("diff", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
 
 	if (status != TV_OPTS_GO)
 		return status;
+	if (platform && strcmp(platform, "none") != 0 && strcmp(platform, "pc") != 0)
+		return tv_usage_error("diff", "--platform '%s': give none or pc", platform);
 	status = against ? open_golden(&o, against, backend, &header) : both_engines(&o);
 	if (status == TV_OPTS_GO && against)
-		status = apply_header(&o, &guest, &ignore);
+		status = apply_header(&o, &guest, &platform, &ignore);
 	if (status != TV_OPTS_GO)
 		goto out;
-	if (o.mode == TV_MODE_COUNT) /* the guest's own: real for guest1, long for most */
+	mode_given = o.mode != TV_MODE_COUNT;
+	if (!mode_given) /* the guest's own: real for guest1, long for most */
 		o.mode = tv_builtin_mode(tv_builtin_find(guest ? guest : "hello"));
-	o.ram_size = o.ram_size ? o.ram_size : TV_RAM_DEFAULT;
 	o.ignore = ignore.names;
 	o.nignore = ignore.n;
 	if (!tv_guest_open(&g, guest ? guest : "hello", o.mode)) {
 		status = TV_EXIT_STATUS_USAGE;
 		goto out;
 	}
+	/* mem 0 and platform NULL when not given: run's defaults for the guest */
+	if (!tv_guest_defaults("diff", &g, mode_given, &o.mode, &o.ram_size, &platform, env)) {
+		status = TV_EXIT_STATUS_USAGE;
+		goto close_guest;
+	}
+	o.platform = platform && strcmp(platform, "pc") == 0 ? TV_PLATFORM_PC : TV_PLATFORM_NONE;
+	o.multiboot_env = g.env;
+	o.multiboot_env_len = g.env_len;
 	o.guest_name = g.name;
 	o.image = g.bytes;
 	o.len = g.len;
@@ -207,6 +230,7 @@ int tv_cmd_diff(int argc, char **argv)
 	} else {
 		status = (int)tv_diff(&o);
 	}
+close_guest:
 	tv_guest_close(&g);
 out:
 	if (o.golden)

@@ -14,13 +14,20 @@ static const char run_usage[] =
 const char tv_run_flags_help[] =
 	"  -b, --backend auto|kvm|emu  engine (auto: KVM where its probe runs the mode, else emu)\n"
 	"  -m, --mode MODE             real, protected, paged32 or long (default long; real for\n"
-	"                              the built-in guests that run in real mode only: guest1...)\n"
+	"                              the built-in guests that run in real mode only: guest1...;\n"
+	"                              protected for a multiboot kernel, the only mode it takes)\n"
 	"  -g, --guest NAME|FILE       a built-in guest (default hello), or a file: an ELF\n"
 	"                              executable (ELF32 or ELF64, in any mode) loaded by its\n"
 	"                              segments at their physical addresses and started at its\n"
 	"                              entry, or else a raw image loaded and started at 0 (a\n"
-	"                              regular file: no FIFO, directory or device)\n"
-	"      --mem SIZE              guest RAM, e.g. 2M, 64M (default 2M, 128K to 3G)\n"
+	"                              regular file: no FIFO, directory or device); an ELF file\n"
+	"                              with a multiboot v1 header in its first 8 KiB (such as\n"
+	"                              kvm-unit-tests' x86 *.flat) is booted as a multiboot\n"
+	"                              kernel: EAX 0x2BADB002, EBX its boot information\n"
+	"      --multiboot-env FILE    a multiboot kernel's module: FILE's bytes, an environment\n"
+	"                              of KEY=value lines (default \"NR_CPUS=1\"; at most 1 MiB)\n"
+	"      --mem SIZE              guest RAM, e.g. 2M, 64M (default 2M, 128M for a multiboot\n"
+	"                              kernel; 128K to 3G)\n"
 	"      --cpu MODEL             the emulator's CPU model (twinvm info lists them; default\n"
 	"                              auto: the model closest to the host's CPU that offers\n"
 	"                              nothing the host lacks); an error on KVM\n"
@@ -42,7 +49,8 @@ const char tv_run_flags_help[] =
 	"      --gdb-no-wait           with --gdb: run at once; gdb may attach later\n"
 	"      --platform none|pc      pc adds a PC's devices to the hypercalls: a 16550 UART at\n"
 	"                              0x3f8 (transmit only, to stdout) and isa-debug-exit at\n"
-	"                              0xf4 (twinvm exits with (value << 1) | 1); default none\n"
+	"                              0xf4 (twinvm exits with (value << 1) | 1); default none,\n"
+	"                              pc for a multiboot kernel\n"
 	"      --timeout SECONDS       stop the guest after this long (default 60; 0: no limit;\n"
 	"                              at most a year, 31536000)\n"
 	"      --max-exits N           stop the guest after N exits (for recording endless guests)\n"
@@ -81,6 +89,7 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 		TV_OPT("gdb", 0, TEXT, &o->gdb),
 		TV_OPT("gdb-no-wait", 0, FLAG, &o->gdb_no_wait),
 		TV_OPT("platform", 0, TEXT, &o->platform),
+		TV_OPT("multiboot-env", 0, TEXT, &o->multiboot_env),
 		TV_OPT("strict", 0, FLAG, &o->strict),
 		TV_OPT("verbose", 'v', FLAG, &o->verbose),
 		TV_OPT("timeout", 0, SECONDS, &o->timeout_s,

@@ -11,6 +11,7 @@
 #include "gdb.h"
 #include "kick.h"
 #include "layout.h"
+#include "multiboot.h"
 #include "probe.h"
 #include "record.h"
 #include "select.h"
@@ -283,15 +284,28 @@ static int run_booted(const struct tv_run_options *o, struct tv_machine *m,
 	return status;
 }
 
-/* The guest, in the mode the user named or its own, checked against RAM and the layout before
- * any engine is opened. false after one line on stderr. */
+/* The guest, in the mode the user named or its own, with its defaults for the flags left out
+ * (tv_guest_defaults), checked against RAM and the layout before any engine is opened. false
+ * after one line on stderr. */
 static bool open_guest(struct tv_run_options *o, struct tv_guest *g)
 {
-	if (o->mode == TV_RUN_MODE_AUTO)
+	bool mode_given = o->mode != TV_RUN_MODE_AUTO;
+	struct tv_multiboot_boot b;
+	int rc;
+
+	if (!mode_given)
 		o->mode = tv_builtin_mode(tv_builtin_find(o->guest));
 	if (!tv_guest_open(g, o->guest, o->mode))
 		return false;
-	if (tv_guest_image_check(g->bytes, g->len, o->mem, o->mode) != 0) {
+	if (!tv_guest_defaults("run", g, mode_given, &o->mode, &o->mem, &o->platform,
+			       o->multiboot_env)) {
+		tv_guest_close(g);
+		return false;
+	}
+	/* A multiboot kernel's boot information needs room for its environment too. */
+	rc = g->env ? tv_multiboot_check(g->bytes, g->len, o->mem, o->mode, g->env_len, &b)
+		    : tv_guest_image_check(g->bytes, g->len, o->mem, o->mode);
+	if (rc != 0) {
 		fprintf(stderr, "twinvm: %s: %s\n", g->name, tv_last_error());
 		tv_guest_close(g);
 		return false;
@@ -304,15 +318,12 @@ int tv_run_guest(const struct tv_run_options *given)
 	struct tv_run_options run = *given;
 	const struct tv_run_options *o = &run;
 	struct tv_machine_opts mopt = {
-		.ram_size = o->mem,
 		.console = stdout,
 		.api_log = o->trace_api ? stderr : NULL,
 		.max_exits = o->max_exits,
 		.warnings = stderr,
 		.strict = o->strict,
 		.verbose = o->verbose,
-		.platform = o->platform && !strcmp(o->platform, "pc") ? TV_PLATFORM_PC
-								   : TV_PLATFORM_NONE,
 	};
 	const struct tv_trace_info info = { .guest = o->guest, .cpu_model = o->cpu_model,
 					    .version = TWINVM_VERSION, .max_exits = o->max_exits };
@@ -326,6 +337,12 @@ int tv_run_guest(const struct tv_run_options *given)
 
 	if (!open_guest(&run, &g))
 		return TV_EXIT_STATUS_USAGE;
+	/* what open_guest settled: the flags given, or the guest's defaults */
+	mopt.ram_size = o->mem;
+	mopt.platform = o->platform && !strcmp(o->platform, "pc") ? TV_PLATFORM_PC
+								  : TV_PLATFORM_NONE;
+	mopt.multiboot_env = g.env;
+	mopt.multiboot_env_len = g.env_len;
 	be = pick_engine(o, &probed);
 	if (!be || !tv_cpu_engine_ok("run", be, o->cpu_model) || !open_outputs(o, &mopt))
 		goto close_guest;

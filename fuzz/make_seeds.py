@@ -274,6 +274,28 @@ write("elf_load", "elf32-protected", u8(1) + u8(0) + elf(32, 0x1000, 0x1000, cod
 write("elf_load", "elf32-real-bss", u8(0) + u8(3) + elf(32, 0x1000, 0x1000, code, 0x3000))
 write("elf_load", "elf64-on-page-tables", u8(3) + u8(0) + elf(64, 0x12000, 0x12000, code))
 
+# ---- multiboot --------------------------------------------------------------------------------
+# u8 mode, u8 ram, u8 env (255: the default environment, else that many bytes follow), the
+# environment, then the file: an ELF32 with a multiboot header after its code, 4-byte aligned.
+MB_MAGIC = 0x1BADB002
+
+
+def multiboot(flags, paddr=0x20000, memsz=None, sum_off=0):
+    f = elf(32, paddr, paddr, code, memsz)
+    f += bytes(-len(f) % 4)
+    return f + u32(MB_MAGIC) + u32(flags) + u32(-(MB_MAGIC + flags) + sum_off)
+
+
+env = b"NR_CPUS=1\nTESTNAME=seed\n"
+write("multiboot", "protected-default-env", u8(1) + u8(31) + u8(255) + multiboot(2))
+write("multiboot", "protected-env-file", u8(1) + u8(31) + u8(len(env)) + env + multiboot(0))
+write("multiboot", "low-kernel", u8(1) + u8(0) + u8(255) + multiboot(3, 0x1000))
+write("multiboot", "info-does-not-fit", u8(1) + u8(0) + u8(255) + multiboot(0, 0x1e000, 0x1000))
+write("multiboot", "aout-kludge", u8(1) + u8(31) + u8(255) + multiboot(1 << 16))
+write("multiboot", "video-mode", u8(1) + u8(31) + u8(255) + multiboot(1 << 2))
+write("multiboot", "bad-checksum", u8(1) + u8(31) + u8(255) + multiboot(0, sum_off=1))
+write("multiboot", "long-mode", u8(3) + u8(31) + u8(255) + multiboot(0))
+
 # ---- gdb_packet -------------------------------------------------------------------------------
 # The raw bytes gdb sends to the stub: packets framed as gdb frames them, acknowledgements, Ctrl-C
 # and the malformed cases (bad checksum, '$' restarting, an escape at the end); and bare hex, which

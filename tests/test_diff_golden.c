@@ -303,6 +303,9 @@ static const struct bad_golden bad_goldens[] = {
 	/* the header: read strictly too */
 	{ 1, { "twinvm_trace", "mode" }, "\"long64\"", "line 1: \"twinvm_trace.mode\": not real" },
 	{ 1, { "twinvm_trace", "format" }, "3", "line 1: \"twinvm_trace.format\": newer" },
+	{ 1, { "twinvm_trace", "platform" }, "\"isa\"",
+	  "line 1: \"twinvm_trace.platform\": not \"none\" or \"pc\"" },
+	{ 1, { "twinvm_trace", "platform" }, "1", "line 1: \"twinvm_trace.platform\": not a string" },
 	{ 1, { "twinvm_trace", "expect" }, "[{\"field\":\"rip2\",\"reason\":\"x\"}]",
 	  "line 1: \"twinvm_trace.expect\": a field diff does not compare" },
 	{ 5, { "twinvm_trace" }, "{}", "line 5: a header line" },

@@ -280,6 +280,26 @@ int tv_elf_check(const void *file, size_t len, uint64_t ram_size, enum tv_mode m
 	return rc;
 }
 
+int tv_elf_extent(const void *file, size_t len, uint64_t ram_size, enum tv_mode mode,
+		  uint64_t *entry, uint64_t *end)
+{
+	struct header h;
+	struct segment s;
+	int rc = parse(file, len, ram_size, mode, &h);
+
+	if (rc)
+		return rc;
+	*entry = h.entry;
+	*end = 0;
+	for (unsigned i = 0; i < h.phnum; i++) {
+		read_segment(file, &h, i, &s);
+		/* parse checked paddr + memsz against RAM: no overflow */
+		if (s.type == PT_LOAD && s.memsz && s.paddr + s.memsz > *end)
+			*end = s.paddr + s.memsz;
+	}
+	return 0;
+}
+
 int tv_elf_load(const void *file, size_t len, const struct tv_ram *ram, enum tv_mode mode,
 		uint64_t *entry)
 {

@@ -24,6 +24,11 @@ bool tv_elf_is(const void *file, size_t len);
 int tv_elf_check(const void *file, size_t len, uint64_t ram_size, enum tv_mode mode,
 		 uint64_t *entry);
 
+/* tv_elf_check, and *end set to the first byte past the highest PT_LOAD segment in RAM
+ * (p_paddr + p_memsz): where a boot loader may put what it hands the guest (multiboot.h). */
+int tv_elf_extent(const void *file, size_t len, uint64_t ram_size, enum tv_mode mode,
+		  uint64_t *entry, uint64_t *end);
+
 /* tv_elf_check against ram's size, then each PT_LOAD segment copied to its p_paddr: p_filesz
  * bytes from the file, the rest up to p_memsz zeroed. 0 with *entry set, or -EINVAL (nothing
  * copied) with the reason in tv_last_error(); -EFAULT would be tv_ram_ptr refusing a segment

@@ -5,19 +5,45 @@
 #include <errno.h>
 
 #include "elf_load.h"
+#include "multiboot.h"
 
 int tv_guest_image_check(const void *image, size_t len, uint64_t ram_size, enum tv_mode mode)
 {
+	struct tv_multiboot_header h;
+	struct tv_multiboot_boot b;
 	uint64_t entry;
 
+	if (tv_multiboot_find(image, len, &h))
+		return tv_multiboot_check(image, len, ram_size, mode,
+					  sizeof(TV_MULTIBOOT_ENV_DEFAULT) - 1, &b);
 	if (tv_elf_is(image, len))
 		return tv_elf_check(image, len, ram_size, mode, &entry);
 	return tv_image_check(len, ram_size);
 }
 
-/* An ELF file by its segments, which also name where the vCPU starts; anything else raw at 0. */
+/* A multiboot kernel: its segments and boot information, and the registers it starts with. */
+static int load_multiboot(struct tv_machine *m, const void *image, size_t len, enum tv_mode mode)
+{
+	struct tv_multiboot_boot b;
+	int rc = tv_multiboot_load(image, len, &m->ram, mode, m->opt.multiboot_env,
+				   m->opt.multiboot_env_len, &b);
+
+	if (rc)
+		return rc;
+	m->opt.entry = b.entry;
+	m->opt.entry_rax = TV_MULTIBOOT_BOOT_MAGIC;
+	m->opt.entry_rbx = b.info;
+	return 0;
+}
+
+/* A multiboot kernel as one; another ELF file by its segments, which also name where the vCPU
+ * starts; anything else raw at 0. */
 static int load_image(struct tv_machine *m, const void *image, size_t len, enum tv_mode mode)
 {
+	struct tv_multiboot_header h;
+
+	if (tv_multiboot_find(image, len, &h))
+		return load_multiboot(m, image, len, mode);
 	if (tv_elf_is(image, len))
 		return tv_elf_load(image, len, &m->ram, mode, &m->opt.entry);
 	return tv_machine_load(m, image, len);

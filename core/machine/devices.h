@@ -23,15 +23,17 @@ int tv_pic_attach(struct tv_machine *m);
 /* pc-testdev's IRQ lines (0x2000-0x2017), to the PICs: after tv_pic_attach. */
 int tv_irq_lines_attach(struct tv_machine *m);
 
-/* Checks a guest image before a machine is made for it, as tv_machine_boot will load it: an ELF
- * file (tv_elf_is) by tv_elf_check, anything else by tv_image_check. 0, or -EINVAL with one line
- * in tv_last_error(). */
+/* Checks a guest image before a machine is made for it, as tv_machine_boot will load it: a
+ * multiboot kernel (tv_multiboot_find) by tv_multiboot_check with the default environment,
+ * another ELF file (tv_elf_is) by tv_elf_check, anything else by tv_image_check. 0, or -EINVAL
+ * with one line in tv_last_error(). */
 int tv_guest_image_check(const void *image, size_t len, uint64_t ram_size, enum tv_mode mode);
 
 /* Creates m (tv_machine_create), registers the default devices (the hypercalls; with
- * opt->platform TV_PLATFORM_PC the PC's above; with opt->warnings also the warning bus), loads image (NULL: none; an ELF file by its segments, RIP
- * at its entry; anything else raw at 0) and enters mode. On failure everything made is released
- * and tv_last_error() says what failed. 0; -ENODEV when the engine, its VM or its vCPU could not
+ * opt->platform TV_PLATFORM_PC the PC's above; with opt->warnings also the warning bus), loads
+ * image (NULL: none; a multiboot kernel with its boot information, EAX and EBX set (multiboot.h);
+ * another ELF file by its segments, RIP at its entry; anything else raw at 0) and enters mode. On
+ * failure everything made is released and tv_last_error() says what failed. 0; -ENODEV when the engine, its VM or its vCPU could not
  * be made; another -errno when the guest could not be loaded or the mode entered. */
 int tv_machine_boot(struct tv_machine *m, const struct tv_machine_opts *opt, const void *image,
 		    size_t len, enum tv_mode mode);

@@ -200,6 +200,8 @@ int tv_machine_enter_mode(struct tv_machine *m, enum tv_mode mode)
 	}
 	_Static_assert(TV_ENTRY == 0, "a zeroed opt.entry is where raw images start");
 	regs.rip = m->opt.entry;
+	regs.rax = m->opt.entry_rax;
+	regs.rbx = m->opt.entry_rbx;
 	rc = m->be->set_sregs(m->vcpu, &want);
 	if (!rc)
 		rc = m->be->set_regs(m->vcpu, &regs);

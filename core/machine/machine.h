@@ -78,6 +78,13 @@ struct tv_machine_opts {
 	/* Where the vCPU starts (RIP) when the mode is entered: 0, TV_ENTRY, for a raw image;
 	 * tv_machine_boot sets it to an ELF guest's e_entry. */
 	uint64_t entry;
+	/* RAX and RBX when the mode is entered: 0, or what tv_machine_boot sets for a multiboot
+	 * kernel (EAX the boot loader's magic, EBX its information's address: multiboot.h). */
+	uint64_t entry_rax, entry_rbx;
+	/* A multiboot kernel's environment module (--multiboot-env), multiboot_env_len bytes; NULL:
+	 * TV_MULTIBOOT_ENV_DEFAULT. Read at tv_machine_boot only. */
+	const void *multiboot_env;
+	size_t multiboot_env_len;
 	/* The devices beyond the hypercalls: TV_PLATFORM_PC adds a PC's (devices.h). */
 	enum tv_platform { TV_PLATFORM_NONE, TV_PLATFORM_PC } platform;
 };

@@ -63,5 +63,8 @@ json_t *tv_trace_header(struct tv_machine *m, const struct tv_trace_info *info)
 			      (json_int_t)info->max_exits, "level", "exit", "engine", m->be->name,
 			      "cpu", cpu_json(m, info->cpu_model));
 
+	/* Only where it is not the default, so a trace of the plain machine reads as before. */
+	if (h && m->opt.platform == TV_PLATFORM_PC)
+		json_object_set_new(h, "platform", json_string("pc"));
 	return h ? json_pack("{s:o}", TV_TRACE_HEADER_KEY, h) : NULL;
 }

@@ -1,7 +1,8 @@
 /* A trace's first line: what it is a trace of, so a golden file describes itself and `twinvm diff
  * --against FILE` needs nothing else. {"twinvm_trace":{"format":2,"version":"0.1.0","guest":
  * "hello","mode":"long","mem":"0x200000","max_exits":0,"level":"exit","engine":"kvm","cpu":
- * {"vendor":"AuthenticAMD","signature":"0xa00f11","brand":"AMD EPYC"}}}. A golden may add
+ * {"vendor":"AuthenticAMD","signature":"0xa00f11","brand":"AMD EPYC"}}}, with "platform":"pc"
+ * last when the run had --platform pc (absent: none). A golden may add
  * "expect": [{"field":"rbx","reason":"..."}], the fields it is known to differ in (golden.h). A
  * trace without this line (format 1, before it existed) is still read. */
 #ifndef TWINVM_TRACE_HEADER_H

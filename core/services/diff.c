@@ -31,6 +31,8 @@ static int side_open_live(struct side *s, const struct tv_diff_opts *o,
 	struct tv_machine_opts mopt = {
 		.backend = be, .ram_size = o->ram_size,
 		.run_flags = step ? TV_RUN_STEP : TV_RUN_PRECISE, .cpu_model = o->cpu_model,
+		.platform = o->platform, .multiboot_env = o->multiboot_env,
+		.multiboot_env_len = o->multiboot_env_len,
 	};
 	int rc;
 
@@ -276,7 +278,8 @@ static enum tv_diff_status lockstep(const struct tv_diff_opts *o, struct side *a
 		side_remember(a, ra);
 		side_remember(b, rb);
 		json_decref(rb);
-		if (record_final(ra) || (max && n >= max)) {
+		/* isa-debug-exit ended the guest (a is live): where a run, and its trace, end too */
+		if (record_final(ra) || a->m.guest_exit || (max && n >= max)) {
 			json_decref(ra);
 			return TV_DIFF_SAME;
 		}

@@ -19,6 +19,7 @@
 
 #include "backend.h"
 #include "golden.h"
+#include "machine.h"
 #include "modes.h"
 
 enum tv_diff_status {
@@ -45,6 +46,10 @@ struct tv_diff_opts {
 	const struct tv_golden_header *golden_header;
 	double timeout_s; /* for each engine to reach its next record */
 	const char *cpu_model; /* tv_machine_opts.cpu_model for both engines; NULL: default */
+	/* tv_machine_opts' devices and multiboot environment, the same for both engines */
+	enum tv_platform platform;
+	const void *multiboot_env;
+	size_t multiboot_env_len;
 	FILE *out;        /* the report */
 	FILE *err;        /* error lines ("twinvm diff: ..."); NULL: stderr */
 };

@@ -70,6 +70,7 @@ int tv_golden_header_parse(const json_t *line, struct tv_golden_header *g, char 
 	int rc;
 
 	memset(g, 0, sizeof(*g));
+	strcpy(g->platform, "none");
 	if (!json_is_object(h))
 		return bad(msg, len, "", "not an object");
 	v = json_object_get(h, "format");
@@ -80,7 +81,8 @@ int tv_golden_header_parse(const json_t *line, struct tv_golden_header *g, char 
 	if ((rc = text(h, "guest", g->guest, sizeof(g->guest), true, msg, len)) ||
 	    (rc = text(h, "mode", mode, sizeof(mode), true, msg, len)) ||
 	    (rc = text(h, "engine", g->engine, sizeof(g->engine), true, msg, len)) ||
-	    (rc = text(h, "level", level, sizeof(level), false, msg, len)))
+	    (rc = text(h, "level", level, sizeof(level), false, msg, len)) ||
+	    (rc = text(h, "platform", g->platform, sizeof(g->platform), false, msg, len)))
 		return rc;
 	if (!g->guest[0])
 		return bad(msg, len, "guest", "empty");
@@ -89,6 +91,8 @@ int tv_golden_header_parse(const json_t *line, struct tv_golden_header *g, char 
 	if (strcmp(level, "exit") != 0 && strcmp(level, "instruction") != 0)
 		return bad(msg, len, "level", "not \"exit\" or \"instruction\"");
 	g->instruction_level = strcmp(level, "instruction") == 0;
+	if (strcmp(g->platform, "none") != 0 && strcmp(g->platform, "pc") != 0)
+		return bad(msg, len, "platform", "not \"none\" or \"pc\"");
 	if (tv_trace_hex(h, "mem", &g->mem) != 0 || g->mem == 0)
 		return bad(msg, len, "mem", "not a \"0x...\" size above 0");
 	v = json_object_get(h, "max_exits");

@@ -1,6 +1,6 @@
 /* A golden trace's header line (trace_header.h) as diff reads it: what was run, so `twinvm diff
- * --against FILE` takes the guest, mode and limits from the file, and the fields the golden is
- * known to differ in, with why. */
+ * --against FILE` takes the guest, mode, platform and limits from the file, and the fields the
+ * golden is known to differ in, with why. */
 #ifndef TWINVM_GOLDEN_HEADER_H
 #define TWINVM_GOLDEN_HEADER_H
 
@@ -19,6 +19,7 @@ struct tv_golden_header {
 	char guest[256];
 	enum tv_mode mode;
 	uint64_t mem, max_exits; /* max_exits 0: the run went to its end */
+	char platform[8];        /* --platform: "pc", or "none" when the header names none */
 	bool instruction_level;  /* "level": "instruction" (every instruction), not "exit" */
 	char engine[16];
 	int nexpect;
