@@ -1,6 +1,7 @@
 /* The KVM engine: /dev/kvm opened, its API version and the capabilities twinvm needs checked,
  * and the CPUID it offers guests. */
 #include "kvm.h"
+#include "x86.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +100,11 @@ static int kvm_get_supported_cpuid(struct tv_engine *e)
 		free(cpuid);
 		return ret;
 	}
+	/* KVM offers x2APIC, which it emulates only with its in-kernel APIC: twinvm's guests have
+	 * the xAPIC page (dev_apic.c), and x2APIC's MSRs would #GP. QEMU clears it too. */
+	for (uint32_t i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 1)
+			cpuid->entries[i].ecx &= ~TV_CPUID1_ECX_X2APIC;
 	e->cpuid = cpuid;
 	return 0;
 }
