@@ -175,6 +175,10 @@ struct tv_vcpu;   /* one virtual CPU */
 struct tv_vcpu_config {
 	tv_io_fn on_io; /* mandatory */
 	void *ctx;      /* passed to on_io */
+	/* The guest's RDMSR and WRMSR of IA32_APIC_BASE (0xfee00900 at reset) work as KVM always
+	 * has them. The emulator, which reads that MSR as 0 otherwise, then finds and does those
+	 * instructions itself, at a cost on every block it runs (backend/emu/emu_msr.c). */
+	bool apic_base_msr;
 };
 
 struct tv_backend_ops {
