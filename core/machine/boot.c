@@ -32,6 +32,10 @@ static int pc_devices(struct tv_machine *m)
 		rc = tv_debug_exit_attach(m);
 	if (!rc)
 		rc = tv_fw_cfg_attach(m);
+	if (!rc)
+		rc = tv_apic_attach(m);
+	if (!rc)
+		rc = tv_testdev_attach(m);
 	return rc ? rc : tv_pic_attach(m);
 }
 

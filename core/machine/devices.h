@@ -13,12 +13,15 @@
 int tv_bus_warn_attach(struct tv_machine *m, FILE *out);
 
 /* The PC platform's devices (--platform pc), each on its ports: a transmit-only 16550 UART at
- * COM1 (0x3f8-0x3ff), isa-debug-exit at 0xf4 (m->guest_exit), fw_cfg (0x510-0x511) and the
- * PICs' masks (0x20-0x21, 0xa0-0xa1). 0, or -errno. */
+ * COM1 (0x3f8-0x3ff), isa-debug-exit at 0xf4 (m->guest_exit), fw_cfg (0x510-0x511), the
+ * PICs' masks (0x20-0x21, 0xa0-0xa1), the local APIC's page (0xfee00000) and QEMU's
+ * pc-testdev (0xe0-0xe3, RAM at 0xff000000). 0, or -errno. */
 int tv_uart16550_attach(struct tv_machine *m);
 int tv_debug_exit_attach(struct tv_machine *m);
 int tv_fw_cfg_attach(struct tv_machine *m);
 int tv_pic_attach(struct tv_machine *m);
+int tv_apic_attach(struct tv_machine *m);
+int tv_testdev_attach(struct tv_machine *m);
 
 /* Checks a guest image before a machine is made for it, as tv_machine_boot will load it: an ELF
  * file (tv_elf_is) by tv_elf_check, anything else by tv_image_check. 0, or -EINVAL with one line
