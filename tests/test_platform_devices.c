@@ -1,10 +1,10 @@
 /* --platform pc's APIC page, IA32_APIC_BASE and QEMU's pc-testdev, on both engines: guests that
  * check each register and end the run through isa-debug-exit with 0x40 (status 129) when every
  * check held, or with the number of the first that failed (status 2n + 1; twinvm's own 1, a
- * guest that ended any other way, is none of them). Without the devices
- * the reads are all ones and the first check fails. Then the handlers called directly, on a
- * machine without an engine, with the accesses no engine makes: wrong sizes, offsets at and
- * past the ends. */
+ * guest that ended any other way, is none of them). Without the devices the reads are all ones
+ * and the first check fails. Then the handlers called directly, on a machine without an engine,
+ * with the accesses no engine makes: wrong sizes, offsets at and past the ends. */
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,7 +16,7 @@
 #define LE16(v) ((v) & 0xff), (((v) >> 8) & 0xff)
 #define LE32(v) ((v) & 0xff), (((v) >> 8) & 0xff), (((v) >> 16) & 0xff), (((v) >> 24) & 0xffu)
 
-/* What every check ends in: equal (ZF) jumps over the exit with code n. */
+/* What every check ends in: ZF (equal, or a zero result) jumps over the exit with code n. */
 #define OR_EXIT(n) 0x74, 0x04, /* je +4 */ 0xb0, (n), 0xe6, 0xf4 /* mov al, n; out 0xf4, al */
 #define PASS 0xb0, 0x40, 0xe6, 0xf4, 0xf4 /* exit code 0x40; hlt */
 #define PASSED 129                        /* (0x40 << 1) | 1 */
@@ -67,6 +67,14 @@ static const uint8_t msr_long[] = {
 
 /* Real mode with CS 0x100: a far jump to 0x100:0, where msr_real is copied (0x1000 on). */
 static uint8_t msr_real_cs[0x1000 + sizeof(msr_real)] = { 0xea, LE16(0), LE16(0x100) };
+
+/* Protected mode: CPUID's initial APIC ID is the APIC's ID register's, 0. */
+static const uint8_t apic_id_guest[] = {
+	0xb8, LE32(1), 0x0f, 0xa2,           /* mov eax, 1; cpuid */
+	0xc1, 0xeb, 0x18, OR_EXIT(1),     /* shr ebx, 24 */
+	0xa1, LE32(0xfee00020u), 0xc1, 0xe8, 0x18, OR_EXIT(2), /* the ID register's ID */
+	PASS
+};
 
 /* 32-bit code: the dword at absolute address a is v, or exit n. */
 #define CHECK32(a, v, n) 0xa1, LE32(a), 0x3d, LE32(v), OR_EXIT(n) /* mov eax, [a]; cmp */
@@ -236,6 +244,33 @@ START_TEST(test_apic_base_msr_in_real_mode_with_cs_not_0)
 {
 	memcpy(msr_real_cs + 0x1000, msr_real, sizeof(msr_real));
 	RUN_PASSES(_i, TV_MODE_REAL, msr_real_cs);
+}
+END_TEST
+
+/* On every host CPU this test may run on: KVM took leaf 1 from the CPU that asked for it. */
+START_TEST(test_cpuid_initial_apic_id_is_0_on_every_host_cpu)
+{
+	const char *engine = engines[_i];
+	cpu_set_t all, one;
+	struct result r;
+	char why[512];
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &all))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+		if (!run_image(engine, TV_MODE_PROTECTED, true, apic_id_guest, sizeof(apic_id_guest),
+			       &r, why, sizeof(why))) {
+			sched_setaffinity(0, sizeof(all), &all);
+			TV_SKIP("%s: %s", engine, why);
+		}
+		ck_assert_msg(r.status == PASSED, "%s on host CPU %d: status %d (check %d failed): %s",
+			      engine, cpu, r.status, r.status / 2, r.err);
+	}
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(all), &all), 0);
 }
 END_TEST
 
@@ -429,6 +464,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_apic_base_msr_reads_bsp_enabled_and_takes_writes_without_x2apic,
 			    0, 6);
 	tcase_add_loop_test(tc, test_apic_base_msr_in_real_mode_with_cs_not_0, 0, 2);
+	tcase_add_loop_test(tc, test_cpuid_initial_apic_id_is_0_on_every_host_cpu, 0, 2);
 	tcase_add_loop_test(tc, test_apic_registers_read_back_on_both_engines, 0, 2);
 	tcase_add_loop_test(tc, test_testdev_port_echoes_every_width_and_string_io, 0, 2);
 	tcase_add_loop_test(tc, test_testdev_window_is_ram_for_every_width_and_read_modify_write,

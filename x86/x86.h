@@ -40,6 +40,7 @@
 #define TV_APIC_BASE_RESET (TV_APIC_PAGE | TV_APIC_BASE_EN | TV_APIC_BASE_BSP)
 #define TV_APIC_BASE_RESERVED 0x6ffull /* bits 0-7, 9 and 10: no x2APIC */
 #define TV_CPUID1_ECX_X2APIC (1u << 21) /* CPUID leaf 1, ECX: the CPU offers x2APIC mode */
+#define TV_CPUID1_EBX_APIC_ID 0xff000000u /* CPUID leaf 1, EBX: the initial APIC ID */
 
 /* RFLAGS */
 #define TV_RFLAGS_CF (1ull << 0)
