@@ -101,9 +101,11 @@ struct emu_debug {
 	uint64_t exec_pc;
 };
 
-/* How many RDMSR/WRMSR places get a code hook, and the size of the set of pages scanned for
- * them (emu_msr.c). */
-#define EMU_MSR_SITES 64
+/* How many RDMSR/WRMSR places get a code hook (kvm-unit-tests' pmu.flat holds 86 pairs 0F 30 or
+ * 0F 32, its data's included; every code hook is looked at for each hooked instruction, and for
+ * every instruction in the precise mode), and the size of the set of pages scanned for them
+ * (emu_msr.c). */
+#define EMU_MSR_SITES 128
 #define EMU_MSR_PAGES 4096
 
 struct emu_msr {
