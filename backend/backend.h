@@ -178,6 +178,10 @@ struct tv_vcpu_config {
 	/* Optional: the engine delivered set_irq's vector (the CPU's interrupt acknowledge). Called
 	 * inside run(), like on_io, and may call set_irq for the next interrupt. */
 	void (*on_irq_ack)(void *ctx, unsigned vector);
+	/* The guest's RDMSR and WRMSR of IA32_APIC_BASE (0xfee00900 at reset) work as KVM always
+	 * has them. The emulator, which reads that MSR as 0 otherwise, then finds and does those
+	 * instructions itself, at a cost on every block it runs (backend/emu/emu_msr.c). */
+	bool apic_base_msr;
 };
 
 struct tv_backend_ops {

@@ -29,6 +29,19 @@
 #define TV_EFER_LMA (1ull << 10)
 #define TV_EFER_NXE (1ull << 11) /* XD in PAE and 4-level entries; without it bit 63 is reserved */
 
+/* IA32_APIC_BASE (SDM Vol. 4 table 2-2; Vol. 3 11.4.4): where the local APIC's register page
+ * is, and its mode. A CPU out of reset has the page at 0xfee00000, the APIC enabled and, on the
+ * one CPU that boots, the BSP bit. Bits 0-7 and 9 are reserved, 10 (x2APIC mode) too on a CPU
+ * that offers no x2APIC, and so is every bit from MAXPHYADDR on. */
+#define TV_MSR_APIC_BASE 0x1bu
+#define TV_APIC_BASE_BSP (1ull << 8)
+#define TV_APIC_BASE_EN (1ull << 11)
+#define TV_APIC_PAGE 0xfee00000ull
+#define TV_APIC_BASE_RESET (TV_APIC_PAGE | TV_APIC_BASE_EN | TV_APIC_BASE_BSP)
+#define TV_APIC_BASE_RESERVED 0x6ffull /* bits 0-7, 9 and 10: no x2APIC */
+#define TV_CPUID1_ECX_X2APIC (1u << 21) /* CPUID leaf 1, ECX: the CPU offers x2APIC mode */
+#define TV_CPUID1_EBX_APIC_ID 0xff000000u /* CPUID leaf 1, EBX: the initial APIC ID */
+
 /* RFLAGS */
 #define TV_RFLAGS_CF (1ull << 0)
 #define TV_RFLAGS_FIXED (1ull << 1) /* reserved, always 1: a CPU out of reset has RFLAGS 2 */

@@ -5,11 +5,11 @@
  * The files, from the bottom up (each calls only files above it in this list, never back):
  * emu_log.c (names, trace lines, error text), emu_desc.c, emu_env.c, emu_cpu_models.c (and the
  * build's table of its measurements), emu_cpu.c, emu_cpuid.c and emu_deliver.c (no instance of
- * their own), emu_exits.c (the I/O hooks and MMIO callbacks), emu_debug.c (the debug points'
- * hooks), emu_smc.c (stale blocks after self-modifying code), emu_hooks.c (every hook on an
- * instance), emu_regs.c (general registers), emu_instance.c (the uc instance, opened and
- * replaced), emu_sregs.c (special registers), emu_exception.c (guest exceptions), emu_run.c
- * (run and kick), emu_vm.c (engine, VM, vCPU), emu.c (the ops table).
+ * their own), emu_exits.c (the I/O hooks and MMIO callbacks), emu_msr.c (the MSR hooks),
+ * emu_debug.c (the debug points' hooks), emu_smc.c (stale blocks after self-modifying code),
+ * emu_hooks.c (every hook on an instance), emu_regs.c (general registers), emu_instance.c (the
+ * uc instance, opened and replaced), emu_sregs.c (special registers), emu_exception.c (guest
+ * exceptions), emu_run.c (run and kick), emu_vm.c (engine, VM, vCPU), emu.c (the ops table).
  *
  * Nothing here runs when the trace is off: EMU_LOG checks the FILE before it evaluates its
  * arguments, so a run without --trace-api formats nothing. */
@@ -106,6 +106,25 @@ struct emu_debug {
 	uint64_t exec_pc;
 };
 
+/* How many RDMSR/WRMSR places get a code hook (kvm-unit-tests' pmu.flat holds 86 pairs 0F 30 or
+ * 0F 32, its data's included; every code hook is looked at for each hooked instruction, and for
+ * every instruction in the precise mode), and the size of the set of pages scanned for them
+ * (emu_msr.c). */
+#define EMU_MSR_SITES 128
+#define EMU_MSR_PAGES 4096
+
+struct emu_msr {
+	uint64_t apic_base;
+	uc_hook hook_block;
+	uint64_t site[EMU_MSR_SITES]; /* the linear address of a 0F 30 or 0F 32 */
+	uint8_t prefixes[EMU_MSR_SITES]; /* prefix bytes before it: the hook's range */
+	uc_hook hook_site[EMU_MSR_SITES];
+	unsigned nsites, npages;
+	/* EMU_MSR_PAGES linear page numbers + 1 scanned, 0 in a free slot; NULL when the vCPU
+	 * was not asked for IA32_APIC_BASE (tv_vcpu_config): no hooks then. */
+	uint64_t *pages;
+};
+
 struct tv_vcpu {
 	struct tv_vm *vm;
 	FILE *log;
@@ -122,6 +141,7 @@ struct tv_vcpu {
 	 * when it last ran, by address. */
 	uc_hook hook_smc_block;
 	struct { uint64_t pc, hash; } smc_block[EMU_SMC_SEEN];
+	struct emu_msr msr; /* IA32_APIC_BASE, which Unicorn does not keep (emu_msr.c) */
 
 	volatile sig_atomic_t kicked;
 	volatile sig_atomic_t kick_stopped; /* kick() called uc_emu_stop, for the log */
@@ -167,7 +187,7 @@ struct tv_vcpu {
 	int snap_mode;
 	struct tv_sregs snap_shadow;
 	bool snap_shadow_valid;
-	uint64_t snap_high[8], snap_high_env[8];
+	uint64_t snap_high[8], snap_high_env[8], snap_apic_base;
 	/* What the instance's context holds for R8-R15 meanwhile (see emu_reopen). */
 	uint64_t high_env[8];
 	struct emu_debug dbg;
@@ -231,6 +251,23 @@ void emu_smc_forget(struct tv_vcpu *v);
 /* The block hook of the second check: a block whose bytes changed since it last ran is dropped
  * and the engine stopped before it (EMU_STOP_STALE), to be translated afresh. */
 void emu_smc_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+/* emu_msr.c: IA32_APIC_BASE, which Unicorn does not keep (v->msr), and the hooks that find and
+ * do the RDMSR and WRMSR instructions that name it. */
+
+/* The block hook that finds them and the code hooks on the places found (after every other
+ * code hook, so that the precise mode's and the debug points' run first). */
+int emu_msr_hooks_add(struct tv_vcpu *v);
+void emu_msr_hooks_del(struct tv_vcpu *v);
+
+/* The code hooks on the places found, added again after every other code hook: after the
+ * precise mode's code hook or the debug points' were added. */
+int emu_msr_sites_readd(struct tv_vcpu *v);
+
+/* The guest's code was rewritten from outside: its pages are scanned again. */
+void emu_msr_forget_pages(struct tv_vcpu *v);
+
+void emu_msr_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+void emu_msr_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
 /* emu_debug.c: the debug points' hooks, and what run() reports for them. */
 

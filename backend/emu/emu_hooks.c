@@ -1,6 +1,7 @@
 /* The emulator's hooks on an instance: the I/O hooks (emu_exits.c), the interrupt and
- * invalid-instruction hooks that stop at guest exceptions, and the code and block hooks the run
- * flags need; added when an instance opens or the flags change, removed with the vCPU. */
+ * invalid-instruction hooks that stop at guest exceptions, the code and block hooks the run
+ * flags need, and the MSR hooks (emu_msr.c); added when an instance opens or the flags change,
+ * removed with the vCPU. */
 #include "emu.h"
 #include "debug_points.h"
 
@@ -129,6 +130,8 @@ static int emu_hooks_apply(struct tv_vcpu *v, unsigned flags, bool fresh)
 	if (emu_code_hooked(v, flags) && !v->hook_code) {
 		rc = emu_hook_add(v, &v->hook_code, UC_HOOK_CODE, (void *)emu_on_code, "UC_HOOK_CODE",
 				  0);
+		if (!rc)
+			rc = emu_msr_sites_readd(v); /* after it: the step counts their instruction */
 		changed = true;
 	} else if (!emu_code_hooked(v, flags) && v->hook_code) {
 		emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
@@ -185,6 +188,8 @@ int emu_hooks_install(struct tv_vcpu *v, bool fresh)
 		rc = emu_hooks_apply(v, v->flags, fresh);
 	if (!rc)
 		rc = emu_debug_hooks_add(v);
+	if (!rc)
+		rc = emu_msr_hooks_add(v);
 	return rc;
 }
 
@@ -205,6 +210,9 @@ void emu_hooks_remove(struct tv_vcpu *v)
 	emu_hook_del(v, &v->hook_block, "UC_HOOK_BLOCK");
 	if (emu_debug_hooks_del(v))
 		v->vm->tb_stale = true;
+	if (v->msr.hook_block)
+		v->vm->tb_stale = true;
+	emu_msr_hooks_del(v);
 }
 
 /* The hooks for the new points replace the old ones now if the instance is open, else when it
@@ -230,6 +238,8 @@ int emu_set_debug_points(struct tv_vcpu *v, const struct tv_debug_point *p, size
 	if (!v->vm->uc)
 		return 0;
 	rc = emu_debug_hooks_add(v);
+	if (!rc)
+		rc = emu_msr_sites_readd(v); /* after the points' code hooks: a point there fires */
 	/* Code hooks are compiled into the translated blocks; the memory hooks are looked up at
 	 * each access that leaves the fast path, which a flush (and its TLB flush) forces anew. */
 	flush = had_code || n ? emu_flush_tb(v) : 0;

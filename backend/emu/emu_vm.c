@@ -190,10 +190,18 @@ int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
 	v->dbg.hit = -1;
 	v->irq = -1;
 	v->regs_unopened.rflags = TV_RFLAGS_FIXED; /* as a CPU comes out of reset */
+	v->msr.apic_base = TV_APIC_BASE_RESET;
+	if (cfg->apic_base_msr && !(v->msr.pages = calloc(EMU_MSR_PAGES, sizeof(uint64_t)))) {
+		free(v->queue);
+		free(v);
+		tv_set_error("Unicorn vCPU: out of memory");
+		return -ENOMEM;
+	}
 	atomic_init(&v->async_uc, NULL);
 	rc = vm->uc ? emu_vcpu_attach(v) : 0;
 	if (rc) {
 		emu_hooks_remove(v);
+		free(v->msr.pages);
 		free(v->queue);
 		free(v);
 		return rc;
@@ -214,6 +222,7 @@ void emu_vcpu_destroy(struct tv_vcpu *v)
 	}
 	if (v->snap)
 		uc_context_free(v->snap);
+	free(v->msr.pages);
 	free(v->queue);
 	free(v);
 }
@@ -230,6 +239,7 @@ int emu_code_written(struct tv_vcpu *v, uint64_t addr, uint64_t len)
 		return -EIO;
 	if (!len || addr > UINT64_MAX - len)
 		return -EINVAL;
+	emu_msr_forget_pages(v); /* the new code may name IA32_APIC_BASE */
 	if (!v->vm->uc)
 		return 0; /* nothing translated yet */
 	err = uc_ctl_flush_tb(v->vm->uc);
@@ -239,7 +249,7 @@ int emu_code_written(struct tv_vcpu *v, uint64_t addr, uint64_t len)
 }
 
 /* The whole CPU state through Unicorn's context, with what this backend keeps of it itself: the
- * uc mode, the segments' hidden parts, R8-R15 outside UC_MODE_64. */
+ * uc mode, the segments' hidden parts, R8-R15 outside UC_MODE_64, IA32_APIC_BASE. */
 int emu_snapshot(struct tv_vcpu *v, bool restore)
 {
 	uc_err err;
@@ -265,6 +275,7 @@ int emu_snapshot(struct tv_vcpu *v, bool restore)
 		v->shadow_valid = v->snap_shadow_valid;
 		memcpy(v->high_regs, v->snap_high, sizeof(v->high_regs));
 		memcpy(v->high_env, v->snap_high_env, sizeof(v->high_env));
+		v->msr.apic_base = v->snap_apic_base;
 		return 0;
 	}
 	if (v->snap) {
@@ -287,5 +298,6 @@ int emu_snapshot(struct tv_vcpu *v, bool restore)
 	v->snap_shadow_valid = v->shadow_valid;
 	memcpy(v->snap_high, v->high_regs, sizeof(v->high_regs));
 	memcpy(v->snap_high_env, v->high_env, sizeof(v->high_env));
+	v->snap_apic_base = v->msr.apic_base;
 	return 0;
 }

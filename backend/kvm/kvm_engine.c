@@ -1,6 +1,7 @@
 /* The KVM engine: /dev/kvm opened, its API version and the capabilities twinvm needs checked,
  * and the CPUID it offers guests. */
 #include "kvm.h"
+#include "x86.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +99,16 @@ static int kvm_get_supported_cpuid(struct tv_engine *e)
 	if (ret < 0) {
 		free(cpuid);
 		return ret;
+	}
+	/* Leaf 1: KVM offers x2APIC, which it emulates only with its in-kernel APIC: twinvm's
+	 * guests have the xAPIC page (dev_apic.c), and x2APIC's MSRs would #GP. QEMU clears it too.
+	 * EBX[31:24], the initial APIC ID, is the host CPU's that made this call (0 or 1 from run
+	 * to run): the one vCPU's is 0, as its APIC's ID register says. */
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		if (cpuid->entries[i].function == 1) {
+			cpuid->entries[i].ecx &= ~TV_CPUID1_ECX_X2APIC;
+			cpuid->entries[i].ebx &= ~TV_CPUID1_EBX_APIC_ID;
+		}
 	}
 	e->cpuid = cpuid;
 	return 0;

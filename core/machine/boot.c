@@ -60,7 +60,11 @@ static int pc_devices(struct tv_machine *m)
 		rc = tv_fw_cfg_attach(m);
 	if (!rc)
 		rc = tv_pic_attach(m);
-	return rc ? rc : tv_irq_lines_attach(m);
+	if (!rc)
+		rc = tv_irq_lines_attach(m);
+	if (!rc)
+		rc = tv_apic_attach(m);
+	return rc ? rc : tv_testdev_attach(m);
 }
 
 int tv_machine_boot(struct tv_machine *m, const struct tv_machine_opts *opt, const void *image,

@@ -14,14 +14,16 @@ int tv_bus_warn_attach(struct tv_machine *m, FILE *out);
 
 /* The PC platform's devices (--platform pc), each on its ports: a transmit-only 16550 UART at
  * COM1 (0x3f8-0x3ff), isa-debug-exit at 0xf4 (m->guest_exit), fw_cfg (0x510-0x511), the PICs
- * (0x20-0x21, 0xa0-0xa1: the machine's interrupt controller) and pc-testdev's IRQ lines.
- * 0, or -errno. */
+ * (0x20-0x21, 0xa0-0xa1: the machine's interrupt controller), pc-testdev's IRQ lines, the local
+ * APIC's page (0xfee00000) and QEMU's pc-testdev (0xe0-0xe3, RAM at 0xff000000). 0, or -errno. */
 int tv_uart16550_attach(struct tv_machine *m);
 int tv_debug_exit_attach(struct tv_machine *m);
 int tv_fw_cfg_attach(struct tv_machine *m);
 int tv_pic_attach(struct tv_machine *m);
 /* pc-testdev's IRQ lines (0x2000-0x2017), to the PICs: after tv_pic_attach. */
 int tv_irq_lines_attach(struct tv_machine *m);
+int tv_apic_attach(struct tv_machine *m);
+int tv_testdev_attach(struct tv_machine *m);
 
 /* Checks a guest image before a machine is made for it, as tv_machine_boot will load it: a
  * multiboot kernel (tv_multiboot_find) by tv_multiboot_check with the default environment,
