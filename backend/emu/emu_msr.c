@@ -14,7 +14,7 @@
  *   RAM, as they are now) of IA32_APIC_BASE at CPL 0, does it and moves RIP past it.
  *
  * Everything else (other MSRs, CPL 3's #GP) is left to Unicorn. The cost is the block hook's call
- * per block run, about 1.3 ns (a loop of two instructions takes twice as long), so only a vCPU
+ * per block run, under 2 ns (a loop of two instructions takes twice as long), so only a vCPU
  * asked for it (tv_vcpu_config.apic_base_msr: --platform pc) gets the hooks; the others keep
  * Unicorn's MSR, read as 0. Limits: a page is scanned once for the vCPU's life (again after
  * code_written), so an RDMSR the guest writes into a page already scanned is Unicorn's (it reads
