@@ -14,6 +14,7 @@
 #define TV_CR0_AM (1ull << 18)
 #define TV_CR0_PG (1ull << 31)
 
+#define TV_CR4_DE (1ull << 3) /* debug extensions: DR4 and DR5 are #UD */
 #define TV_CR4_PSE (1ull << 4)
 #define TV_CR4_PAE (1ull << 5)
 #define TV_CR4_OSFXSR (1ull << 9) /* bit 9: kvm-hello-world has it at bit 8 */
@@ -38,6 +39,10 @@
 #define TV_APIC_BASE_EN (1ull << 11)
 #define TV_APIC_PAGE 0xfee00000ull
 #define TV_APIC_BASE_RESET (TV_APIC_PAGE | TV_APIC_BASE_EN | TV_APIC_BASE_BSP)
+
+/* The debug registers' reset values: DR6's and DR7's reserved bits that read as 1. */
+#define TV_DR6_RESET 0xffff0ff0ull
+#define TV_DR7_RESET 0x400ull
 #define TV_APIC_BASE_RESERVED 0x6ffull /* bits 0-7, 9 and 10: no x2APIC */
 #define TV_CPUID1_ECX_X2APIC (1u << 21) /* CPUID leaf 1, ECX: the CPU offers x2APIC mode */
 #define TV_CPUID1_EBX_APIC_ID 0xff000000u /* CPUID leaf 1, EBX: the initial APIC ID */

@@ -114,15 +114,22 @@ struct emu_debug {
 #define EMU_MSR_PAGES 4096
 
 struct emu_msr {
+	bool apic; /* IA32_APIC_BASE asked for (tv_vcpu_config): RDMSR/WRMSR sites, the block hook */
 	uint64_t apic_base;
+	/* DR0-DR7 as the guest wrote them: MOV to and from a debug register is done here on every
+	 * vCPU (emu_msr.c says why); DR4 and DR5 are DR6 and DR7. */
+	uint64_t dr[8];
+	uint64_t cr8; /* the TPR as MOV to CR8 wrote it (Unicorn without an APIC reads 0) */
 	uc_hook hook_block;
-	uint64_t site[EMU_MSR_SITES]; /* the linear address of a 0F 30 or 0F 32 */
+	uint64_t site[EMU_MSR_SITES]; /* the linear address of the 0F of a site's instruction */
 	uint8_t prefixes[EMU_MSR_SITES]; /* prefix bytes before it: the hook's range */
+	uint8_t len[EMU_MSR_SITES]; /* the instruction's bytes from the 0F: 2 (MSR), 3 (DR) */
 	uc_hook hook_site[EMU_MSR_SITES];
 	unsigned nsites, npages;
-	/* EMU_MSR_PAGES linear page numbers + 1 scanned, 0 in a free slot; NULL when the vCPU
-	 * was not asked for IA32_APIC_BASE (tv_vcpu_config): no hooks then. */
-	uint64_t *pages;
+	uint64_t *pages; /* EMU_MSR_PAGES linear page numbers + 1 scanned, 0 in a free slot */
+	/* The instance has begun running: its first block, which Unicorn's translation hook does
+	 * not see (it sees new blocks reached from another), was scanned before it. */
+	bool started;
 };
 
 struct tv_vcpu {
@@ -158,6 +165,9 @@ struct tv_vcpu {
 	int io_error;	   /* the I/O handler's negative errno */
 	int64_t exception; /* the vector UC_HOOK_INTR saw, -1 if none */
 	bool exc_software; /* it came from INT n, INT3 or INTO (set by emu_exception_take) */
+	/* The exception was raised by twinvm (emu_raise), not Unicorn: its error code is this. */
+	bool exc_raised;
+	uint32_t exc_raised_error;
 	unsigned insns;	   /* instructions begun, in the precise and step modes */
 	uint64_t insn_addr;
 
@@ -269,6 +279,14 @@ void emu_msr_forget_pages(struct tv_vcpu *v);
 void emu_msr_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 void emu_msr_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
+/* The scan emu_msr_on_block does, for a block just translated (emu_smc.c's translation hook, on
+ * every vCPU): a site found in its pages drops them and starts the block again, hooked. */
+void emu_msr_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size);
+
+/* Before the instance's first uc_emu_start from pc (RIP): the pages its first block lies in
+ * scanned, as emu_msr_on_translate does for every later block. */
+void emu_msr_before_first_run(struct tv_vcpu *v, uint64_t pc);
+
 /* emu_debug.c: the debug points' hooks, and what run() reports for them. */
 
 /* Adds the hooks for the points in v->dbg (none when there are none). */
@@ -379,6 +397,10 @@ int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 /* The same for the interrupt set_irq asserted (v->irq), at an instruction boundary where the
  * guest takes it: no error code, RIP the instruction it returns to. */
 int emu_interrupt_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit);
+
+/* From a code hook: the instruction about to run faults with vector (and error, where the vector
+ * has one) instead of running, as the CPU would where Unicorn runs it (emu_msr.c's sites). */
+void emu_raise(struct tv_vcpu *v, unsigned vector, uint32_t error, const char *why);
 
 /* emu_run.c: the set_irq op. */
 int emu_set_irq(struct tv_vcpu *v, int vector);

@@ -146,10 +146,14 @@ static int take(struct tv_vcpu *v, unsigned vector, bool external, struct tv_exi
 		return rc;
 	}
 	cpu_of(&c, &r, &s, &env);
-	v->exc_software = !external && emu_env_is_software(&env);
+	v->exc_software = !external && !v->exc_raised && emu_env_is_software(&env);
 	ev = (struct emu_event){ .vector = vector, .software = v->exc_software,
 				 .external = external,
-				 .error = external ? 0 : emu_env_error_code(&env), .insn_rip = r.rip };
+				 .error = external	   ? 0
+					  : v->exc_raised ? v->exc_raised_error
+							  : emu_env_error_code(&env),
+				 .insn_rip = r.rip };
+	v->exc_raised = false;
 	maxphyaddr = maxphyaddr_of(v);
 	if (ev.software)
 		ev.insn_rip =
@@ -187,4 +191,13 @@ int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 int emu_interrupt_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 {
 	return take(v, vector, true, exit);
+}
+
+void emu_raise(struct tv_vcpu *v, unsigned vector, uint32_t error, const char *why)
+{
+	v->exception = vector;
+	v->exc_raised = true;
+	v->exc_raised_error = error;
+	EMU_LOG(v->log, "  raise vector %u: %s", vector, why);
+	emu_stop_engine(v, EMU_STOP_EXCEPTION, "exception raised by twinvm");
 }

@@ -170,6 +170,8 @@ int emu_hooks_install(struct tv_vcpu *v, bool fresh)
 {
 	int rc;
 
+	v->msr.started = false; /* a new instance: its first block to scan */
+
 	rc = emu_hook_add(v, &v->hook_in, UC_HOOK_INSN, (void *)emu_on_in,
 			  "UC_HOOK_INSN UC_X86_INS_IN", UC_X86_INS_IN);
 	if (!rc)

@@ -19,17 +19,77 @@
  * Unicorn's MSR, read as 0. Limits: a page is scanned once for the vCPU's life (again after
  * code_written), so an RDMSR the guest writes into a page already scanned is Unicorn's (it reads
  * 0); a WRMSR with a reserved bit set is dropped where KVM raises #GP; at most EMU_MSR_SITES
- * places are hooked. */
+ * places are hooked.
+ *
+ * MOV to and from a debug register (0F 23, 0F 21) is done here the same way on every vCPU, found
+ * when a block is translated (emu_msr_on_translate, from emu_smc.c's translation hook: no cost per
+ * block run; Unicorn calls it for every new block but an instance's first, which
+ * emu_msr_before_first_run scans). Unicorn 2.1.1 crashes the process when a guest enables a breakpoint in DR7: its
+ * breakpoint insertion flushes the translations while the block that wrote DR7 still runs, which
+ * then jumps into the emptied code buffer (measured: SIGSEGV in generated code, kvm-unit-tests'
+ * emulator test and a three-instruction guest). A guest must not crash twinvm, so the emulator
+ * keeps DR0-DR7 itself: they read back what was written (DR6 and DR7 with their fixed bits, DR4
+ * and DR5 as DR6 and DR7 while CR4.DE is clear), and raise no #DB, which the README says. A DR
+ * site past EMU_MSR_SITES ends the run with the reason rather than be left to Unicorn. */
 #include "emu.h"
 #include "emu_env.h"
 #include "pagewalk.h"
 #include "x86.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
 #define PAGE 4096u
-#define INSN_MAX 15 /* the longest x86 instruction: at most 13 prefix bytes before 0F 3x */
+#define INSN_MAX 15 /* the longest x86 instruction: at most 12 prefix bytes before 0F 2x /r */
+
+/* MOV from (0F 21) or to (0F 23) a debug register. */
+static bool is_dr(uint8_t second)
+{
+	return second == 0x21 || second == 0x23;
+}
+
+/* The instructions done here, told by their bytes from the 0F on (b[0..3]) and the byte before
+ * the 0F (a REX prefix, or 0). */
+enum site_kind {
+	SITE_NONE,
+	SITE_MSR,   /* RDMSR, WRMSR (0F 32, 0F 30): IA32_APIC_BASE, where asked for */
+	SITE_DR,    /* MOV from or to a debug register (0F 21 /r, 0F 23 /r): on every vCPU */
+	SITE_CR8,   /* MOV from or to CR8 (REX.R 0F 20 /0, REX.R 0F 22 /0): the TPR, which Unicorn
+		     * without an APIC reads as 0 */
+	SITE_MOVBE, /* MOVBE with a register operand (0F 38 F0/F1, ModRM mod 3): #UD on the CPU,
+		     * which Unicorn runs as a move */
+	SITE_MOVAPS, /* MOVAPS/MOVAPD (0F 28/29, 66 0F 28/29) from or to memory: #GP(0) when the
+		      * operand is not 16-byte aligned, which Unicorn does not check; in 64-bit
+		      * code only (elsewhere a segment base would have to be read as well) */
+};
+
+/* Sites of the kinds that only correct Unicorn (CR8, MOVBE, MOVAPS) leave this many places to
+ * the debug registers, which it must never be left to. */
+#define SITES_FOR_DR 32
+
+static enum site_kind site_kind(const struct emu_msr *m, const uint8_t b[4], uint8_t before)
+{
+	if (b[0] != 0x0f)
+		return SITE_NONE;
+	if (is_dr(b[1]))
+		return SITE_DR;
+	if (m->apic && (b[1] == 0x30 || b[1] == 0x32))
+		return SITE_MSR;
+	if ((b[1] == 0x20 || b[1] == 0x22) && (before & 0xf4) == 0x44 && !((b[2] >> 3) & 7))
+		return SITE_CR8;
+	if (b[1] == 0x38 && (b[2] == 0xf0 || b[2] == 0xf1) && b[3] >= 0xc0)
+		return SITE_MOVBE;
+	if ((b[1] == 0x28 || b[1] == 0x29) && b[2] < 0xc0)
+		return SITE_MOVAPS;
+	return SITE_NONE;
+}
+
+/* The instruction's length from its 0F (MOVAPS: its ModRM byte's, at least). */
+static unsigned site_len(enum site_kind k)
+{
+	return k == SITE_MSR ? 2 : k == SITE_MOVBE ? 4 : 3;
+}
 
 /* Legacy and REX prefixes (REX is an INC or DEC outside 64-bit code, which Unicorn then decodes
  * as an instruction of its own, so an instruction ending at 0F 3x is never mistaken). */
@@ -118,7 +178,7 @@ static const uint8_t *page_bytes(const struct walk *w, uint64_t page)
 
 /* A code hook on [site - prefixes, site], where site is the linear address of a 0F 3x pair.
  * true when one was added. */
-static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes)
+static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum site_kind kind)
 {
 	struct emu_msr *m = &v->msr;
 	uc_err err;
@@ -127,9 +187,19 @@ static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes)
 		if (m->site[i] == site)
 			return false;
 	}
+	if (kind != SITE_DR && kind != SITE_MSR && m->nsites >= EMU_MSR_SITES - SITES_FOR_DR)
+		return false; /* a correction of Unicorn's, not made here: the rest is for DRs */
 	if (m->nsites == EMU_MSR_SITES) {
-		EMU_LOG(v->log, "  hook BLOCK: RDMSR/WRMSR at 0x%" PRIx64 " not hooked: %d places are",
+		EMU_LOG(v->log, "  hook BLOCK: 0F xx at 0x%" PRIx64 " not hooked: %d places are",
 			site, EMU_MSR_SITES);
+		if (kind == SITE_DR && !v->io_error) {
+			/* Left to Unicorn it may crash the process: end the guest's run instead. */
+			tv_set_error("emulator: the guest moves to or from debug registers at more "
+				     "than %d places, which the emulator cannot follow (at 0x%" PRIx64
+				     ")", EMU_MSR_SITES, site);
+			v->io_error = -ENOTSUP;
+			emu_stop_engine(v, EMU_STOP_NONE, "too many sites");
+		}
 		return false;
 	}
 	prefixes = site < prefixes ? (unsigned)site : prefixes;
@@ -141,36 +211,35 @@ static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes)
 		return false;
 	m->site[m->nsites] = site;
 	m->prefixes[m->nsites] = (uint8_t)prefixes;
+	m->len[m->nsites] = (uint8_t)site_len(kind);
 	m->nsites++;
 	return true;
 }
 
-/* Every 0F 30 and 0F 32 in the page at linear page number page gets a site; true when one was
- * new. A pair across the page's end is this page's (its 0F is here). */
+/* Every instruction of site_kind in the page at linear page number page gets a site; true when
+ * one was new. One across the page's end is this page's (its 0F is here). */
 static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page)
 {
-	const uint8_t *p = page_bytes(w, page), *next = NULL;
+	const uint8_t *p = page_bytes(w, page), *next = page_bytes(w, page + 1);
 	bool added = false;
 
 	if (!p)
 		return false;
 	for (unsigned i = 0; i < PAGE; i++) {
+		uint8_t b[4] = { 0, 0, 0, 0 };
+		enum site_kind kind;
 		unsigned k = 0;
-		uint8_t second;
 
 		if (p[i] != 0x0f)
 			continue;
-		if (i + 1 < PAGE)
-			second = p[i + 1];
-		else if ((next = page_bytes(w, page + 1)) != NULL)
-			second = next[0];
-		else
-			break;
-		if (second != 0x30 && second != 0x32)
+		for (unsigned j = 0; j < 4; j++)
+			b[j] = i + j < PAGE ? p[i + j] : next ? next[i + j - PAGE] : 0;
+		kind = site_kind(&v->msr, b, i ? p[i - 1] : 0);
+		if (kind == SITE_NONE)
 			continue;
-		while (k < i && k < INSN_MAX - 2 && is_prefix(p[i - k - 1]))
+		while (k < i && k < INSN_MAX - 4 && is_prefix(p[i - k - 1]))
 			k++;
-		added |= site_add(v, page * PAGE + i, k);
+		added |= site_add(v, page * PAGE + i, k, kind);
 	}
 	return added;
 }
@@ -211,9 +280,10 @@ static bool pc_write(struct tv_vcpu *v, uint64_t pc)
 			    &pc) == UC_ERR_OK;
 }
 
-void emu_msr_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+/* Scans the pages of the block at [addr, addr + size) not scanned yet; a new site drops their
+ * translations and begins the block again, translated with its hook. */
+static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size)
 {
-	struct tv_vcpu *v = opaque;
 	uint64_t first = addr / PAGE, last = (addr + (size ? size - 1 : 0)) / PAGE, pc;
 	bool added = false;
 	struct walk w;
@@ -232,12 +302,38 @@ void emu_msr_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	/* The block was translated without the new hooks: drop it and begin it again. A kick that
 	 * came meanwhile stops the engine here instead (a RIP write would clear its stop). */
 	for (uint64_t page = first; page <= last; page++)
-		uc_ctl_remove_cache(uc, page * PAGE, page * PAGE + PAGE);
+		uc_ctl_remove_cache(v->vm->uc, page * PAGE, page * PAGE + PAGE);
 	if (v->kicked)
 		emu_stop_engine(v, EMU_STOP_KICK, "kick");
 	else if (block_pc(v, addr, &pc))
 		pc_write(v, pc);
-	EMU_LOG(v->log, "  hook BLOCK 0x%" PRIx64 ": translated again with the MSR hooks", addr);
+	EMU_LOG(v->log, "  hook 0x%" PRIx64 ": translated again with the sites' hooks", addr);
+}
+
+void emu_msr_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
+{
+	(void)uc;
+	block_scan(opaque, addr, size);
+}
+
+void emu_msr_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size)
+{
+	block_scan(v, addr, size);
+}
+
+void emu_msr_before_first_run(struct tv_vcpu *v, uint64_t pc)
+{
+	struct emu_env env;
+	struct emu_seg cs = { 0 };
+
+	v->msr.started = true;
+	if (emu_env_save(&env, v->vm->uc) == 0) {
+		emu_env_seg(&env, EMU_R_CS, &cs);
+		emu_env_release(&env);
+	}
+	/* pc is already linear in UC_MODE_16 (emu_begin_address). A block is at most a page and a
+	 * bit: its two pages. */
+	block_scan(v, v->vm->mode == UC_MODE_16 ? pc : cs.base + pc, PAGE);
 }
 
 /* The site whose instruction [addr, addr + size) is, or -1. */
@@ -245,21 +341,22 @@ static int site_of(const struct emu_msr *m, uint64_t addr, uint32_t size)
 {
 	for (unsigned i = 0; i < m->nsites; i++) {
 		if (addr <= m->site[i] && m->site[i] - addr <= m->prefixes[i] &&
-		    addr + size == m->site[i] + 2)
+		    addr + size >= m->site[i] + m->len[i])
 			return (int)i;
 	}
 	return -1;
 }
 
-/* 0x32 for RDMSR, 0x30 for WRMSR, as the instruction at [addr, addr + size) reads in RAM now
- * (prefixes, then 0F 3x); 0 for anything else. */
-static uint8_t msr_insn(struct tv_vcpu *v, uint64_t addr, uint32_t size)
+/* The kind of the site instruction at [addr, addr + size) as it reads in RAM now (prefixes,
+ * then the instruction from its 0F), with its bytes in b; SITE_NONE for anything else, and for
+ * F2 0F 38 F0/F1 (CRC32, not MOVBE). */
+static enum site_kind site_insn(struct tv_vcpu *v, uint64_t addr, uint32_t size,
+				uint8_t b[INSN_MAX])
 {
-	uint8_t b[INSN_MAX];
 	struct walk w;
 
 	if (size < 2 || size > INSN_MAX)
-		return 0;
+		return SITE_NONE;
 	walk_init(v, &w);
 	for (uint32_t i = 0; i < size; i++) {
 		uint64_t la = addr + i, gpa;
@@ -267,14 +364,36 @@ static uint8_t msr_insn(struct tv_vcpu *v, uint64_t addr, uint32_t size)
 
 		if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, la, &gpa) != TV_WALK_OK ||
 		    !(p = tv_ram_range(w.ram.host, w.ram.size, gpa, 1)))
-			return 0;
+			return SITE_NONE;
 		b[i] = *p;
 	}
-	for (uint32_t i = 0; i + 2 < size; i++) {
-		if (!is_prefix(b[i]))
-			return 0;
+	for (unsigned len = 2; len <= 4 && len <= size; len++) {
+		uint32_t n = size - len, i;
+		uint8_t from[4] = { 0, 0, 0, 0 };
+		enum site_kind kind;
+
+		for (i = 0; i < n && is_prefix(b[i]) && b[i] != 0xf2; i++)
+			;
+		if (i < n)
+			continue;
+		memcpy(from, b + n, len);
+		kind = site_kind(&v->msr, from, n ? b[n - 1] : 0);
+		if (kind != SITE_NONE && kind != SITE_MOVAPS && site_len(kind) == len)
+			return kind;
 	}
-	return b[size - 2] == 0x0f && (b[size - 1] == 0x30 || b[size - 1] == 0x32) ? b[size - 1] : 0;
+	/* MOVAPS: prefixes, 0F 28/29, ModRM and what follows it */
+	for (uint32_t n = 0; n + 3 <= size; n++) {
+		uint8_t from[4] = { 0, 0, 0, 0 };
+
+		if (b[n] == 0x0f) {
+			memcpy(from, b + n, 3);
+			return site_kind(&v->msr, from, n ? b[n - 1] : 0) == SITE_MOVAPS ? SITE_MOVAPS
+											 : SITE_NONE;
+		}
+		if (!is_prefix(b[n]))
+			break;
+	}
+	return SITE_NONE;
 }
 
 /* The CPL, from CR0.PE, EFLAGS.VM and CS's RPL (which is the CPL in protected and long mode). */
@@ -291,6 +410,135 @@ static unsigned cpl(struct tv_vcpu *v)
 	return (r[1] & TV_RFLAGS_VM) ? 3 : (unsigned)(r[2] & 3);
 }
 
+/* The general registers by ModRM number, in 64-bit and in 32-bit code (where R8-R15 do not
+ * exist). */
+static const int gpr64[16] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+			       UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+			       UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+			       UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15 };
+static const int gpr32[8] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_EBX,
+			      UC_X86_REG_ESP, UC_X86_REG_EBP, UC_X86_REG_ESI, UC_X86_REG_EDI };
+
+/* MOV to or from a debug register or CR8, [addr, addr + size) with its bytes in b, done on the
+ * vCPU's copy (struct emu_msr's dr and cr8) and RIP moved past it. DR8-15 (REX.R) and DR4/DR5
+ * under CR4.DE are #UD: left to Unicorn, which raises it without touching a breakpoint. */
+static void ctl_move(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b,
+		     enum site_kind kind)
+{
+	bool wide = v->vm->mode == UC_MODE_64;
+	uint8_t rex = size >= 4 && wide && (b[size - 4] & 0xf0) == 0x40 ? b[size - 4] : 0;
+	uint8_t modrm = b[size - 1];
+	unsigned n = (modrm >> 3) & 7, reg = (modrm & 7) | ((rex & 1) << 3);
+	bool read = b[size - 2] == 0x20 || b[size - 2] == 0x21;
+	uint64_t cr4 = 0, pc, value = 0, *slot;
+	int id = wide ? gpr64[reg] : gpr32[reg & 7];
+
+	if (kind == SITE_CR8 && !(rex & 4))
+		return; /* CR0 (no REX.R, or not 64-bit code): Unicorn's */
+	if (kind == SITE_DR &&
+	    ((rex & 4) || uc_reg_read(v->vm->uc, UC_X86_REG_CR4, &cr4) != UC_ERR_OK ||
+	     ((n == 4 || n == 5) && (cr4 & TV_CR4_DE))))
+		return;
+	if (!pc_read(v, &pc))
+		return;
+	if (v->kicked) {
+		emu_stop_engine(v, EMU_STOP_KICK, "kick"); /* done when the vCPU runs on */
+		return;
+	}
+	if (kind == SITE_DR && (n == 4 || n == 5))
+		n += 2;
+	slot = kind == SITE_CR8 ? &v->msr.cr8 : &v->msr.dr[n];
+	if (read) {
+		value = *slot;
+		if (uc_reg_write(v->vm->uc, id, &value) != UC_ERR_OK)
+			return;
+	} else {
+		if (uc_reg_read(v->vm->uc, id, &value) != UC_ERR_OK)
+			return;
+		if (!wide)
+			value = (uint32_t)value;
+		*slot = kind == SITE_CR8 ? value & 0xf
+			: n == 6      ? value | TV_DR6_RESET
+			: n == 7      ? (value | TV_DR7_RESET) & 0xffffffffull
+				      : value;
+	}
+	EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": MOV %s %s%u 0x%" PRIx64 " (kept by twinvm)", addr,
+		read ? "from" : "to", kind == SITE_CR8 ? "CR" : "DR", kind == SITE_CR8 ? 8 : n, *slot);
+	pc_write(v, pc + size);
+}
+
+/* MOVAPS/MOVAPD's memory operand in 64-bit code, [addr, addr + size) with its bytes in b: #GP(0)
+ * when its address is not 16-byte aligned; else the instruction is Unicorn's to run. */
+static void movaps_check(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
+{
+	static int ids[17] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+				     UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+				     UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+				     UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+				     UC_X86_REG_RIP };
+	uint64_t r[17], ea = 0, seg = 0;
+	void *ptrs[17];
+	uint8_t rex = 0, modrm, mod, rm;
+	bool addr32 = false;
+	int seg_reg = 0;
+	uint32_t i = 0;
+
+	if (v->vm->mode != UC_MODE_64)
+		return;
+	for (; i < size && b[i] != 0x0f; i++) {
+		if (b[i] == 0x67)
+			addr32 = true;
+		else if (b[i] == 0x64)
+			seg_reg = UC_X86_REG_FS_BASE;
+		else if (b[i] == 0x65)
+			seg_reg = UC_X86_REG_GS_BASE;
+		rex = (b[i] & 0xf0) == 0x40 ? b[i] : 0; /* REX counts only right before 0F */
+	}
+	if (i + 3 > size)
+		return;
+	for (int k = 0; k < 17; k++)
+		ptrs[k] = &r[k];
+	if (uc_reg_read_batch(v->vm->uc, ids, ptrs, 17) != UC_ERR_OK ||
+	    (seg_reg && uc_reg_read(v->vm->uc, seg_reg, &seg) != UC_ERR_OK))
+		return;
+	modrm = b[i + 2];
+	mod = modrm >> 6;
+	rm = modrm & 7;
+	i += 3;
+	if (rm == 4) { /* SIB */
+		uint8_t sib;
+		unsigned idx, base;
+
+		if (i >= size)
+			return;
+		sib = b[i++];
+		idx = ((sib >> 3) & 7) | ((rex & 2) << 2);
+		base = (sib & 7) | ((rex & 1) << 3);
+		ea = idx == 4 ? 0 : r[idx] << (sib >> 6);
+		if ((sib & 7) == 5 && mod == 0)
+			mod = 2; /* disp32, no base */
+		else
+			ea += r[base];
+	} else if (rm == 5 && mod == 0) {
+		ea = r[16] + size; /* RIP-relative: from the next instruction */
+		mod = 2;
+	} else {
+		ea = r[rm | ((rex & 1) << 3)];
+	}
+	if (mod == 1 && i + 1 <= size)
+		ea += (uint64_t)(int64_t)(int8_t)b[i];
+	else if (mod == 2 && i + 4 <= size)
+		ea += (uint64_t)(int64_t)(int32_t)(b[i] | b[i + 1] << 8 | b[i + 2] << 16 |
+						   (uint32_t)b[i + 3] << 24);
+	if (addr32)
+		ea = (uint32_t)ea;
+	if ((ea + seg) & 15) {
+		EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": MOVAPS of 0x%" PRIx64 ", not aligned", addr,
+			ea + seg);
+		emu_raise(v, 13, 0, "MOVAPS/MOVAPD of an unaligned operand: #GP(0)");
+	}
+}
+
 void emu_msr_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	struct tv_vcpu *v = opaque;
@@ -299,10 +547,27 @@ void emu_msr_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	uint32_t r[3] = { 0, 0, 0 };
 	void *ptrs[3] = { &r[0], &r[1], &r[2] };
 	uint64_t pc, value, reserved;
-	uint8_t op;
+	uint8_t op, b[INSN_MAX];
+	enum site_kind kind;
 
-	if (site_of(&v->msr, addr, size) < 0 || !(op = msr_insn(v, addr, size)) || cpl(v) != 0 ||
-	    uc_reg_read_batch(uc, ids, ptrs, 3) != UC_ERR_OK || r[0] != TV_MSR_APIC_BASE ||
+	if (site_of(&v->msr, addr, size) < 0 || !(kind = site_insn(v, addr, size, b)))
+		return; /* Unicorn's to do */
+	if (kind == SITE_MOVBE) {
+		emu_raise(v, 6, 0, "MOVBE with a register operand: #UD");
+		return;
+	}
+	if (kind == SITE_MOVAPS) {
+		movaps_check(v, addr, size, b);
+		return;
+	}
+	if (cpl(v) != 0)
+		return; /* Unicorn's #GP */
+	if (kind == SITE_DR || kind == SITE_CR8) {
+		ctl_move(v, addr, size, b, kind);
+		return;
+	}
+	op = b[size - 1];
+	if (uc_reg_read_batch(uc, ids, ptrs, 3) != UC_ERR_OK || r[0] != TV_MSR_APIC_BASE ||
 	    !pc_read(v, &pc))
 		return; /* Unicorn's to do */
 	if (v->kicked) {
@@ -341,8 +606,8 @@ int emu_msr_hooks_add(struct tv_vcpu *v)
 	struct emu_msr *m = &v->msr;
 	uc_err err;
 
-	if (!m->pages)
-		return 0; /* not asked for: Unicorn's MSR, read as 0 */
+	if (!m->apic)
+		return emu_msr_sites_readd(v); /* no RDMSR/WRMSR: the DR sites only */
 	err = uc_hook_add(v->vm->uc, &m->hook_block, UC_HOOK_BLOCK, (void *)emu_msr_on_block, v, 1,
 			  0);
 	EMU_STEP(v->log, "a callback into twinvm: finds RDMSR and WRMSR, which Unicorn cannot hook",

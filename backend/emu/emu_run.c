@@ -183,6 +183,8 @@ static int emu_start_once(struct tv_vcpu *v, bool async, uc_err *err)
 	if (rc)
 		return rc;
 	emu_debug_begin(v, begin);
+	if (!v->msr.started)
+		emu_msr_before_first_run(v, begin);
 	v->stop = EMU_STOP_NONE;
 	v->io_error = 0;
 	v->exception = -1;

@@ -80,6 +80,7 @@ void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque)
 
 	(void)uc;
 	(void)prev;
+	emu_msr_on_translate(v, pc, cur->size); /* the sites done by twinvm: emu_msr.c */
 	if (v->smc_seen[slot] != pc + 1) {
 		v->smc_seen[slot] = pc + 1; /* +1: 0 is an empty slot */
 		return;
