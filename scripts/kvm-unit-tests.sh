@@ -88,8 +88,9 @@ while IFS='|' read -r name file smp accel tarch args; do
 		elif [ -n "$args" ]; then need="needs a command line: $args"
 		elif [ "$accel" = kvm ] && [ "$e" != kvm ]; then need="needs KVM (accel = kvm)"
 		fi
+		if [ ${#need} -gt 34 ]; then need="${need:0:31}..."; fi
 		if [ -n "$need" ]; then
-			printf '%-26s %-4s %5s %5s %5s  %-34s %7s\n' "$name" "$e" - - - "$need" -
+			printf "%-26.26s %-4s %5s %5s %5s  %-34s %7s\n" "$name" "$e" - - - "$need" -
 			continue
 		fi
 		start=$(date +%s.%N)
@@ -100,15 +101,16 @@ while IFS='|' read -r name file smp accel tarch args; do
 		pass=$(grep -c '^PASS: ' "$probe.out")
 		fail=$(grep -c '^FAIL: ' "$probe.out")
 		skip=$(grep -c '^SKIP: ' "$probe.out")
-		if grep -q '^twinvm: timeout:' "$probe.out"; then status="timeout after ${timeout} s"
+		if grep -q 'twinvm: timeout:' "$probe.out"; then status="timeout after ${timeout} s"
 		elif grep -q 'guest ended in SHUTDOWN' "$probe.out"; then status="shutdown (exit $rc)"
 		elif grep -q 'exited through isa-debug-exit' "$probe.out"; then
 			[ $rc -eq 1 ] && status="success (status 1)" || status="failure (status $rc)"
+		elif grep -q 'guest ended in INTERNAL_ERROR' "$probe.out"; then status="engine error (cannot emulate)"
 		elif grep -q 'guest halted' "$probe.out"; then status="halted (exit $rc)"
 		else status="twinvm exit $rc"
 		fi
 		[ $rc -eq 1 ] && grep -q 'exited through isa-debug-exit' "$probe.out" || failed=1
-		printf '%-26s %-4s %5d %5d %5d  %-34s %6.1fs\n' "$name" "$e" "$pass" "$fail" "$skip" \
+		printf '%-26.26s %-4s %5d %5d %5d  %-34s %6.1fs\n' "$name" "$e" "$pass" "$fail" "$skip" \
 			"$status" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
 	done
 done <<< "$sections"
