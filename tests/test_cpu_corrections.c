@@ -1,7 +1,9 @@
 /* Where Unicorn 2.1.1 does not behave as the CPU and the emulator corrects it (backend/emu/
  * emu_msr.c's sites; kvm-unit-tests' emulator test found each): MOV to and from CR8 keeps the
  * value (Unicorn without an APIC reads 0), MOVAPS of an unaligned operand is #GP(0) (Unicorn
- * does not check), MOVBE with a register operand is #UD (Unicorn runs it as a move). */
+ * does not check), MOVBE with a register operand is #UD (Unicorn runs it as a move), SMSW with a
+ * 32-bit operand gives all of CR0 (Unicorn: its low 16 bits), and RF loaded by IRET does not
+ * stay set (Unicorn keeps it, and PUSHF then pushes it). */
 #include "run_guest.h"
 #include "tv_test.h"
 
@@ -19,6 +21,59 @@ static const uint8_t cr8_movaps[96] = {
 static const uint8_t movbe_reg[] = {
 	0xba, 0x11, 0x00, 0x00, 0x00, 0x0f, 0x38, 0xf0, 0xc0, 0xba, 0x22, 0x00, 0x00, 0x00, 0xf4,
 };
+
+/* Real mode: mov ebx, cr0; mov ecx, ebx; or ebx, 0x40000000 (CD); mov cr0, ebx; smsw eax;
+ * mov edx, cr0; mov cr0, ecx; hlt */
+static const uint8_t smsw32[] = {
+	0x0f, 0x20, 0xc3, 0x66, 0x89, 0xd9, 0x66, 0x81, 0xcb, 0x00, 0x00, 0x00, 0x40, 0x0f,
+	0x22, 0xc3, 0x66, 0x0f, 0x01, 0xe0, 0x0f, 0x20, 0xc2, 0x0f, 0x22, 0xc1, 0xf4,
+};
+
+/* Real mode, realmode.flat's "rflags.rf": pushfd; pop eax; and eax, ~2; or eax, 0xffc18028
+ * (RF among them); push eax; push cs; call 1f; jmp 2f; 1: iretd; 2: pushfd; pop ebx; hlt */
+static const uint8_t iret_rf[] = {
+	0x66, 0x9c, 0x66, 0x58, 0x66, 0x83, 0xe0, 0xfd, 0x66, 0x0d, 0x28, 0x80, 0xc1, 0xff,
+	0x66, 0x50, 0x66, 0x0e, 0x66, 0xe8, 0x02, 0x00, 0x00, 0x00, 0xeb, 0x02, 0x66, 0xcf,
+	0x66, 0x9c, 0x66, 0x5b, 0xf4,
+};
+
+static void run_real(struct tv_test_run *t, const char *engine, const uint8_t *code, size_t len)
+{
+	const struct tv_backend_ops *be;
+	char why[256];
+
+	be = tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why));
+	if (!be)
+		TV_SKIP("%s: %s", engine, why);
+	tv_test_run(t, be, TV_MODE_REAL, code, len, NULL, 30);
+	ck_assert_msg(t->last.reason == TV_EXIT_HLT, "%s: ended in %s: %s", engine,
+		      tv_exit_reason_name(t->last.reason), t->last.detail);
+}
+
+START_TEST(test_smsw_gives_all_of_cr0)
+{
+	const char *engine = _i ? "kvm" : "emu";
+	struct tv_test_run t;
+
+	run_real(&t, engine, smsw32, sizeof(smsw32));
+	ck_assert_uint_eq(t.regs.rdx & 0xffffffffu, 0x40000010u);
+	ck_assert_msg((t.regs.rax & 0xffffffffu) == 0x40000010u, "%s: SMSW gave %#llx", engine,
+		      (unsigned long long)t.regs.rax);
+	tv_test_run_end(&t);
+}
+END_TEST
+
+START_TEST(test_rf_loaded_by_iret_is_not_pushed)
+{
+	const char *engine = _i ? "kvm" : "emu";
+	struct tv_test_run t;
+
+	run_real(&t, engine, iret_rf, sizeof(iret_rf));
+	ck_assert_msg(!(t.regs.rbx & (1u << 16)), "%s: PUSHFD after IRET pushed RF (%#llx)",
+		      engine, (unsigned long long)t.regs.rbx);
+	tv_test_run_end(&t);
+}
+END_TEST
 
 static void run(struct tv_test_run *t, const char *engine, const uint8_t *code, size_t len)
 {
@@ -71,6 +126,8 @@ int main(void)
 
 	tcase_add_loop_test(tc, test_cr8_keeps_its_value_and_unaligned_movaps_faults, 0, 2);
 	tcase_add_test(tc, test_movbe_with_a_register_is_ud_on_the_emulator);
+	tcase_add_loop_test(tc, test_smsw_gives_all_of_cr0, 0, 2);
+	tcase_add_loop_test(tc, test_rf_loaded_by_iret_is_not_pushed, 0, 2);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

@@ -62,6 +62,12 @@ enum site_kind {
 	SITE_MOVAPS, /* MOVAPS/MOVAPD (0F 28/29, 66 0F 28/29) from or to memory: #GP(0) when the
 		      * operand is not 16-byte aligned, which Unicorn does not check; in 64-bit
 		      * code only (elsewhere a segment base would have to be read as well) */
+	SITE_SMSW,   /* SMSW to a register with a 32- or 64-bit operand (0F 01 /4, mod 3): all of
+		      * CR0, where Unicorn gives its low 16 bits */
+	SITE_IRET,   /* IRET with a 32- or 64-bit operand (CF): the RF it loads is cleared in the
+		      * image first. Unicorn keeps RF set (the CPU clears it after the next
+		      * instruction) and PUSHF then pushes it; RF only holds off instruction
+		      * breakpoints, which the emulator does not raise, so clearing it is exact */
 };
 
 /* Sites of the kinds that only correct Unicorn (CR8, MOVBE, MOVAPS) leave this many places to
@@ -70,8 +76,12 @@ enum site_kind {
 
 static enum site_kind site_kind(const struct emu_msr *m, const uint8_t b[4], uint8_t before)
 {
+	if (b[0] == 0xcf)
+		return SITE_IRET;
 	if (b[0] != 0x0f)
 		return SITE_NONE;
+	if (b[1] == 0x01 && (b[2] & 0xf8) == 0xe0)
+		return SITE_SMSW;
 	if (is_dr(b[1]))
 		return SITE_DR;
 	if (m->apic && (b[1] == 0x30 || b[1] == 0x32))
@@ -88,7 +98,7 @@ static enum site_kind site_kind(const struct emu_msr *m, const uint8_t b[4], uin
 /* The instruction's length from its 0F (MOVAPS: its ModRM byte's, at least). */
 static unsigned site_len(enum site_kind k)
 {
-	return k == SITE_MSR ? 2 : k == SITE_MOVBE ? 4 : 3;
+	return k == SITE_IRET ? 1 : k == SITE_MSR ? 2 : k == SITE_MOVBE ? 4 : 3;
 }
 
 /* Legacy and REX prefixes (REX is an INC or DEC outside 64-bit code, which Unicorn then decodes
@@ -230,7 +240,7 @@ static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page)
 		enum site_kind kind;
 		unsigned k = 0;
 
-		if (p[i] != 0x0f)
+		if (p[i] != 0x0f && p[i] != 0xcf)
 			continue;
 		for (unsigned j = 0; j < 4; j++)
 			b[j] = i + j < PAGE ? p[i + j] : next ? next[i + j - PAGE] : 0;
@@ -367,7 +377,7 @@ static enum site_kind site_insn(struct tv_vcpu *v, uint64_t addr, uint32_t size,
 			return SITE_NONE;
 		b[i] = *p;
 	}
-	for (unsigned len = 2; len <= 4 && len <= size; len++) {
+	for (unsigned len = 1; len <= 4 && len <= size; len++) {
 		uint32_t n = size - len, i;
 		uint8_t from[4] = { 0, 0, 0, 0 };
 		enum site_kind kind;
@@ -539,6 +549,93 @@ static void movaps_check(struct tv_vcpu *v, uint64_t addr, uint32_t size, const 
 	}
 }
 
+/* The CPU's code size (16, 32, 64) and SS's stack size and base, from QEMU's state. false where
+ * its layout cannot be read (the caller then leaves the instruction to Unicorn). */
+static bool code_stack(struct tv_vcpu *v, unsigned *code, unsigned *stack, uint64_t *ss_base)
+{
+	struct emu_env env;
+	struct emu_seg ss;
+	uint32_t hf;
+
+	if (emu_env_save(&env, v->vm->uc) != 0)
+		return false;
+	hf = emu_env_hflags(&env);
+	emu_env_seg(&env, EMU_R_SS, &ss);
+	emu_env_release(&env);
+	*code = (hf & EMU_HF_CS64) ? 64 : (hf & EMU_HF_CS32) ? 32 : 16;
+	*stack = *code == 64 ? 64 : (hf & EMU_HF_SS32) ? 32 : 16;
+	*ss_base = *code == 64 ? 0 : ss.base;
+	return true;
+}
+
+/* The operand size of the instruction whose prefixes are b[0..n) in code of that size. */
+static unsigned operand_size(const uint8_t *b, uint32_t n, unsigned code)
+{
+	bool o16 = false, w = false;
+
+	for (uint32_t i = 0; i < n; i++) {
+		o16 |= b[i] == 0x66;
+		w = code == 64 && (b[i] & 0xf8) == 0x48; /* REX.W, right before the opcode */
+	}
+	if (w)
+		return 64;
+	return (code == 16) != o16 ? 16 : 32;
+}
+
+/* SMSW to a register, [addr, addr + size): the whole of CR0 for a 32- or 64-bit operand. */
+static void smsw_do(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
+{
+	unsigned code, stack, op;
+	uint64_t ss_base, cr0 = 0, pc;
+	uint8_t rex = size >= 4 && (b[size - 4] & 0xf0) == 0x40 ? b[size - 4] : 0;
+	unsigned reg;
+
+	if (!code_stack(v, &code, &stack, &ss_base))
+		return;
+	op = operand_size(b, size - 3, code);
+	reg = (b[size - 1] & 7) | (code == 64 && (rex & 1) ? 8 : 0);
+	if (op == 16 || uc_reg_read(v->vm->uc, UC_X86_REG_CR0, &cr0) != UC_ERR_OK || !pc_read(v, &pc))
+		return;
+	if (v->kicked) {
+		emu_stop_engine(v, EMU_STOP_KICK, "kick");
+		return;
+	}
+	if (op == 32)
+		cr0 = (uint32_t)cr0;
+	if (uc_reg_write(v->vm->uc, code == 64 ? gpr64[reg] : gpr32[reg & 7], &cr0) != UC_ERR_OK)
+		return;
+	EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": SMSW -> 0x%" PRIx64, addr, cr0);
+	pc_write(v, pc + size);
+}
+
+/* IRET with a 32- or 64-bit operand, [addr, addr + size): RF cleared in the RFLAGS image it is
+ * about to pop (after RIP and CS), which Unicorn then runs. */
+static void iret_clear_rf(struct tv_vcpu *v, uint32_t size, const uint8_t *b)
+{
+	unsigned code, stack, op;
+	uint64_t ss_base, sp = 0, mask, la, gpa;
+	struct walk w;
+	uint8_t *image;
+
+	if (!code_stack(v, &code, &stack, &ss_base))
+		return;
+	op = operand_size(b, size - 1, code);
+	/* RSP exists in a UC_MODE_64 instance only */
+	if (op == 16 || uc_reg_read(v->vm->uc, v->vm->mode == UC_MODE_64 ? UC_X86_REG_RSP
+									 : UC_X86_REG_ESP,
+				    &sp) != UC_ERR_OK)
+		return;
+	mask = stack == 64 ? UINT64_MAX : stack == 32 ? 0xffffffffull : 0xffffull;
+	la = ss_base + ((sp + 2 * (op / 8)) & mask);
+	walk_init(v, &w);
+	if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, la + 2, &gpa) != TV_WALK_OK ||
+	    !(image = tv_ram_range(w.ram.host, w.ram.size, gpa, 1)))
+		return;
+	EMU_LOG(v->log, "  hook CODE: IRET pops RFLAGS at 0x%" PRIx64 "%s", la,
+		(*image & 1) ? ": RF cleared in it" : "");
+	*image &= (uint8_t)~1u; /* bit 16 of the image: bit 0 of its third byte */
+}
+
 void emu_msr_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	struct tv_vcpu *v = opaque;
@@ -554,6 +651,14 @@ void emu_msr_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 		return; /* Unicorn's to do */
 	if (kind == SITE_MOVBE) {
 		emu_raise(v, 6, 0, "MOVBE with a register operand: #UD");
+		return;
+	}
+	if (kind == SITE_SMSW) {
+		smsw_do(v, addr, size, b);
+		return;
+	}
+	if (kind == SITE_IRET) {
+		iret_clear_rf(v, size, b);
 		return;
 	}
 	if (kind == SITE_MOVAPS) {

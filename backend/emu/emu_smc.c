@@ -96,6 +96,7 @@ void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque)
 		emu_smc_forget_page(v, end & ~(uint64_t)(EMU_PAGE - 1), pc);
 	}
 	emu_smc_forget_page(v, page, pc);
+	emu_msr_forget_pages(v); /* the rewritten code may hold new sites (emu_msr.c) */
 }
 
 void emu_smc_forget(struct tv_vcpu *v)
@@ -135,5 +136,6 @@ void emu_smc_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	EMU_LOG(v->log, "  hook BLOCK 0x%" PRIx64 ": its bytes changed since it last ran", addr);
 	emu_smc_drop(v, page, page + EMU_PAGE);
 	emu_smc_forget_page(v, page, UINT64_MAX);
+	emu_msr_forget_pages(v); /* the rewritten code may hold new sites (emu_msr.c) */
 	emu_stop_engine(v, EMU_STOP_STALE, "stale block");
 }
