@@ -87,7 +87,6 @@ enum emu_stop {
 	EMU_STOP_DEBUG,	    /* a debug point (v->dbg.hit) */
 	EMU_STOP_IRQ,	    /* the asserted interrupt, deliverable before this instruction; or the
 			     * code hook it needs, to be installed */
-	EMU_STOP_STALE,	    /* a block about to run stale code (emu_smc.c): run again from it */
 };
 
 /* set_debug_points' points and their hooks (emu_debug.c). */
@@ -259,7 +258,7 @@ void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque);
 void emu_smc_forget(struct tv_vcpu *v);
 
 /* The block hook of the second check: a block whose bytes changed since it last ran is dropped
- * and the engine stopped before it (EMU_STOP_STALE), to be translated afresh. */
+ * and the block begun again (emu_restart_block), translated afresh. */
 void emu_smc_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 /* emu_msr.c: IA32_APIC_BASE, which Unicorn does not keep (v->msr), and the hooks that find and
  * do the RDMSR and WRMSR instructions that name it. */
@@ -286,6 +285,11 @@ void emu_msr_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size);
 /* Before the instance's first uc_emu_start from pc (RIP): the pages its first block lies in
  * scanned, as emu_msr_on_translate does for every later block. */
 void emu_msr_before_first_run(struct tv_vcpu *v, uint64_t pc);
+
+/* From a block or translation hook: the block at linear addr begins again (a RIP write, which
+ * Unicorn acts on at once; uc_emu_stop would let the block run first), translated afresh where
+ * its translation was dropped. */
+void emu_restart_block(struct tv_vcpu *v, uint64_t addr);
 
 /* emu_debug.c: the debug points' hooks, and what run() reports for them. */
 

@@ -24,13 +24,16 @@
  * MOV to and from a debug register (0F 23, 0F 21) is done here the same way on every vCPU, found
  * when a block is translated (emu_msr_on_translate, from emu_smc.c's translation hook: no cost per
  * block run; Unicorn calls it for every new block but an instance's first, which
- * emu_msr_before_first_run scans). Unicorn 2.1.1 crashes the process when a guest enables a breakpoint in DR7: its
- * breakpoint insertion flushes the translations while the block that wrote DR7 still runs, which
- * then jumps into the emptied code buffer (measured: SIGSEGV in generated code, kvm-unit-tests'
- * emulator test and a three-instruction guest). A guest must not crash twinvm, so the emulator
- * keeps DR0-DR7 itself: they read back what was written (DR6 and DR7 with their fixed bits, DR4
- * and DR5 as DR6 and DR7 while CR4.DE is clear), and raise no #DB, which the README says. A DR
- * site past EMU_MSR_SITES ends the run with the reason rather than be left to Unicorn. */
+ * emu_msr_before_first_run scans). Unicorn 2.1.1 crashes the process when a guest enables a
+ * breakpoint in DR7: its breakpoint insertion flushes the translations while the block that wrote
+ * DR7 still runs, which then jumps into the emptied code buffer (measured: SIGSEGV in generated
+ * code, kvm-unit-tests' emulator test and a three-instruction guest). A guest must not crash
+ * twinvm, so the emulator keeps DR0-DR3 and DR7 itself: they read back what was written (DR7
+ * with its fixed bit; DR5 is DR7 while CR4.DE is clear) and raise no #DB, which the README says.
+ * DR6 (and DR4) stay Unicorn's, which sets BS there on a single-step trap. A DR site past
+ * EMU_MSR_SITES ends the run with the reason rather than be left to Unicorn.
+ *
+ * The same sites correct Unicorn where it is not the CPU (enum site_kind says each). */
 #include "emu.h"
 #include "emu_env.h"
 #include "pagewalk.h"
@@ -68,6 +71,11 @@ enum site_kind {
 		      * image first. Unicorn keeps RF set (the CPU clears it after the next
 		      * instruction) and PUSHF then pushes it; RF only holds off instruction
 		      * breakpoints, which the emulator does not raise, so clearing it is exact */
+	SITE_PUSH_SREG, /* PUSH of a segment register with a 32-bit operand (66 06/0E/16/1E in
+			 * 16-bit code, 0F A0/A8): a 16-bit move into the 4-byte slot, the upper
+			 * half left as it was, as Intel's CPUs do (SDM, PUSH); Unicorn writes the
+			 * selector zero-extended. Bare 06/0E/16/1E in 32-bit code are too common a
+			 * byte to look for: those stay Unicorn's */
 };
 
 /* Sites of the kinds that only correct Unicorn (CR8, MOVBE, MOVAPS) leave this many places to
@@ -78,10 +86,14 @@ static enum site_kind site_kind(const struct emu_msr *m, const uint8_t b[4], uin
 {
 	if (b[0] == 0xcf)
 		return SITE_IRET;
+	if ((b[0] == 0x06 || b[0] == 0x0e || b[0] == 0x16 || b[0] == 0x1e) && before == 0x66)
+		return SITE_PUSH_SREG;
 	if (b[0] != 0x0f)
 		return SITE_NONE;
 	if (b[1] == 0x01 && (b[2] & 0xf8) == 0xe0)
 		return SITE_SMSW;
+	if (b[1] == 0xa0 || b[1] == 0xa8)
+		return SITE_PUSH_SREG;
 	if (is_dr(b[1]))
 		return SITE_DR;
 	if (m->apic && (b[1] == 0x30 || b[1] == 0x32))
@@ -95,10 +107,20 @@ static enum site_kind site_kind(const struct emu_msr *m, const uint8_t b[4], uin
 	return SITE_NONE;
 }
 
-/* The instruction's length from its 0F (MOVAPS: its ModRM byte's, at least). */
+/* The instruction's length from its 0F or one-byte opcode (MOVAPS: its ModRM byte's, at
+ * least). */
 static unsigned site_len(enum site_kind k)
 {
-	return k == SITE_IRET ? 1 : k == SITE_MSR ? 2 : k == SITE_MOVBE ? 4 : 3;
+	return k == SITE_IRET || k == SITE_PUSH_SREG ? 1
+	       : k == SITE_MSR			    ? 2
+	       : k == SITE_MOVBE		    ? 4
+						    : 3;
+}
+
+/* site_len, for the instruction whose bytes from its first opcode byte are b. */
+static unsigned site_len_of(enum site_kind k, const uint8_t *b)
+{
+	return k == SITE_PUSH_SREG && b[0] == 0x0f ? 2 : site_len(k);
 }
 
 /* Legacy and REX prefixes (REX is an INC or DEC outside 64-bit code, which Unicorn then decodes
@@ -188,7 +210,8 @@ static const uint8_t *page_bytes(const struct walk *w, uint64_t page)
 
 /* A code hook on [site - prefixes, site], where site is the linear address of a 0F 3x pair.
  * true when one was added. */
-static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum site_kind kind)
+static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum site_kind kind,
+		     const uint8_t *opcode)
 {
 	struct emu_msr *m = &v->msr;
 	uc_err err;
@@ -221,7 +244,7 @@ static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum s
 		return false;
 	m->site[m->nsites] = site;
 	m->prefixes[m->nsites] = (uint8_t)prefixes;
-	m->len[m->nsites] = (uint8_t)site_len(kind);
+	m->len[m->nsites] = (uint8_t)site_len_of(kind, opcode);
 	m->nsites++;
 	return true;
 }
@@ -240,7 +263,7 @@ static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page)
 		enum site_kind kind;
 		unsigned k = 0;
 
-		if (p[i] != 0x0f && p[i] != 0xcf)
+		if (p[i] != 0x0f && p[i] != 0xcf && !(i && p[i - 1] == 0x66))
 			continue;
 		for (unsigned j = 0; j < 4; j++)
 			b[j] = i + j < PAGE ? p[i + j] : next ? next[i + j - PAGE] : 0;
@@ -249,7 +272,7 @@ static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page)
 			continue;
 		while (k < i && k < INSN_MAX - 4 && is_prefix(p[i - k - 1]))
 			k++;
-		added |= site_add(v, page * PAGE + i, k, kind);
+		added |= site_add(v, page * PAGE + i, k, kind, b);
 	}
 	return added;
 }
@@ -262,9 +285,10 @@ static bool pc_read(struct tv_vcpu *v, uint64_t *pc)
 			   pc) == UC_ERR_OK;
 }
 
-/* A block's RIP: its linear address less CS's base, as QEMU forms the one from the other.
- * Unicorn does not keep RIP up to date for a block hook (unicorn-engine/unicorn#1643), so it is
- * read only where CS cannot be (another CPU state layout: see emu_env.h). */
+/* A block's or an instruction's RIP: its linear address less CS's base, as QEMU forms the one
+ * from the other. Unicorn does not keep RIP up to date for a block hook (unicorn-engine/unicorn
+ * #1643), nor, measured, for every code hook (realmode.flat's rewritten code), so it is read only
+ * where CS cannot be (another CPU state layout: see emu_env.h). */
 static bool block_pc(struct tv_vcpu *v, uint64_t addr, uint64_t *pc)
 {
 	struct emu_env env;
@@ -294,7 +318,7 @@ static bool pc_write(struct tv_vcpu *v, uint64_t pc)
  * translations and begins the block again, translated with its hook. */
 static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size)
 {
-	uint64_t first = addr / PAGE, last = (addr + (size ? size - 1 : 0)) / PAGE, pc;
+	uint64_t first = addr / PAGE, last = (addr + (size ? size - 1 : 0)) / PAGE;
 	bool added = false;
 	struct walk w;
 
@@ -309,15 +333,23 @@ static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size)
 	}
 	if (!added)
 		return;
-	/* The block was translated without the new hooks: drop it and begin it again. A kick that
-	 * came meanwhile stops the engine here instead (a RIP write would clear its stop). */
+	/* The block was translated without the new hooks: drop it and begin it again. */
 	for (uint64_t page = first; page <= last; page++)
 		uc_ctl_remove_cache(v->vm->uc, page * PAGE, page * PAGE + PAGE);
+	emu_restart_block(v, addr);
+	EMU_LOG(v->log, "  hook 0x%" PRIx64 ": translated again with the sites' hooks", addr);
+}
+
+void emu_restart_block(struct tv_vcpu *v, uint64_t addr)
+{
+	uint64_t pc;
+
+	/* A kick that came meanwhile stops the engine here instead (a RIP write would clear its
+	 * stop). */
 	if (v->kicked)
 		emu_stop_engine(v, EMU_STOP_KICK, "kick");
 	else if (block_pc(v, addr, &pc))
 		pc_write(v, pc);
-	EMU_LOG(v->log, "  hook 0x%" PRIx64 ": translated again with the sites' hooks", addr);
 }
 
 void emu_msr_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
@@ -350,9 +382,8 @@ void emu_msr_before_first_run(struct tv_vcpu *v, uint64_t pc)
 static int site_of(const struct emu_msr *m, uint64_t addr, uint32_t size)
 {
 	for (unsigned i = 0; i < m->nsites; i++) {
-		if (addr <= m->site[i] && m->site[i] - addr <= m->prefixes[i] &&
-		    addr + size >= m->site[i] + m->len[i])
-			return (int)i;
+		if (addr <= m->site[i] && m->site[i] < addr + size)
+			return (int)i; /* its bytes now, not its kind then, decide: site_insn */
 	}
 	return -1;
 }
@@ -388,7 +419,7 @@ static enum site_kind site_insn(struct tv_vcpu *v, uint64_t addr, uint32_t size,
 			continue;
 		memcpy(from, b + n, len);
 		kind = site_kind(&v->msr, from, n ? b[n - 1] : 0);
-		if (kind != SITE_NONE && kind != SITE_MOVAPS && site_len(kind) == len)
+		if (kind != SITE_NONE && kind != SITE_MOVAPS && site_len_of(kind, from) == len)
 			return kind;
 	}
 	/* MOVAPS: prefixes, 0F 28/29, ModRM and what follows it */
@@ -449,7 +480,7 @@ static void ctl_move(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint
 	    ((rex & 4) || uc_reg_read(v->vm->uc, UC_X86_REG_CR4, &cr4) != UC_ERR_OK ||
 	     ((n == 4 || n == 5) && (cr4 & TV_CR4_DE))))
 		return;
-	if (!pc_read(v, &pc))
+	if (!block_pc(v, addr, &pc))
 		return;
 	if (v->kicked) {
 		emu_stop_engine(v, EMU_STOP_KICK, "kick"); /* done when the vCPU runs on */
@@ -457,6 +488,8 @@ static void ctl_move(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint
 	}
 	if (kind == SITE_DR && (n == 4 || n == 5))
 		n += 2;
+	if (kind == SITE_DR && n == 6)
+		return; /* DR6 is Unicorn's: it sets BS there on a single-step trap */
 	slot = kind == SITE_CR8 ? &v->msr.cr8 : &v->msr.dr[n];
 	if (read) {
 		value = *slot;
@@ -594,7 +627,8 @@ static void smsw_do(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8
 		return;
 	op = operand_size(b, size - 3, code);
 	reg = (b[size - 1] & 7) | (code == 64 && (rex & 1) ? 8 : 0);
-	if (op == 16 || uc_reg_read(v->vm->uc, UC_X86_REG_CR0, &cr0) != UC_ERR_OK || !pc_read(v, &pc))
+	if (op == 16 || uc_reg_read(v->vm->uc, UC_X86_REG_CR0, &cr0) != UC_ERR_OK ||
+	    !block_pc(v, addr, &pc))
 		return;
 	if (v->kicked) {
 		emu_stop_engine(v, EMU_STOP_KICK, "kick");
@@ -636,6 +670,44 @@ static void iret_clear_rf(struct tv_vcpu *v, uint32_t size, const uint8_t *b)
 	*image &= (uint8_t)~1u; /* bit 16 of the image: bit 0 of its third byte */
 }
 
+/* PUSH of a segment register with a 32-bit operand, [addr, addr + size): the selector moved
+ * into the low half of the new 4-byte slot, its upper half left as it was. */
+static void push_sreg(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
+{
+	static const int sreg[6] = { UC_X86_REG_ES, UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS,
+				     UC_X86_REG_FS, UC_X86_REG_GS };
+	unsigned code, stack, which;
+	uint64_t ss_base, sp = 0, mask, la, gpa, sel = 0, pc;
+	int sp_id = v->vm->mode == UC_MODE_64 ? UC_X86_REG_RSP : UC_X86_REG_ESP;
+	uint8_t *slot;
+	struct walk w;
+
+	which = b[size - 1] == 0xa0 ? 4 : b[size - 1] == 0xa8 ? 5 : b[size - 1] >> 3;
+	if (!code_stack(v, &code, &stack, &ss_base) ||
+	    operand_size(b, size - (b[size - 1] >= 0xa0 ? 2 : 1), code) != 32 ||
+	    uc_reg_read(v->vm->uc, sp_id, &sp) != UC_ERR_OK ||
+	    uc_reg_read(v->vm->uc, sreg[which], &sel) != UC_ERR_OK || !block_pc(v, addr, &pc))
+		return;
+	mask = stack == 32 ? 0xffffffffull : 0xffffull;
+	la = ss_base + ((sp - 4) & mask);
+	walk_init(v, &w);
+	if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, la, &gpa) != TV_WALK_OK ||
+	    (gpa & (PAGE - 1)) > PAGE - 2 || !(slot = tv_ram_range(w.ram.host, w.ram.size, gpa, 2)))
+		return; /* a fault, or a slot across pages: Unicorn's */
+	if (v->kicked) {
+		emu_stop_engine(v, EMU_STOP_KICK, "kick");
+		return;
+	}
+	sp = (sp & ~mask) | ((sp - 4) & mask);
+	if (uc_reg_write(v->vm->uc, sp_id, &sp) != UC_ERR_OK)
+		return;
+	slot[0] = (uint8_t)sel;
+	slot[1] = (uint8_t)(sel >> 8);
+	EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": PUSH of selector 0x%" PRIx64 " as 16 bits at "
+		"0x%" PRIx64, addr, sel, la);
+	pc_write(v, pc + size);
+}
+
 void emu_msr_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	struct tv_vcpu *v = opaque;
@@ -661,6 +733,10 @@ void emu_msr_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 		iret_clear_rf(v, size, b);
 		return;
 	}
+	if (kind == SITE_PUSH_SREG) {
+		push_sreg(v, addr, size, b);
+		return;
+	}
 	if (kind == SITE_MOVAPS) {
 		movaps_check(v, addr, size, b);
 		return;
@@ -673,7 +749,7 @@ void emu_msr_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	}
 	op = b[size - 1];
 	if (uc_reg_read_batch(uc, ids, ptrs, 3) != UC_ERR_OK || r[0] != TV_MSR_APIC_BASE ||
-	    !pc_read(v, &pc))
+	    !block_pc(v, addr, &pc))
 		return; /* Unicorn's to do */
 	if (v->kicked) {
 		/* Not done, and done again when the vCPU runs on: a RIP write would clear the

@@ -354,9 +354,6 @@ static int emu_run_once(struct tv_vcpu *v, struct tv_exit *exit)
 		rc = emu_start_once(v, async, &err);
 		if (rc)
 			return rc;
-		if (v->stop == EMU_STOP_STALE && err == UC_ERR_OK && v->exception < 0 &&
-		    !v->io_error && !v->q_lost && !v->q_len)
-			continue; /* the block again, translated from its new bytes */
 		if (v->stop == EMU_STOP_IRQ && err == UC_ERR_OK && v->exception < 0 &&
 		    !v->io_error && !v->q_lost && !v->q_len) {
 			/* Before an instruction where the guest takes it, or for the hook. */

@@ -34,7 +34,7 @@
  * left its LOOPNE test running the LOOPE before it, and a timing loop spinning 2^32 times): a
  * block hook hashes each block's bytes as it runs and compares them with what they were the last
  * time a block at that address ran. Different bytes: the page's blocks are dropped and the
- * engine stops before the block, to run it again translated from what RAM holds now. It reads
+ * block begins again, translated from what RAM holds now. It reads
  * RAM directly, so it checks guests without paging only (where the address is physical). */
 #include "emu.h"
 #include "x86.h"
@@ -137,5 +137,5 @@ void emu_smc_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	emu_smc_drop(v, page, page + EMU_PAGE);
 	emu_smc_forget_page(v, page, UINT64_MAX);
 	emu_msr_forget_pages(v); /* the rewritten code may hold new sites (emu_msr.c) */
-	emu_stop_engine(v, EMU_STOP_STALE, "stale block");
+	emu_restart_block(v, addr);
 }
