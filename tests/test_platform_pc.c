@@ -27,8 +27,8 @@ static const uint8_t guest[] = {
 };
 
 /* Real mode: fw_cfg's CPU count (key 5: 1, two bytes) and signature ("Q..."), then the master
- * PIC initialised (ICW1 0x11, ICW2-4) and masked with 0xfb, the mask read back; exit code 0
- * (status 1) when all three are right, 0x7f otherwise. */
+ * PIC initialised (ICW1 0x11, ICW2-4) and masked with 0xfb, the mask read back; exit code 0x40
+ * (status 129: a SHUTDOWN is status 1) when all three are right, 0x7f otherwise. */
 static const uint8_t fw_cfg_pic_guest[] = {
 	0xba, 0x10, 0x05, 0xb8, 0x05, 0x00, 0xef, /* mov dx, 0x510; mov ax, 5; out dx, ax */
 	0x42, 0xec, 0x88, 0xc3, 0xec, 0x88, 0xc7, /* inc dx; in al, dx -> bl; in al, dx -> bh */
@@ -40,7 +40,7 @@ static const uint8_t fw_cfg_pic_guest[] = {
 	0x83, 0xfb, 0x01, 0x75, 0x0f,             /* cmp bx, 1; jne fail */
 	0x80, 0xf9, 0x51, 0x75, 0x0a,             /* cmp cl, 'Q'; jne fail */
 	0x80, 0xfd, 0xfb, 0x75, 0x05,             /* cmp ch, 0xfb; jne fail */
-	0xb0, 0x00, 0xe6, 0xf4, 0xf4,             /* exit code 0; hlt */
+	0xb0, 0x40, 0xe6, 0xf4, 0xf4,             /* exit code 0x40; hlt */
 	0xb0, 0x7f, 0xe6, 0xf4, 0xf4,             /* fail: exit code 0x7f; hlt */
 };
 
@@ -101,7 +101,7 @@ START_TEST(test_fw_cfg_and_pic_answer)
 
 	if (!run_pc(engine, fw_cfg_pic_guest, sizeof(fw_cfg_pic_guest), &r, why, sizeof(why)))
 		TV_SKIP("%s: %s", engine, why);
-	ck_assert_msg(r.status == 1, "%s: status %d (255: a check failed): %s", engine, r.status,
+	ck_assert_msg(r.status == 129, "%s: status %d (255: a check failed): %s", engine, r.status,
 		      r.err);
 }
 END_TEST

@@ -32,7 +32,7 @@ typedef int (*tv_device_fn)(void *ctx, struct tv_machine *m, struct tv_exit *e);
  * exits walk a short list of ranges. */
 #define TV_PIO_HANDLERS_MAX 32
 #define TV_MMIO_HANDLERS_MAX 8
-#define TV_CLEANUPS_MAX 8
+#define TV_CLEANUPS_MAX 16
 #define TV_COALESCED_MAX 4
 
 struct tv_device {
