@@ -5,7 +5,7 @@
  * The files, from the bottom up (each calls only files above it in this list, never back):
  * emu_log.c (names, trace lines, error text), emu_desc.c, emu_env.c, emu_cpu_models.c (and the
  * build's table of its measurements), emu_cpu.c, emu_cpuid.c and emu_deliver.c (no instance of
- * their own), emu_exits.c (the I/O hooks and MMIO callbacks), emu_msr.c (the MSR hooks),
+ * their own), emu_exits.c (the I/O hooks and MMIO callbacks), emu_sites.c (the MSR hooks),
  * emu_debug.c (the debug points' hooks), emu_smc.c (stale blocks after self-modifying code),
  * emu_hooks.c (every hook on an instance), emu_regs.c (general registers), emu_instance.c (the
  * uc instance, opened and replaced), emu_sregs.c (special registers), emu_exception.c (guest
@@ -108,7 +108,7 @@ struct emu_debug {
 /* How many RDMSR/WRMSR places get a code hook (kvm-unit-tests' pmu.flat holds 86 pairs 0F 30 or
  * 0F 32, its data's included; every code hook is looked at for each hooked instruction, and for
  * every instruction in the precise mode), and the size of the set of pages scanned for them
- * (emu_msr.c). */
+ * (emu_sites.c). */
 #define EMU_MSR_SITES 128
 #define EMU_MSR_PAGES 4096
 
@@ -116,7 +116,7 @@ struct emu_msr {
 	bool apic; /* IA32_APIC_BASE asked for (tv_vcpu_config): RDMSR/WRMSR sites, the block hook */
 	uint64_t apic_base;
 	/* DR0-DR7 as the guest wrote them: MOV to and from a debug register is done here on every
-	 * vCPU (emu_msr.c says why); DR4 and DR5 are DR6 and DR7. */
+	 * vCPU (emu_sites.c says why); DR4 and DR5 are DR6 and DR7. */
 	uint64_t dr[8];
 	uint64_t cr8; /* the TPR as MOV to CR8 wrote it (Unicorn without an APIC reads 0) */
 	uc_hook hook_block;
@@ -147,7 +147,7 @@ struct tv_vcpu {
 	 * when it last ran, by address. */
 	uc_hook hook_smc_block;
 	struct { uint64_t pc, hash; } smc_block[EMU_SMC_SEEN];
-	struct emu_msr msr; /* IA32_APIC_BASE, which Unicorn does not keep (emu_msr.c) */
+	struct emu_msr msr; /* IA32_APIC_BASE, which Unicorn does not keep (emu_sites.c) */
 
 	volatile sig_atomic_t kicked;
 	volatile sig_atomic_t kick_stopped; /* kick() called uc_emu_stop, for the log */
@@ -234,6 +234,10 @@ bool emu_queue_room(struct tv_vcpu *v);
  * EMU_STOP_NONE for the I/O hooks' stops, which run() tells apart by the exit they kept. */
 void emu_stop_engine(struct tv_vcpu *v, enum emu_stop why, const char *note);
 
+/* From a code hook: the instruction about to run faults with vector (and error, where the vector
+ * has one) instead of running, as the CPU would where Unicorn runs it (emu_sites.c's sites). */
+void emu_raise(struct tv_vcpu *v, unsigned vector, uint32_t error, const char *why);
+
 /* The constant part of the fast mode's I/O exit, once per vCPU. */
 void emu_exits_init(struct tv_vcpu *v);
 
@@ -260,31 +264,31 @@ void emu_smc_forget(struct tv_vcpu *v);
 /* The block hook of the second check: a block whose bytes changed since it last ran is dropped
  * and the block begun again (emu_restart_block), translated afresh. */
 void emu_smc_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
-/* emu_msr.c: IA32_APIC_BASE, which Unicorn does not keep (v->msr), and the hooks that find and
+/* emu_sites.c: IA32_APIC_BASE, which Unicorn does not keep (v->msr), and the hooks that find and
  * do the RDMSR and WRMSR instructions that name it. */
 
 /* The block hook that finds them and the code hooks on the places found (after every other
  * code hook, so that the precise mode's and the debug points' run first). */
-int emu_msr_hooks_add(struct tv_vcpu *v);
-void emu_msr_hooks_del(struct tv_vcpu *v);
+int emu_sites_hooks_add(struct tv_vcpu *v);
+void emu_sites_hooks_del(struct tv_vcpu *v);
 
 /* The code hooks on the places found, added again after every other code hook: after the
  * precise mode's code hook or the debug points' were added. */
-int emu_msr_sites_readd(struct tv_vcpu *v);
+int emu_sites_readd(struct tv_vcpu *v);
 
 /* The guest's code was rewritten from outside: its pages are scanned again. */
-void emu_msr_forget_pages(struct tv_vcpu *v);
+void emu_sites_forget_pages(struct tv_vcpu *v);
 
-void emu_msr_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
-void emu_msr_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+void emu_sites_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
+void emu_sites_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
-/* The scan emu_msr_on_block does, for a block just translated (emu_smc.c's translation hook, on
+/* The scan emu_sites_on_block does, for a block just translated (emu_smc.c's translation hook, on
  * every vCPU): a site found in its pages drops them and starts the block again, hooked. */
-void emu_msr_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size);
+void emu_sites_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size);
 
 /* Before the instance's first uc_emu_start from pc (RIP): the pages its first block lies in
- * scanned, as emu_msr_on_translate does for every later block. */
-void emu_msr_before_first_run(struct tv_vcpu *v, uint64_t pc);
+ * scanned, as emu_sites_on_translate does for every later block. */
+void emu_sites_before_first_run(struct tv_vcpu *v, uint64_t pc);
 
 /* From a block or translation hook: the block at linear addr begins again (a RIP write, which
  * Unicorn acts on at once; uc_emu_stop would let the block run first), translated afresh where
@@ -320,6 +324,12 @@ int emu_hooks_install(struct tv_vcpu *v, bool fresh);
 
 /* Installs or removes the code and block hooks that flags need (none without an instance). */
 int emu_hooks_sync(struct tv_vcpu *v, unsigned flags);
+
+/* emu_hooks.c: */
+/* Whether the guest takes the asserted interrupt at this instruction boundary: IF set, and no
+ * STI or MOV SS shadow (QEMU's HF_INHIBIT_IRQ in hflags). For the code hook, where the
+ * instruction about to run is the boundary. */
+bool emu_irq_deliverable(struct tv_vcpu *v);
 
 /* Every hook of the vCPU off the instance (the cache is left as it is: see emu_hooks.c). */
 void emu_hooks_remove(struct tv_vcpu *v);
@@ -402,17 +412,8 @@ int emu_exception_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
  * guest takes it: no error code, RIP the instruction it returns to. */
 int emu_interrupt_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit);
 
-/* From a code hook: the instruction about to run faults with vector (and error, where the vector
- * has one) instead of running, as the CPU would where Unicorn runs it (emu_msr.c's sites). */
-void emu_raise(struct tv_vcpu *v, unsigned vector, uint32_t error, const char *why);
-
 /* emu_run.c: the set_irq op. */
 int emu_set_irq(struct tv_vcpu *v, int vector);
-
-/* Whether the guest takes the asserted interrupt at this instruction boundary: IF set, and no
- * STI or MOV SS shadow (QEMU's HF_INHIBIT_IRQ in hflags). For the code hook, where the
- * instruction about to run is the boundary. */
-bool emu_irq_deliverable(struct tv_vcpu *v);
 
 /* emu_cpuid.c: the cpuid member of tv_emu_backend. */
 int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);

@@ -192,12 +192,3 @@ int emu_interrupt_take(struct tv_vcpu *v, unsigned vector, struct tv_exit *exit)
 {
 	return take(v, vector, true, exit);
 }
-
-void emu_raise(struct tv_vcpu *v, unsigned vector, uint32_t error, const char *why)
-{
-	v->exception = vector;
-	v->exc_raised = true;
-	v->exc_raised_error = error;
-	EMU_LOG(v->log, "  raise vector %u: %s", vector, why);
-	emu_stop_engine(v, EMU_STOP_EXCEPTION, "exception raised by twinvm");
-}

@@ -324,3 +324,12 @@ void emu_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t valu
 		value, emu_io_note(rc));
 	emu_exit_end(v, p, rc);
 }
+
+void emu_raise(struct tv_vcpu *v, unsigned vector, uint32_t error, const char *why)
+{
+	v->exception = vector;
+	v->exc_raised = true;
+	v->exc_raised_error = error;
+	EMU_LOG(v->log, "  raise vector %u: %s", vector, why);
+	emu_stop_engine(v, EMU_STOP_EXCEPTION, "exception raised by twinvm");
+}

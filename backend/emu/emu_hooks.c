@@ -1,12 +1,30 @@
 /* The emulator's hooks on an instance: the I/O hooks (emu_exits.c), the interrupt and
  * invalid-instruction hooks that stop at guest exceptions, the code and block hooks the run
- * flags need, and the MSR hooks (emu_msr.c); added when an instance opens or the flags change,
+ * flags need, and the MSR hooks (emu_sites.c); added when an instance opens or the flags change,
  * removed with the vCPU. */
 #include "emu.h"
+#include "emu_env.h"
+#include "x86.h"
 #include "debug_points.h"
 
 #include <inttypes.h>
 #include <string.h>
+
+bool emu_irq_deliverable(struct tv_vcpu *v)
+{
+	struct emu_env env;
+	uint64_t rflags = 0;
+	bool shadow;
+
+	if (uc_reg_read(v->vm->uc, UC_X86_REG_EFLAGS, &rflags) != UC_ERR_OK ||
+	    !(rflags & TV_RFLAGS_IF))
+		return false;
+	if (emu_env_save(&env, v->vm->uc))
+		return true; /* no layout to read the shadow from: IF alone decides */
+	shadow = emu_env_hflags(&env) & EMU_HF_INHIBIT_IRQ;
+	emu_env_release(&env);
+	return !shadow;
+}
 
 /* Precise and step modes, and a vCPU that may be sent interrupts: called before every
  * instruction, with RIP exact. */
@@ -131,7 +149,7 @@ static int emu_hooks_apply(struct tv_vcpu *v, unsigned flags, bool fresh)
 		rc = emu_hook_add(v, &v->hook_code, UC_HOOK_CODE, (void *)emu_on_code, "UC_HOOK_CODE",
 				  0);
 		if (!rc)
-			rc = emu_msr_sites_readd(v); /* after it: the step counts their instruction */
+			rc = emu_sites_readd(v); /* after it: the step counts their instruction */
 		changed = true;
 	} else if (!emu_code_hooked(v, flags) && v->hook_code) {
 		emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
@@ -191,7 +209,7 @@ int emu_hooks_install(struct tv_vcpu *v, bool fresh)
 	if (!rc)
 		rc = emu_debug_hooks_add(v);
 	if (!rc)
-		rc = emu_msr_hooks_add(v);
+		rc = emu_sites_hooks_add(v);
 	return rc;
 }
 
@@ -214,7 +232,7 @@ void emu_hooks_remove(struct tv_vcpu *v)
 		v->vm->tb_stale = true;
 	if (v->msr.hook_block)
 		v->vm->tb_stale = true;
-	emu_msr_hooks_del(v);
+	emu_sites_hooks_del(v);
 }
 
 /* The hooks for the new points replace the old ones now if the instance is open, else when it
@@ -241,7 +259,7 @@ int emu_set_debug_points(struct tv_vcpu *v, const struct tv_debug_point *p, size
 		return 0;
 	rc = emu_debug_hooks_add(v);
 	if (!rc)
-		rc = emu_msr_sites_readd(v); /* after the points' code hooks: a point there fires */
+		rc = emu_sites_readd(v); /* after the points' code hooks: a point there fires */
 	/* Code hooks are compiled into the translated blocks; the memory hooks are looked up at
 	 * each access that leaves the fast path, which a flush (and its TLB flush) forces anew. */
 	flush = had_code || n ? emu_flush_tb(v) : 0;

@@ -184,7 +184,7 @@ static int emu_start_once(struct tv_vcpu *v, bool async, uc_err *err)
 		return rc;
 	emu_debug_begin(v, begin);
 	if (!v->msr.started)
-		emu_msr_before_first_run(v, begin);
+		emu_sites_before_first_run(v, begin);
 	v->stop = EMU_STOP_NONE;
 	v->io_error = 0;
 	v->exception = -1;
@@ -262,22 +262,6 @@ static int emu_deliver_stopped(struct tv_vcpu *v, struct tv_exit *exit)
 		return 0;
 	}
 	return 1;
-}
-
-bool emu_irq_deliverable(struct tv_vcpu *v)
-{
-	struct emu_env env;
-	uint64_t rflags = 0;
-	bool shadow;
-
-	if (uc_reg_read(v->vm->uc, UC_X86_REG_EFLAGS, &rflags) != UC_ERR_OK ||
-	    !(rflags & TV_RFLAGS_IF))
-		return false;
-	if (emu_env_save(&env, v->vm->uc))
-		return true; /* no layout to read the shadow from: IF alone decides */
-	shadow = emu_env_hflags(&env) & EMU_HF_INHIBIT_IRQ;
-	emu_env_release(&env);
-	return !shadow;
 }
 
 int emu_set_irq(struct tv_vcpu *v, int vector)

@@ -80,7 +80,7 @@ void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque)
 
 	(void)uc;
 	(void)prev;
-	emu_msr_on_translate(v, pc, cur->size); /* the sites done by twinvm: emu_msr.c */
+	emu_sites_on_translate(v, pc, cur->size); /* the sites done by twinvm: emu_sites.c */
 	if (v->smc_seen[slot] != pc + 1) {
 		v->smc_seen[slot] = pc + 1; /* +1: 0 is an empty slot */
 		return;
@@ -96,7 +96,7 @@ void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque)
 		emu_smc_forget_page(v, end & ~(uint64_t)(EMU_PAGE - 1), pc);
 	}
 	emu_smc_forget_page(v, page, pc);
-	emu_msr_forget_pages(v); /* the rewritten code may hold new sites (emu_msr.c) */
+	emu_sites_forget_pages(v); /* the rewritten code may hold new sites (emu_sites.c) */
 }
 
 void emu_smc_forget(struct tv_vcpu *v)
@@ -136,6 +136,6 @@ void emu_smc_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 	EMU_LOG(v->log, "  hook BLOCK 0x%" PRIx64 ": its bytes changed since it last ran", addr);
 	emu_smc_drop(v, page, page + EMU_PAGE);
 	emu_smc_forget_page(v, page, UINT64_MAX);
-	emu_msr_forget_pages(v); /* the rewritten code may hold new sites (emu_msr.c) */
+	emu_sites_forget_pages(v); /* the rewritten code may hold new sites (emu_sites.c) */
 	emu_restart_block(v, addr);
 }

@@ -242,7 +242,7 @@ int emu_code_written(struct tv_vcpu *v, uint64_t addr, uint64_t len)
 		return -EIO;
 	if (!len || addr > UINT64_MAX - len)
 		return -EINVAL;
-	emu_msr_forget_pages(v); /* the new code may name IA32_APIC_BASE */
+	emu_sites_forget_pages(v); /* the new code may name IA32_APIC_BASE */
 	if (!v->vm->uc)
 		return 0; /* nothing translated yet */
 	err = uc_ctl_flush_tb(v->vm->uc);

@@ -1,0 +1,433 @@
+/* What the emulator does itself at a site (emu_sites.c finds them): the instructions Unicorn
+ * 2.1.1 gets wrong, done or faulted here as the CPU does them. Each function says which. */
+#include "emu.h"
+#include "emu_env.h"
+#include "emu_sites.h"
+#include "pagewalk.h"
+#include "x86.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* MOV from (0F 21) or to (0F 23) a debug register. */
+bool emu_site_is_dr(uint8_t second)
+{
+	return second == 0x21 || second == 0x23;
+}
+
+/* Legacy and REX prefixes (REX is an INC or DEC outside 64-bit code, which Unicorn then decodes
+ * as an instruction of its own, so an instruction ending at 0F 3x is never mistaken). */
+bool emu_site_is_prefix(uint8_t b)
+{
+	return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 ||
+	       b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 || (b & 0xf0) == 0x40;
+}
+
+void emu_site_walk_init(struct tv_vcpu *v, struct walk *w)
+{
+	int ids[3] = { UC_X86_REG_CR0, UC_X86_REG_CR3, UC_X86_REG_CR4 };
+	uint64_t cr[3] = { 0, 0, 0 };
+	void *ptrs[3] = { &cr[0], &cr[1], &cr[2] };
+	uc_x86_msr efer = { .rid = TV_MSR_EFER };
+	uint32_t out[4];
+
+	memset(w, 0, sizeof(*w));
+	if (uc_reg_read_batch(v->vm->uc, ids, ptrs, 3) == UC_ERR_OK) {
+		w->s.cr0 = cr[0];
+		w->s.cr3 = cr[1];
+		w->s.cr4 = cr[2];
+	}
+	if (uc_reg_read(v->vm->uc, UC_X86_REG_MSR, &efer) == UC_ERR_OK)
+		w->s.efer = efer.value;
+	w->ram = (struct tv_ram){ v->vm->ram, v->vm->ram_size };
+	w->maxphyaddr = emu_cpuid(v, 0x80000008u, 0, out) == 0 ? out[0] & 0xff : 0;
+	if (w->maxphyaddr < TV_MAXPHYADDR_MIN || w->maxphyaddr > TV_MAXPHYADDR_MAX)
+		w->maxphyaddr = TV_MAXPHYADDR_DEFAULT;
+}
+
+/* The vCPU's RIP (EIP, IP) and its width in this instance. */
+static bool pc_read(struct tv_vcpu *v, uint64_t *pc)
+{
+	*pc = 0;
+	return uc_reg_read(v->vm->uc, v->vm->mode == UC_MODE_64 ? UC_X86_REG_RIP : UC_X86_REG_EIP,
+			   pc) == UC_ERR_OK;
+}
+
+/* A block's or an instruction's RIP: its linear address less CS's base, as QEMU forms the one
+ * from the other. Unicorn does not keep RIP up to date for a block hook (unicorn-engine/unicorn
+ * #1643), nor, measured, for every code hook (realmode.flat's rewritten code), so it is read only
+ * where CS cannot be (another CPU state layout: see emu_env.h). */
+bool emu_site_block_pc(struct tv_vcpu *v, uint64_t addr, uint64_t *pc)
+{
+	struct emu_env env;
+	struct emu_seg cs;
+
+	if (emu_env_save(&env, v->vm->uc) != 0)
+		return pc_read(v, pc);
+	emu_env_seg(&env, EMU_R_CS, &cs);
+	emu_env_release(&env);
+	*pc = addr - cs.base;
+	return true;
+}
+
+/* Writing RIP makes Unicorn leave the block and go on at the new RIP: that is how a block starts
+ * again, and how an instruction done here is left behind. */
+bool emu_site_pc_write(struct tv_vcpu *v, uint64_t pc)
+{
+	if (v->vm->mode == UC_MODE_16)
+		pc &= 0xffff;
+	else if (v->vm->mode == UC_MODE_32)
+		pc &= 0xffffffffu;
+	return uc_reg_write(v->vm->uc, v->vm->mode == UC_MODE_64 ? UC_X86_REG_RIP : UC_X86_REG_EIP,
+			    &pc) == UC_ERR_OK;
+}
+
+/* The CPL, from CR0.PE, EFLAGS.VM and CS's RPL (which is the CPL in protected and long mode). */
+static unsigned cpl(struct tv_vcpu *v)
+{
+	int ids[3] = { UC_X86_REG_CR0, UC_X86_REG_EFLAGS, UC_X86_REG_CS };
+	uint64_t r[3] = { 0, 0, 0 };
+	void *ptrs[3] = { &r[0], &r[1], &r[2] };
+
+	if (uc_reg_read_batch(v->vm->uc, ids, ptrs, 3) != UC_ERR_OK)
+		return 3;
+	if (!(r[0] & TV_CR0_PE))
+		return 0;
+	return (r[1] & TV_RFLAGS_VM) ? 3 : (unsigned)(r[2] & 3);
+}
+
+/* The general registers by ModRM number, in 64-bit and in 32-bit code (where R8-R15 do not
+ * exist). */
+static const int gpr64[16] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+			       UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+			       UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+			       UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15 };
+static const int gpr32[8] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_EBX,
+			      UC_X86_REG_ESP, UC_X86_REG_EBP, UC_X86_REG_ESI, UC_X86_REG_EDI };
+
+/* MOV to or from a debug register or CR8, [addr, addr + size) with its bytes in b, done on the
+ * vCPU's copy (struct emu_msr's dr and cr8) and RIP moved past it. DR8-15 (REX.R) and DR4/DR5
+ * under CR4.DE are #UD: left to Unicorn, which raises it without touching a breakpoint. */
+static void ctl_move(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b,
+		     enum site_kind kind)
+{
+	bool wide = v->vm->mode == UC_MODE_64;
+	uint8_t rex = size >= 4 && wide && (b[size - 4] & 0xf0) == 0x40 ? b[size - 4] : 0;
+	uint8_t modrm = b[size - 1];
+	unsigned n = (modrm >> 3) & 7, reg = (modrm & 7) | ((rex & 1) << 3);
+	bool read = b[size - 2] == 0x20 || b[size - 2] == 0x21;
+	uint64_t cr4 = 0, pc, value = 0, *slot;
+	int id = wide ? gpr64[reg] : gpr32[reg & 7];
+
+	if (kind == SITE_CR8 && !(rex & 4))
+		return; /* CR0 (no REX.R, or not 64-bit code): Unicorn's */
+	if (kind == SITE_DR &&
+	    ((rex & 4) || uc_reg_read(v->vm->uc, UC_X86_REG_CR4, &cr4) != UC_ERR_OK ||
+	     ((n == 4 || n == 5) && (cr4 & TV_CR4_DE))))
+		return;
+	if (!emu_site_block_pc(v, addr, &pc))
+		return;
+	if (v->kicked) {
+		emu_stop_engine(v, EMU_STOP_KICK, "kick"); /* done when the vCPU runs on */
+		return;
+	}
+	if (kind == SITE_DR && (n == 4 || n == 5))
+		n += 2;
+	if (kind == SITE_DR && n == 6)
+		return; /* DR6 is Unicorn's: it sets BS there on a single-step trap */
+	slot = kind == SITE_CR8 ? &v->msr.cr8 : &v->msr.dr[n];
+	if (read) {
+		value = *slot;
+		if (uc_reg_write(v->vm->uc, id, &value) != UC_ERR_OK)
+			return;
+	} else {
+		if (uc_reg_read(v->vm->uc, id, &value) != UC_ERR_OK)
+			return;
+		if (!wide)
+			value = (uint32_t)value;
+		*slot = kind == SITE_CR8 ? value & 0xf
+			: n == 6      ? value | TV_DR6_RESET
+			: n == 7      ? (value | TV_DR7_RESET) & 0xffffffffull
+				      : value;
+	}
+	EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": MOV %s %s%u 0x%" PRIx64 " (kept by twinvm)", addr,
+		read ? "from" : "to", kind == SITE_CR8 ? "CR" : "DR", kind == SITE_CR8 ? 8 : n, *slot);
+	emu_site_pc_write(v, pc + size);
+}
+
+/* MOVAPS/MOVAPD's memory operand in 64-bit code, [addr, addr + size) with its bytes in b: #GP(0)
+ * when its address is not 16-byte aligned; else the instruction is Unicorn's to run. */
+static void movaps_check(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
+{
+	static int ids[17] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+				     UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+				     UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+				     UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+				     UC_X86_REG_RIP };
+	uint64_t r[17], ea = 0, seg = 0;
+	void *ptrs[17];
+	uint8_t rex = 0, modrm, mod, rm;
+	bool addr32 = false;
+	int seg_reg = 0;
+	uint32_t i = 0;
+
+	if (v->vm->mode != UC_MODE_64)
+		return;
+	for (; i < size && b[i] != 0x0f; i++) {
+		if (b[i] == 0x67)
+			addr32 = true;
+		else if (b[i] == 0x64)
+			seg_reg = UC_X86_REG_FS_BASE;
+		else if (b[i] == 0x65)
+			seg_reg = UC_X86_REG_GS_BASE;
+		rex = (b[i] & 0xf0) == 0x40 ? b[i] : 0; /* REX counts only right before 0F */
+	}
+	if (i + 3 > size)
+		return;
+	for (int k = 0; k < 17; k++)
+		ptrs[k] = &r[k];
+	if (uc_reg_read_batch(v->vm->uc, ids, ptrs, 17) != UC_ERR_OK ||
+	    (seg_reg && uc_reg_read(v->vm->uc, seg_reg, &seg) != UC_ERR_OK))
+		return;
+	modrm = b[i + 2];
+	mod = modrm >> 6;
+	rm = modrm & 7;
+	i += 3;
+	if (rm == 4) { /* SIB */
+		uint8_t sib;
+		unsigned idx, base;
+
+		if (i >= size)
+			return;
+		sib = b[i++];
+		idx = ((sib >> 3) & 7) | ((rex & 2) << 2);
+		base = (sib & 7) | ((rex & 1) << 3);
+		ea = idx == 4 ? 0 : r[idx] << (sib >> 6);
+		if ((sib & 7) == 5 && mod == 0)
+			mod = 2; /* disp32, no base */
+		else
+			ea += r[base];
+	} else if (rm == 5 && mod == 0) {
+		ea = r[16] + size; /* RIP-relative: from the next instruction */
+		mod = 2;
+	} else {
+		ea = r[rm | ((rex & 1) << 3)];
+	}
+	if (mod == 1 && i + 1 <= size)
+		ea += (uint64_t)(int64_t)(int8_t)b[i];
+	else if (mod == 2 && i + 4 <= size)
+		ea += (uint64_t)(int64_t)(int32_t)(b[i] | b[i + 1] << 8 | b[i + 2] << 16 |
+						   (uint32_t)b[i + 3] << 24);
+	if (addr32)
+		ea = (uint32_t)ea;
+	if ((ea + seg) & 15) {
+		EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": MOVAPS of 0x%" PRIx64 ", not aligned", addr,
+			ea + seg);
+		emu_raise(v, 13, 0, "MOVAPS/MOVAPD of an unaligned operand: #GP(0)");
+	}
+}
+
+/* The CPU's code size (16, 32, 64) and SS's stack size and base, from QEMU's state. false where
+ * its layout cannot be read (the caller then leaves the instruction to Unicorn). */
+static bool code_stack(struct tv_vcpu *v, unsigned *code, unsigned *stack, uint64_t *ss_base)
+{
+	struct emu_env env;
+	struct emu_seg ss;
+	uint32_t hf;
+
+	if (emu_env_save(&env, v->vm->uc) != 0)
+		return false;
+	hf = emu_env_hflags(&env);
+	emu_env_seg(&env, EMU_R_SS, &ss);
+	emu_env_release(&env);
+	*code = (hf & EMU_HF_CS64) ? 64 : (hf & EMU_HF_CS32) ? 32 : 16;
+	*stack = *code == 64 ? 64 : (hf & EMU_HF_SS32) ? 32 : 16;
+	*ss_base = *code == 64 ? 0 : ss.base;
+	return true;
+}
+
+/* The operand size of the instruction whose prefixes are b[0..n) in code of that size. */
+static unsigned operand_size(const uint8_t *b, uint32_t n, unsigned code)
+{
+	bool o16 = false, w = false;
+
+	for (uint32_t i = 0; i < n; i++) {
+		o16 |= b[i] == 0x66;
+		w = code == 64 && (b[i] & 0xf8) == 0x48; /* REX.W, right before the opcode */
+	}
+	if (w)
+		return 64;
+	return (code == 16) != o16 ? 16 : 32;
+}
+
+/* SMSW to a register, [addr, addr + size): the whole of CR0 for a 32- or 64-bit operand. */
+static void smsw_do(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
+{
+	unsigned code, stack, op;
+	uint64_t ss_base, cr0 = 0, pc;
+	uint8_t rex = size >= 4 && (b[size - 4] & 0xf0) == 0x40 ? b[size - 4] : 0;
+	unsigned reg;
+
+	if (!code_stack(v, &code, &stack, &ss_base))
+		return;
+	op = operand_size(b, size - 3, code);
+	reg = (b[size - 1] & 7) | (code == 64 && (rex & 1) ? 8 : 0);
+	if (op == 16 || uc_reg_read(v->vm->uc, UC_X86_REG_CR0, &cr0) != UC_ERR_OK ||
+	    !emu_site_block_pc(v, addr, &pc))
+		return;
+	if (v->kicked) {
+		emu_stop_engine(v, EMU_STOP_KICK, "kick");
+		return;
+	}
+	if (op == 32)
+		cr0 = (uint32_t)cr0;
+	if (uc_reg_write(v->vm->uc, code == 64 ? gpr64[reg] : gpr32[reg & 7], &cr0) != UC_ERR_OK)
+		return;
+	EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": SMSW -> 0x%" PRIx64, addr, cr0);
+	emu_site_pc_write(v, pc + size);
+}
+
+/* IRET with a 32- or 64-bit operand, [addr, addr + size): RF cleared in the RFLAGS image it is
+ * about to pop (after RIP and CS), which Unicorn then runs. */
+static void iret_clear_rf(struct tv_vcpu *v, uint32_t size, const uint8_t *b)
+{
+	unsigned code, stack, op;
+	uint64_t ss_base, sp = 0, mask, la, gpa;
+	struct walk w;
+	uint8_t *image;
+
+	if (!code_stack(v, &code, &stack, &ss_base))
+		return;
+	op = operand_size(b, size - 1, code);
+	/* RSP exists in a UC_MODE_64 instance only */
+	if (op == 16 || uc_reg_read(v->vm->uc, v->vm->mode == UC_MODE_64 ? UC_X86_REG_RSP
+									 : UC_X86_REG_ESP,
+				    &sp) != UC_ERR_OK)
+		return;
+	mask = stack == 64 ? UINT64_MAX : stack == 32 ? 0xffffffffull : 0xffffull;
+	la = ss_base + ((sp + 2 * (op / 8)) & mask);
+	emu_site_walk_init(v, &w);
+	if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, la + 2, &gpa) != TV_WALK_OK ||
+	    !(image = tv_ram_range(w.ram.host, w.ram.size, gpa, 1)))
+		return;
+	EMU_LOG(v->log, "  hook CODE: IRET pops RFLAGS at 0x%" PRIx64 "%s", la,
+		(*image & 1) ? ": RF cleared in it" : "");
+	*image &= (uint8_t)~1u; /* bit 16 of the image: bit 0 of its third byte */
+}
+
+/* PUSH of a segment register with a 32-bit operand, [addr, addr + size): the selector moved
+ * into the low half of the new 4-byte slot, its upper half left as it was. */
+static void push_sreg(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
+{
+	static const int sreg[6] = { UC_X86_REG_ES, UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS,
+				     UC_X86_REG_FS, UC_X86_REG_GS };
+	unsigned code, stack, which;
+	uint64_t ss_base, sp = 0, mask, la, gpa, sel = 0, pc;
+	int sp_id = v->vm->mode == UC_MODE_64 ? UC_X86_REG_RSP : UC_X86_REG_ESP;
+	uint8_t *slot;
+	struct walk w;
+
+	which = b[size - 1] == 0xa0 ? 4 : b[size - 1] == 0xa8 ? 5 : b[size - 1] >> 3;
+	if (!code_stack(v, &code, &stack, &ss_base) ||
+	    operand_size(b, size - (b[size - 1] >= 0xa0 ? 2 : 1), code) != 32 ||
+	    uc_reg_read(v->vm->uc, sp_id, &sp) != UC_ERR_OK ||
+	    uc_reg_read(v->vm->uc, sreg[which], &sel) != UC_ERR_OK || !emu_site_block_pc(v, addr, &pc))
+		return;
+	mask = stack == 32 ? 0xffffffffull : 0xffffull;
+	la = ss_base + ((sp - 4) & mask);
+	emu_site_walk_init(v, &w);
+	if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, la, &gpa) != TV_WALK_OK ||
+	    (gpa & (PAGE - 1)) > PAGE - 2 || !(slot = tv_ram_range(w.ram.host, w.ram.size, gpa, 2)))
+		return; /* a fault, or a slot across pages: Unicorn's */
+	if (v->kicked) {
+		emu_stop_engine(v, EMU_STOP_KICK, "kick");
+		return;
+	}
+	sp = (sp & ~mask) | ((sp - 4) & mask);
+	if (uc_reg_write(v->vm->uc, sp_id, &sp) != UC_ERR_OK)
+		return;
+	slot[0] = (uint8_t)sel;
+	slot[1] = (uint8_t)(sel >> 8);
+	EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": PUSH of selector 0x%" PRIx64 " as 16 bits at "
+		"0x%" PRIx64, addr, sel, la);
+	emu_site_pc_write(v, pc + size);
+}
+
+/* RDMSR or WRMSR of IA32_APIC_BASE at CPL 0: done on the vCPU's copy. */
+static void msr_apic_base(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
+{
+	uc_engine *uc = v->vm->uc;
+	bool wide = v->vm->mode == UC_MODE_64;
+	int ids[3] = { UC_X86_REG_ECX, UC_X86_REG_EAX, UC_X86_REG_EDX };
+	uint32_t r[3] = { 0, 0, 0 };
+	void *ptrs[3] = { &r[0], &r[1], &r[2] };
+	uint64_t pc, value, reserved;
+	uint8_t op;
+
+	op = b[size - 1];
+	if (uc_reg_read_batch(uc, ids, ptrs, 3) != UC_ERR_OK || r[0] != TV_MSR_APIC_BASE ||
+	    !emu_site_block_pc(v, addr, &pc))
+		return; /* Unicorn's to do */
+	if (v->kicked) {
+		/* Not done, and done again when the vCPU runs on: a RIP write would clear the
+		 * kick's stop. */
+		emu_stop_engine(v, EMU_STOP_KICK, "kick");
+		return;
+	}
+	if (op == 0x32) {
+		uint64_t lo = (uint32_t)v->msr.apic_base, hi = v->msr.apic_base >> 32;
+
+		if (uc_reg_write(uc, wide ? UC_X86_REG_RAX : UC_X86_REG_EAX, &lo) != UC_ERR_OK ||
+		    uc_reg_write(uc, wide ? UC_X86_REG_RDX : UC_X86_REG_EDX, &hi) != UC_ERR_OK)
+			return;
+		EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": RDMSR 0x%x -> 0x%" PRIx64, addr, r[0],
+			v->msr.apic_base);
+	} else {
+		unsigned width;
+		uint32_t out[4];
+
+		value = (uint64_t)r[2] << 32 | r[1];
+		width = emu_cpuid(v, 0x80000008u, 0, out) == 0 ? out[0] & 0xff : 0;
+		if (width < TV_MAXPHYADDR_MIN || width > TV_MAXPHYADDR_MAX)
+			width = TV_MAXPHYADDR_DEFAULT;
+		reserved = TV_APIC_BASE_RESERVED | ~((1ull << width) - 1);
+		if (!(value & reserved))
+			v->msr.apic_base = value;
+		EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": WRMSR 0x%x 0x%" PRIx64 "%s", addr, r[0],
+			value, (value & reserved) ? ": a reserved bit set, dropped" : "");
+	}
+	emu_site_pc_write(v, pc + size);
+}
+
+
+void emu_site_do(struct tv_vcpu *v, enum site_kind kind, uint64_t addr, uint32_t size,
+		 const uint8_t *b)
+{
+	switch (kind) {
+	case SITE_MOVBE:
+		emu_raise(v, 6, 0, "MOVBE with a register operand: #UD");
+		return;
+	case SITE_SMSW:
+		smsw_do(v, addr, size, b);
+		return;
+	case SITE_IRET:
+		iret_clear_rf(v, size, b);
+		return;
+	case SITE_PUSH_SREG:
+		push_sreg(v, addr, size, b);
+		return;
+	case SITE_MOVAPS:
+		movaps_check(v, addr, size, b);
+		return;
+	case SITE_NONE:
+		return;
+	default:
+		break;
+	}
+	if (cpl(v) != 0)
+		return; /* Unicorn's #GP */
+	if (kind == SITE_DR || kind == SITE_CR8)
+		ctl_move(v, addr, size, b, kind);
+	else
+		msr_apic_base(v, addr, size, b);
+}
