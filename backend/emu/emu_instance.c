@@ -183,7 +183,8 @@ int emu_reopen(struct tv_vcpu *v, int mode, bool fresh)
 		vm->uc = NULL;
 	}
 	v->hook_in = v->hook_out = v->hook_intr = v->hook_invalid = 0;
-	v->hook_code = v->hook_block = v->hook_translate = v->hook_smc_block = 0;
+	v->hook_code = v->hook_block = v->hook_translate = v->msr.hook_block = 0;
+	memset(v->msr.hook_site, 0, sizeof(v->msr.hook_site)); /* the sites are hooked again */
 	emu_smc_forget(v);
 	emu_debug_hooks_forget(v);
 	rc = emu_uc_create(vm, mode, &vm->uc);

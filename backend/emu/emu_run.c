@@ -273,13 +273,24 @@ int emu_set_irq(struct tv_vcpu *v, int vector)
 	v->irq = vector;
 	EMU_LOG(v->log, "set_irq(%d): %s", vector,
 		vector < 0 ? "none asserted" : "delivered when the guest takes interrupts");
-	if (v->irq_aware)
+	if (!v->irq_aware) {
+		v->irq_aware = true; /* emu_smc.c's second check, from the next hook sync */
+		if (!v->in_run) {
+			int rc = emu_hooks_sync(v, v->flags);
+
+			if (rc)
+				return rc;
+		}
+	}
+	if (vector < 0 || v->irq_hooked)
 		return 0;
-	v->irq_aware = true;
+	v->irq_hooked = true;
+	if (v->hook_code)
+		return 0; /* a precise mode's hook is there already */
 	if (v->in_run) {
 		/* The code hook cannot be added to blocks already running: stop, and run() adds
-		 * it before the guest goes on (at the end of this block: this first interrupt may
-		 * come a few instructions late). */
+		 * it before the guest goes on (at the end of this block, or at a HLT in it: this
+		 * first interrupt may come a few instructions late). */
 		emu_stop_engine(v, EMU_STOP_IRQ, "interrupts: the code hook is needed");
 		return 0;
 	}
@@ -298,6 +309,19 @@ static int emu_irq_take(struct tv_vcpu *v, struct tv_exit *exit)
 	if (rc == 1 && v->cfg.on_irq_ack)
 		v->cfg.on_irq_ack(v->cfg.ctx, vector);
 	return rc;
+}
+
+/* Whether the instruction before RIP was a HLT (its byte, 0xF4, just before RIP): after a run
+ * stopped at a block's end for the interrupt code hook, which tells a block that ended in a
+ * HLT from one that ended otherwise. An instruction ending in the byte 0xF4 (an immediate)
+ * would read as a HLT too: only where the stop came at that very instruction. */
+static bool emu_after_hlt(struct tv_vcpu *v)
+{
+	uint64_t pc;
+	uint8_t byte;
+
+	return emu_begin_address(v, &pc) == 0 && pc > 0 && pc - 1 < v->vm->ram_size &&
+	       (byte = ((const uint8_t *)v->vm->ram)[pc - 1]) == 0xf4;
 }
 
 /* One run() as it was before interrupts: the next exit, or -errno. An EMU_STOP_IRQ run that
@@ -330,7 +354,7 @@ static int emu_run_once(struct tv_vcpu *v, struct tv_exit *exit)
 			EMU_LOG(v->log, "run: INTR for a kick that came between runs");
 			return 0;
 		}
-		if (v->irq_aware && !v->hook_code) {
+		if (v->irq_hooked && !v->hook_code) {
 			rc = emu_hooks_sync(v, v->flags);
 			if (rc)
 				return rc;
@@ -340,9 +364,15 @@ static int emu_run_once(struct tv_vcpu *v, struct tv_exit *exit)
 			return rc;
 		if (v->stop == EMU_STOP_IRQ && err == UC_ERR_OK && v->exception < 0 &&
 		    !v->io_error && !v->q_lost && !v->q_len) {
-			/* Before an instruction where the guest takes it, or for the hook. */
-			if (v->irq < 0 || !emu_irq_deliverable(v))
+			/* Before an instruction where the guest takes it, or for the hook (where the
+			 * block may have ended in a HLT with interrupts off: halted for good). */
+			if (v->irq < 0 || !emu_irq_deliverable(v)) {
+				if (emu_after_hlt(v)) {
+					exit->reason = TV_EXIT_HLT;
+					return 0;
+				}
 				continue;
+			}
 			rc = emu_irq_take(v, exit);
 			if (rc <= 0)
 				return rc;

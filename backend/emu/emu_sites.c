@@ -333,21 +333,7 @@ void emu_sites_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque
 
 int emu_sites_hooks_add(struct tv_vcpu *v)
 {
-	struct emu_msr *m = &v->msr;
-	uc_err err;
-
-	if (!m->apic)
-		return emu_sites_readd(v); /* no RDMSR/WRMSR: the DR sites only */
-	err = uc_hook_add(v->vm->uc, &m->hook_block, UC_HOOK_BLOCK, (void *)emu_sites_on_block, v, 1,
-			  0);
-	EMU_STEP(v->log, "a callback into twinvm: finds RDMSR and WRMSR, which Unicorn cannot hook",
-		 "uc_hook_add(UC_HOOK_BLOCK, begin 1, end 0) = %s", emu_err_name(err));
-	if (err) {
-		m->hook_block = 0;
-		tv_set_error("uc_hook_add(UC_HOOK_BLOCK): %s", uc_strerror(err));
-		return emu_errno(err);
-	}
-	return emu_sites_readd(v);
+	return emu_sites_readd(v); /* the block hook is emu_hooks.c's (emu_on_platform_block) */
 }
 
 /* The sites' hooks on this instance, after every other code hook (see emu.h). */
