@@ -287,32 +287,49 @@ static void smsw_do(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8
 	emu_site_pc_write(v, pc + size);
 }
 
-/* IRET with a 32- or 64-bit operand, [addr, addr + size): RF cleared in the RFLAGS image it is
- * about to pop (after RIP and CS), which Unicorn then runs. */
-static void iret_clear_rf(struct tv_vcpu *v, uint32_t size, const uint8_t *b)
+/* IRETD in real mode, [addr, addr + size): done here, with the RF it loads cleared at once (the
+ * CPU clears it after the next instruction; Unicorn keeps it, and PUSHF then pushes it). Only
+ * where no privilege, task or descriptor is involved; the frame in memory is left as it is, as
+ * the CPU leaves it. Elsewhere, and for a 16-bit IRET (whose image has no RF), Unicorn's. */
+static void iret_real(struct tv_vcpu *v, uint32_t size, const uint8_t *b)
 {
-	unsigned code, stack, op;
-	uint64_t ss_base, sp = 0, mask, la, gpa;
+	unsigned code, stack;
+	uint64_t ss_base, sp = 0, cr0 = 0, eflags = 0, mask, la, gpa, cs, eip, image;
+	int sp_id = v->vm->mode == UC_MODE_64 ? UC_X86_REG_RSP : UC_X86_REG_ESP;
+	const uint8_t *frame;
 	struct walk w;
-	uint8_t *image;
 
-	if (!code_stack(v, &code, &stack, &ss_base))
+	if (!code_stack(v, &code, &stack, &ss_base) || code != 16 ||
+	    operand_size(b, size - 1, code) != 32 ||
+	    uc_reg_read(v->vm->uc, UC_X86_REG_CR0, &cr0) != UC_ERR_OK || (cr0 & TV_CR0_PE) ||
+	    uc_reg_read(v->vm->uc, sp_id, &sp) != UC_ERR_OK ||
+	    uc_reg_read(v->vm->uc, UC_X86_REG_EFLAGS, &eflags) != UC_ERR_OK)
 		return;
-	op = operand_size(b, size - 1, code);
-	/* RSP exists in a UC_MODE_64 instance only */
-	if (op == 16 || uc_reg_read(v->vm->uc, v->vm->mode == UC_MODE_64 ? UC_X86_REG_RSP
-									 : UC_X86_REG_ESP,
-				    &sp) != UC_ERR_OK)
-		return;
-	mask = stack == 64 ? UINT64_MAX : stack == 32 ? 0xffffffffull : 0xffffull;
-	la = ss_base + ((sp + 2 * (op / 8)) & mask);
+	mask = stack == 32 ? 0xffffffffull : 0xffffull;
+	la = ss_base + (sp & mask);
 	emu_site_walk_init(v, &w);
-	if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, la + 2, &gpa) != TV_WALK_OK ||
-	    !(image = tv_ram_range(w.ram.host, w.ram.size, gpa, 1)))
+	if ((sp & mask) + 12 > mask + 1 ||
+	    tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, la, &gpa) != TV_WALK_OK ||
+	    (gpa & (PAGE - 1)) > PAGE - 12 || !(frame = tv_ram_range(w.ram.host, w.ram.size, gpa, 12)))
+		return; /* a stack that wraps or crosses a page: Unicorn's */
+	if (v->kicked) {
+		emu_stop_engine(v, EMU_STOP_KICK, "kick");
 		return;
-	EMU_LOG(v->log, "  hook CODE: IRET pops RFLAGS at 0x%" PRIx64 "%s", la,
-		(*image & 1) ? ": RF cleared in it" : "");
-	*image &= (uint8_t)~1u; /* bit 16 of the image: bit 0 of its third byte */
+	}
+	eip = frame[0] | frame[1] << 8 | (uint64_t)frame[2] << 16 | (uint64_t)frame[3] << 24;
+	cs = frame[4] | frame[5] << 8;
+	image = frame[8] | frame[9] << 8 | (uint64_t)frame[10] << 16 | (uint64_t)frame[11] << 24;
+	/* SDM, IRET in real-address mode: EFLAGS <- (image AND 257FD5H) OR (EFLAGS AND 1A0000H) */
+	eflags = (image & 0x257fd5) | (eflags & 0x1a0000) | TV_RFLAGS_FIXED;
+	eflags &= ~TV_RFLAGS_RF;
+	sp = (sp & ~mask) | ((sp + 12) & mask);
+	if (uc_reg_write(v->vm->uc, UC_X86_REG_CS, &cs) != UC_ERR_OK ||
+	    uc_reg_write(v->vm->uc, UC_X86_REG_EFLAGS, &eflags) != UC_ERR_OK ||
+	    uc_reg_write(v->vm->uc, sp_id, &sp) != UC_ERR_OK)
+		return;
+	EMU_LOG(v->log, "  hook CODE: IRETD in real mode to 0x%" PRIx64 ":0x%" PRIx64 ", EFLAGS 0x%"
+		PRIx64, cs, eip, eflags);
+	emu_site_pc_write(v, eip);
 }
 
 /* PUSH of a segment register with a 32-bit operand, [addr, addr + size): the selector moved
@@ -411,7 +428,7 @@ void emu_site_do(struct tv_vcpu *v, enum site_kind kind, uint64_t addr, uint32_t
 		smsw_do(v, addr, size, b);
 		return;
 	case SITE_IRET:
-		iret_clear_rf(v, size, b);
+		iret_real(v, size, b);
 		return;
 	case SITE_PUSH_SREG:
 		push_sreg(v, addr, size, b);

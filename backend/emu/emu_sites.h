@@ -28,10 +28,10 @@ enum site_kind {
 		      * code only (elsewhere a segment base would have to be read as well) */
 	SITE_SMSW,   /* SMSW to a register with a 32- or 64-bit operand (0F 01 /4, mod 3): all of
 		      * CR0, where Unicorn gives its low 16 bits */
-	SITE_IRET,   /* IRET with a 32- or 64-bit operand (CF): the RF it loads is cleared in the
-		      * image first. Unicorn keeps RF set (the CPU clears it after the next
-		      * instruction) and PUSHF then pushes it; RF only holds off instruction
-		      * breakpoints, which the emulator does not raise, so clearing it is exact */
+	SITE_IRET,   /* IRETD in real mode (66 CF): done here, the RF it loads cleared. Unicorn
+		      * keeps RF set (the CPU clears it after the next instruction) and PUSHF
+		      * then pushes it; RF only holds off instruction breakpoints, which the
+		      * emulator does not raise */
 	SITE_PUSH_SREG, /* PUSH of a segment register with a 32-bit operand (66 06/0E/16/1E in
 			 * 16-bit code, 0F A0/A8): a 16-bit move into the 4-byte slot, the upper
 			 * half left as it was, as Intel's CPUs do (SDM, PUSH); Unicorn writes the
