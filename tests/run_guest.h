@@ -33,4 +33,15 @@ void tv_test_finish(struct tv_test_run *t, double timeout_s);
 void tv_test_prepare_opts(struct tv_test_run *t, struct tv_machine_opts opt, enum tv_mode mode,
 			  const void *image, size_t len);
 
+/* tv_test_run on the engine called name in mode, with a 30 s timeout; where that engine cannot run
+ * the mode here, the test is skipped with the reason (TV_SKIP: returns from the caller). */
+#define TV_TEST_RUN_ON(t, name, mode, image, len)                                          \
+	do {                                                                               \
+		char why_[256];                                                            \
+		const struct tv_backend_ops *be_ = tv_test_engine(name, mode, why_, sizeof(why_)); \
+		if (!be_)                                                                  \
+			TV_SKIP("%s/%s: %s", name, tv_mode_name(mode), why_);              \
+		tv_test_run(t, be_, mode, image, len, NULL, 30);                           \
+	} while (0)
+
 #endif

@@ -39,13 +39,7 @@ static const uint8_t iret_rf[] = {
 
 static void run_real(struct tv_test_run *t, const char *engine, const uint8_t *code, size_t len)
 {
-	const struct tv_backend_ops *be;
-	char why[256];
-
-	be = tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why));
-	if (!be)
-		TV_SKIP("%s: %s", engine, why);
-	tv_test_run(t, be, TV_MODE_REAL, code, len, NULL, 30);
+	TV_TEST_RUN_ON(t, engine, TV_MODE_REAL, code, len);
 	ck_assert_msg(t->last.reason == TV_EXIT_HLT, "%s: ended in %s: %s", engine,
 		      tv_exit_reason_name(t->last.reason), t->last.detail);
 }
@@ -77,13 +71,7 @@ END_TEST
 
 static void run(struct tv_test_run *t, const char *engine, const uint8_t *code, size_t len)
 {
-	const struct tv_backend_ops *be;
-	char why[256];
-
-	be = tv_test_engine(engine, TV_MODE_LONG, why, sizeof(why));
-	if (!be)
-		TV_SKIP("%s: %s", engine, why);
-	tv_test_run(t, be, TV_MODE_LONG, code, len, NULL, 30);
+	TV_TEST_RUN_ON(t, engine, TV_MODE_LONG, code, len);
 }
 
 /* Both engines: CR8 reads back 3, the aligned MOVAPS run, the unaligned one faults. */

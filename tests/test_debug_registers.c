@@ -42,14 +42,9 @@ START_TEST(test_debug_registers_read_back_and_do_not_crash)
 {
 	const char *engine = _i / NGUESTS ? "kvm" : "emu";
 	enum tv_mode mode = guests[_i % NGUESTS].mode;
-	const struct tv_backend_ops *be;
 	struct tv_test_run t;
-	char why[256];
 
-	be = tv_test_engine(engine, mode, why, sizeof(why));
-	if (!be)
-		TV_SKIP("%s/%s: %s", engine, tv_mode_name(mode), why);
-	tv_test_run(&t, be, mode, guests[_i % NGUESTS].code, guests[_i % NGUESTS].len, NULL, 30);
+	TV_TEST_RUN_ON(&t, engine, mode, guests[_i % NGUESTS].code, guests[_i % NGUESTS].len);
 	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "%s/%s: ended in %s: %s", engine,
 		      tv_mode_name(mode), tv_exit_reason_name(t.last.reason), t.last.detail);
 	ck_assert_uint_eq(t.regs.rbx, 0x5000);

@@ -49,14 +49,9 @@ static const uint8_t rewrite16[] = {
 static void rewritten_block_runs(const char *engine, enum tv_mode mode, const uint8_t *image,
 				 size_t len)
 {
-	const struct tv_backend_ops *be;
 	struct tv_test_run t;
-	char why[256];
 
-	be = tv_test_engine(engine, mode, why, sizeof(why));
-	if (!be)
-		TV_SKIP("%s/%s: %s", engine, tv_mode_name(mode), why);
-	tv_test_run(&t, be, mode, image, len, NULL, 30);
+	TV_TEST_RUN_ON(&t, engine, mode, image, len);
 	ck_assert_msg(t.last.reason == TV_EXIT_HLT, "ended in %s: %s",
 		      tv_exit_reason_name(t.last.reason), t.last.detail);
 	ck_assert_uint_eq(t.regs.rdx & 0xffff, 1); /* the rewrite ran once */
