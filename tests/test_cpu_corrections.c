@@ -37,9 +37,9 @@ static const uint8_t iret_rf[] = {
 	0x66, 0x9c, 0x66, 0x5b, 0xf4,
 };
 
-static void run_real(struct tv_test_run *t, const char *engine, const uint8_t *code, size_t len)
+/* The real-mode guests end at their HLT. */
+static void expect_hlt(const struct tv_test_run *t, const char *engine)
 {
-	TV_TEST_RUN_ON(t, engine, TV_MODE_REAL, code, len);
 	ck_assert_msg(t->last.reason == TV_EXIT_HLT, "%s: ended in %s: %s", engine,
 		      tv_exit_reason_name(t->last.reason), t->last.detail);
 }
@@ -49,7 +49,8 @@ START_TEST(test_smsw_gives_all_of_cr0)
 	const char *engine = _i ? "kvm" : "emu";
 	struct tv_test_run t;
 
-	run_real(&t, engine, smsw32, sizeof(smsw32));
+	TV_TEST_RUN_ON(&t, engine, TV_MODE_REAL, smsw32, sizeof(smsw32));
+	expect_hlt(&t, engine);
 	ck_assert_uint_eq(t.regs.rdx & 0xffffffffu, 0x40000010u);
 	ck_assert_msg((t.regs.rax & 0xffffffffu) == 0x40000010u, "%s: SMSW gave %#llx", engine,
 		      (unsigned long long)t.regs.rax);
@@ -62,17 +63,13 @@ START_TEST(test_rf_loaded_by_iret_is_not_pushed)
 	const char *engine = _i ? "kvm" : "emu";
 	struct tv_test_run t;
 
-	run_real(&t, engine, iret_rf, sizeof(iret_rf));
+	TV_TEST_RUN_ON(&t, engine, TV_MODE_REAL, iret_rf, sizeof(iret_rf));
+	expect_hlt(&t, engine);
 	ck_assert_msg(!(t.regs.rbx & (1u << 16)), "%s: PUSHFD after IRET pushed RF (%#llx)",
 		      engine, (unsigned long long)t.regs.rbx);
 	tv_test_run_end(&t);
 }
 END_TEST
-
-static void run(struct tv_test_run *t, const char *engine, const uint8_t *code, size_t len)
-{
-	TV_TEST_RUN_ON(t, engine, TV_MODE_LONG, code, len);
-}
 
 /* Both engines: CR8 reads back 3, the aligned MOVAPS run, the unaligned one faults. */
 START_TEST(test_cr8_keeps_its_value_and_unaligned_movaps_faults)
@@ -80,7 +77,7 @@ START_TEST(test_cr8_keeps_its_value_and_unaligned_movaps_faults)
 	const char *engine = _i ? "kvm" : "emu";
 	struct tv_test_run t;
 
-	run(&t, engine, cr8_movaps, sizeof(cr8_movaps));
+	TV_TEST_RUN_ON(&t, engine, TV_MODE_LONG, cr8_movaps, sizeof(cr8_movaps));
 	ck_assert_msg(t.last.reason == TV_EXIT_SHUTDOWN, "%s: ended in %s", engine,
 		      tv_exit_reason_name(t.last.reason));
 	ck_assert_uint_eq(t.regs.rbx, 3);
@@ -98,7 +95,7 @@ START_TEST(test_movbe_with_a_register_is_ud_on_the_emulator)
 {
 	struct tv_test_run t;
 
-	run(&t, "emu", movbe_reg, sizeof(movbe_reg));
+	TV_TEST_RUN_ON(&t, "emu", TV_MODE_LONG, movbe_reg, sizeof(movbe_reg));
 	ck_assert_msg(t.last.reason == TV_EXIT_SHUTDOWN && t.last.exception == 6,
 		      "ended in %s, exception %d: %s", tv_exit_reason_name(t.last.reason),
 		      t.last.exception, t.last.detail);
