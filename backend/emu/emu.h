@@ -284,8 +284,10 @@ void emu_sites_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaqu
 void emu_sites_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
 /* The scan emu_sites_on_block does, for a block just translated (emu_smc.c's translation hook, on
- * every vCPU): a site found in its pages drops them and starts the block again, hooked. */
-void emu_sites_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size);
+ * every vCPU): a site found in its pages drops them (but not the block [keep, keep_end) Unicorn
+ * ran last) and starts the block again, hooked. */
+void emu_sites_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size, uint64_t keep,
+			    uint64_t keep_end);
 
 /* Before the instance's first uc_emu_start from pc (RIP): the pages its first block lies in
  * scanned, as emu_sites_on_translate does for every later block. */

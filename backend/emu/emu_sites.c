@@ -198,7 +198,8 @@ static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page)
 
 /* Scans the pages of the block at [addr, addr + size) not scanned yet; a new site drops their
  * translations and begins the block again, translated with its hook. */
-static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size)
+static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size, uint64_t keep,
+		       uint64_t keep_end)
 {
 	uint64_t first = addr / PAGE, last = (addr + (size ? size - 1 : 0)) / PAGE;
 	bool added = false;
@@ -216,8 +217,19 @@ static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size)
 	if (!added)
 		return;
 	/* The block was translated without the new hooks: drop it and begin it again. */
-	for (uint64_t page = first; page <= last; page++)
-		uc_ctl_remove_cache(v->vm->uc, page * PAGE, page * PAGE + PAGE);
+	for (uint64_t page = first; page <= last; page++) {
+		uint64_t b = page * PAGE, e = b + PAGE;
+
+		/* Not the block Unicorn ran last (see emu_smc.c's emu_smc_drop) */
+		if (keep < keep_end && keep < e && b < keep_end) {
+			if (b < keep)
+				uc_ctl_remove_cache(v->vm->uc, b, keep);
+			if (keep_end < e)
+				uc_ctl_remove_cache(v->vm->uc, keep_end, e);
+		} else {
+			uc_ctl_remove_cache(v->vm->uc, b, e);
+		}
+	}
 	emu_restart_block(v, addr);
 	EMU_LOG(v->log, "  hook 0x%" PRIx64 ": translated again with the sites' hooks", addr);
 }
@@ -237,12 +249,13 @@ void emu_restart_block(struct tv_vcpu *v, uint64_t addr)
 void emu_sites_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	(void)uc;
-	block_scan(opaque, addr, size);
+	block_scan(opaque, addr, size, 0, 0);
 }
 
-void emu_sites_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size)
+void emu_sites_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size, uint64_t keep,
+			    uint64_t keep_end)
 {
-	block_scan(v, addr, size);
+	block_scan(v, addr, size, keep, keep_end);
 }
 
 void emu_sites_before_first_run(struct tv_vcpu *v, uint64_t pc)
@@ -257,7 +270,7 @@ void emu_sites_before_first_run(struct tv_vcpu *v, uint64_t pc)
 	}
 	/* pc is already linear in UC_MODE_16 (emu_begin_address). A block is at most a page and a
 	 * bit: its two pages. */
-	block_scan(v, v->vm->mode == UC_MODE_16 ? pc : cs.base + pc, PAGE);
+	block_scan(v, v->vm->mode == UC_MODE_16 ? pc : cs.base + pc, PAGE, 0, 0);
 }
 
 /* The site whose instruction [addr, addr + size) is, or -1. */

@@ -49,11 +49,19 @@ static unsigned emu_smc_slot(uint64_t pc)
 	return (unsigned)((pc ^ (pc >> 12) ^ (pc >> 24)) & (EMU_SMC_SEEN - 1));
 }
 
-/* Drops the blocks on [begin, end) of one page (an empty range: nothing). */
-static void emu_smc_drop(struct tv_vcpu *v, uint64_t begin, uint64_t end)
+/* Drops the blocks on [begin, end) of one page (an empty range: nothing), but not the block
+ * [keep, keep_end): the one Unicorn ran last, which it chains to the new block after this hook
+ * (dropping it there crashed Unicorn 2.1.1 in tb_set_jmp_target: kvm-unit-tests' access test). */
+static void emu_smc_drop(struct tv_vcpu *v, uint64_t begin, uint64_t end, uint64_t keep,
+			 uint64_t keep_end)
 {
 	uc_err err;
 
+	if (keep < keep_end && keep < end && begin < keep_end) {
+		emu_smc_drop(v, begin, keep, 0, 0);
+		emu_smc_drop(v, keep_end, end, 0, 0);
+		return;
+	}
 	if (begin >= end)
 		return;
 	err = uc_ctl_remove_cache(v->vm->uc, begin, end);
@@ -79,8 +87,7 @@ void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque)
 	unsigned slot = emu_smc_slot(pc);
 
 	(void)uc;
-	(void)prev;
-	emu_sites_on_translate(v, pc, cur->size); /* the sites done by twinvm: emu_sites.c */
+	emu_sites_on_translate(v, pc, cur->size, prev->pc, prev->pc + prev->size); /* emu_sites.c */
 	if (v->smc_seen[slot] != pc + 1) {
 		v->smc_seen[slot] = pc + 1; /* +1: 0 is an empty slot */
 		return;
@@ -88,11 +95,12 @@ void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque)
 	EMU_LOG(v->log, "  hook EDGE_GENERATED 0x%" PRIx64 ": translated again, its page's other "
 			"blocks may be stale", pc);
 	/* The page around the new block, and the rest of the next page if the block runs into it. */
-	emu_smc_drop(v, page, pc);
+	emu_smc_drop(v, page, pc, prev->pc, prev->pc + prev->size);
 	if (end <= page + EMU_PAGE) {
-		emu_smc_drop(v, end, page + EMU_PAGE);
+		emu_smc_drop(v, end, page + EMU_PAGE, prev->pc, prev->pc + prev->size);
 	} else {
-		emu_smc_drop(v, end, (end & ~(uint64_t)(EMU_PAGE - 1)) + EMU_PAGE);
+		emu_smc_drop(v, end, (end & ~(uint64_t)(EMU_PAGE - 1)) + EMU_PAGE, prev->pc,
+			     prev->pc + prev->size);
 		emu_smc_forget_page(v, end & ~(uint64_t)(EMU_PAGE - 1), pc);
 	}
 	emu_smc_forget_page(v, page, pc);
@@ -134,7 +142,7 @@ void emu_smc_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 		return;
 	v->smc_block[slot].hash = hash;
 	EMU_LOG(v->log, "  hook BLOCK 0x%" PRIx64 ": its bytes changed since it last ran", addr);
-	emu_smc_drop(v, page, page + EMU_PAGE);
+	emu_smc_drop(v, page, page + EMU_PAGE, 0, 0);
 	emu_smc_forget_page(v, page, UINT64_MAX);
 	emu_sites_forget_pages(v); /* the rewritten code may hold new sites (emu_sites.c) */
 	emu_restart_block(v, addr);
