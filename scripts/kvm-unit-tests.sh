@@ -75,7 +75,7 @@ sections=$(awk '
 # here (each otherwise waits until the timeout): the local APIC delivers no interrupt.
 needs_more() {
 	case "$1" in
-	eventinj.flat) echo "needs local APIC interrupts (self-IPIs)" ;;
+	eventinj.flat) echo "needs local APIC interrupts" ;;
 	debug.flat) echo "needs the local APIC timer" ;;
 	esac
 }
