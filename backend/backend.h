@@ -301,7 +301,8 @@ struct tv_backend_ops {
 	 * through, or at a HLT (which it ends: run() does not return HLT while an interrupt is
 	 * asserted and IF is set). Then it forgets it and calls cfg.on_irq_ack. Both engines
 	 * deliver at the same boundary, so traces agree. A call with -1 before the first run tells
-	 * the engine interrupts may come (the emulator then watches every instruction boundary). */
+	 * the engine interrupts may come (the emulator then checks for rewritten code, and from the
+	 * first vector on watches every instruction boundary). */
 	int (*set_irq)(struct tv_vcpu *v, int vector);
 };
 
