@@ -65,6 +65,32 @@ START_TEST(test_without_the_platform_no_interrupt_comes)
 }
 END_TEST
 
+/* An interrupt raised with IF clear, then HLT in the same block: the vCPU halts for good (the
+ * emulator, which adds its interrupt hook at the end of that block, must not run past the hlt).
+ * cli; mov dx, 0x200b; mov al, 1; out dx, al; hlt; then exit code 7 through isa-debug-exit. */
+START_TEST(test_hlt_with_interrupts_off_halts)
+{
+	static const uint8_t guest[] = { 0xfa, 0xba, 0x0b, 0x20, 0xb0, 0x01, 0xee, 0xf4,
+					 0xb0, 0x07, 0xe6, 0xf4, 0xf4 };
+	const char *engine = engines[_i];
+	char why[512], path[64];
+	struct result r;
+	FILE *f;
+
+	if (!tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why)))
+		TV_SKIP("%s: %s", engine, why);
+	f = fopen(tv_temp_path(path, sizeof(path), ".bin"), "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(guest, 1, sizeof(guest), f), sizeof(guest));
+	fclose(f);
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
+				   "real", "--platform", "pc", "--guest", path, NULL }, &r);
+	unlink(path);
+	ck_assert_msg(r.status == 0 && strstr(r.err, "guest halted"), "%s: status %d: %s", engine,
+		      r.status, r.err);
+}
+END_TEST
+
 /* twinvm diff runs the guest on both engines in lockstep: every exit, and with --step every
  * instruction, the same on both, the interrupts included. */
 START_TEST(test_diff_agrees_on_the_interrupts)
@@ -90,6 +116,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_irq_11_is_taken_where_the_cpu_takes_it, 0, 2 * RUN_KINDS - 1);
 	tcase_add_test(tc, test_without_the_platform_no_interrupt_comes);
 	tcase_add_loop_test(tc, test_diff_agrees_on_the_interrupts, 0, 2);
+	tcase_add_loop_test(tc, test_hlt_with_interrupts_off_halts, 0, 2);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

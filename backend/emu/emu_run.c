@@ -3,6 +3,8 @@
  * ended turned into the exit run() reports; and kick, the run flags and the signal mask. */
 #include "emu.h"
 #include "emu_env.h"
+#include "emu_sites.h"
+#include "pagewalk.h"
 #include "x86.h"
 
 #include <errno.h>
@@ -314,14 +316,22 @@ static int emu_irq_take(struct tv_vcpu *v, struct tv_exit *exit)
 /* Whether the instruction before RIP was a HLT (its byte, 0xF4, just before RIP): after a run
  * stopped at a block's end for the interrupt code hook, which tells a block that ended in a
  * HLT from one that ended otherwise. An instruction ending in the byte 0xF4 (an immediate)
- * would read as a HLT too: only where the stop came at that very instruction. */
+ * would read as a HLT too: only where the stop came at that very instruction. The address is
+ * taken as linear (CS's base 0 outside real mode, as twinvm's and kvm-unit-tests' are) and
+ * walked through the guest's page tables. */
 static bool emu_after_hlt(struct tv_vcpu *v)
 {
-	uint64_t pc;
-	uint8_t byte;
+	struct walk w;
+	uint64_t pc, gpa;
+	const uint8_t *byte;
 
-	return emu_begin_address(v, &pc) == 0 && pc > 0 && pc - 1 < v->vm->ram_size &&
-	       (byte = ((const uint8_t *)v->vm->ram)[pc - 1]) == 0xf4;
+	if (emu_begin_address(v, &pc) != 0 || pc == 0)
+		return false;
+	emu_site_walk_init(v, &w);
+	if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, pc - 1, &gpa) != TV_WALK_OK)
+		return false;
+	byte = tv_ram_range(w.ram.host, w.ram.size, gpa, 1);
+	return byte && *byte == 0xf4;
 }
 
 /* One run() as it was before interrupts: the next exit, or -errno. An EMU_STOP_IRQ run that
