@@ -1,5 +1,6 @@
 /* Running the project's binaries from tests. */
 #include "run_binary.h"
+#include "tv_test.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -80,4 +81,23 @@ int tv_count_lines(const char *s)
 	for (; *s; s++)
 		n += *s == '\n';
 	return n;
+}
+
+bool tv_run_image(const char *engine, enum tv_mode mode, const char *platform,
+		  const uint8_t *image, size_t size, struct result *r, char *why, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	if (!tv_test_engine(engine, mode, why, len))
+		return false;
+	f = fopen(tv_temp_path(path, sizeof(path), ".bin"), "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(image, 1, size, f), size);
+	ck_assert_int_eq(fclose(f), 0);
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
+				   tv_mode_name(mode), "--platform", platform, "--guest", path,
+				   NULL }, r);
+	unlink(path);
+	return true;
 }

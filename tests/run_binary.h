@@ -4,6 +4,12 @@
 #ifndef TWINVM_TEST_RUN_BINARY_H
 #define TWINVM_TEST_RUN_BINARY_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "modes.h"
+
 struct result {
 	int status;      /* the exit status */
 	char out[32768]; /* stdout, NUL-terminated, cut at the buffer's size */
@@ -22,6 +28,12 @@ void tv_run_binary_stdout(const char *bin_env, const char *const *args, const ch
 /* tv_run_binary with stdout and stderr on one file, as on a terminal: r->out has both, in the
  * order they were written; r->err is empty. */
 void tv_run_binary_merged(const char *bin_env, const char *const *args, struct result *r);
+
+/* A raw guest image run as `twinvm run --backend engine --mode mode --platform platform` into *r,
+ * from a temporary file; false, with why, where the engine cannot run the mode here
+ * (tv_test_engine: a known host limit, else the test fails). */
+bool tv_run_image(const char *engine, enum tv_mode mode, const char *platform,
+		  const uint8_t *image, size_t size, struct result *r, char *why, size_t len);
 
 /* The number of newlines in s. */
 int tv_count_lines(const char *s);

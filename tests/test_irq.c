@@ -73,19 +73,12 @@ START_TEST(test_hlt_with_interrupts_off_halts)
 	static const uint8_t guest[] = { 0xfa, 0xba, 0x0b, 0x20, 0xb0, 0x01, 0xee, 0xf4,
 					 0xb0, 0x07, 0xe6, 0xf4, 0xf4 };
 	const char *engine = engines[_i];
-	char why[512], path[64];
+	char why[512];
 	struct result r;
-	FILE *f;
 
-	if (!tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why)))
+	if (!tv_run_image(engine, TV_MODE_REAL, "pc", guest, sizeof(guest), &r, why,
+			  sizeof(why)))
 		TV_SKIP("%s: %s", engine, why);
-	f = fopen(tv_temp_path(path, sizeof(path), ".bin"), "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(guest, 1, sizeof(guest), f), sizeof(guest));
-	fclose(f);
-	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
-				   "real", "--platform", "pc", "--guest", path, NULL }, &r);
-	unlink(path);
 	ck_assert_msg(r.status == 0 && strstr(r.err, "guest halted"), "%s: status %d: %s", engine,
 		      r.status, r.err);
 }

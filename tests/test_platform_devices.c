@@ -184,27 +184,6 @@ static const uint8_t testdev_mem64_guest[] = {
 
 static const char *const engines[] = { "emu", "kvm" };
 
-/* image run with --platform pc in mode on engine into *r; false, with why, where the engine
- * cannot run the mode. pc: false to run it without the platform. */
-static bool run_image(const char *engine, enum tv_mode mode, bool pc, const uint8_t *image,
-		      size_t size, struct result *r, char *why, size_t len)
-{
-	char path[64];
-	FILE *f;
-
-	if (!tv_test_engine(engine, mode, why, len))
-		return false;
-	f = fopen(tv_temp_path(path, sizeof(path), ".bin"), "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(image, 1, size, f), size);
-	fclose(f);
-	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
-				   tv_mode_name(mode), "--platform", pc ? "pc" : "none",
-				   "--guest", path, NULL }, r);
-	unlink(path);
-	return true;
-}
-
 /* Runs the guest on engine _i % 2 and asserts every check held. */
 #define RUN_PASSES(i, mode, image)                                                          \
 	do {                                                                                \
@@ -212,7 +191,7 @@ static bool run_image(const char *engine, enum tv_mode mode, bool pc, const uint
 		struct result r;                                                            \
 		char why[512];                                                              \
                                                                                             \
-		if (!run_image(engine, mode, true, image, sizeof(image), &r, why, sizeof(why))) \
+		if (!tv_run_image(engine, mode, "pc", image, sizeof(image), &r, why, sizeof(why))) \
 			TV_SKIP("%s: %s", engine, why);                                     \
 		ck_assert_msg(r.status == PASSED, "%s, %s mode: status %d (check %d failed): %s", \
 			      engine, tv_mode_name(mode), r.status, r.status / 2, r.err);   \
@@ -230,7 +209,7 @@ START_TEST(test_apic_base_msr_reads_bsp_enabled_and_takes_writes_without_x2apic)
 	struct result r;
 	char why[512];
 
-	if (!run_image(engine, mode, true, msr_images[_i / 2], msr_sizes[_i / 2], &r, why,
+	if (!tv_run_image(engine, mode, "pc", msr_images[_i / 2], msr_sizes[_i / 2], &r, why,
 		       sizeof(why)))
 		TV_SKIP("%s: %s", engine, why);
 	ck_assert_msg(r.status == PASSED, "%s, %s mode: status %d (check %d failed): %s", engine,
@@ -262,7 +241,7 @@ START_TEST(test_cpuid_initial_apic_id_is_0_on_every_host_cpu)
 		CPU_ZERO(&one);
 		CPU_SET(cpu, &one);
 		ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
-		if (!run_image(engine, TV_MODE_PROTECTED, true, apic_id_guest, sizeof(apic_id_guest),
+		if (!tv_run_image(engine, TV_MODE_PROTECTED, "pc", apic_id_guest, sizeof(apic_id_guest),
 			       &r, why, sizeof(why))) {
 			sched_setaffinity(0, sizeof(all), &all);
 			TV_SKIP("%s: %s", engine, why);
@@ -314,7 +293,7 @@ START_TEST(test_without_the_platform_the_first_check_fails)
 	char why[512];
 
 	for (size_t g = 0; g < sizeof(guests) / sizeof(guests[0]); g++) {
-		ck_assert(run_image("emu", TV_MODE_PROTECTED, false, guests[g].image,
+		ck_assert(tv_run_image("emu", TV_MODE_PROTECTED, "none", guests[g].image,
 				    guests[g].size, &r, why, sizeof(why)));
 		ck_assert_msg(r.status == 0 && strstr(r.err, "port 0xf4 has no device") &&
 			      strstr(r.err, "guest halted"), "guest %zu: %d %s", g, r.status,

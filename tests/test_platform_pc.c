@@ -44,38 +44,18 @@ static const uint8_t fw_cfg_pic_guest[] = {
 	0xb0, 0x7f, 0xe6, 0xf4, 0xf4,             /* fail: exit code 0x7f; hlt */
 };
 
-static const char *write_image(const uint8_t *image, size_t size, char *path, size_t len)
+/* The UART guest in a temporary file, for a run with twinvm's default platform. */
+static const char *write_guest(char *path, size_t len)
 {
 	FILE *f = fopen(tv_temp_path(path, len, ".bin"), "w");
 
 	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(image, 1, size, f), size);
+	ck_assert_uint_eq(fwrite(guest, 1, sizeof(guest), f), sizeof(guest));
 	fclose(f);
 	return path;
 }
 
-static const char *write_guest(char *path, size_t len)
-{
-	return write_image(guest, sizeof(guest), path, len);
-}
-
 static const char *const engines[] = { "emu", "kvm" };
-
-/* image run in real mode with --platform pc on engine into *r; false, with why, where the
- * engine cannot run real mode. */
-static bool run_pc(const char *engine, const uint8_t *image, size_t size, struct result *r,
-		   char *why, size_t len)
-{
-	char path[64];
-
-	if (!tv_test_engine(engine, TV_MODE_REAL, why, len))
-		return false;
-	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
-				   "real", "--platform", "pc", "--guest",
-				   write_image(image, size, path, sizeof(path)), NULL }, r);
-	unlink(path);
-	return true;
-}
 
 START_TEST(test_uart_prints_and_debug_exit_ends_the_run)
 {
@@ -83,7 +63,7 @@ START_TEST(test_uart_prints_and_debug_exit_ends_the_run)
 	struct result r;
 	char why[512];
 
-	if (!run_pc(engine, guest, sizeof(guest), &r, why, sizeof(why)))
+	if (!tv_run_image(engine, TV_MODE_REAL, "pc", guest, sizeof(guest), &r, why, sizeof(why)))
 		TV_SKIP("%s: %s", engine, why);
 	ck_assert_msg(r.status == 11, "%s: status %d: %s", engine, r.status, r.err);
 	ck_assert_msg(!strcmp(r.out, "OK\nA"), "%s: stdout '%s'", engine, r.out);
@@ -99,7 +79,8 @@ START_TEST(test_fw_cfg_and_pic_answer)
 	struct result r;
 	char why[512];
 
-	if (!run_pc(engine, fw_cfg_pic_guest, sizeof(fw_cfg_pic_guest), &r, why, sizeof(why)))
+	if (!tv_run_image(engine, TV_MODE_REAL, "pc", fw_cfg_pic_guest, sizeof(fw_cfg_pic_guest), &r,
+			  why, sizeof(why)))
 		TV_SKIP("%s: %s", engine, why);
 	ck_assert_msg(r.status == 129, "%s: status %d (255: a check failed): %s", engine, r.status,
 		      r.err);

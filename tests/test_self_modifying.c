@@ -95,20 +95,12 @@ static const uint8_t rewrite_beside[] = {
 START_TEST(test_rewrite_beside_data_runs_new_code)
 {
 	const char *engine = _i ? "kvm" : "emu";
-	char why[256], path[64];
+	char why[256];
 	struct result r;
-	FILE *f;
 
-	if (!tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why)))
+	if (!tv_run_image(engine, TV_MODE_REAL, "pc", rewrite_beside, sizeof(rewrite_beside), &r, why,
+			  sizeof(why)))
 		TV_SKIP("%s: %s", engine, why);
-	f = fopen(tv_temp_path(path, sizeof(path), ".bin"), "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(rewrite_beside, 1, sizeof(rewrite_beside), f),
-			  sizeof(rewrite_beside));
-	fclose(f);
-	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--mode",
-				   "real", "--platform", "pc", "--guest", path, NULL }, &r);
-	unlink(path);
 	ck_assert_msg(r.status == 5, "%s: status %d (3: X's old code ran): %s", engine, r.status,
 		      r.err);
 }
