@@ -40,8 +40,7 @@
 #define TV_APIC_PAGE 0xfee00000ull
 #define TV_APIC_BASE_RESET (TV_APIC_PAGE | TV_APIC_BASE_EN | TV_APIC_BASE_BSP)
 
-/* The debug registers' reset values: DR6's and DR7's reserved bits that read as 1. */
-#define TV_DR6_RESET 0xffff0ff0ull
+/* DR7's reset value: its reserved bit that reads as 1. */
 #define TV_DR7_RESET 0x400ull
 #define TV_APIC_BASE_RESERVED 0x6ffull /* bits 0-7, 9 and 10: no x2APIC */
 #define TV_CPUID1_ECX_X2APIC (1u << 21) /* CPUID leaf 1, ECX: the CPU offers x2APIC mode */

@@ -6,8 +6,8 @@
  * emu_log.c (names, trace lines, error text), emu_desc.c, emu_env.c, emu_cpu_models.c (and the
  * build's table of its measurements), emu_cpu.c, emu_cpuid.c and emu_deliver.c (no instance of
  * their own), emu_exits.c (the I/O hooks and MMIO callbacks), emu_site_do.c (instructions done
- * by the backend) and emu_sites.c (where they are: emu_sites.h), emu_debug.c (the debug points' hooks), emu_smc.c (stale blocks after self-modifying code),
- * emu_hooks.c (every hook on an instance), emu_regs.c (general registers), emu_instance.c (the
+ * by the backend) and emu_sites.c (where they are: emu_sites.h), emu_debug.c (the debug points'
+ * hooks), emu_smc.c (stale blocks after self-modifying code), emu_hooks.c (every hook on an instance), emu_regs.c (general registers), emu_instance.c (the
  * uc instance, opened and replaced), emu_sregs.c (special registers), emu_exception.c (guest
  * exceptions), emu_run.c (run and kick), emu_vm.c (engine, VM, vCPU), emu.c (the ops table).
  *
@@ -122,7 +122,6 @@ struct emu_msr {
 	uc_hook hook_block;
 	uint64_t site[EMU_MSR_SITES]; /* the linear address of the 0F of a site's instruction */
 	uint8_t prefixes[EMU_MSR_SITES]; /* prefix bytes before it: the hook's range */
-	uint8_t len[EMU_MSR_SITES]; /* the instruction's bytes from the 0F: 2 (MSR), 3 (DR) */
 	uc_hook hook_site[EMU_MSR_SITES];
 	unsigned nsites, npages;
 	uint64_t *pages; /* EMU_MSR_PAGES linear page numbers + 1 scanned, 0 in a free slot */
@@ -420,6 +419,10 @@ int emu_set_irq(struct tv_vcpu *v, int vector);
 
 /* emu_cpuid.c: the cpuid member of tv_emu_backend. */
 int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+/* CPUID 0x80000008's physical-address width, for the reserved bits of a page walk; the
+ * default where the model's is missing or outside 32-52. */
+unsigned emu_maxphyaddr(struct tv_vcpu *v);
 
 /* emu_cpu.c: the CPU models. */
 

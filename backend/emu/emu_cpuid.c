@@ -5,6 +5,7 @@
  * model and leaf holds for every vCPU of the process; it is cached. */
 #include "../backend.h"
 #include "emu.h"
+#include "pagewalk.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -119,4 +120,14 @@ int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4
 		subleaf, out[0], out[1], out[2], out[3], emu_cpu_name(model),
 		cached ? "cached" : "run on a scratch UC_MODE_64 instance");
 	return 0;
+}
+
+unsigned emu_maxphyaddr(struct tv_vcpu *v)
+{
+	uint32_t out[4];
+
+	if (emu_cpuid(v, 0x80000008u, 0, out) != 0 || (out[0] & 0xff) < TV_MAXPHYADDR_MIN ||
+	    (out[0] & 0xff) > TV_MAXPHYADDR_MAX)
+		return TV_MAXPHYADDR_DEFAULT;
+	return out[0] & 0xff;
 }

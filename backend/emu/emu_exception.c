@@ -15,16 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* CPUID 0x80000008's physical-address width, for the reserved bits of the page walk. */
-static unsigned maxphyaddr_of(struct tv_vcpu *v)
-{
-	uint32_t out[4];
-
-	if (emu_cpuid(v, 0x80000008u, 0, out) == 0 && (out[0] & 0xff))
-		return out[0] & 0xff;
-	return TV_MAXPHYADDR_DEFAULT;
-}
-
 /* The address of the INT n, INT3 or INTO that raised vector, whose next instruction is at rip:
  * INT3 (0xcc) and INTO (0xce) are one byte, INT n (0xcd n) two. A fault while delivering is
  * reported there. */
@@ -154,7 +144,7 @@ static int take(struct tv_vcpu *v, unsigned vector, bool external, struct tv_exi
 							  : emu_env_error_code(&env),
 				 .insn_rip = r.rip };
 	v->exc_raised = false;
-	maxphyaddr = maxphyaddr_of(v);
+	maxphyaddr = emu_maxphyaddr(v);
 	if (ev.software)
 		ev.insn_rip =
 			software_insn(&ram, &s, maxphyaddr, c.seg[EMU_R_CS].base, vector, r.rip);

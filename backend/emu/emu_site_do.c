@@ -29,7 +29,6 @@ void emu_site_walk_init(struct tv_vcpu *v, struct walk *w)
 	uint64_t cr[3] = { 0, 0, 0 };
 	void *ptrs[3] = { &cr[0], &cr[1], &cr[2] };
 	uc_x86_msr efer = { .rid = TV_MSR_EFER };
-	uint32_t out[4];
 
 	memset(w, 0, sizeof(*w));
 	if (uc_reg_read_batch(v->vm->uc, ids, ptrs, 3) == UC_ERR_OK) {
@@ -40,9 +39,7 @@ void emu_site_walk_init(struct tv_vcpu *v, struct walk *w)
 	if (uc_reg_read(v->vm->uc, UC_X86_REG_MSR, &efer) == UC_ERR_OK)
 		w->s.efer = efer.value;
 	w->ram = (struct tv_ram){ v->vm->ram, v->vm->ram_size };
-	w->maxphyaddr = emu_cpuid(v, 0x80000008u, 0, out) == 0 ? out[0] & 0xff : 0;
-	if (w->maxphyaddr < TV_MAXPHYADDR_MIN || w->maxphyaddr > TV_MAXPHYADDR_MAX)
-		w->maxphyaddr = TV_MAXPHYADDR_DEFAULT;
+	w->maxphyaddr = emu_maxphyaddr(v);
 }
 
 /* The vCPU's RIP (EIP, IP) and its width in this instance. */
@@ -127,10 +124,6 @@ static void ctl_move(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint
 		return;
 	if (!emu_site_block_pc(v, addr, &pc))
 		return;
-	if (v->kicked) {
-		emu_stop_engine(v, EMU_STOP_KICK, "kick"); /* done when the vCPU runs on */
-		return;
-	}
 	if (kind == SITE_DR && (n == 4 || n == 5))
 		n += 2;
 	if (kind == SITE_DR && n == 6)
@@ -146,7 +139,6 @@ static void ctl_move(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint
 		if (!wide)
 			value = (uint32_t)value;
 		*slot = kind == SITE_CR8 ? value & 0xf
-			: n == 6      ? value | TV_DR6_RESET
 			: n == 7      ? (value | TV_DR7_RESET) & 0xffffffffull
 				      : value;
 	}
@@ -160,10 +152,10 @@ static void ctl_move(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint
 static void movaps_check(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
 {
 	static int ids[17] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
-				     UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
-				     UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-				     UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
-				     UC_X86_REG_RIP };
+			       UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+			       UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+			       UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+			       UC_X86_REG_RIP };
 	uint64_t r[17], ea = 0, seg = 0;
 	void *ptrs[17];
 	uint8_t rex = 0, modrm, mod, rm;
@@ -227,9 +219,10 @@ static void movaps_check(struct tv_vcpu *v, uint64_t addr, uint32_t size, const 
 	}
 }
 
-/* The CPU's code size (16, 32, 64) and SS's stack size and base, from QEMU's state. false where
- * its layout cannot be read (the caller then leaves the instruction to Unicorn). */
-static bool code_stack(struct tv_vcpu *v, unsigned *code, unsigned *stack, uint64_t *ss_base)
+/* The CPU's code size (16, 32, 64), and the mask of the stack pointer's bits that address the
+ * stack (SS's size) and SS's base, from QEMU's state. false where its layout cannot be read (the
+ * caller then leaves the instruction to Unicorn). */
+static bool code_stack(struct tv_vcpu *v, unsigned *code, uint64_t *sp_mask, uint64_t *ss_base)
 {
 	struct emu_env env;
 	struct emu_seg ss;
@@ -241,7 +234,7 @@ static bool code_stack(struct tv_vcpu *v, unsigned *code, unsigned *stack, uint6
 	emu_env_seg(&env, EMU_R_SS, &ss);
 	emu_env_release(&env);
 	*code = (hf & EMU_HF_CS64) ? 64 : (hf & EMU_HF_CS32) ? 32 : 16;
-	*stack = *code == 64 ? 64 : (hf & EMU_HF_SS32) ? 32 : 16;
+	*sp_mask = *code == 64 ? UINT64_MAX : (hf & EMU_HF_SS32) ? 0xffffffffull : 0xffffull;
 	*ss_base = *code == 64 ? 0 : ss.base;
 	return true;
 }
@@ -263,22 +256,18 @@ static unsigned operand_size(const uint8_t *b, uint32_t n, unsigned code)
 /* SMSW to a register, [addr, addr + size): the whole of CR0 for a 32- or 64-bit operand. */
 static void smsw_do(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
 {
-	unsigned code, stack, op;
-	uint64_t ss_base, cr0 = 0, pc;
+	unsigned code, op;
+	uint64_t ss_base, mask, cr0 = 0, pc;
 	uint8_t rex = size >= 4 && (b[size - 4] & 0xf0) == 0x40 ? b[size - 4] : 0;
 	unsigned reg;
 
-	if (!code_stack(v, &code, &stack, &ss_base))
+	if (!code_stack(v, &code, &mask, &ss_base))
 		return;
 	op = operand_size(b, size - 3, code);
 	reg = (b[size - 1] & 7) | (code == 64 && (rex & 1) ? 8 : 0);
 	if (op == 16 || uc_reg_read(v->vm->uc, UC_X86_REG_CR0, &cr0) != UC_ERR_OK ||
 	    !emu_site_block_pc(v, addr, &pc))
 		return;
-	if (v->kicked) {
-		emu_stop_engine(v, EMU_STOP_KICK, "kick");
-		return;
-	}
 	if (op == 32)
 		cr0 = (uint32_t)cr0;
 	if (uc_reg_write(v->vm->uc, code == 64 ? gpr64[reg] : gpr32[reg & 7], &cr0) != UC_ERR_OK)
@@ -293,29 +282,24 @@ static void smsw_do(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8
  * the CPU leaves it. Elsewhere, and for a 16-bit IRET (whose image has no RF), Unicorn's. */
 static void iret_real(struct tv_vcpu *v, uint32_t size, const uint8_t *b)
 {
-	unsigned code, stack;
+	unsigned code;
 	uint64_t ss_base, sp = 0, cr0 = 0, eflags = 0, mask, la, gpa, cs, eip, image;
 	int sp_id = v->vm->mode == UC_MODE_64 ? UC_X86_REG_RSP : UC_X86_REG_ESP;
 	const uint8_t *frame;
 	struct walk w;
 
-	if (!code_stack(v, &code, &stack, &ss_base) || code != 16 ||
+	if (!code_stack(v, &code, &mask, &ss_base) || code != 16 ||
 	    operand_size(b, size - 1, code) != 32 ||
 	    uc_reg_read(v->vm->uc, UC_X86_REG_CR0, &cr0) != UC_ERR_OK || (cr0 & TV_CR0_PE) ||
 	    uc_reg_read(v->vm->uc, sp_id, &sp) != UC_ERR_OK ||
 	    uc_reg_read(v->vm->uc, UC_X86_REG_EFLAGS, &eflags) != UC_ERR_OK)
 		return;
-	mask = stack == 32 ? 0xffffffffull : 0xffffull;
 	la = ss_base + (sp & mask);
 	emu_site_walk_init(v, &w);
 	if ((sp & mask) + 12 > mask + 1 ||
 	    tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, la, &gpa) != TV_WALK_OK ||
 	    (gpa & (PAGE - 1)) > PAGE - 12 || !(frame = tv_ram_range(w.ram.host, w.ram.size, gpa, 12)))
 		return; /* a stack that wraps or crosses a page: Unicorn's */
-	if (v->kicked) {
-		emu_stop_engine(v, EMU_STOP_KICK, "kick");
-		return;
-	}
 	eip = frame[0] | frame[1] << 8 | (uint64_t)frame[2] << 16 | (uint64_t)frame[3] << 24;
 	cs = frame[4] | frame[5] << 8;
 	image = frame[8] | frame[9] << 8 | (uint64_t)frame[10] << 16 | (uint64_t)frame[11] << 24;
@@ -338,28 +322,23 @@ static void push_sreg(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uin
 {
 	static const int sreg[6] = { UC_X86_REG_ES, UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS,
 				     UC_X86_REG_FS, UC_X86_REG_GS };
-	unsigned code, stack, which;
+	unsigned code, which;
 	uint64_t ss_base, sp = 0, mask, la, gpa, sel = 0, pc;
 	int sp_id = v->vm->mode == UC_MODE_64 ? UC_X86_REG_RSP : UC_X86_REG_ESP;
 	uint8_t *slot;
 	struct walk w;
 
 	which = b[size - 1] == 0xa0 ? 4 : b[size - 1] == 0xa8 ? 5 : b[size - 1] >> 3;
-	if (!code_stack(v, &code, &stack, &ss_base) ||
+	if (!code_stack(v, &code, &mask, &ss_base) ||
 	    operand_size(b, size - (b[size - 1] >= 0xa0 ? 2 : 1), code) != 32 ||
 	    uc_reg_read(v->vm->uc, sp_id, &sp) != UC_ERR_OK ||
 	    uc_reg_read(v->vm->uc, sreg[which], &sel) != UC_ERR_OK || !emu_site_block_pc(v, addr, &pc))
 		return;
-	mask = stack == 32 ? 0xffffffffull : 0xffffull;
 	la = ss_base + ((sp - 4) & mask);
 	emu_site_walk_init(v, &w);
 	if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, la, &gpa) != TV_WALK_OK ||
 	    (gpa & (PAGE - 1)) > PAGE - 2 || !(slot = tv_ram_range(w.ram.host, w.ram.size, gpa, 2)))
 		return; /* a fault, or a slot across pages: Unicorn's */
-	if (v->kicked) {
-		emu_stop_engine(v, EMU_STOP_KICK, "kick");
-		return;
-	}
 	sp = (sp & ~mask) | ((sp - 4) & mask);
 	if (uc_reg_write(v->vm->uc, sp_id, &sp) != UC_ERR_OK)
 		return;
@@ -385,12 +364,6 @@ static void msr_apic_base(struct tv_vcpu *v, uint64_t addr, uint32_t size, const
 	if (uc_reg_read_batch(uc, ids, ptrs, 3) != UC_ERR_OK || r[0] != TV_MSR_APIC_BASE ||
 	    !emu_site_block_pc(v, addr, &pc))
 		return; /* Unicorn's to do */
-	if (v->kicked) {
-		/* Not done, and done again when the vCPU runs on: a RIP write would clear the
-		 * kick's stop. */
-		emu_stop_engine(v, EMU_STOP_KICK, "kick");
-		return;
-	}
 	if (op == 0x32) {
 		uint64_t lo = (uint32_t)v->msr.apic_base, hi = v->msr.apic_base >> 32;
 
@@ -400,14 +373,8 @@ static void msr_apic_base(struct tv_vcpu *v, uint64_t addr, uint32_t size, const
 		EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": RDMSR 0x%x -> 0x%" PRIx64, addr, r[0],
 			v->msr.apic_base);
 	} else {
-		unsigned width;
-		uint32_t out[4];
-
 		value = (uint64_t)r[2] << 32 | r[1];
-		width = emu_cpuid(v, 0x80000008u, 0, out) == 0 ? out[0] & 0xff : 0;
-		if (width < TV_MAXPHYADDR_MIN || width > TV_MAXPHYADDR_MAX)
-			width = TV_MAXPHYADDR_DEFAULT;
-		reserved = TV_APIC_BASE_RESERVED | ~((1ull << width) - 1);
+		reserved = TV_APIC_BASE_RESERVED | ~((1ull << emu_maxphyaddr(v)) - 1);
 		if (!(value & reserved))
 			v->msr.apic_base = value;
 		EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": WRMSR 0x%x 0x%" PRIx64 "%s", addr, r[0],
@@ -416,10 +383,17 @@ static void msr_apic_base(struct tv_vcpu *v, uint64_t addr, uint32_t size, const
 	emu_site_pc_write(v, pc + size);
 }
 
-
 void emu_site_do(struct tv_vcpu *v, enum site_kind kind, uint64_t addr, uint32_t size,
 		 const uint8_t *b)
 {
+	if (kind == SITE_NONE)
+		return;
+	if (v->kicked) {
+		/* Stop before the instruction, which runs when the vCPU runs on: a RIP write here
+		 * would clear the kick's stop. */
+		emu_stop_engine(v, EMU_STOP_KICK, "kick");
+		return;
+	}
 	switch (kind) {
 	case SITE_MOVBE:
 		emu_raise(v, 6, 0, "MOVBE with a register operand: #UD");
@@ -435,8 +409,6 @@ void emu_site_do(struct tv_vcpu *v, enum site_kind kind, uint64_t addr, uint32_t
 		return;
 	case SITE_MOVAPS:
 		movaps_check(v, addr, size, b);
-		return;
-	case SITE_NONE:
 		return;
 	default:
 		break;

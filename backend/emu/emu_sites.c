@@ -127,10 +127,9 @@ static const uint8_t *page_bytes(const struct walk *w, uint64_t page)
 	return tv_ram_range(w->ram.host, w->ram.size, gpa & ~(uint64_t)(PAGE - 1), PAGE);
 }
 
-/* A code hook on [site - prefixes, site], where site is the linear address of a 0F 3x pair.
- * true when one was added. */
-static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum site_kind kind,
-		     const uint8_t *opcode)
+/* A code hook on [site - prefixes, site], where site is the linear address of an instruction's
+ * first opcode byte. true when one was added. */
+static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum site_kind kind)
 {
 	struct emu_msr *m = &v->msr;
 	uc_err err;
@@ -142,7 +141,7 @@ static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum s
 	if (kind != SITE_DR && kind != SITE_MSR && m->nsites >= EMU_MSR_SITES - SITES_FOR_DR)
 		return false; /* a correction of Unicorn's, not made here: the rest is for DRs */
 	if (m->nsites == EMU_MSR_SITES) {
-		EMU_LOG(v->log, "  hook BLOCK: 0F xx at 0x%" PRIx64 " not hooked: %d places are",
+		EMU_LOG(v->log, "  hook BLOCK: site at 0x%" PRIx64 " not hooked: %d places are",
 			site, EMU_MSR_SITES);
 		if (kind == SITE_DR && !v->io_error) {
 			/* Left to Unicorn it may crash the process: end the guest's run instead. */
@@ -157,13 +156,12 @@ static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum s
 	prefixes = site < prefixes ? (unsigned)site : prefixes;
 	err = uc_hook_add(v->vm->uc, &m->hook_site[m->nsites], UC_HOOK_CODE, (void *)emu_sites_on_site,
 			  v, site - prefixes, site);
-	EMU_LOG(v->log, "  hook BLOCK: 0F 3x at 0x%" PRIx64 ": uc_hook_add(UC_HOOK_CODE, 0x%" PRIx64
+	EMU_LOG(v->log, "  hook BLOCK: site at 0x%" PRIx64 ": uc_hook_add(UC_HOOK_CODE, 0x%" PRIx64
 		", 0x%" PRIx64 ") = %s", site, site - prefixes, site, emu_err_name(err));
 	if (err)
 		return false;
 	m->site[m->nsites] = site;
 	m->prefixes[m->nsites] = (uint8_t)prefixes;
-	m->len[m->nsites] = (uint8_t)site_len_of(kind, opcode);
 	m->nsites++;
 	return true;
 }
@@ -191,7 +189,7 @@ static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page)
 			continue;
 		while (k < i && k < INSN_MAX - 4 && emu_site_is_prefix(p[i - k - 1]))
 			k++;
-		added |= site_add(v, page * PAGE + i, k, kind, b);
+		added |= site_add(v, page * PAGE + i, k, kind);
 	}
 	return added;
 }
@@ -363,10 +361,10 @@ int emu_sites_readd(struct tv_vcpu *v)
 		err = uc_hook_add(v->vm->uc, &m->hook_site[i], UC_HOOK_CODE,
 				  (void *)emu_sites_on_site, v, m->site[i] - k, m->site[i]);
 		EMU_LOG(v->log, "uc_hook_add(UC_HOOK_CODE, 0x%" PRIx64 ", 0x%" PRIx64 ") = %s "
-			"(RDMSR/WRMSR)", m->site[i] - k, m->site[i], emu_err_name(err));
+			"(a site)", m->site[i] - k, m->site[i], emu_err_name(err));
 		if (err) {
 			m->hook_site[i] = 0;
-			tv_set_error("uc_hook_add(UC_HOOK_CODE) for an RDMSR/WRMSR: %s",
+			tv_set_error("uc_hook_add(UC_HOOK_CODE) for a site: %s",
 				     uc_strerror(err));
 			return emu_errno(err);
 		}
@@ -388,6 +386,6 @@ void emu_sites_hooks_del(struct tv_vcpu *v)
 		m->hook_site[i] = 0;
 	}
 	if (any)
-		EMU_STEP(v->log, "the callbacks removed", "uc_hook_del(UC_HOOK_BLOCK and %u RDMSR/WRMSR "
+		EMU_STEP(v->log, "the callbacks removed", "uc_hook_del(UC_HOOK_BLOCK and %u site "
 			 "code hooks)", m->nsites);
 }

@@ -192,7 +192,6 @@ int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
 	v->regs_unopened.rflags = TV_RFLAGS_FIXED; /* as a CPU comes out of reset */
 	v->msr.apic_base = TV_APIC_BASE_RESET;
 	v->msr.apic = cfg->apic_base_msr;
-	v->msr.dr[6] = TV_DR6_RESET;
 	v->msr.dr[7] = TV_DR7_RESET;
 	if (!(v->msr.pages = calloc(EMU_MSR_PAGES, sizeof(uint64_t)))) {
 		free(v->queue);
