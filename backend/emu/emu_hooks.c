@@ -1,7 +1,7 @@
 /* The emulator's hooks on an instance: the I/O hooks (emu_exits.c), the interrupt and
  * invalid-instruction hooks that stop at guest exceptions, the code and block hooks the run
- * flags need, and the MSR hooks (emu_sites.c); added when an instance opens or the flags change,
- * removed with the vCPU. */
+ * flags need, and the sites' hooks (emu_sites.c); added when an instance opens or the flags
+ * change, removed with the vCPU. */
 #include "emu.h"
 #include "emu_env.h"
 #include "x86.h"

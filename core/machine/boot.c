@@ -52,19 +52,16 @@ static int load_image(struct tv_machine *m, const void *image, size_t len, enum 
 /* --platform pc's devices, each on its ports. */
 static int pc_devices(struct tv_machine *m)
 {
-	int rc = tv_uart16550_attach(m);
+	/* The IRQ lines after the PICs they drive. */
+	static int (*const attach[])(struct tv_machine *m) = {
+		tv_uart16550_attach, tv_debug_exit_attach, tv_fw_cfg_attach, tv_pic_attach,
+		tv_irq_lines_attach, tv_apic_attach, tv_testdev_attach,
+	};
+	int rc = 0;
 
-	if (!rc)
-		rc = tv_debug_exit_attach(m);
-	if (!rc)
-		rc = tv_fw_cfg_attach(m);
-	if (!rc)
-		rc = tv_pic_attach(m);
-	if (!rc)
-		rc = tv_irq_lines_attach(m);
-	if (!rc)
-		rc = tv_apic_attach(m);
-	return rc ? rc : tv_testdev_attach(m);
+	for (size_t i = 0; !rc && i < sizeof(attach) / sizeof(attach[0]); i++)
+		rc = attach[i](m);
+	return rc;
 }
 
 int tv_machine_boot(struct tv_machine *m, const struct tv_machine_opts *opt, const void *image,
