@@ -403,6 +403,13 @@ int tv_usage_error(const char *cmd, const char *fmt, ...)
 	return TV_EXIT_STATUS_USAGE;
 }
 
+int tv_platform_check(const char *cmd, const char *name)
+{
+	if (!name || strcmp(name, "none") == 0 || strcmp(name, "pc") == 0)
+		return 0;
+	return tv_usage_error(cmd, "--platform '%s': give none or pc", name);
+}
+
 int tv_output_lost(const char *tool, const char *name, int err)
 {
 	fprintf(stderr, "%s: writing %s: %s\n", tool, name, strerror(err ? err : EIO));

@@ -195,8 +195,8 @@ int tv_cmd_diff(int argc, char **argv)
 
 	if (status != TV_OPTS_GO)
 		return status;
-	if (platform && strcmp(platform, "none") != 0 && strcmp(platform, "pc") != 0)
-		return tv_usage_error("diff", "--platform '%s': give none or pc", platform);
+	if (tv_platform_check("diff", platform))
+		return TV_EXIT_STATUS_USAGE; /* said */
 	status = against ? open_golden(&o, against, backend, &header) : both_engines(&o);
 	if (status == TV_OPTS_GO && against)
 		status = apply_header(&o, &guest, &platform, &ignore);

@@ -117,8 +117,9 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 	    strcmp(o->trace_path, "-") == 0)
 		return tv_usage_error(cmd, "--trace - and --step-out - both want stdout");
 	o->step = o->step || o->step_out;
-	if (o->platform && strcmp(o->platform, "none") != 0 && strcmp(o->platform, "pc") != 0)
-		return tv_usage_error(cmd, "--platform '%s': give none or pc", o->platform);
+	rc = tv_platform_check(cmd, o->platform);
+	if (rc)
+		return rc;
 	if (o->gdb_no_wait && !o->gdb)
 		return tv_usage_error(cmd, "--gdb-no-wait needs --gdb [HOST:]PORT");
 	if (o->gdb && (o->step || o->trace_path))

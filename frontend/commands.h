@@ -18,4 +18,8 @@ int tv_matrix_main(const char *cmd, int argc, char **argv);
  * --help on stderr; returns 2. */
 int tv_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* --platform's value, NULL when not given: 0 for none or pc, else one line ("twinvm CMD:
+ * --platform 'x': give none or pc") and tv_usage_error's status. */
+int tv_platform_check(const char *cmd, const char *name);
+
 #endif
