@@ -168,6 +168,22 @@ struct tv_cpu_model {
  * calls that only check or read back. twinvm run --api-chart draws the steps from these lines. */
 #define TV_API_NOTE "  # "
 
+/* A vCPU's whole CPUID table, as KVM_SET_CPUID2 takes it: twinvm diff gives KVM's to the emulator
+ * so that a guest reading CPUID takes the same paths on both engines (cpuid_table, and
+ * tv_vcpu_config.cpuid). A leaf not in it is answered by KVM's rules (backend/cpuid_table.h). */
+struct tv_cpuid_entry {
+	uint32_t leaf, subleaf;
+	bool by_subleaf; /* the entry is for this subleaf only (KVM_CPUID_FLAG_SIGNIFCANT_INDEX) */
+	uint32_t r[4];   /* EAX, EBX, ECX, EDX */
+};
+
+struct tv_cpuid_table {
+	size_t n;
+	struct tv_cpuid_entry *e; /* malloc'd: tv_cpuid_table_free */
+};
+
+void tv_cpuid_table_free(struct tv_cpuid_table *t);
+
 struct tv_engine; /* an open engine: /dev/kvm fd, or the Unicorn library */
 struct tv_vm;     /* guest RAM registered with the engine */
 struct tv_vcpu;   /* one virtual CPU */
@@ -182,6 +198,10 @@ struct tv_vcpu_config {
 	 * has them. The emulator, which reads that MSR as 0 otherwise, then finds and does those
 	 * instructions itself, at a cost on every block it runs (backend/emu/emu_msr.c). */
 	bool apic_base_msr;
+	/* Optional: the table the guest's CPUID answers from, instead of the engine's own CPU
+	 * model; the engine copies it. The emulator takes it (its CPUID op then answers from it
+	 * too); KVM, whose guests see KVM's table, refuses one with -ENOTSUP. */
+	const struct tv_cpuid_table *cpuid;
 };
 
 struct tv_backend_ops {
@@ -272,6 +292,10 @@ struct tv_backend_ops {
 	/* Optional. What the guest's CPUID instruction answers for leaf and subleaf on this vCPU:
 	 * out[] = EAX, EBX, ECX, EDX. Core's page walk takes MAXPHYADDR from it. */
 	int (*cpuid)(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+	/* Optional. The whole table the guest's CPUID answers from now, into *out (the caller
+	 * frees it with tv_cpuid_table_free), for another engine to give its guest the same. */
+	int (*cpuid_table)(struct tv_vcpu *v, struct tv_cpuid_table *out);
 
 	/* Optional: NULL for an engine whose guests see one CPU (KVM's see the host's CPUID, as
 	 * KVM_GET_SUPPORTED_CPUID gives it). Describes model i (from 0) of the engine's list in

@@ -47,6 +47,11 @@ static const char diff_usage[] =
 	"      --mem SIZE           guest RAM (default 2M, 128M for a multiboot kernel)\n"
 	"      --cpu MODEL          the emulator's CPU model (twinvm info lists them; default\n"
 	"                           auto); KVM's guests always see the host's CPU\n"
+	"      --cpuid own|shared   own (default): each engine's guest sees its own CPU (KVM the\n"
+	"                           host's, the emulator its model's); shared: the emulator's\n"
+	"                           guest reads KVM's CPUID table, by KVM's rules, so a guest\n"
+	"                           that looks at CPUID takes the same paths on both (the model\n"
+	"                           still decides which instructions the emulator has)\n"
 	"      --timeout SECONDS    for each engine to reach its next exit (default 20; at most\n"
 	"                           a year)\n"
 	"  -h, --help               this text\n"
@@ -168,6 +173,7 @@ static int both_engines(struct tv_diff_opts *o)
 int tv_cmd_diff(int argc, char **argv)
 {
 	const char *guest = NULL, *against = NULL, *backend = "emu", *platform = NULL, *env = NULL;
+	const char *cpuid = "own";
 	/* mode, mem and max-exits unset (COUNT, 0, 0): from the golden's header, else defaults */
 	struct tv_diff_opts o = { .mode = TV_MODE_COUNT, .timeout_s = 20, .out = stdout };
 	struct ignore_list ignore = { .n = 0 };
@@ -184,6 +190,7 @@ int tv_cmd_diff(int argc, char **argv)
 		TV_OPT("timeout", 0, SECONDS, &o.timeout_s, .min = TV_OPT_ABOVE_ZERO,
 		       .hint = "give seconds above 0, at most a year (31536000), e.g. 10"),
 		TV_OPT("cpu", 0, CPU, &o.cpu_model),
+		TV_OPT("cpuid", 0, TEXT, &cpuid),
 		TV_OPT("platform", 0, TEXT, &platform),
 		TV_OPT("multiboot-env", 0, TEXT, &env),
 		TV_OPT("help", 'h', HELP, (void *)diff_usage),
@@ -197,6 +204,11 @@ int tv_cmd_diff(int argc, char **argv)
 		return status;
 	if (tv_platform_check("diff", platform))
 		return TV_EXIT_STATUS_USAGE; /* said */
+	if (strcmp(cpuid, "shared") != 0 && strcmp(cpuid, "own") != 0) {
+		fprintf(stderr, "twinvm diff: --cpuid takes own or shared, not '%s'\n", cpuid);
+		return TV_EXIT_STATUS_USAGE;
+	}
+	o.mirror_cpuid = strcmp(cpuid, "shared") == 0;
 	status = against ? open_golden(&o, against, backend, &header) : both_engines(&o);
 	if (status == TV_OPTS_GO && against)
 		status = apply_header(&o, &guest, &platform, &ignore);

@@ -142,6 +142,10 @@ struct tv_vcpu {
 	bool io_fast;   /* neither precise nor logged: an I/O hook just calls the handler */
 	uc_hook hook_in, hook_out, hook_intr, hook_invalid, hook_code, hook_block; /* 0: none */
 	uc_hook hook_translate; /* emu_smc.c's; 0: none */
+	/* cfg.cpuid's copy, which the guest's CPUID answers from (emu_cpuid.c); n = 0: the CPU
+	 * model's own answers, and no hook. */
+	struct tv_cpuid_table cpuid;
+	uc_hook hook_cpuid;
 	uint64_t smc_seen[EMU_SMC_SEEN]; /* emu_smc.c: addresses translated, + 1; 0: empty */
 	/* emu_smc.c's second check, with a platform (irq_aware): each block's bytes as they were
 	 * when it last ran, by address. */
@@ -420,6 +424,9 @@ int emu_set_irq(struct tv_vcpu *v, int vector);
 
 /* emu_cpuid.c: the cpuid member of tv_emu_backend. */
 int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* UC_HOOK_INSN UC_X86_INS_CPUID, added when the vCPU has a table (v->cpuid): the guest's CPUID
+ * answered from it; Unicorn's own is skipped. */
+int emu_on_cpuid(uc_engine *uc, void *user);
 
 /* CPUID 0x80000008's physical-address width, for the reserved bits of a page walk; the
  * default where the model's is missing or outside 32-52. */

@@ -2,8 +2,12 @@
  * the vCPU's own instance would disturb the guest's registers. The leaves measured when the CPU
  * models were (emu_cpu.c) are answered from there; any other runs on a scratch instance of the
  * VM's model. The answer depends on the model only (not on the uc mode: measured), so one per
- * model and leaf holds for every vCPU of the process; it is cached. */
+ * model and leaf holds for every vCPU of the process; it is cached.
+ *
+ * A vCPU given a table (tv_vcpu_config.cpuid: twinvm diff gives KVM's) answers from it instead,
+ * both here and to the guest's instruction (emu_on_cpuid), by KVM's rules (cpuid_table.h). */
 #include "../backend.h"
+#include "../cpuid_table.h"
 #include "emu.h"
 #include "pagewalk.h"
 
@@ -100,13 +104,53 @@ static void cache_add(int model, uint32_t leaf, uint32_t subleaf, const uint32_t
 	pthread_mutex_unlock(&cache_lock);
 }
 
+/* CR4 as the guest has it now: OSXSAVE and OSPKE in a table's answers follow it. */
+static uint64_t guest_cr4(struct tv_vcpu *v)
+{
+	uint64_t cr4 = 0;
+
+	if (v->vm && v->vm->uc && uc_reg_read(v->vm->uc, UC_X86_REG_CR4, &cr4) != UC_ERR_OK)
+		cr4 = 0;
+	return v->vm && v->vm->uc ? cr4 : v->shadow.cr4;
+}
+
+int emu_on_cpuid(uc_engine *uc, void *user)
+{
+	static const int in[2] = { UC_X86_REG_EAX, UC_X86_REG_ECX };
+	struct tv_vcpu *v = user;
+	bool wide = v->vm->mode == UC_MODE_64;
+	const int out_ids[4] = { wide ? UC_X86_REG_RAX : UC_X86_REG_EAX,
+				 wide ? UC_X86_REG_RBX : UC_X86_REG_EBX,
+				 wide ? UC_X86_REG_RCX : UC_X86_REG_ECX,
+				 wide ? UC_X86_REG_RDX : UC_X86_REG_EDX };
+	uint64_t q[2] = { 0, 0 };
+	uint32_t out[4];
+
+	for (int i = 0; i < 2; i++)
+		if (uc_reg_read(uc, in[i], &q[i]) != UC_ERR_OK)
+			return 0; /* Unicorn's own answer rather than none */
+	tv_cpuid_table_answer(&v->cpuid, (uint32_t)q[0], (uint32_t)q[1], guest_cr4(v), out);
+	for (int i = 0; i < 4; i++) {
+		uint64_t value = out[i]; /* zero-extended in 64-bit mode, as the CPU does */
+
+		uc_reg_write(uc, out_ids[i], &value);
+	}
+	EMU_LOG(v->log, "  hook CPUID(0x%x.%u): eax 0x%x ebx 0x%x ecx 0x%x edx 0x%x (the given table)",
+		(uint32_t)q[0], (uint32_t)q[1], out[0], out[1], out[2], out[3]);
+	return 1; /* Unicorn's cpuid skipped */
+}
+
 int emu_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
 	int model = v->vm ? v->vm->model : EMU_MODEL_DEFAULT;
-	bool cached = emu_cpu_leaf(model, leaf, subleaf, out) ||
-		      cache_find(model, leaf, subleaf, out);
+	bool cached;
 	int rc = 0;
 
+	if (v->cpuid.n) {
+		tv_cpuid_table_answer(&v->cpuid, leaf, subleaf, guest_cr4(v), out);
+		return 0;
+	}
+	cached = emu_cpu_leaf(model, leaf, subleaf, out) || cache_find(model, leaf, subleaf, out);
 	if (!cached) {
 		rc = cpuid_scratch(model, leaf, subleaf, out);
 		if (rc) {

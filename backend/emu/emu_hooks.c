@@ -219,6 +219,9 @@ int emu_hooks_install(struct tv_vcpu *v, bool fresh)
 	if (!rc) /* see emu_smc.c */
 		rc = emu_hook_add(v, &v->hook_translate, UC_HOOK_EDGE_GENERATED,
 				  (void *)emu_smc_on_translate, "UC_HOOK_EDGE_GENERATED", 0);
+	if (!rc && v->cpuid.n)
+		rc = emu_hook_add(v, &v->hook_cpuid, UC_HOOK_INSN, (void *)emu_on_cpuid,
+				  "UC_HOOK_INSN UC_X86_INS_CPUID", UC_X86_INS_CPUID);
 	if (!rc)
 		rc = emu_hooks_apply(v, v->flags, fresh);
 	if (!rc)
@@ -240,6 +243,7 @@ void emu_hooks_remove(struct tv_vcpu *v)
 	emu_hook_del(v, &v->hook_intr, "UC_HOOK_INTR");
 	emu_hook_del(v, &v->hook_invalid, "UC_HOOK_INSN_INVALID");
 	emu_hook_del(v, &v->hook_translate, "UC_HOOK_EDGE_GENERATED");
+	emu_hook_del(v, &v->hook_cpuid, "UC_HOOK_INSN UC_X86_INS_CPUID");
 	emu_hook_del(v, &v->hook_code, "UC_HOOK_CODE");
 	emu_hook_del(v, &v->hook_block, "UC_HOOK_BLOCK");
 	if (emu_debug_hooks_del(v))

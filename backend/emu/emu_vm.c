@@ -1,6 +1,7 @@
 /* The Unicorn engine, its VMs and vCPUs: the library checked at open, a VM's RAM and CPU model
  * (its instance opens later, emu_instance.c), the vCPU's exit queue and hooks, and the calls on
  * the whole CPU state (snapshot) or its translations (code_written). */
+#include "../cpuid_table.h"
 #include "emu.h"
 #include "emu_env.h"
 #include "x86.h"
@@ -179,9 +180,15 @@ int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
 	v->vm = vm;
 	v->log = vm->e->log;
 	v->cfg = *cfg;
+	v->cfg.cpuid = NULL; /* the caller's: v->cpuid is the vCPU's own copy */
+	if (cfg->cpuid && (rc = tv_cpuid_table_copy(&v->cpuid, cfg->cpuid)) != 0) {
+		free(v);
+		return rc;
+	}
 	v->io_fast = !v->log;
 	emu_exits_init(v);
 	if (!emu_queue_room(v)) { /* the fast mode keeps its stopping exit in slot 0 */
+		tv_cpuid_table_free(&v->cpuid);
 		free(v);
 		tv_set_error("Unicorn vCPU: out of memory");
 		return -ENOMEM;
@@ -194,6 +201,7 @@ int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
 	v->msr.apic = cfg->apic_base_msr;
 	v->msr.dr[7] = TV_DR7_RESET;
 	if (!(v->msr.pages = calloc(EMU_MSR_PAGES, sizeof(uint64_t)))) {
+		tv_cpuid_table_free(&v->cpuid);
 		free(v->queue);
 		free(v);
 		tv_set_error("Unicorn vCPU: out of memory");
@@ -203,6 +211,7 @@ int emu_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg,
 	rc = vm->uc ? emu_vcpu_attach(v) : 0;
 	if (rc) {
 		emu_hooks_remove(v);
+		tv_cpuid_table_free(&v->cpuid);
 		free(v->msr.pages);
 		free(v->queue);
 		free(v);
@@ -224,6 +233,7 @@ void emu_vcpu_destroy(struct tv_vcpu *v)
 	}
 	if (v->snap)
 		uc_context_free(v->snap);
+	tv_cpuid_table_free(&v->cpuid);
 	free(v->msr.pages);
 	free(v->queue);
 	free(v);

@@ -50,6 +50,7 @@ const struct tv_backend_ops tv_kvm_backend = {
 	.raw_run = kvm_raw_run,
 	.translate = kvm_translate,
 	.cpuid = kvm_cpuid,
+	.cpuid_table = kvm_cpuid_table,
 	.set_debug_points = kvm_set_debug_points,
 	.set_irq = kvm_set_irq,
 };

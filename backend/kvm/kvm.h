@@ -100,6 +100,7 @@ int kvm_get_caps(struct tv_engine *e, struct tv_caps *caps);
 
 /* The vCPU's CPUID is the table vcpu_create gave it with KVM_SET_CPUID2: answered from that. */
 int kvm_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+int kvm_cpuid_table(struct tv_vcpu *v, struct tv_cpuid_table *out);
 
 /* kvm_vm.c */
 

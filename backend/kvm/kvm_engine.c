@@ -243,3 +243,37 @@ int kvm_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4
 	tv_set_error("CPUID leaf 0x%x.%u is not in the vCPU's KVM_SET_CPUID2 table", leaf, subleaf);
 	return -ENOENT;
 }
+
+/* KVM_GET_CPUID2, not the table the vCPU was given: KVM has adjusted that to the vCPU's state
+ * (the APIC bit, OSXSAVE, XSAVE's area size). */
+int kvm_cpuid_table(struct tv_vcpu *v, struct tv_cpuid_table *out)
+{
+	struct kvm_cpuid2 *c;
+	int ret;
+
+	out->n = 0;
+	out->e = NULL;
+	c = calloc(1, sizeof(*c) + KVM_CPUID_ENTRIES * sizeof(c->entries[0]));
+	if (!c) {
+		tv_set_error("KVM_GET_CPUID2: out of memory");
+		return -ENOMEM;
+	}
+	c->nent = KVM_CPUID_ENTRIES;
+	ret = kvm_ioctl(v->log, v->fd, &kvm_ioc_get_cpuid2, (unsigned long)c);
+	if (ret >= 0 && !(out->e = calloc(c->nent ? c->nent : 1, sizeof(*out->e)))) {
+		tv_set_error("KVM_GET_CPUID2: out of memory");
+		ret = -ENOMEM;
+	}
+	for (uint32_t i = 0; ret >= 0 && i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *x = &c->entries[i];
+
+		out->e[i] = (struct tv_cpuid_entry){
+			.leaf = x->function, .subleaf = x->index,
+			.by_subleaf = x->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+			.r = { x->eax, x->ebx, x->ecx, x->edx },
+		};
+		out->n++;
+	}
+	free(c);
+	return ret < 0 ? ret : 0;
+}

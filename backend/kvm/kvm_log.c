@@ -423,6 +423,8 @@ const struct kvm_ioctl_desc kvm_ioc_create_vcpu =
 	IOC(KVM_CREATE_VCPU, in_vcpu_id, out_fd, "one virtual CPU, in its reset state");
 const struct kvm_ioctl_desc kvm_ioc_set_cpuid2 =
 	IOC(KVM_SET_CPUID2, in_cpuid, NULL, "what CPUID tells the guest");
+/* For another engine to mirror (twinvm diff), not a step of the run. */
+const struct kvm_ioctl_desc kvm_ioc_get_cpuid2 = IOC(KVM_GET_CPUID2, NULL, out_cpuid, NULL);
 const struct kvm_ioctl_desc kvm_ioc_get_regs =
 	IOC(KVM_GET_REGS, NULL, out_regs, "read the general registers");
 const struct kvm_ioctl_desc kvm_ioc_set_regs = IOC(KVM_SET_REGS, in_regs, NULL,

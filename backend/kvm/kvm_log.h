@@ -37,6 +37,7 @@ extern const struct kvm_ioctl_desc kvm_ioc_set_tss_addr;
 extern const struct kvm_ioctl_desc kvm_ioc_set_user_memory_region;
 extern const struct kvm_ioctl_desc kvm_ioc_create_vcpu;
 extern const struct kvm_ioctl_desc kvm_ioc_set_cpuid2;
+extern const struct kvm_ioctl_desc kvm_ioc_get_cpuid2;
 extern const struct kvm_ioctl_desc kvm_ioc_get_regs;
 extern const struct kvm_ioctl_desc kvm_ioc_set_regs;
 extern const struct kvm_ioctl_desc kvm_ioc_get_sregs;

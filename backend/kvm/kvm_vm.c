@@ -93,6 +93,10 @@ int kvm_vcpu_create(struct tv_vm *vm, const struct tv_vcpu_config *cfg, struct t
 		tv_set_error("KVM vCPU: no I/O handler");
 		return -EINVAL;
 	}
+	if (cfg->cpuid) {
+		tv_set_error("KVM vCPU: its guest sees KVM's own CPUID table, not one given");
+		return -ENOTSUP;
+	}
 	v = calloc(1, sizeof(*v));
 	if (!v) {
 		tv_set_error("KVM vCPU: out of memory");

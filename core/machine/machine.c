@@ -84,7 +84,8 @@ int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
 {
 	/* The PC's devices include the APIC, whose base the guest reads (dev_apic.c). */
 	struct tv_vcpu_config cfg = { .on_io = tv_machine_io, .ctx = m, .on_irq_ack = irq_ack,
-				      .apic_base_msr = opt->platform == TV_PLATFORM_PC };
+				      .apic_base_msr = opt->platform == TV_PLATFORM_PC,
+				      .cpuid = opt->cpuid };
 	unsigned flags;
 	int rc;
 

@@ -87,6 +87,9 @@ struct tv_machine_opts {
 	size_t multiboot_env_len;
 	/* The devices beyond the hypercalls: TV_PLATFORM_PC adds a PC's (devices.h). */
 	enum tv_platform { TV_PLATFORM_NONE, TV_PLATFORM_PC } platform;
+	/* The CPUID table the guest sees instead of the engine's own (tv_vcpu_config.cpuid), or
+	 * NULL. Read at tv_machine_create only. */
+	const struct tv_cpuid_table *cpuid;
 };
 
 struct tv_machine {

@@ -25,14 +25,16 @@ static FILE *diff_err(const struct tv_diff_opts *o)
 
 /* ---- the two sides ---------------------------------------------------------------------- */
 
+/* cpuid: the CPUID table the side's guest sees instead of its engine's own, or NULL. */
 static int side_open_live(struct side *s, const struct tv_diff_opts *o,
-			  const struct tv_backend_ops *be, bool step)
+			  const struct tv_backend_ops *be, bool step,
+			  const struct tv_cpuid_table *cpuid)
 {
 	struct tv_machine_opts mopt = {
 		.backend = be, .ram_size = o->ram_size,
 		.run_flags = step ? TV_RUN_STEP : TV_RUN_PRECISE, .cpu_model = o->cpu_model,
 		.platform = o->platform, .multiboot_env = o->multiboot_env,
-		.multiboot_env_len = o->multiboot_env_len,
+		.multiboot_env_len = o->multiboot_env_len, .cpuid = cpuid,
 	};
 	int rc;
 
@@ -340,6 +342,32 @@ static enum ram_verdict compare_ram(const struct tv_diff_opts *o, struct side *a
 	return RAM_DIFFERS;
 }
 
+/* Opens both live sides, b with a's CPUID table where o asks for it (mirror_cpuid). 0, or -errno
+ * with the failing engine's error line written; both sides are closed then. */
+static int sides_open_live(struct side *a, struct side *b, const struct tv_diff_opts *o,
+			   bool step)
+{
+	struct tv_cpuid_table table = { 0 };
+	const struct tv_backend_ops *failed = o->a;
+	int rc = side_open_live(a, o, o->a, step, NULL);
+
+	if (!rc && o->mirror_cpuid && o->a->cpuid_table)
+		rc = o->a->cpuid_table(a->m.vcpu, &table);
+	if (!rc) {
+		failed = o->b;
+		rc = side_open_live(b, o, o->b, step, table.n ? &table : NULL);
+	} else {
+		memset(b, 0, sizeof(*b));
+	}
+	tv_cpuid_table_free(&table);
+	if (rc) {
+		fprintf(diff_err(o), "twinvm diff: %s: %s\n", failed->name, tv_last_error());
+		side_close(a);
+		side_close(b);
+	}
+	return rc;
+}
+
 /* After an exit-level divergence between two live engines: the same guest again, instruction by
  * instruction, to name the first instruction after which the two states differ. */
 static void locate(const struct tv_diff_opts *o)
@@ -349,15 +377,8 @@ static void locate(const struct tv_diff_opts *o)
 	char why[512];
 	enum tv_diff_status st;
 
-	if (side_open_live(&a, o, o->a, true) != 0) {
-		side_close(&a);
+	if (sides_open_live(&a, &b, o, true) != 0)
 		return;
-	}
-	if (side_open_live(&b, o, o->b, true) != 0) {
-		side_close(&a);
-		side_close(&b);
-		return;
-	}
 	st = lockstep(o, &a, &b, LOCATE_MAX_STEPS, &d, why, sizeof(why));
 	if (st == TV_DIFF_DIVERGED) {
 		fprintf(o->out, "stepping the guest again to find the instruction:\n");
@@ -403,21 +424,16 @@ enum tv_diff_status tv_diff(const struct tv_diff_opts *o)
 	char why[512];
 	int rc;
 
-	rc = side_open_live(&a, o, o->a, o->step);
-	if (rc) {
-		fprintf(diff_err(o), "twinvm diff: %s: %s\n", o->a->name, tv_last_error());
-		side_close(&a);
-		return TV_DIFF_ERROR;
-	}
 	if (o->b) {
-		rc = side_open_live(&b, o, o->b, o->step);
+		if (sides_open_live(&a, &b, o, o->step) != 0)
+			return TV_DIFF_ERROR;
+	} else {
+		rc = side_open_live(&a, o, o->a, o->step, NULL);
 		if (rc) {
-			fprintf(diff_err(o), "twinvm diff: %s: %s\n", o->b->name, tv_last_error());
+			fprintf(diff_err(o), "twinvm diff: %s: %s\n", o->a->name, tv_last_error());
 			side_close(&a);
-			side_close(&b);
 			return TV_DIFF_ERROR;
 		}
-	} else {
 		memset(&b, 0, sizeof(b));
 		b.label = o->golden_name;
 		b.golden.in.f = o->golden;
