@@ -84,20 +84,33 @@ static int kvm_check_caps(struct tv_engine *e, int answer[CAP_COUNT])
 /* The CPUID KVM can offer a guest, for KVM_SET_CPUID2. Without it the guest's CPUID instruction
  * describes an empty CPU: no long mode, no SSE. (On the kvm-pvm 6.18 host, KVM_SET_SREGS took
  * long mode and CR4.OSFXSR/OSXSAVE without it too; kvm-hello-world and QEMU set it anyway.) */
+/* A struct kvm_cpuid2 with room for KVM_CPUID_ENTRIES, filled by the ioctl desc on fd (a GET):
+ * NULL, with ret set to -errno, when that fails. */
+static struct kvm_cpuid2 *kvm_cpuid2_get(FILE *log, int fd, const struct kvm_ioctl_desc *desc,
+					 int *ret)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + KVM_CPUID_ENTRIES * sizeof(c->entries[0]));
+
+	if (!c) {
+		tv_set_error("%s: out of memory", desc->name);
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	c->nent = KVM_CPUID_ENTRIES;
+	*ret = kvm_ioctl(log, fd, desc, (unsigned long)c);
+	if (*ret < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
 static int kvm_get_supported_cpuid(struct tv_engine *e)
 {
-	struct kvm_cpuid2 *cpuid;
 	int ret;
+	struct kvm_cpuid2 *cpuid = kvm_cpuid2_get(e->log, e->fd, &kvm_ioc_get_supported_cpuid, &ret);
 
-	cpuid = calloc(1, sizeof(*cpuid) + KVM_CPUID_ENTRIES * sizeof(cpuid->entries[0]));
 	if (!cpuid) {
-		tv_set_error("KVM_GET_SUPPORTED_CPUID: out of memory");
-		return -ENOMEM;
-	}
-	cpuid->nent = KVM_CPUID_ENTRIES;
-	ret = kvm_ioctl(e->log, e->fd, &kvm_ioc_get_supported_cpuid, (unsigned long)cpuid);
-	if (ret < 0) {
-		free(cpuid);
 		return ret;
 	}
 	/* Leaf 1: KVM offers x2APIC, which it emulates only with its in-kernel APIC: twinvm's
@@ -248,23 +261,18 @@ int kvm_cpuid(struct tv_vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4
  * (the APIC bit, OSXSAVE, XSAVE's area size). */
 int kvm_cpuid_table(struct tv_vcpu *v, struct tv_cpuid_table *out)
 {
-	struct kvm_cpuid2 *c;
 	int ret;
+	struct kvm_cpuid2 *c = kvm_cpuid2_get(v->log, v->fd, &kvm_ioc_get_cpuid2, &ret);
 
 	out->n = 0;
 	out->e = NULL;
-	c = calloc(1, sizeof(*c) + KVM_CPUID_ENTRIES * sizeof(c->entries[0]));
-	if (!c) {
-		tv_set_error("KVM_GET_CPUID2: out of memory");
-		return -ENOMEM;
-	}
-	c->nent = KVM_CPUID_ENTRIES;
-	ret = kvm_ioctl(v->log, v->fd, &kvm_ioc_get_cpuid2, (unsigned long)c);
-	if (ret >= 0 && !(out->e = calloc(c->nent ? c->nent : 1, sizeof(*out->e)))) {
+	if (!c)
+		return ret;
+	if (!(out->e = calloc(c->nent ? c->nent : 1, sizeof(*out->e)))) {
 		tv_set_error("KVM_GET_CPUID2: out of memory");
 		ret = -ENOMEM;
 	}
-	for (uint32_t i = 0; ret >= 0 && i < c->nent; i++) {
+	for (uint32_t i = 0; out->e && i < c->nent; i++) {
 		const struct kvm_cpuid_entry2 *x = &c->entries[i];
 
 		out->e[i] = (struct tv_cpuid_entry){
