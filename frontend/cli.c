@@ -325,6 +325,8 @@ void tv_guest_close(struct tv_guest *g)
 	g->image = NULL;
 	free(g->env);
 	g->env = NULL;
+	free(g->cmdline);
+	g->cmdline = NULL;
 }
 
 /* --multiboot-env's file into g->env. false after one line on stderr. */
@@ -360,23 +362,44 @@ static bool read_env(const char *cmd, struct tv_guest *g, const char *path)
 	return true;
 }
 
+/* g's command line: its name, then args if any. false after one line on stderr. */
+static bool make_cmdline(const char *cmd, struct tv_guest *g, const char *args)
+{
+	size_t len = strlen(g->name) + (args ? 1 + strlen(args) : 0);
+
+	if (len > TV_MULTIBOOT_CMDLINE_MAX) {
+		tv_usage_error(cmd, "--multiboot-args: the command line \"%s %.20s...\" is %zu bytes, "
+			       "more than its page's %d", g->name, args ? args : "", len,
+			       TV_MULTIBOOT_CMDLINE_MAX);
+		return false;
+	}
+	g->cmdline = malloc(len + 1);
+	if (!g->cmdline) {
+		tv_usage_error(cmd, "the multiboot command line: out of memory");
+		return false;
+	}
+	snprintf(g->cmdline, len + 1, "%s%s%s", g->name, args ? " " : "", args ? args : "");
+	return true;
+}
+
 bool tv_guest_defaults(const char *cmd, struct tv_guest *g, bool mode_given, enum tv_mode *mode,
-		       uint64_t *mem, const char **platform, const char *env_path)
+		       uint64_t *mem, const char **platform, const char *env_path, const char *args)
 {
 	struct tv_multiboot_header h;
 
 	if (g->builtin || !tv_multiboot_find(g->bytes, g->len, &h)) {
 		*mem = *mem ? *mem : TV_RAM_DEFAULT;
-		if (env_path)
-			tv_usage_error(cmd, "--multiboot-env: %s is not a multiboot kernel (no "
-				       "multiboot header in its first 8 KiB)", g->name);
-		return !env_path;
+		if (env_path || args)
+			tv_usage_error(cmd, "%s: %s is not a multiboot kernel (no multiboot header "
+				       "in its first 8 KiB)",
+				       env_path ? "--multiboot-env" : "--multiboot-args", g->name);
+		return !env_path && !args;
 	}
 	if (!mode_given)
 		*mode = TV_MODE_PROTECTED;
 	*mem = *mem ? *mem : TV_MULTIBOOT_MEM_DEFAULT;
 	*platform = *platform ? *platform : "pc";
-	return !env_path || read_env(cmd, g, env_path);
+	return make_cmdline(cmd, g, args) && (!env_path || read_env(cmd, g, env_path));
 }
 
 void tv_run_options_default(struct tv_run_options *o)

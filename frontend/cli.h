@@ -82,6 +82,7 @@ struct tv_guest {
 	const uint8_t *bytes;
 	uint8_t *env; /* --multiboot-env's bytes (owned), env_len of them; NULL: the default */
 	size_t env_len;
+	char *cmdline; /* a multiboot kernel's command line (owned): its name, then its arguments */
 };
 
 /* Resolves spec (a built-in name, or a path) for mode and reads the image. On failure prints one
@@ -99,11 +100,12 @@ void tv_guest_close(struct tv_guest *g);
 
 /* Once g is open (tv_guest_open), the defaults its kind gives the flags the user left out: a
  * multiboot kernel runs in protected mode (when !mode_given), with TV_MULTIBOOT_MEM_DEFAULT of
- * RAM (*mem 0) and --platform pc (*platform NULL), and env_path (--multiboot-env, or NULL) is read
- * into g->env; any other guest gets TV_RAM_DEFAULT (*mem 0) and must have no env_path. false
- * after one line on stderr ("twinvm CMD: ..."). */
+ * RAM (*mem 0) and --platform pc (*platform NULL), env_path (--multiboot-env, or NULL) is read
+ * into g->env, and its command line is its name, then args (--multiboot-args, or NULL), as QEMU's
+ * -kernel and -append give it; any other guest gets TV_RAM_DEFAULT (*mem 0) and must have neither
+ * env_path nor args. false after one line on stderr ("twinvm CMD: ..."). */
 bool tv_guest_defaults(const char *cmd, struct tv_guest *g, bool mode_given, enum tv_mode *mode,
-		       uint64_t *mem, const char **platform, const char *env_path);
+		       uint64_t *mem, const char **platform, const char *env_path, const char *args);
 
 /* tv_run_options.mode when the user named none: the guest's own (tv_builtin_mode), real mode for
  * a built-in guest built for it alone, else long. */
@@ -123,6 +125,7 @@ struct tv_run_options {
 	const char *platform; /* --platform none|pc: the devices beyond the hypercalls; NULL:
 			       * not given, the guest's default (tv_guest_defaults) */
 	const char *multiboot_env; /* --multiboot-env FILE, or NULL */
+	const char *multiboot_args; /* --multiboot-args ARGS, or NULL */
 	bool trace_api;
 	const char *api_chart; /* --api-chart FILE.svg: the run's engine calls as a flowchart */
 	bool strict; /* --strict: a hypercall used wrongly ends the run (exit 1) */

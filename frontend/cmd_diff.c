@@ -34,6 +34,7 @@ static const char diff_usage[] =
 	"      --platform none|pc   the devices beyond the hypercalls, as `twinvm run` has them\n"
 	"                           (default none, pc for a multiboot kernel)\n"
 	"      --multiboot-env FILE a multiboot kernel's environment module, as for `twinvm run`\n"
+	"      --multiboot-args ARGS  a multiboot kernel's arguments, as for `twinvm run`\n"
 	"      --step               compare after every instruction, not only at exits\n"
 	"      --max-exits N        stop, agreeing, after N exits (instructions with --step)\n"
 	"      --against FILE       compare with a trace recorded earlier (twinvm run --trace)\n"
@@ -173,7 +174,7 @@ static int both_engines(struct tv_diff_opts *o)
 int tv_cmd_diff(int argc, char **argv)
 {
 	const char *guest = NULL, *against = NULL, *backend = "emu", *platform = NULL, *env = NULL;
-	const char *cpuid = "own";
+	const char *cpuid = "own", *args = NULL;
 	/* mode, mem and max-exits unset (COUNT, 0, 0): from the golden's header, else defaults */
 	struct tv_diff_opts o = { .mode = TV_MODE_COUNT, .timeout_s = 20, .out = stdout };
 	struct ignore_list ignore = { .n = 0 };
@@ -193,6 +194,7 @@ int tv_cmd_diff(int argc, char **argv)
 		TV_OPT("cpuid", 0, TEXT, &cpuid),
 		TV_OPT("platform", 0, TEXT, &platform),
 		TV_OPT("multiboot-env", 0, TEXT, &env),
+		TV_OPT("multiboot-args", 0, TEXT, &args),
 		TV_OPT("help", 'h', HELP, (void *)diff_usage),
 	};
 	char why[512];
@@ -224,13 +226,15 @@ int tv_cmd_diff(int argc, char **argv)
 		goto out;
 	}
 	/* mem 0 and platform NULL when not given: run's defaults for the guest */
-	if (!tv_guest_defaults("diff", &g, mode_given, &o.mode, &o.ram_size, &platform, env)) {
+	if (!tv_guest_defaults("diff", &g, mode_given, &o.mode, &o.ram_size, &platform, env,
+			       args)) {
 		status = TV_EXIT_STATUS_USAGE;
 		goto close_guest;
 	}
 	o.platform = platform && strcmp(platform, "pc") == 0 ? TV_PLATFORM_PC : TV_PLATFORM_NONE;
 	o.multiboot_env = g.env;
 	o.multiboot_env_len = g.env_len;
+	o.multiboot_cmdline = g.cmdline;
 	o.guest_name = g.name;
 	o.image = g.bytes;
 	o.len = g.len;

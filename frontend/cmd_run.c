@@ -26,6 +26,9 @@ const char tv_run_flags_help[] =
 	"                              kernel: EAX 0x2BADB002, EBX its boot information\n"
 	"      --multiboot-env FILE    a multiboot kernel's module: FILE's bytes, an environment\n"
 	"                              of KEY=value lines (default \"NR_CPUS=1\"; at most 1 MiB)\n"
+	"      --multiboot-args ARGS   a multiboot kernel's arguments: its command line is its\n"
+	"                              file name, a space and ARGS, as QEMU's -kernel and -append\n"
+	"                              give it (kvm-unit-tests' test_args); default the name alone\n"
 	"      --mem SIZE              guest RAM, e.g. 2M, 64M (default 2M, 128M for a multiboot\n"
 	"                              kernel; 128K to 3G)\n"
 	"      --cpu MODEL             the emulator's CPU model (twinvm info lists them; default\n"
@@ -92,6 +95,7 @@ int tv_run_parse(const char *cmd, const char *usage_head, int argc, char **argv,
 		TV_OPT("gdb-no-wait", 0, FLAG, &o->gdb_no_wait),
 		TV_OPT("platform", 0, TEXT, &o->platform),
 		TV_OPT("multiboot-env", 0, TEXT, &o->multiboot_env),
+		TV_OPT("multiboot-args", 0, TEXT, &o->multiboot_args),
 		TV_OPT("strict", 0, FLAG, &o->strict),
 		TV_OPT("verbose", 'v', FLAG, &o->verbose),
 		TV_OPT("timeout", 0, SECONDS, &o->timeout_s,

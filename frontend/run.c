@@ -298,7 +298,7 @@ static bool open_guest(struct tv_run_options *o, struct tv_guest *g)
 	if (!tv_guest_open(g, o->guest, o->mode))
 		return false;
 	if (!tv_guest_defaults("run", g, mode_given, &o->mode, &o->mem, &o->platform,
-			       o->multiboot_env)) {
+			       o->multiboot_env, o->multiboot_args)) {
 		tv_guest_close(g);
 		return false;
 	}
@@ -343,6 +343,7 @@ int tv_run_guest(const struct tv_run_options *given)
 								  : TV_PLATFORM_NONE;
 	mopt.multiboot_env = g.env;
 	mopt.multiboot_env_len = g.env_len;
+	mopt.multiboot_cmdline = g.cmdline;
 	be = pick_engine(o, &probed);
 	if (!be || !tv_cpu_engine_ok("run", be, o->cpu_model) || !open_outputs(o, &mopt))
 		goto close_guest;

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(ram.host, FILL, ram.size);
 	rc_check = tv_multiboot_check(in.p, in.n, ram.size, mode, n, &checked);
-	rc_load = tv_multiboot_load(in.p, in.n, &ram, mode, env_p, n, &loaded);
+	rc_load = tv_multiboot_load(in.p, in.n, &ram, mode, env_p, n, NULL, &loaded);
 	if ((rc_check == 0) != (rc_load == 0) ||
 	    (rc_load == 0 && memcmp(&checked, &loaded, sizeof(checked)) != 0))
 		abort(); /* the check and the load disagree */

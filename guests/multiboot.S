@@ -4,7 +4,7 @@
  * UART at COM1 (0x3f8), then ends the run through isa-debug-exit (port 0xf4):
  *   1  EAX is not 0x2BADB002
  *   2  the information's flags lack MEM (bit 0)      3  ... lack CMDLINE (bit 2)
- *   4  the command line is not the empty string       5  ... lack MODS (bit 3), or not one module
+ *   4  the command line is empty (the kernel's name)   5  ... lack MODS (bit 3), or not one module
  *   6  the module does not start with "NR_CPUS=1" (the default environment's first line)
  * Each failed check prints "multiboot: check N failed" and exits with code N (twinvm's status
  * 2N + 1); all passed prints "multiboot: all checks passed" and exits with code 0, status 1.
@@ -73,13 +73,13 @@ _start:
 	mov	$s_cmdline, %esi
 	call	puts
 	mov	MBI_CMDLINE(%edi), %esi
-	movzbl	(%esi), %ebx		/* its first byte: the NUL of an empty string */
+	movzbl	(%esi), %ebx		/* its first byte: the kernel's name begins it */
 	call	puts
 	mov	$s_quote, %esi
 	call	puts
 	test	%ebx, %ebx
 	mov	$4, %eax
-	jnz	fail
+	jz	fail
 
 	testl	$MBI_MODS, MBI_FLAGS(%edi)
 	mov	$5, %eax

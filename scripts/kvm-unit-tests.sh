@@ -1,10 +1,10 @@
 #!/bin/bash
 # Runs a locally built kvm-unit-tests' x86 tests under twinvm, on each engine this host has, and
 # prints one line per test and engine: PASS, FAIL and SKIP lines the test printed, how the run
-# ended, and how long it took. Tests are taken from x86/unittests.cfg; one that needs what twinvm
-# does not give (more than one CPU, a command line, KVM itself, interrupts from the local APIC)
-# is listed with what it needs. Each run has the test's own timeout from unittests.cfg, else 30 s,
-# unless --timeout gives one for all.
+# ended, and how long it took. Tests are taken from x86/unittests.cfg, each with its test_args as
+# its command line; one that needs what twinvm does not give (more than one CPU, a shell to expand
+# its arguments, KVM itself, interrupts from the local APIC) is listed with what it needs. Each run
+# has the test's own timeout from unittests.cfg, else 30 s, unless --timeout gives one for all.
 #
 #   scripts/kvm-unit-tests.sh [--engine kvm|emu|all] [--timeout S] [--twinvm PATH] DIR [TEST...]
 #
@@ -68,7 +68,8 @@ sections=$(awk '
 	/^timeout *=/ { sub(/^timeout *= */, ""); tmo = $0 }
 	/^accel *=/ { sub(/^accel *= */, ""); accel = $0 }
 	/^arch *=/ { sub(/^arch *= */, ""); arch = $0 }
-	/^(test_args|extra_params) *=/ { sub(/^[a-z_]+ *= */, ""); args = $0 }
+	/^test_args *=/ { sub(/^[a-z_]+ *= */, ""); args = $0 }
+	/^extra_params *=.*-append / { sub(/^.*-append +/, ""); args = $0 }
 	END { flush() }' "$cfg")
 
 # Tests that wait for what twinvm's machine does not give, found by reading them and running them
@@ -98,7 +99,7 @@ while IFS='|' read -r name file smp accel tarch args tmo; do
 		need=""
 		if [ ! -f "$flat" ]; then need="not built: x86/$file"
 		elif [ "$smp" != 1 ]; then need="needs $smp CPUs (twinvm has 1)"
-		elif [ -n "$args" ]; then need="needs a command line: $args"
+		elif [[ $args == *'`'* || $args == *'$('* ]]; then need="needs a shell to expand: $args"
 		elif [ "$accel" = kvm ] && [ "$e" != kvm ]; then need="needs KVM (accel = kvm)"
 		else need=$(needs_more "$file")
 		fi
@@ -110,8 +111,11 @@ while IFS='|' read -r name file smp accel tarch args tmo; do
 		t=$timeout
 		case "$tmo" in ''|*[!0-9]*) ;; *) [ -n "$timeout_given" ] || t=$tmo ;; esac
 		start=$(date +%s.%N)
+		# test_args as run_tests.sh gives them to -append: the quotes around them dropped
+		a=$args
+		if [[ $a == \'*\' || $a == \"*\" ]]; then a=${a:1:${#a}-2}; fi
 		"$twinvm" run --backend "$e" --guest "$flat" --platform pc --mode protected \
-			--mem 128M --timeout "$t" > "$probe.out" 2>&1
+			--mem 128M --timeout "$t" ${a:+--multiboot-args "$a"} > "$probe.out" 2>&1
 		rc=$?
 		end=$(date +%s.%N)
 		pass=$(grep -c '^PASS: ' "$probe.out")

@@ -1,7 +1,7 @@
 /* scripts/kvm-unit-tests.sh on a stand-in for a built kvm-unit-tests tree (the suite itself is
  * never in this repository): an x86/unittests.cfg naming guests/multiboot.S's kernel as a .flat,
- * beside entries that need more CPUs, a command line or a file not built, and a raw image that
- * does not end with its own success. The emulator runs them (it is always there). */
+ * beside entries with arguments, that need more CPUs, a shell to expand their arguments or a
+ * file not built, and a raw image that does not end with its own success. The emulator runs them (it is always there). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +30,8 @@ static void make_tree(void)
 {
 	static const char cfg[] = "[mb]\nfile = mb.flat\n\n"
 				  "[mb_smp]\nfile = mb.flat\nsmp = 2\n\n"
-				  "[mb_args]\nfile = mb.flat\nextra_params = -append 'x'\n\n"
+				  "[mb_args]\nfile = mb.flat\ntest_args = 'x y'\n\n"
+				  "[mb_shell]\nfile = mb.flat\ntest_args = \"`date +%s`\"\n\n"
 				  "[missing]\nfile = nothere.flat\n\n"
 				  "[raw]\nfile = raw.flat\n";
 	const char *elf = getenv("TWINVM_MULTIBOOT_ELF");
@@ -87,12 +88,15 @@ START_TEST(test_table_lists_runs_and_needs)
 	make_tree();
 	script_env();
 	tv_run_binary("KUT_SCRIPT", (const char *const[]){ "--engine", "emu", "--twinvm",
-				   getenv("TWINVM_BIN"), dir, "mb", "mb_smp", "mb_args", "missing",
-				   NULL }, &r);
+				   getenv("TWINVM_BIN"), dir, "mb", "mb_smp", "mb_args", "mb_shell",
+				   "missing", NULL }, &r);
 	ck_assert_msg(r.status == 0, "status %d: %s%s", r.status, r.out, r.err);
 	ck_assert_msg((l = line_of(r.out, "mb")) && strstr(l, "success (status 1)"), "%s", r.out);
 	ck_assert_msg((l = line_of(r.out, "mb_smp")) && strstr(l, "needs 2 CPUs"), "%s", r.out);
-	ck_assert_msg((l = line_of(r.out, "mb_args")) && strstr(l, "needs a command line"), "%s",
+	/* test_args reach the kernel (--multiboot-args: the multiboot suite checks them there) */
+	ck_assert_msg((l = line_of(r.out, "mb_args")) && strstr(l, "success (status 1)"), "%s",
+		      r.out);
+	ck_assert_msg((l = line_of(r.out, "mb_shell")) && strstr(l, "needs a shell to expand"), "%s",
 		      r.out);
 	ck_assert_msg((l = line_of(r.out, "missing")) && strstr(l, "not built: x86/nothere.flat"),
 		      "%s", r.out);

@@ -199,8 +199,8 @@ static void assert_info(const struct kernel *k, uint64_t seg_end, const char *en
 	base = base < TV_LAYOUT_END ? TV_LAYOUT_END : base;
 	ram_filled(&ram, RAM_4M);
 	r = ram.host;
-	ck_assert_msg(tv_multiboot_load(k->b, k->len, &ram, TV_MODE_PROTECTED, env, env_len, &b) == 0,
-		      "%s", tv_last_error());
+	ck_assert_msg(tv_multiboot_load(k->b, k->len, &ram, TV_MODE_PROTECTED, env, env_len, NULL,
+				       &b) == 0, "%s", tv_last_error());
 	ck_assert_uint_eq(b.entry, get32(k->b + 24));
 	ck_assert_uint_eq(b.info, base);
 	info = r + b.info;
@@ -273,10 +273,39 @@ START_TEST(test_small_ram_has_no_upper_memory)
 
 	make_kernel(&k, HEADER_OFF, 0);
 	ram_filled(&ram, 512 << 10);
-	ck_assert_msg(tv_multiboot_load(k.b, k.len, &ram, TV_MODE_PROTECTED, NULL, 0, &b) == 0, "%s",
-		      tv_last_error());
+	ck_assert_msg(tv_multiboot_load(k.b, k.len, &ram, TV_MODE_PROTECTED, NULL, 0, NULL, &b) == 0,
+		      "%s", tv_last_error());
 	ck_assert_uint_eq(get32(ram.host + b.info + 4), 512);
 	ck_assert_uint_eq(get32(ram.host + b.info + 8), 0);
+	tv_ram_free(&ram);
+}
+END_TEST
+
+/* The command line is written NUL-terminated on its page, up to the page's size less one; a
+ * longer one is refused before anything is written. */
+START_TEST(test_cmdline_written_and_longest_one_fits_its_page)
+{
+	static char line[TV_MULTIBOOT_CMDLINE_MAX + 2];
+	struct tv_multiboot_boot b;
+	struct kernel k;
+	struct tv_ram ram;
+
+	make_kernel(&k, HEADER_OFF, 0);
+	ram_filled(&ram, RAM_4M);
+	memset(line, 'a', TV_MULTIBOOT_CMDLINE_MAX);
+	ck_assert_msg(tv_multiboot_load(k.b, k.len, &ram, TV_MODE_PROTECTED, NULL, 0, line, &b) == 0,
+		      "%s", tv_last_error());
+	ck_assert_uint_eq(get32(ram.host + b.info + 16), b.cmdline);
+	ck_assert_int_eq(memcmp(ram.host + b.cmdline, line, TV_MULTIBOOT_CMDLINE_MAX), 0);
+	ck_assert_uint_eq(ram.host[b.cmdline + TV_MULTIBOOT_CMDLINE_MAX], 0);
+	ck_assert_uint_eq(b.mods, b.cmdline + TV_PAGE_SIZE); /* the NUL is the page's last byte */
+	tv_ram_free(&ram);
+	line[TV_MULTIBOOT_CMDLINE_MAX] = 'a';
+	ram_filled(&ram, RAM_4M);
+	ck_assert_int_eq(tv_multiboot_load(k.b, k.len, &ram, TV_MODE_PROTECTED, NULL, 0, line, &b),
+			 -EINVAL);
+	ck_assert_msg(strstr(tv_last_error(), "4096 bytes"), "%s", tv_last_error());
+	ck_assert_msg(ram_untouched(&ram), "a refused command line wrote RAM");
 	tv_ram_free(&ram);
 }
 END_TEST
@@ -306,7 +335,8 @@ START_TEST(test_segments_over_ram_and_info_not_fitting_refused)
 	assert_refused(&k, TV_MODE_PROTECTED, RAM_4M, SIZE_MAX, "do not fit");
 	kernel_segments(&k, segs, 2);
 	ram_filled(&ram, RAM_4M);
-	ck_assert_int_eq(tv_multiboot_load(k.b, k.len, &ram, TV_MODE_PROTECTED, NULL, 0, &b), -EINVAL);
+	ck_assert_int_eq(tv_multiboot_load(k.b, k.len, &ram, TV_MODE_PROTECTED, NULL, 0, NULL, &b),
+			 -EINVAL);
 	ck_assert_msg(ram_untouched(&ram), "a refused kernel wrote RAM");
 	tv_ram_free(&ram);
 }
@@ -356,12 +386,14 @@ static const char *guest_elf(void)
 	return p;
 }
 
-/* What the guest prints with an environment of env_len bytes env and mem_upper upper. */
-static void expected_output(char *buf, size_t len, unsigned upper, const char *env)
+/* What the guest prints with an environment of env_len bytes env, mem_upper upper and the
+ * command line cmdline. */
+static void expected_output(char *buf, size_t len, unsigned upper, const char *env,
+			    const char *cmdline)
 {
 	snprintf(buf, len, "multiboot: EAX 0x2badb002\nmem_lower 640 KiB, mem_upper %u KiB\n"
-		 "cmdline \"\"\nmodule: %zu bytes:\n%s\nmultiboot: all checks passed\n", upper,
-		 strlen(env), env);
+		 "cmdline \"%s\"\nmodule: %zu bytes:\n%s\nmultiboot: all checks passed\n", upper,
+		 cmdline, strlen(env), env);
 }
 
 static const char *write_file(const void *bytes, size_t size, char *path, size_t len)
@@ -386,11 +418,33 @@ START_TEST(test_guest_passes_its_checks_on_both_engines)
 		TV_SKIP("%s: %s", engine, why);
 	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", engine, "--guest",
 				   guest_elf(), NULL }, &r);
-	expected_output(want, sizeof(want), 130048, TV_MULTIBOOT_ENV_DEFAULT);
+	expected_output(want, sizeof(want), 130048, TV_MULTIBOOT_ENV_DEFAULT, guest_elf());
 	ck_assert_msg(r.status == 1, "%s: status %d: %s%s", engine, r.status, r.out, r.err);
 	ck_assert_msg(!strcmp(r.out, want), "%s: stdout '%s'", engine, r.out);
 	ck_assert_msg(strstr(r.err, "the guest exited through isa-debug-exit: status 1;"), "%s",
 		      r.err);
+}
+END_TEST
+
+/* --multiboot-args: the command line is the kernel's name, a space and the arguments, as QEMU's
+ * -kernel and -append make it (kvm-unit-tests' argv[0] is the name); a guest that is not a
+ * multiboot kernel refuses the flag. */
+START_TEST(test_multiboot_args_follow_the_kernel_name)
+{
+	char want[1024], cmdline[600];
+	struct result r;
+
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", "emu", "--guest",
+				   guest_elf(), "--multiboot-args", "cpuid -x 'y z'", NULL }, &r);
+	snprintf(cmdline, sizeof(cmdline), "%s cpuid -x 'y z'", guest_elf());
+	expected_output(want, sizeof(want), 130048, TV_MULTIBOOT_ENV_DEFAULT, cmdline);
+	ck_assert_msg(r.status == 1 && !strcmp(r.out, want), "status %d, stdout '%s': %s", r.status,
+		      r.out, r.err);
+	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", "emu", "--guest",
+				   "hello", "--multiboot-args", "x", NULL }, &r);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_msg(tv_count_lines(r.err) == 1 && strstr(r.err, "--multiboot-args: hello is not "
+		      "a multiboot kernel"), "%s", r.err);
 }
 END_TEST
 
@@ -406,7 +460,7 @@ START_TEST(test_multiboot_env_file_is_the_module)
 	write_file(env, strlen(env), path, sizeof(path));
 	tv_run_binary("TWINVM_BIN", (const char *const[]){ "run", "--backend", "emu", "--mem", "4M",
 				   "--guest", guest_elf(), "--multiboot-env", path, NULL }, &r);
-	expected_output(want, sizeof(want), 3072, env);
+	expected_output(want, sizeof(want), 3072, env, guest_elf());
 	ck_assert_msg(r.status == 1 && !strcmp(r.out, want), "status %d, stdout '%s': %s", r.status,
 		      r.out, r.err);
 	write_file(other, strlen(other), path, sizeof(path));
@@ -559,10 +613,12 @@ int main(void)
 	tcase_add_test(unit, test_info_above_the_highest_segment_end);
 	tcase_add_test(unit, test_env_file_bytes_become_the_module);
 	tcase_add_test(unit, test_small_ram_has_no_upper_memory);
+	tcase_add_test(unit, test_cmdline_written_and_longest_one_fits_its_page);
 	tcase_add_test(unit, test_segments_over_ram_and_info_not_fitting_refused);
 	tcase_add_loop_test(vcpu, test_vcpu_starts_with_magic_in_eax_and_info_in_ebx, 0, 2);
 	tcase_add_loop_test(guest, test_guest_passes_its_checks_on_both_engines, 0, 2);
 	tcase_add_test(guest, test_multiboot_env_file_is_the_module);
+	tcase_add_test(guest, test_multiboot_args_follow_the_kernel_name);
 	tcase_add_test(guest, test_explicit_platform_none_is_kept);
 	tcase_add_test(guest, test_refusals_exit_2_with_one_line);
 	tcase_add_test(guest, test_diff_agrees_between_engines);

@@ -145,7 +145,7 @@ int tv_multiboot_check(const void *file, size_t len, uint64_t ram_size, enum tv_
 /* The information, the command line and the module, into the pages plan chose (host: from
  * b->info on). */
 static void write_info(uint8_t *host, uint64_t ram_size, const struct tv_multiboot_boot *b,
-		       const void *env, size_t env_len)
+		       const void *env, size_t env_len, const char *cmdline)
 {
 	uint8_t *info = host, *mod = host + (b->mods - b->info);
 	uint64_t lower = ram_size / KiB < LOW_MEMORY_KIB ? ram_size / KiB : LOW_MEMORY_KIB;
@@ -161,10 +161,12 @@ static void write_info(uint8_t *host, uint64_t ram_size, const struct tv_multibo
 	put32(mod + MOD_END, b->env + env_len);
 	put32(mod + MOD_STRING, b->mods + MOD_SIZE);
 	memcpy(host + (b->env - b->info), env, env_len);
+	memcpy(host + (b->cmdline - b->info), cmdline, strlen(cmdline)); /* its NUL: the memset's */
 }
 
 int tv_multiboot_load(const void *file, size_t len, const struct tv_ram *ram, enum tv_mode mode,
-		      const void *env, size_t env_len, struct tv_multiboot_boot *b)
+		      const void *env, size_t env_len, const char *cmdline,
+		      struct tv_multiboot_boot *b)
 {
 	struct tv_multiboot_boot p;
 	uint64_t entry;
@@ -174,6 +176,13 @@ int tv_multiboot_load(const void *file, size_t len, const struct tv_ram *ram, en
 	if (!env) {
 		env = TV_MULTIBOOT_ENV_DEFAULT;
 		env_len = sizeof(TV_MULTIBOOT_ENV_DEFAULT) - 1;
+	}
+	if (!cmdline)
+		cmdline = "";
+	if (strlen(cmdline) > TV_MULTIBOOT_CMDLINE_MAX) {
+		tv_set_error("a multiboot command line of %zu bytes: it has one page, at most %d bytes",
+			     strlen(cmdline), TV_MULTIBOOT_CMDLINE_MAX);
+		return -EINVAL;
 	}
 	rc = tv_multiboot_check(file, len, ram->size, mode, env_len, &p);
 	if (rc)
@@ -186,7 +195,7 @@ int tv_multiboot_load(const void *file, size_t len, const struct tv_ram *ram, en
 	rc = tv_elf_load(file, len, ram, mode, &entry);
 	if (rc)
 		return rc;
-	write_info(host, ram->size, &p, env, env_len);
+	write_info(host, ram->size, &p, env, env_len, cmdline);
 	*b = p;
 	return 0;
 }

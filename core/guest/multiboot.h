@@ -2,8 +2,9 @@
  * ELF file with a multiboot header in its first 8 KiB, loaded by its PT_LOAD segments (elf_load.h)
  * and entered in flat 32-bit protected mode with EAX = TV_MULTIBOOT_BOOT_MAGIC and EBX = the
  * guest-physical address of the multiboot information structure built in RAM above the kernel.
- * The information gives the memory size, an empty command line and one module: an environment
- * file of KEY=value lines (kvm-unit-tests reads its settings from it). Every field of the file is
+ * The information gives the memory size, a command line (QEMU gives the kernel's file name, then
+ * -append's arguments: kvm-unit-tests takes its argv from it) and one module: an environment file
+ * of KEY=value lines (kvm-unit-tests reads its settings from it). Every field of the file is
  * untrusted: checked against the file's size and RAM before a byte is copied. */
 #ifndef TWINVM_MULTIBOOT_H
 #define TWINVM_MULTIBOOT_H
@@ -22,6 +23,9 @@
 /* The environment module's contents when the user gives none: one CPU, so kvm-unit-tests does
  * not ask fw_cfg how many there are. */
 #define TV_MULTIBOOT_ENV_DEFAULT "NR_CPUS=1\n"
+
+/* The longest command line: it has one page, with its terminating NUL. */
+#define TV_MULTIBOOT_CMDLINE_MAX 4095
 
 /* The header's flags twinvm honours: bit 0 (modules page-aligned: they always are) and bit 1
  * (memory information: always given). Bit 16 (the a.out kludge's address fields) and the other
@@ -52,7 +56,7 @@ bool tv_multiboot_find(const void *file, size_t len, struct tv_multiboot_header 
 struct tv_multiboot_boot {
 	uint64_t entry;   /* the ELF's e_entry: RIP */
 	uint64_t info;    /* the information structure: EBX */
-	uint64_t cmdline; /* the empty command line */
+	uint64_t cmdline; /* the command line, NUL-terminated */
 	uint64_t mods;    /* the module list (one entry), the module's empty string after it */
 	uint64_t env;     /* the module's bytes: the environment */
 	uint64_t end;     /* the first byte past them, page-aligned */
@@ -67,9 +71,11 @@ int tv_multiboot_check(const void *file, size_t len, uint64_t ram_size, enum tv_
 
 /* tv_multiboot_check against ram's size, then the segments loaded (tv_elf_load) and the boot
  * information written. env: the module's bytes, env_len of them; NULL for
- * TV_MULTIBOOT_ENV_DEFAULT. 0 with *b set, or -errno (nothing written when the check refused)
+ * TV_MULTIBOOT_ENV_DEFAULT. cmdline: the command line (at most TV_MULTIBOOT_CMDLINE_MAX bytes),
+ * NULL for an empty one. 0 with *b set, or -errno (nothing written when the check refused)
  * with the reason in tv_last_error(). */
 int tv_multiboot_load(const void *file, size_t len, const struct tv_ram *ram, enum tv_mode mode,
-		      const void *env, size_t env_len, struct tv_multiboot_boot *b);
+		      const void *env, size_t env_len, const char *cmdline,
+		      struct tv_multiboot_boot *b);
 
 #endif

@@ -26,7 +26,7 @@ static int load_multiboot(struct tv_machine *m, const void *image, size_t len, e
 {
 	struct tv_multiboot_boot b;
 	int rc = tv_multiboot_load(image, len, &m->ram, mode, m->opt.multiboot_env,
-				   m->opt.multiboot_env_len, &b);
+				   m->opt.multiboot_env_len, m->opt.multiboot_cmdline, &b);
 
 	if (rc)
 		return rc;

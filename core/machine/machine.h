@@ -85,6 +85,9 @@ struct tv_machine_opts {
 	 * TV_MULTIBOOT_ENV_DEFAULT. Read at tv_machine_boot only. */
 	const void *multiboot_env;
 	size_t multiboot_env_len;
+	/* A multiboot kernel's command line (tv_multiboot_load), NULL: empty. Read at
+	 * tv_machine_boot only. */
+	const char *multiboot_cmdline;
 	/* The devices beyond the hypercalls: TV_PLATFORM_PC adds a PC's (devices.h). */
 	enum tv_platform { TV_PLATFORM_NONE, TV_PLATFORM_PC } platform;
 	/* The CPUID table the guest sees instead of the engine's own (tv_vcpu_config.cpuid), or

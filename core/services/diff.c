@@ -35,6 +35,7 @@ static int side_open_live(struct side *s, const struct tv_diff_opts *o,
 		.run_flags = step ? TV_RUN_STEP : TV_RUN_PRECISE, .cpu_model = o->cpu_model,
 		.platform = o->platform, .multiboot_env = o->multiboot_env,
 		.multiboot_env_len = o->multiboot_env_len, .cpuid = cpuid,
+		.multiboot_cmdline = o->multiboot_cmdline,
 	};
 	int rc;
 

@@ -50,6 +50,7 @@ struct tv_diff_opts {
 	enum tv_platform platform;
 	const void *multiboot_env;
 	size_t multiboot_env_len;
+	const char *multiboot_cmdline;
 	/* With two live engines, b's guest sees a's CPUID table (--cpuid shared), when a can give it
 	 * (cpuid_table) and b can take it: a guest that reads CPUID takes the same paths on both. */
 	bool mirror_cpuid;
