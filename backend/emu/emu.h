@@ -168,6 +168,9 @@ struct tv_vcpu {
 	uint32_t exc_raised_error;
 	unsigned insns;	   /* instructions begun, in the precise and step modes */
 	uint64_t insn_addr;
+	/* The last block begun, [last_block, last_block_end), where a block hook is on (0: none
+	 * this run): emu_fault.c finds a branch to a non-canonical address there. */
+	uint64_t last_block, last_block_end;
 
 	/* Exits not yet returned, in order. */
 	struct emu_pending *queue; /* q_cap slots; io.data is set to the slot's data when popped */
