@@ -43,7 +43,9 @@ uint64_t emu_insn_ea(const struct emu_insn *d, const uint64_t gpr[16], uint64_t 
 /* Whether la is canonical with 48-bit linear addresses. */
 static inline bool emu_canonical(uint64_t la)
 {
-	return (uint64_t)(((int64_t)la << 16) >> 16) == la;
+	uint64_t top = la >> 47; /* bits 63-47: all clear or all set */
+
+	return top == 0 || top == 0x1ffff;
 }
 
 /* A near branch of 64-bit code. */
