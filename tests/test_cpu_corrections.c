@@ -2,8 +2,10 @@
  * emu_msr.c's sites; kvm-unit-tests' emulator test found each): MOV to and from CR8 keeps the
  * value (Unicorn without an APIC reads 0), MOVAPS of an unaligned operand is #GP(0) (Unicorn
  * does not check), MOVBE with a register operand is #UD (Unicorn runs it as a move), SMSW with a
- * 32-bit operand gives all of CR0 (Unicorn: its low 16 bits), and RF loaded by IRET does not
- * stay set (Unicorn keeps it, and PUSHF then pushes it). */
+ * 32-bit operand gives all of CR0 (Unicorn: its low 16 bits), RF loaded by IRET does not
+ * stay set (Unicorn keeps it, and PUSHF then pushes it), a non-canonical stack access is #SS(0)
+ * and a branch to a non-canonical address #GP(0) at the branch (emu_fault.c; Unicorn: #GP(0),
+ * at the target), and MOV SS of a null selector with RPL != CPL is #GP(0) (Unicorn loads it). */
 #include "layout.h"
 #include "run_guest.h"
 #include "tv_test.h"
