@@ -2,8 +2,11 @@
  * emu_msr.c's sites; kvm-unit-tests' emulator test found each): MOV to and from CR8 keeps the
  * value (Unicorn without an APIC reads 0), MOVAPS of an unaligned operand is #GP(0) (Unicorn
  * does not check), MOVBE with a register operand is #UD (Unicorn runs it as a move), SMSW with a
- * 32-bit operand gives all of CR0 (Unicorn: its low 16 bits), and RF loaded by IRET does not
- * stay set (Unicorn keeps it, and PUSHF then pushes it). */
+ * 32-bit operand gives all of CR0 (Unicorn: its low 16 bits), RF loaded by IRET does not
+ * stay set (Unicorn keeps it, and PUSHF then pushes it), a non-canonical stack access is #SS(0)
+ * and a branch to a non-canonical address #GP(0) at the branch (emu_fault.c; Unicorn: #GP(0),
+ * at the target), and MOV SS of a null selector with RPL != CPL is #GP(0) (Unicorn loads it). */
+#include "layout.h"
 #include "run_guest.h"
 #include "tv_test.h"
 
@@ -104,6 +107,136 @@ START_TEST(test_movbe_with_a_register_is_ud_on_the_emulator)
 }
 END_TEST
 
+/* Long mode, non-canonical addresses (RAX = 0xaaaaaaaaaaaaaaaa), one case per entry point:
+ * 0x00 orq $0, (%rsp,%rax) (#SS(0)); 0x10 the same through RBP (#SS(0)); 0x24 orq $0, (%rax)
+ * (#GP(0)); 0x33 jmp *slot(%rip), slot = RAX (#GP(0) at the JMP); 0x4b call *%rax (#GP(0) at
+ * the CALL, nothing pushed); 0x58 push %rax; ret (#GP(0) at the RET, nothing popped); 0x65
+ * ss: orq $0, (%rax) (#SS(0): the override counts); 0x75 ds: orq $0, (%rsp,%rax) (#GP(0)).
+ * And MOV SS of the null selector 3 at CPL 0 (#GP(0), SS unchanged): 0x86 from EAX, 0x8e from
+ * memory. The handlers (IDT at 0x40, gates 12 and 13 at 0x100) put the vector in RBX, the
+ * error code in RDX, the RIP pushed in RCX, the RSP pushed in RSI and SS in RDI, and halt. */
+static const uint8_t noncanonical[] = {
+	0x48, 0xb8, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0x48, 0x83,
+	0x0c, 0x04, 0x00, 0xf4, 0x48, 0xb8, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+	0xaa, 0xaa, 0x48, 0x89, 0xe5, 0x48, 0x83, 0x4c, 0x05, 0x00, 0x00, 0xf4,
+	0x48, 0xb8, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0x48, 0x83,
+	0x08, 0x00, 0xf4, 0x48, 0xb8, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+	0xaa, 0x48, 0x89, 0x05, 0x74, 0x00, 0x00, 0x00, 0xff, 0x25, 0x6e, 0x00,
+	0x00, 0x00, 0xf4, 0x48, 0xb8, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+	0xaa, 0xff, 0xd0, 0xf4, 0x48, 0xb8, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+	0xaa, 0xaa, 0x50, 0xc3, 0xf4, 0x48, 0xb8, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+	0xaa, 0xaa, 0xaa, 0x36, 0x48, 0x83, 0x08, 0x00, 0xf4, 0x48, 0xb8, 0xaa,
+	0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0x3e, 0x48, 0x83, 0x0c, 0x04,
+	0x00, 0xf4, 0xb8, 0x03, 0x00, 0x00, 0x00, 0x8e, 0xd0, 0xf4, 0x66, 0xc7,
+	0x05, 0x29, 0x00, 0x00, 0x00, 0x03, 0x00, 0x8e, 0x15, 0x23, 0x00, 0x00,
+	0x00, 0xf4, 0xbb, 0x0c, 0x00, 0x00, 0x00, 0xeb, 0x05, 0xbb, 0x0d, 0x00,
+	0x00, 0x00, 0x5a, 0x59, 0x48, 0x8b, 0x74, 0x24, 0x10, 0x8c, 0xd7, 0xf4,
+	0x0f, 0x1f, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x9e, 0x00, 0x18, 0x00, 0x00, 0x8e, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xa5, 0x00, 0x18, 0x00,
+	0x00, 0x8e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+struct nc_case {
+	const char *what;
+	uint64_t entry, fault, rsp; /* the fault's RIP and RSP */
+	unsigned vector;
+	bool noted; /* the emulator finds the branch only where a hook notes the last block */
+};
+
+static const struct nc_case nc_cases[] = {
+	{ "rsp-based access", 0x00, 0x0a, 0xf000, 12, false },
+	{ "rbp-based access", 0x10, 0x1d, 0xf000, 12, false },
+	{ "rax-based access", 0x24, 0x2e, 0xf000, 13, false },
+	{ "jmp *mem", 0x33, 0x44, 0xf000, 13, true },
+	{ "call *reg", 0x4b, 0x55, 0xf000, 13, false },
+	{ "ret", 0x58, 0x63, 0xeff8, 13, true },
+	{ "ss: rax-based access", 0x65, 0x6f, 0xf000, 12, false },
+	{ "ds: rsp-based access", 0x75, 0x7f, 0xf000, 13, false },
+	{ "mov %eax (3), %ss", 0x86, 0x8b, 0xf000, 13, false },
+	{ "mov mem (3), %ss", 0x8e, 0x97, 0xf000, 13, false },
+};
+
+#define NC_CASES (sizeof(nc_cases) / sizeof(nc_cases[0]))
+
+/* The runs of each case: the emulator's fast, preemptible and precise modes, and KVM. */
+static const struct {
+	const char *engine;
+	unsigned flags;
+} nc_runs[] = {
+	{ "emu", 0 }, { "emu", TV_RUN_PREEMPTIBLE }, { "emu", TV_RUN_PRECISE }, { "kvm", 0 },
+};
+
+#define NC_RUNS (sizeof(nc_runs) / sizeof(nc_runs[0]))
+
+/* Whether run k runs case c: each case on each run, but no JMP or RET on the emulator's plain
+ * fast mode (see backend/emu/emu_fault.c). */
+static bool nc_runs_case(unsigned k, const struct nc_case *c)
+{
+	return !(c->noted && nc_runs[k].flags == 0 && nc_runs[k].engine[0] == 'e');
+}
+
+/* The i-th pair of a case and a run that runs it: how many there are when i is too large. */
+static unsigned nc_pair(unsigned i, const struct nc_case **c, unsigned *k)
+{
+	unsigned n = 0;
+
+	for (unsigned j = 0; j < NC_CASES * NC_RUNS; j++) {
+		if (!nc_runs_case(j % NC_RUNS, &nc_cases[j / NC_RUNS]))
+			continue;
+		if (n++ == i) {
+			*c = &nc_cases[j / NC_RUNS];
+			*k = j % NC_RUNS;
+		}
+	}
+	return n;
+}
+
+START_TEST(test_noncanonical_faults_as_the_cpu)
+{
+	const struct nc_case *c = NULL;
+	unsigned k = 0;
+	struct tv_machine_opts opt = { .ram_size = TV_RAM_DEFAULT, .warnings = stderr };
+	struct tv_test_run t;
+	struct tv_sregs s;
+	struct tv_regs r;
+	char why[256];
+	const char *engine;
+	unsigned flags;
+
+	nc_pair((unsigned)_i, &c, &k);
+	engine = nc_runs[k].engine;
+	flags = opt.run_flags = nc_runs[k].flags;
+	opt.backend = tv_test_engine(engine, TV_MODE_LONG, why, sizeof(why));
+	if (!opt.backend)
+		TV_SKIP("%s/long: %s", engine, why);
+	tv_test_prepare_opts(&t, opt, TV_MODE_LONG, noncanonical, sizeof(noncanonical));
+	ck_assert_int_eq(opt.backend->get_sregs(t.m.vcpu, &s), 0);
+	s.idt.base = 0x40;
+	s.idt.limit = 14 * 16 - 1;
+	ck_assert_int_eq(opt.backend->set_sregs(t.m.vcpu, &s), 0);
+	ck_assert_int_eq(opt.backend->get_regs(t.m.vcpu, &r), 0);
+	r.rip = c->entry;
+	ck_assert_int_eq(opt.backend->set_regs(t.m.vcpu, &r), 0);
+	tv_test_finish(&t, 30);
+	expect_hlt(&t, engine);
+	ck_assert_msg(t.regs.rbx == c->vector && t.regs.rdx == 0 && t.regs.rcx == c->fault &&
+			      t.regs.rsi == c->rsp && t.regs.rdi == TV_SEL_DATA,
+		      "%s (flags %#x): %s: vector %llu error %#llx at %#llx with RSP %#llx, SS %#llx;"
+		      " want %u(0) at %#llx with RSP %#llx, SS %#x", engine, flags, c->what,
+		      (unsigned long long)t.regs.rbx, (unsigned long long)t.regs.rdx,
+		      (unsigned long long)t.regs.rcx, (unsigned long long)t.regs.rsi,
+		      (unsigned long long)t.regs.rdi, c->vector, (unsigned long long)c->fault,
+		      (unsigned long long)c->rsp, TV_SEL_DATA);
+	tv_test_run_end(&t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cpu_corrections");
@@ -113,6 +246,7 @@ int main(void)
 	tcase_add_test(tc, test_movbe_with_a_register_is_ud_on_the_emulator);
 	tcase_add_loop_test(tc, test_smsw_gives_all_of_cr0, 0, 2);
 	tcase_add_loop_test(tc, test_rf_loaded_by_iret_is_not_pushed, 0, 2);
+	tcase_add_loop_test(tc, test_noncanonical_faults_as_the_cpu, 0, (int)nc_pair(~0u, NULL, NULL));
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

@@ -3,14 +3,16 @@
  * --trace-api output. Outside backend/emu/ only tv_emu_backend is meant to be used.
  *
  * The files, from the bottom up (each calls only files above it in this list, never back):
- * emu_log.c (names, trace lines, error text), emu_desc.c, emu_env.c, emu_cpu_models.c (and the
- * build's table of its measurements), emu_cpu.c, emu_cpuid.c and emu_deliver.c (no instance of
- * their own), emu_exits.c (the I/O hooks and MMIO callbacks), emu_site_do.c (instructions done
- * by the backend) and emu_sites.c (where they are: emu_sites.h), emu_debug.c (the debug points'
- * hooks), emu_smc.c (stale blocks after self-modifying code), emu_hooks.c (every hook on an
- * instance), emu_regs.c (general registers), emu_instance.c (the uc instance, opened and
- * replaced), emu_sregs.c (special registers), emu_exception.c (guest exceptions), emu_run.c (run
- * and kick), emu_vm.c (engine, VM, vCPU), emu.c (the ops table).
+ * emu_log.c (names, trace lines, error text), emu_decode.c (x86-64 decoding, pure), emu_desc.c,
+ * emu_env.c, emu_cpu_models.c (and the build's table of its measurements), emu_cpu.c,
+ * emu_cpuid.c and emu_deliver.c (no instance of their own), emu_exits.c (the I/O hooks and MMIO
+ * callbacks), emu_site_do.c (instructions done by the backend) and emu_sites.c (where they are:
+ * emu_sites.h), emu_debug.c (the debug points' hooks), emu_fault.c (the #GP(0)s Unicorn raises
+ * where the CPU raises another fault, or at another instruction), emu_smc.c (stale blocks after
+ * self-modifying code), emu_hooks.c (every hook on an instance), emu_regs.c (general registers),
+ * emu_instance.c (the uc instance, opened and replaced), emu_sregs.c (special registers),
+ * emu_exception.c (guest exceptions), emu_run.c (run and kick), emu_vm.c (engine, VM, vCPU),
+ * emu.c (the ops table).
  *
  * Nothing here runs when the trace is off: EMU_LOG checks the FILE before it evaluates its
  * arguments, so a run without --trace-api formats nothing. */
@@ -172,6 +174,9 @@ struct tv_vcpu {
 	uint32_t exc_raised_error;
 	unsigned insns;	   /* instructions begun, in the precise and step modes */
 	uint64_t insn_addr;
+	/* The last block begun, [last_block, last_block_end), where a block hook is on (0: none
+	 * this run): emu_fault.c finds a branch to a non-canonical address there. */
+	uint64_t last_block, last_block_end;
 
 	/* Exits not yet returned, in order. */
 	struct emu_pending *queue; /* q_cap slots; io.data is set to the slot's data when popped */

@@ -9,6 +9,7 @@
 #include "emu.h"
 #include "emu_deliver.h"
 #include "emu_env.h"
+#include "emu_fault.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -135,8 +136,18 @@ static int take(struct tv_vcpu *v, unsigned vector, bool external, struct tv_exi
 		emu_env_release(&env);
 		return rc;
 	}
-	cpu_of(&c, &r, &s, &env);
 	v->exc_software = !external && !v->exc_raised && emu_env_is_software(&env);
+	if (vector == 13 && !external && !v->exc_raised && !v->exc_software &&
+	    !emu_env_error_code(&env) && (emu_env_hflags(&env) & EMU_HF_CS64)) {
+		struct tv_regs was = r;
+
+		vector = emu_fault_correct(v, &r); /* where QEMU's #GP(0) is not the CPU's */
+		if (memcmp(&was, &r, sizeof(r)) && (rc = emu_set_regs(v, &r)) != 0) {
+			emu_env_release(&env);
+			return rc;
+		}
+	}
+	cpu_of(&c, &r, &s, &env);
 	ev = (struct emu_event){ .vector = vector, .software = v->exc_software,
 				 .external = external,
 				 .error = external	   ? 0

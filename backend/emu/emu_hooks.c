@@ -62,7 +62,8 @@ static void emu_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaq
 	enum emu_stop why = EMU_STOP_NONE;
 
 	(void)uc;
-	(void)size;
+	v->last_block = addr;
+	v->last_block_end = addr + size;
 	if (v->q_len || v->io_error)
 		why = EMU_STOP_EXIT; /* a handler's STOP in the previous block */
 	else if (v->kicked)
@@ -147,6 +148,8 @@ static void emu_on_platform_block(uc_engine *uc, uint64_t addr, uint32_t size, v
 {
 	struct tv_vcpu *v = opaque;
 
+	v->last_block = addr; /* for emu_fault.c */
+	v->last_block_end = addr + size;
 	if (v->irq_aware)
 		emu_smc_on_block(uc, addr, size, v);
 	if (v->msr.apic)

@@ -191,6 +191,7 @@ static int emu_start_once(struct tv_vcpu *v, bool async, uc_err *err)
 	v->io_error = 0;
 	v->exception = -1;
 	v->insns = 0;
+	v->last_block = v->last_block_end = 0;
 	v->q_next = v->q_len = v->q_lost = 0;
 	v->kick_stopped = 0;
 	v->in_run = true;

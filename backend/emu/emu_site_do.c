@@ -1,6 +1,7 @@
 /* What the emulator does itself at a site (emu_sites.c finds them): the instructions Unicorn
  * 2.1.1 gets wrong, done or faulted here as the CPU does them. Each function says which. */
 #include "emu.h"
+#include "emu_decode.h"
 #include "emu_env.h"
 #include "emu_sites.h"
 #include "pagewalk.h"
@@ -349,6 +350,55 @@ static void push_sreg(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uin
 	emu_site_pc_write(v, pc + size);
 }
 
+/* MOV SS in 64-bit code, [addr, addr + size) with its bytes in b: #GP(0) for a null selector
+ * whose RPL is not the CPL. Everything else (a CPL of 3, a non-null selector) is Unicorn's, which
+ * checks it as the CPU does; an operand outside RAM too (MMIO: reading it here and again in
+ * Unicorn would make two reads where the CPU makes one). */
+static void mov_ss(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
+{
+	unsigned code, c = cpl(v);
+	uint64_t ss_base, mask, sel = 0, ea;
+	struct emu_insn d;
+	struct walk w;
+	uint8_t lo[2];
+
+	if (!code_stack(v, &code, &mask, &ss_base) || code != 64 || c == 3 ||
+	    !emu_decode(b, size, &d) || d.map != 0 || d.op != 0x8e || d.end != size)
+		return;
+	if (!d.mem) {
+		if (uc_reg_read(v->vm->uc, gpr64[(d.modrm & 7) | ((d.rex & 1) << 3)], &sel) !=
+		    UC_ERR_OK)
+			return;
+	} else {
+		uint64_t g[16], rip = 0, base = 0, gpa;
+		void *ptrs[16];
+
+		for (int i = 0; i < 16; i++)
+			ptrs[i] = &g[i];
+		if (uc_reg_read_batch(v->vm->uc, (int *)gpr64, ptrs, 16) != UC_ERR_OK ||
+		    !emu_site_block_pc(v, addr, &rip) ||
+		    ((d.seg == 4 || d.seg == 5) &&
+		     uc_reg_read(v->vm->uc, d.seg == 4 ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE,
+				 &base) != UC_ERR_OK))
+			return;
+		ea = emu_insn_ea(&d, g, rip + size) + base;
+		emu_site_walk_init(v, &w);
+		for (unsigned i = 0; i < 2; i++) {
+			const uint8_t *p;
+
+			if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, ea + i, &gpa) != TV_WALK_OK ||
+			    !(p = tv_ram_range(w.ram.host, w.ram.size, gpa, 1)))
+				return;
+			lo[i] = *p;
+		}
+		sel = lo[0] | lo[1] << 8;
+	}
+	if ((sel & 0xfffc) || (sel & 3) == c)
+		return;
+	EMU_LOG(v->log, "  hook CODE: MOV SS of null selector 0x%" PRIx64 " at CPL %u", sel, c);
+	emu_raise(v, 13, 0, "MOV SS of a null selector whose RPL is not the CPL: #GP(0)");
+}
+
 /* RDMSR or WRMSR of IA32_APIC_BASE at CPL 0: done on the vCPU's copy. */
 static void msr_apic_base(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
 {
@@ -409,6 +459,9 @@ void emu_site_do(struct tv_vcpu *v, enum site_kind kind, uint64_t addr, uint32_t
 		return;
 	case SITE_MOVAPS:
 		movaps_check(v, addr, size, b);
+		return;
+	case SITE_MOV_SS:
+		mov_ss(v, addr, size, b);
 		return;
 	default:
 		break;

@@ -38,10 +38,20 @@
  * the debug registers, which it must never be left to. */
 #define SITES_FOR_DR 32
 
-static enum site_kind site_kind(const struct emu_msr *m, const uint8_t b[4], uint8_t before)
+/* Which kinds a scan looks for, by the code it is made for: IRET is done only in real mode, MOV
+ * SS only in 64-bit code (an 0xCF or 8E /2 byte is common in code that is neither: each would
+ * take a site). A page is scanned once, for the code its first block is: a page whose code runs
+ * both in 64-bit and in real mode keeps the first one's sites. The hook's check takes every
+ * kind. */
+enum scan { SCAN_ALL, SCAN_LEGACY, SCAN_64 };
+
+static enum site_kind site_kind(const struct emu_msr *m, const uint8_t b[4], uint8_t before,
+				enum scan scan)
 {
 	if (b[0] == 0xcf)
-		return SITE_IRET;
+		return scan != SCAN_64 ? SITE_IRET : SITE_NONE;
+	if (b[0] == 0x8e && ((b[1] >> 3) & 7) == 2)
+		return scan != SCAN_LEGACY ? SITE_MOV_SS : SITE_NONE;
 	if ((b[0] == 0x06 || b[0] == 0x0e || b[0] == 0x16 || b[0] == 0x1e) && before == 0x66)
 		return SITE_PUSH_SREG;
 	if (b[0] != 0x0f)
@@ -68,7 +78,7 @@ static enum site_kind site_kind(const struct emu_msr *m, const uint8_t b[4], uin
 static unsigned site_len(enum site_kind k)
 {
 	return k == SITE_IRET || k == SITE_PUSH_SREG ? 1
-	       : k == SITE_MSR			    ? 2
+	       : k == SITE_MSR || k == SITE_MOV_SS  ? 2
 	       : k == SITE_MOVBE		    ? 4
 						    : 3;
 }
@@ -168,7 +178,7 @@ static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum s
 
 /* Every instruction of site_kind in the page at linear page number page gets a site; true when
  * one was new. One across the page's end is this page's (its 0F is here). */
-static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page)
+static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page, enum scan scan)
 {
 	const uint8_t *p = page_bytes(w, page), *next = page_bytes(w, page + 1);
 	bool added = false;
@@ -180,11 +190,11 @@ static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page)
 		enum site_kind kind;
 		unsigned k = 0;
 
-		if (p[i] != 0x0f && p[i] != 0xcf && !(i && p[i - 1] == 0x66))
+		if (p[i] != 0x0f && p[i] != 0xcf && p[i] != 0x8e && !(i && p[i - 1] == 0x66))
 			continue;
 		for (unsigned j = 0; j < 4; j++)
 			b[j] = i + j < PAGE ? p[i + j] : next ? next[i + j - PAGE] : 0;
-		kind = site_kind(&v->msr, b, i ? p[i - 1] : 0);
+		kind = site_kind(&v->msr, b, i ? p[i - 1] : 0, scan);
 		if (kind == SITE_NONE)
 			continue;
 		while (k < i && k < INSN_MAX - 4 && emu_site_is_prefix(p[i - k - 1]))
@@ -192,6 +202,20 @@ static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page)
 		added |= site_add(v, page * PAGE + i, k, kind);
 	}
 	return added;
+}
+
+/* The scan for the code about to run: 64-bit code or not, from QEMU's flags; every kind where
+ * they cannot be read. */
+static enum scan scan_of(struct tv_vcpu *v)
+{
+	struct emu_env env;
+	uint32_t hf;
+
+	if (emu_env_save(&env, v->vm->uc) != 0)
+		return SCAN_ALL;
+	hf = emu_env_hflags(&env);
+	emu_env_release(&env);
+	return (hf & EMU_HF_CS64) ? SCAN_64 : SCAN_LEGACY;
 }
 
 /* Scans the pages of the block at [addr, addr + size) not scanned yet; a new site drops their
@@ -202,14 +226,16 @@ static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size, uint64_t
 	uint64_t first = addr / PAGE, last = (addr + (size ? size - 1 : 0)) / PAGE;
 	bool added = false;
 	struct walk w;
+	enum scan scan;
 
 	if (page_known(&v->msr, first) && (last == first || page_known(&v->msr, last)))
 		return;
 	emu_site_walk_init(v, &w);
+	scan = scan_of(v);
 	for (uint64_t page = first; page <= last; page++) {
 		if (page_known(&v->msr, page))
 			continue;
-		added |= page_scan(v, &w, page);
+		added |= page_scan(v, &w, page, scan);
 		page_mark(&v->msr, page);
 	}
 	if (!added)
@@ -311,18 +337,22 @@ static enum site_kind site_insn(struct tv_vcpu *v, uint64_t addr, uint32_t size,
 		if (i < n)
 			continue;
 		memcpy(from, b + n, len);
-		kind = site_kind(&v->msr, from, n ? b[n - 1] : 0);
-		if (kind != SITE_NONE && kind != SITE_MOVAPS && site_len_of(kind, from) == len)
+		kind = site_kind(&v->msr, from, n ? b[n - 1] : 0, SCAN_ALL);
+		if (kind != SITE_NONE && kind != SITE_MOVAPS && kind != SITE_MOV_SS &&
+		    site_len_of(kind, from) == len)
 			return kind;
 	}
-	/* MOVAPS: prefixes, 0F 28/29, ModRM and what follows it */
-	for (uint32_t n = 0; n + 3 <= size; n++) {
+	/* MOVAPS and MOV SS: prefixes, 0F 28/29 or 8E, ModRM and what follows it */
+	for (uint32_t n = 0; n + 2 <= size; n++) {
 		uint8_t from[4] = { 0, 0, 0, 0 };
 
-		if (b[n] == 0x0f) {
+		if (b[n] == 0x8e)
+			return ((b[n + 1] >> 3) & 7) == 2 ? SITE_MOV_SS : SITE_NONE;
+		if (b[n] == 0x0f && n + 3 <= size) {
 			memcpy(from, b + n, 3);
-			return site_kind(&v->msr, from, n ? b[n - 1] : 0) == SITE_MOVAPS ? SITE_MOVAPS
-											 : SITE_NONE;
+			return site_kind(&v->msr, from, n ? b[n - 1] : 0, SCAN_ALL) == SITE_MOVAPS
+				       ? SITE_MOVAPS
+				       : SITE_NONE;
 		}
 		if (!emu_site_is_prefix(b[n]))
 			break;

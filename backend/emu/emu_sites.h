@@ -37,6 +37,9 @@ enum site_kind {
 			 * half left as it was, as Intel's CPUs do (SDM, PUSH); Unicorn writes the
 			 * selector zero-extended. Bare 06/0E/16/1E in 32-bit code are too common a
 			 * byte to look for: those stay Unicorn's */
+	SITE_MOV_SS,	/* MOV SS, r/m16 (8E /2) in 64-bit code: a null selector whose RPL is not
+			 * the CPL is #GP(0) (SDM, MOV: "CPL < 3 and CPL != RPL"), which Unicorn
+			 * loads (QEMU's helper_load_seg checks a null SS's RPL only at CPL 3) */
 };
 
 /* The paging state and RAM, for walks from inside a hook. */
