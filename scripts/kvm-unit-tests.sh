@@ -3,8 +3,8 @@
 # prints one line per test and engine: PASS, FAIL and SKIP lines the test printed, how the run
 # ended, and how long it took. Tests are taken from x86/unittests.cfg, each with its test_args as
 # its command line; one that needs what twinvm does not give (more than one CPU, a shell to expand
-# its arguments, KVM itself, interrupts from the local APIC) is listed with what it needs. Each run
-# has the test's own timeout from unittests.cfg, else 30 s, unless --timeout gives one for all.
+# its arguments, KVM itself) is listed with what it needs. Each run has the test's own timeout from
+# unittests.cfg, else 30 s, unless --timeout gives one for all.
 #
 #   scripts/kvm-unit-tests.sh [--engine kvm|emu|all] [--timeout S] [--twinvm PATH] DIR [TEST...]
 #
@@ -72,15 +72,6 @@ sections=$(awk '
 	/^extra_params *=.*-append / { sub(/^.*-append +/, ""); args = $0 }
 	END { flush() }' "$cfg")
 
-# Tests that wait for what twinvm's machine does not give, found by reading them and running them
-# here (each otherwise waits until the timeout): the local APIC delivers no interrupt.
-needs_more() {
-	case "$1" in
-	eventinj.flat) echo "needs local APIC interrupts" ;;
-	debug.flat) echo "needs the local APIC timer" ;;
-	esac
-}
-
 wanted() {
 	[ $# -eq 0 ] && return 0
 	local t
@@ -101,7 +92,6 @@ while IFS='|' read -r name file smp accel tarch args tmo; do
 		elif [ "$smp" != 1 ]; then need="needs $smp CPUs (twinvm has 1)"
 		elif [[ $args == *'`'* || $args == *'$('* ]]; then need="needs a shell to expand: $args"
 		elif [ "$accel" = kvm ] && [ "$e" != kvm ]; then need="needs KVM (accel = kvm)"
-		else need=$(needs_more "$file")
 		fi
 		if [ ${#need} -gt 34 ]; then need="${need:0:31}..."; fi
 		if [ -n "$need" ]; then

@@ -107,9 +107,13 @@ static const uint8_t apic_guest[] = {
 	APIC_CHECK(0x320, 0x000200efu, 13),    /* LVT timer: periodic, vector 0xef */
 	APIC_WRITE(0x380, 0x12345678u),
 	APIC_CHECK(0x380, 0x12345678u, 14),    /* timer initial count */
-	APIC_CHECK(0x390, 0, 15),              /* its current count: it never counts */
+	/* its current count: counting down, 1 to the initial count (mov eax, [a]; dec eax;
+	 * cmp eax, initial - 1; jbe: an unsigned range check) */
+	0xa1, LE32(APIC + 0x390), 0x48, 0x3d, LE32(0x12345677u), 0x76, 0x04, 0xb0, 15, 0xe6, 0xf4,
 	APIC_WRITE(0x3e0, 0xb),
 	APIC_CHECK(0x3e0, 0xb, 16),            /* divide configuration */
+	APIC_WRITE(0x380, 0),                  /* the timer stopped... */
+	APIC_CHECK(0x390, 0, 19),              /* ...reads 0 */
 	APIC_WRITE(0xb0, 0),                   /* EOI */
 	APIC_CHECK(0x100, 0, 17),              /* ISR */
 	APIC_CHECK(0x200, 0, 18),              /* IRR */

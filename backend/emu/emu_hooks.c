@@ -142,8 +142,11 @@ int emu_flush_tb(struct tv_vcpu *v)
 /* One block hook for a machine with a platform, before each block runs: Unicorn 2.1.1 misses an
  * IN hook in 64-bit code where two block hooks and no code hook are on (measured:
  * kvm-unit-tests' emulator test spun on the UART's LSR, reading no device), so the checks that
- * need one share it: emu_smc.c's rewritten code (a machine with an interrupt controller) and
- * emu_sites.c's RDMSR/WRMSR scan (IA32_APIC_BASE asked for). */
+ * need one share it: emu_smc.c's rewritten code (a machine with an interrupt controller),
+ * emu_sites.c's RDMSR/WRMSR scan (IA32_APIC_BASE asked for), the preemptible mode's stop
+ * (emu_on_block) and the stop that adds the interrupt code hook once a vector is asserted
+ * (emu_set_irq: exact here, where a uc_emu_stop inside an MMIO callback leaves RIP at the
+ * block's start and runs the block's first instructions again). */
 static void emu_on_platform_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	struct tv_vcpu *v = opaque;
@@ -154,6 +157,12 @@ static void emu_on_platform_block(uc_engine *uc, uint64_t addr, uint32_t size, v
 		emu_smc_on_block(uc, addr, size, v);
 	if (v->msr.apic)
 		emu_sites_on_block(uc, addr, size, v);
+	if (emu_block_hooked(v->flags))
+		emu_on_block(uc, addr, size, v);
+	if (v->stop == EMU_STOP_NONE && v->irq >= 0 && v->irq_hooked && !v->hook_code) {
+		EMU_LOG(v->log, "  hook BLOCK 0x%" PRIx64 ": stop before it", addr);
+		emu_stop_engine(v, EMU_STOP_IRQ, "interrupts: the code hook is needed");
+	}
 }
 
 /* Installs or removes the code and block hooks that flags need. fresh: the instance has run
@@ -178,11 +187,14 @@ static int emu_hooks_apply(struct tv_vcpu *v, unsigned flags, bool fresh)
 				  "UC_HOOK_BLOCK (a platform's: rewritten code, RDMSR/WRMSR)", 0);
 		changed = true;
 	}
-	if (!rc && emu_block_hooked(flags) && !v->hook_block) {
+	/* With a platform's block hook, that one does the preemptible mode's work. */
+	bool own_block = emu_block_hooked(flags) && !v->msr.hook_block;
+
+	if (!rc && own_block && !v->hook_block) {
 		rc = emu_hook_add(v, &v->hook_block, UC_HOOK_BLOCK, (void *)emu_on_block,
 				  "UC_HOOK_BLOCK", 0);
 		changed = true;
-	} else if (!rc && !emu_block_hooked(flags) && v->hook_block) {
+	} else if (!rc && !own_block && v->hook_block) {
 		emu_hook_del(v, &v->hook_block, "UC_HOOK_BLOCK");
 		changed = true;
 	}

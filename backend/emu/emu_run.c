@@ -293,8 +293,10 @@ int emu_set_irq(struct tv_vcpu *v, int vector)
 	if (v->in_run) {
 		/* The code hook cannot be added to blocks already running: stop, and run() adds
 		 * it before the guest goes on (at the end of this block, or at a HLT in it: this
-		 * first interrupt may come a few instructions late). */
-		emu_stop_engine(v, EMU_STOP_IRQ, "interrupts: the code hook is needed");
+		 * first interrupt may come a few instructions late). The platform's block hook
+		 * stops exactly, before the next block; without it, stop now. */
+		if (!v->msr.hook_block)
+			emu_stop_engine(v, EMU_STOP_IRQ, "interrupts: the code hook is needed");
 		return 0;
 	}
 	return emu_hooks_sync(v, v->flags);

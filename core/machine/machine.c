@@ -44,26 +44,85 @@ int tv_machine_init_devices(struct tv_machine *m)
 	m->pio[0] = (struct tv_device){ .fn = empty_bus };
 	m->mmio_unclaimed = (struct tv_device){ .fn = empty_bus };
 	m->npio = 1;
+	for (int i = 0; i < TV_IRQ_SOURCES; i++)
+		m->irq_src[i].vector = -1;
+	m->irq_at_engine = -1;
+	m->be_irq_vector = -1;
 	return 0;
 }
 
-/* The engine's interrupt acknowledge, passed on to the controller that asserted the vector. */
+/* Gives the engine the vector of the first source that asserts one (ExtINT before the local
+ * APIC), or none, when that changed. */
+static int irq_update(struct tv_machine *m)
+{
+	int src = -1;
+
+	for (int i = 0; i < TV_IRQ_SOURCES && src < 0; i++)
+		if (m->irq_src[i].vector >= 0)
+			src = i;
+	if (src == m->irq_at_engine && (src < 0 || m->be_irq_vector == m->irq_src[src].vector))
+		return 0;
+	m->irq_at_engine = src;
+	m->be_irq_vector = src < 0 ? -1 : m->irq_src[src].vector;
+	if (!m->vcpu)
+		return 0; /* a machine without an engine (tests of devices): nothing to deliver to */
+	return m->be->set_irq(m->vcpu, m->be_irq_vector);
+}
+
+/* The engine's interrupt acknowledge: the engine has forgotten the vector; its source is told,
+ * and may assert its next one, and the other source's vector, if any, goes to the engine. */
 static void irq_ack(void *ctx, unsigned vector)
 {
 	struct tv_machine *m = ctx;
+	int src = m->irq_at_engine;
 
-	if (m->irq_chip.ack)
-		m->irq_chip.ack(m->irq_chip.ctx, m, vector);
+	m->irq_at_engine = -1;
+	m->be_irq_vector = -1;
+	if (src < 0)
+		return; /* nothing was asserted (cannot happen: the engine delivers only set_irq's) */
+	m->irq_src[src].vector = -1;
+	if (m->irq_src[src].ack)
+		m->irq_src[src].ack(m->irq_src[src].ctx, m, vector);
+	irq_update(m);
 }
 
-int tv_machine_set_irq_chip(struct tv_machine *m, const struct tv_irq_chip *chip)
+/* Tells the engine interrupts may come, once: -ENOTSUP for an engine that cannot take them. */
+static int irq_engine_ready(struct tv_machine *m)
 {
 	if (m->vcpu && !m->be->set_irq) {
 		tv_set_error("the %s engine cannot inject interrupts", m->be->name);
 		return -ENOTSUP;
 	}
+	return m->vcpu && m->irq_at_engine < 0 ? m->be->set_irq(m->vcpu, -1) : 0;
+}
+
+int tv_machine_set_irq_chip(struct tv_machine *m, const struct tv_irq_chip *chip)
+{
+	int rc = irq_engine_ready(m);
+
+	if (rc)
+		return rc;
 	m->irq_chip = *chip;
-	return m->vcpu ? m->be->set_irq(m->vcpu, -1) : 0;
+	m->irq_src[TV_IRQ_EXTINT].ack = chip->ack;
+	m->irq_src[TV_IRQ_EXTINT].ctx = chip->ctx;
+	return 0;
+}
+
+int tv_machine_set_irq_ack(struct tv_machine *m, enum tv_irq_source src,
+			   void (*ack)(void *ctx, struct tv_machine *m, unsigned vector), void *ctx)
+{
+	int rc = irq_engine_ready(m);
+
+	if (rc)
+		return rc;
+	m->irq_src[src].ack = ack;
+	m->irq_src[src].ctx = ctx;
+	return 0;
+}
+
+void tv_machine_set_timer(struct tv_machine *m, const struct tv_machine_timer *t)
+{
+	m->timer = *t;
 }
 
 int tv_machine_irq_line(struct tv_machine *m, unsigned line, bool level)
@@ -73,11 +132,17 @@ int tv_machine_irq_line(struct tv_machine *m, unsigned line, bool level)
 	return m->irq_chip.set_line(m->irq_chip.ctx, m, line, level);
 }
 
+int tv_machine_assert_irq_from(struct tv_machine *m, enum tv_irq_source src, int vector)
+{
+	if ((unsigned)src >= TV_IRQ_SOURCES || vector < -1 || vector > 255)
+		return -EINVAL;
+	m->irq_src[src].vector = vector;
+	return irq_update(m);
+}
+
 int tv_machine_assert_irq(struct tv_machine *m, int vector)
 {
-	if (!m->vcpu)
-		return 0; /* a machine without an engine (tests of devices): nothing to deliver to */
-	return m->be->set_irq(m->vcpu, vector);
+	return tv_machine_assert_irq_from(m, TV_IRQ_EXTINT, vector);
 }
 
 int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
@@ -117,8 +182,12 @@ int tv_machine_create(struct tv_machine *m, const struct tv_machine_opts *opt)
 	rc = m->be->vcpu_create(m->vm, &cfg, &m->vcpu);
 	if (rc)
 		goto destroy_vm;
+	/* The local APIC's timer kicks the vCPU and the run goes on (dev_lapic_timer.c): the kick
+	 * must land on an instruction boundary. */
+	if (opt->platform == TV_PLATFORM_PC)
+		m->opt.run_flags |= TV_RUN_PREEMPTIBLE;
 	/* A trace records the canonical state at every exit, which needs the precise mode. */
-	flags = opt->run_flags | (opt->trace ? TV_RUN_PRECISE : 0);
+	flags = m->opt.run_flags | (opt->trace ? TV_RUN_PRECISE : 0);
 	rc = m->be->set_run_flags(m->vcpu, flags);
 	if (rc)
 		goto destroy_vcpu;
@@ -399,8 +468,11 @@ int tv_machine_step(struct tv_machine *m, struct tv_exit *e)
 {
 	int rc;
 
-	memset(e, 0, sizeof(*e));
-	rc = m->be->run(m->vcpu, e);
+	do {
+		memset(e, 0, sizeof(*e));
+		rc = m->be->run(m->vcpu, e);
+	} while (!rc && m->timer.resume && (e->reason == TV_EXIT_INTR || e->reason == TV_EXIT_HLT) &&
+		 m->timer.resume(m->timer.ctx, m, e));
 	/* IO and MMIO exits were counted by tv_machine_io as they happened. */
 	if (!rc && e->reason != TV_EXIT_IO && e->reason != TV_EXIT_MMIO)
 		count_exit(m, e);

@@ -51,6 +51,20 @@ struct tv_irq_chip {
 	void *ctx;
 };
 
+/* The vCPU's one interrupt input has two sources: the PICs, whose interrupts reach it as ExtINT
+ * (through LINT0 in virtual-wire mode, not subject to the local APIC's TPR), and the local APIC's
+ * fixed interrupts (dev_lapic_irq.c). ExtINT comes first, as in the CPU's delivery-mode order. */
+enum tv_irq_source { TV_IRQ_EXTINT, TV_IRQ_LAPIC, TV_IRQ_SOURCES };
+
+/* A device with a timer of its own (the local APIC's, dev_lapic_timer.c): it kicks the vCPU when
+ * the timer comes due, and tv_machine_step asks it about every INTR and HLT exit. resume returns
+ * true when the run goes on (the INTR was its own kick; a HLT its interrupt has ended), false
+ * to hand e to the caller; it may turn a HLT into INTR (a kick came while it waited). */
+struct tv_machine_timer {
+	bool (*resume)(void *ctx, struct tv_machine *m, struct tv_exit *e);
+	void *ctx;
+};
+
 struct tv_machine_opts {
 	const struct tv_backend_ops *backend;
 	uint64_t ram_size;
@@ -130,6 +144,14 @@ struct tv_machine {
 	int guest_exit_status;
 	int output_errno;
 	struct tv_irq_chip irq_chip; /* tv_machine_set_irq_chip's; zeroed: none */
+	struct {
+		int vector; /* what the source asserts, -1: none */
+		void (*ack)(void *ctx, struct tv_machine *m, unsigned vector);
+		void *ctx;
+	} irq_src[TV_IRQ_SOURCES];
+	int irq_at_engine; /* the source whose vector the engine holds (set_irq), -1: none */
+	int be_irq_vector; /* and that vector, -1: none */
+	struct tv_machine_timer timer; /* tv_machine_set_timer's; zeroed: none */
 };
 
 /* Allocates RAM, opens the engine and creates the VM and its vCPU. On failure everything made is
@@ -197,11 +219,25 @@ int tv_machine_irq_line(struct tv_machine *m, unsigned line, bool level);
 /* The controller asserts vector at the vCPU (-1: none): the engine's set_irq. 0 or -errno. */
 int tv_machine_assert_irq(struct tv_machine *m, int vector);
 
+/* Source src asserts vector (-1: none); the engine is given ExtINT's vector, else the local
+ * APIC's. When the engine delivers it, the source forgets it and its ack (the irq_chip's for
+ * ExtINT, tv_machine_set_irq_ack's for the others) is called. 0 or -errno. */
+int tv_machine_assert_irq_from(struct tv_machine *m, enum tv_irq_source src, int vector);
+
+/* ack(ctx, m, vector) is told when the engine delivered src's vector; and the engine is told
+ * interrupts may come (set_irq -1). -ENOTSUP, with tv_last_error(), for an engine without. */
+int tv_machine_set_irq_ack(struct tv_machine *m, enum tv_irq_source src,
+			   void (*ack)(void *ctx, struct tv_machine *m, unsigned vector), void *ctx);
+
+/* Makes t the machine's device timer (one at most). */
+void tv_machine_set_timer(struct tv_machine *m, const struct tv_machine_timer *t);
+
 /* Handles one IO or MMIO exit through the device table and counts it: the engine's on_io. */
 int tv_machine_io(void *machine, struct tv_exit *e);
 
 /* THE place that runs the engine: one run() to its next exit, counted in m->stats (IO and MMIO
- * exits were counted by tv_machine_io as they happened). 0, or -errno when the engine failed. */
+ * exits were counted by tv_machine_io as they happened). An INTR or HLT exit the device timer
+ * resumes from is neither returned nor counted. 0, or -errno when the engine failed. */
 int tv_machine_step(struct tv_machine *m, struct tv_exit *e);
 
 /* Takes one exit of reason back out of m->stats: a stop the tool made (a single step, a kick of
