@@ -171,6 +171,17 @@ static int both_engines(struct tv_diff_opts *o)
 	return TV_OPTS_GO;
 }
 
+/* --cpuid own|shared into *mirror (o->mirror_cpuid). false after one line on stderr. */
+static bool cpuid_choice(const char *cpuid, bool *mirror)
+{
+	if (strcmp(cpuid, "shared") != 0 && strcmp(cpuid, "own") != 0) {
+		fprintf(stderr, "twinvm diff: --cpuid takes own or shared, not '%s'\n", cpuid);
+		return false;
+	}
+	*mirror = strcmp(cpuid, "shared") == 0;
+	return true;
+}
+
 int tv_cmd_diff(int argc, char **argv)
 {
 	const char *guest = NULL, *against = NULL, *backend = "emu", *platform = NULL, *env = NULL;
@@ -206,11 +217,8 @@ int tv_cmd_diff(int argc, char **argv)
 		return status;
 	if (tv_platform_check("diff", platform))
 		return TV_EXIT_STATUS_USAGE; /* said */
-	if (strcmp(cpuid, "shared") != 0 && strcmp(cpuid, "own") != 0) {
-		fprintf(stderr, "twinvm diff: --cpuid takes own or shared, not '%s'\n", cpuid);
-		return TV_EXIT_STATUS_USAGE;
-	}
-	o.mirror_cpuid = strcmp(cpuid, "shared") == 0;
+	if (!cpuid_choice(cpuid, &o.mirror_cpuid))
+		return TV_EXIT_STATUS_USAGE; /* said */
 	status = against ? open_golden(&o, against, backend, &header) : both_engines(&o);
 	if (status == TV_OPTS_GO && against)
 		status = apply_header(&o, &guest, &platform, &ignore);

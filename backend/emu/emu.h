@@ -39,8 +39,10 @@
 
 /* The translation cache per instance (and the raw baseline's). Unicorn 2.1's default is 1 GiB,
  * and the first run zeroes the part it uses as huge pages: about 250 ms per VM here. Guests
- * twinvm runs are small. */
-#define EMU_TCG_BUFFER (32u << 20)
+ * twinvm runs are small. Every flush zeroes it again too (88% of a run that rewrites its code
+ * in a loop, measured with perf at 32 MiB: emu_drop_blocks' flushes), hence 8 MiB, which holds
+ * kvm-unit-tests' largest working sets. */
+#define EMU_TCG_BUFFER (8u << 20)
 
 /* The addresses of translated blocks emu_smc.c remembers (a power of two). */
 #define EMU_SMC_SEEN 1024u
@@ -90,6 +92,7 @@ enum emu_stop {
 	EMU_STOP_DEBUG,	    /* a debug point (v->dbg.hit) */
 	EMU_STOP_IRQ,	    /* the asserted interrupt, deliverable before this instruction; or the
 			     * code hook it needs, to be installed */
+	EMU_STOP_RETRANSLATE, /* the translations to drop first (flush_pending): the run goes on */
 };
 
 /* set_debug_points' points and their hooks (emu_debug.c). */
@@ -144,6 +147,9 @@ struct tv_vcpu {
 	bool io_fast;   /* neither precise nor logged: an I/O hook just calls the handler */
 	uc_hook hook_in, hook_out, hook_intr, hook_invalid, hook_code, hook_block; /* 0: none */
 	uc_hook hook_translate; /* emu_smc.c's; 0: none */
+	/* Inside the translation hook: blocks to drop wait until uc_emu_start has returned, and
+	 * then go with all others (flush_pending: emu_drop_blocks). */
+	bool in_translate, flush_pending;
 	/* cfg.cpuid's copy, which the guest's CPUID answers from (emu_cpuid.c); n = 0: the CPU
 	 * model's own answers, and no hook. */
 	struct tv_cpuid_table cpuid;
@@ -293,10 +299,8 @@ void emu_sites_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaqu
 void emu_sites_on_site(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque);
 
 /* The scan emu_sites_on_block does, for a block just translated (emu_smc.c's translation hook, on
- * every vCPU): a site found in its pages drops them (but not the block [keep, keep_end) Unicorn
- * ran last) and starts the block again, hooked. */
-void emu_sites_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size, uint64_t keep,
-			    uint64_t keep_end);
+ * every vCPU): a site found in its pages drops them and starts the block again, hooked. */
+void emu_sites_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size);
 
 /* Before the instance's first uc_emu_start from pc (RIP): the pages its first block lies in
  * scanned, as emu_sites_on_translate does for every later block. */
@@ -306,6 +310,19 @@ void emu_sites_before_first_run(struct tv_vcpu *v, uint64_t pc);
  * Unicorn acts on at once; uc_emu_stop would let the block run first), translated afresh where
  * its translation was dropped. */
 void emu_restart_block(struct tv_vcpu *v, uint64_t addr);
+
+/* Drops the translations of the linear range [begin, end) (none for an empty one) at once; or,
+ * inside the translation hook (v->in_translate), stops the engine before the new block runs,
+ * for run() to drop every translation (emu_flush_tb) and go on (EMU_STOP_RETRANSLATE).
+ *
+ * Why not the range, there: Unicorn 2.1.1's range invalidation (uc_ctl_remove_cache, the
+ * tb_invalidate_phys_range under it) leaves a block's freed memory in its page's list of blocks
+ * after some thousands of calls, and a later call or a chained jump crashes on it (SIGBUS,
+ * SIGSEGV: kvm-unit-tests' access test, which rewrites its code under paging for every case,
+ * about 2900 times; seen with the calls made inside the hook and after uc_emu_start alike, and
+ * never with whole flushes). A flush is dearer (the blocks that run again are translated
+ * again), and comes only when a block is translated a second time. */
+void emu_drop_blocks(struct tv_vcpu *v, uint64_t begin, uint64_t end);
 
 /* emu_debug.c: the debug points' hooks, and what run() reports for them. */
 

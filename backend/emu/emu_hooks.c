@@ -128,12 +128,14 @@ static void emu_hook_del(struct tv_vcpu *v, uc_hook *h, const char *what)
 }
 
 /* Unicorn 2 compiles code and block hooks into the translated blocks it caches (calls to freed
- * hooks included): after adding or removing one, drop the cache. */
+ * hooks included): after adding or removing one, drop the cache. The blocks translated before
+ * are forgotten by emu_smc.c too: their next translation is no sign of rewritten code. */
 int emu_flush_tb(struct tv_vcpu *v)
 {
 	uc_err err = uc_ctl(v->vm->uc, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
 
 	EMU_LOG(v->log, "uc_ctl(UC_CTL_TB_FLUSH) = %s", emu_err_name(err));
+	emu_smc_forget(v);
 	if (err)
 		return emu_fail("uc_ctl(UC_CTL_TB_FLUSH)", err);
 	return 0;

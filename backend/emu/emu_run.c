@@ -215,6 +215,12 @@ static int emu_start_once(struct tv_vcpu *v, bool async, uc_err *err)
 	if (async)
 		atomic_store(&v->async_uc, NULL);
 	v->in_run = false;
+	if (v->flush_pending) { /* what the translation hook found stale (emu_drop_blocks) */
+		v->flush_pending = false;
+		rc = emu_flush_tb(v);
+		if (rc)
+			return rc;
+	}
 	if (v->ring_len) { /* the coalesced OUTs since the last exit, before run() returns */
 		rc = emu_ring_flush(v);
 		if (rc < 0 && !v->io_error)
@@ -375,6 +381,9 @@ static int emu_run_once(struct tv_vcpu *v, struct tv_exit *exit)
 		rc = emu_start_once(v, async, &err);
 		if (rc)
 			return rc;
+		if (v->stop == EMU_STOP_RETRANSLATE && err == UC_ERR_OK && v->exception < 0 &&
+		    !v->io_error && !v->q_lost && !v->q_len)
+			continue; /* the stale blocks dropped: the guest goes on */
 		if (v->stop == EMU_STOP_IRQ && err == UC_ERR_OK && v->exception < 0 &&
 		    !v->io_error && !v->q_lost && !v->q_len) {
 			/* Before an instruction where the guest takes it, or for the hook (where the

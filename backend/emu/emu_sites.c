@@ -219,9 +219,9 @@ static enum scan scan_of(struct tv_vcpu *v)
 }
 
 /* Scans the pages of the block at [addr, addr + size) not scanned yet; a new site drops their
- * translations and begins the block again, translated with its hook. */
-static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size, uint64_t keep,
-		       uint64_t keep_end)
+ * translations and begins the block again, translated with its hook (from the translation hook,
+ * the stop that emu_drop_blocks asks for begins it again). */
+static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size)
 {
 	uint64_t first = addr / PAGE, last = (addr + (size ? size - 1 : 0)) / PAGE;
 	bool added = false;
@@ -241,21 +241,33 @@ static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size, uint64_t
 	if (!added)
 		return;
 	/* The block was translated without the new hooks: drop it and begin it again. */
-	for (uint64_t page = first; page <= last; page++) {
-		uint64_t b = page * PAGE, e = b + PAGE;
-
-		/* Not the block Unicorn ran last (see emu_smc.c's emu_smc_drop) */
-		if (keep < keep_end && keep < e && b < keep_end) {
-			if (b < keep)
-				uc_ctl_remove_cache(v->vm->uc, b, keep);
-			if (keep_end < e)
-				uc_ctl_remove_cache(v->vm->uc, keep_end, e);
-		} else {
-			uc_ctl_remove_cache(v->vm->uc, b, e);
-		}
-	}
-	emu_restart_block(v, addr);
+	for (uint64_t page = first; page <= last; page++)
+		emu_drop_blocks(v, page * PAGE, page * PAGE + PAGE);
+	if (!v->in_translate)
+		emu_restart_block(v, addr);
 	EMU_LOG(v->log, "  hook 0x%" PRIx64 ": translated again with the sites' hooks", addr);
+}
+
+void emu_drop_blocks(struct tv_vcpu *v, uint64_t begin, uint64_t end)
+{
+	uc_err err;
+
+	if (begin >= end)
+		return;
+	if (v->in_translate) {
+		if (v->stop == EMU_STOP_NONE)
+			v->stop = EMU_STOP_RETRANSLATE;
+		if (!v->flush_pending) {
+			v->flush_pending = true;
+			err = uc_emu_stop(v->vm->uc);
+			EMU_LOG(v->log, "  uc_emu_stop() = %s (blocks to drop: all of them, once "
+				"stopped)", emu_err_name(err));
+		}
+		return;
+	}
+	err = uc_ctl_remove_cache(v->vm->uc, begin, end);
+	EMU_LOG(v->log, "  uc_ctl_remove_cache(0x%" PRIx64 ", 0x%" PRIx64 ") = %s", begin, end,
+		emu_err_name(err));
 }
 
 void emu_restart_block(struct tv_vcpu *v, uint64_t addr)
@@ -273,13 +285,12 @@ void emu_restart_block(struct tv_vcpu *v, uint64_t addr)
 void emu_sites_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	(void)uc;
-	block_scan(opaque, addr, size, 0, 0);
+	block_scan(opaque, addr, size);
 }
 
-void emu_sites_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size, uint64_t keep,
-			    uint64_t keep_end)
+void emu_sites_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size)
 {
-	block_scan(v, addr, size, keep, keep_end);
+	block_scan(v, addr, size);
 }
 
 void emu_sites_before_first_run(struct tv_vcpu *v, uint64_t pc)
@@ -294,7 +305,7 @@ void emu_sites_before_first_run(struct tv_vcpu *v, uint64_t pc)
 	}
 	/* pc is already linear in UC_MODE_16 (emu_begin_address). A block is at most a page and a
 	 * bit: its two pages. */
-	block_scan(v, v->vm->mode == UC_MODE_16 ? pc : cs.base + pc, PAGE, 0, 0);
+	block_scan(v, v->vm->mode == UC_MODE_16 ? pc : cs.base + pc, PAGE);
 }
 
 /* The site whose instruction [addr, addr + size) is, or -1. */

@@ -17,8 +17,9 @@
  * (UC_HOOK_EDGE_GENERATED, called only when a block is translated, not when it runs). A block
  * translated again at an address already translated was dropped meanwhile, most often by a
  * store to its page (else a flush, or the same address in another CPU mode). Then the other
- * blocks on that page may be stale too: they are dropped as well (uc_ctl_remove_cache, around
- * the new block) and translated afresh from what the page holds now.
+ * blocks on that page may be stale too: before the new block runs, the engine stops and every
+ * block is dropped (a flush: emu.h's emu_drop_blocks says why not the page's alone), to be
+ * translated afresh from what RAM holds now.
  *
  * What it catches: a rewrite whose first store hits a block that runs again, as a copy over code
  * that ran before does. What it does not: a page whose first store hit no block (data beside
@@ -26,8 +27,8 @@
  *
  * The record of translated addresses is a small direct-mapped table: a collision forgets an
  * address (a retranslation then goes unnoticed, the bug's old behaviour); a match is exact. When
- * a page's blocks are dropped, its addresses are forgotten, so two blocks of one page do not
- * drop each other in turn.
+ * blocks are dropped, their addresses are forgotten, so that their next translation does not
+ * count as a second one.
  *
  * The second check closes that gap where guests are known to rewrite code in place, on a machine
  * with a platform (kvm-unit-tests' realmode test copies each test over the last one's; the gap
@@ -49,26 +50,6 @@ static unsigned emu_smc_slot(uint64_t pc)
 	return (unsigned)((pc ^ (pc >> 12) ^ (pc >> 24)) & (EMU_SMC_SEEN - 1));
 }
 
-/* Drops the blocks on [begin, end) of one page (an empty range: nothing), but not the block
- * [keep, keep_end): the one Unicorn ran last, which it chains to the new block after this hook
- * (dropping it there crashed Unicorn 2.1.1 in tb_set_jmp_target: kvm-unit-tests' access test). */
-static void emu_smc_drop(struct tv_vcpu *v, uint64_t begin, uint64_t end, uint64_t keep,
-			 uint64_t keep_end)
-{
-	uc_err err;
-
-	if (keep < keep_end && keep < end && begin < keep_end) {
-		emu_smc_drop(v, begin, keep, 0, 0);
-		emu_smc_drop(v, keep_end, end, 0, 0);
-		return;
-	}
-	if (begin >= end)
-		return;
-	err = uc_ctl_remove_cache(v->vm->uc, begin, end);
-	EMU_LOG(v->log, "  hook EDGE_GENERATED: uc_ctl_remove_cache(0x%" PRIx64 ", 0x%" PRIx64 ") = %s",
-		begin, end, emu_err_name(err));
-}
-
 /* Forgets every recorded address on the page of page_base but keep. */
 static void emu_smc_forget_page(struct tv_vcpu *v, uint64_t page_base, uint64_t keep)
 {
@@ -83,34 +64,29 @@ static void emu_smc_forget_page(struct tv_vcpu *v, uint64_t page_base, uint64_t 
 void emu_smc_on_translate(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *opaque)
 {
 	struct tv_vcpu *v = opaque;
-	uint64_t pc = cur->pc, end = cur->pc + cur->size, page = pc & ~(uint64_t)(EMU_PAGE - 1);
+	uint64_t pc = cur->pc, page = pc & ~(uint64_t)(EMU_PAGE - 1);
 	unsigned slot = emu_smc_slot(pc);
 
 	(void)uc;
-	emu_sites_on_translate(v, pc, cur->size, prev->pc, prev->pc + prev->size); /* emu_sites.c */
+	(void)prev;
+	v->in_translate = true; /* drops wait until the engine has stopped (emu_drop_blocks) */
+	emu_sites_on_translate(v, pc, cur->size); /* emu_sites.c */
 	if (v->smc_seen[slot] != pc + 1) {
 		v->smc_seen[slot] = pc + 1; /* +1: 0 is an empty slot */
-		return;
-	}
-	EMU_LOG(v->log, "  hook EDGE_GENERATED 0x%" PRIx64 ": translated again, its page's other "
-			"blocks may be stale", pc);
-	/* The page around the new block, and the rest of the next page if the block runs into it. */
-	emu_smc_drop(v, page, pc, prev->pc, prev->pc + prev->size);
-	if (end <= page + EMU_PAGE) {
-		emu_smc_drop(v, end, page + EMU_PAGE, prev->pc, prev->pc + prev->size);
 	} else {
-		emu_smc_drop(v, end, (end & ~(uint64_t)(EMU_PAGE - 1)) + EMU_PAGE, prev->pc,
-			     prev->pc + prev->size);
-		emu_smc_forget_page(v, end & ~(uint64_t)(EMU_PAGE - 1), pc);
+		EMU_LOG(v->log, "  hook EDGE_GENERATED 0x%" PRIx64 ": translated again, its page's "
+				"other blocks may be stale", pc);
+		emu_drop_blocks(v, page, page + EMU_PAGE); /* every block, once stopped */
+		emu_sites_forget_pages(v); /* the rewritten code may hold new sites (emu_sites.c) */
 	}
-	emu_smc_forget_page(v, page, pc);
-	emu_sites_forget_pages(v); /* the rewritten code may hold new sites (emu_sites.c) */
+	v->in_translate = false;
 }
 
 void emu_smc_forget(struct tv_vcpu *v)
 {
 	memset(v->smc_seen, 0, sizeof(v->smc_seen));
 }
+
 
 /* FNV-1a: cheap, and any changed byte changes it (up to a collision, which is the bug's old
  * behaviour again). */
@@ -142,7 +118,7 @@ void emu_smc_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 		return;
 	v->smc_block[slot].hash = hash;
 	EMU_LOG(v->log, "  hook BLOCK 0x%" PRIx64 ": its bytes changed since it last ran", addr);
-	emu_smc_drop(v, page, page + EMU_PAGE, 0, 0);
+	emu_drop_blocks(v, page, page + EMU_PAGE);
 	emu_smc_forget_page(v, page, UINT64_MAX);
 	emu_sites_forget_pages(v); /* the rewritten code may hold new sites (emu_sites.c) */
 	emu_restart_block(v, addr);

@@ -245,8 +245,6 @@ void emu_vcpu_destroy(struct tv_vcpu *v)
  * rewritten snippet needs anyway. */
 int emu_code_written(struct tv_vcpu *v, uint64_t addr, uint64_t len)
 {
-	uc_err err;
-
 	if (emu_instance_lost(v->vm))
 		return -EIO;
 	if (!len || addr > UINT64_MAX - len)
@@ -254,10 +252,9 @@ int emu_code_written(struct tv_vcpu *v, uint64_t addr, uint64_t len)
 	emu_sites_forget_pages(v); /* the new code may name IA32_APIC_BASE */
 	if (!v->vm->uc)
 		return 0; /* nothing translated yet */
-	err = uc_ctl_flush_tb(v->vm->uc);
-	EMU_LOG(v->log, "uc_ctl_flush_tb() = %s (0x%" PRIx64 "-0x%" PRIx64 " rewritten)",
-		emu_err_name(err), addr, addr + len);
-	return err ? emu_fail("uc_ctl_flush_tb", err) : 0;
+	EMU_LOG(v->log, "0x%" PRIx64 "-0x%" PRIx64 " rewritten: every block dropped", addr,
+		addr + len);
+	return emu_flush_tb(v);
 }
 
 /* The whole CPU state through Unicorn's context, with what this backend keeps of it itself: the
