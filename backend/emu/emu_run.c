@@ -381,9 +381,16 @@ static int emu_run_once(struct tv_vcpu *v, struct tv_exit *exit)
 		rc = emu_start_once(v, async, &err);
 		if (rc)
 			return rc;
-		if (v->stop == EMU_STOP_RETRANSLATE && err == UC_ERR_OK && v->exception < 0 &&
-		    !v->io_error && !v->q_lost && !v->q_len)
-			continue; /* the stale blocks dropped: the guest goes on */
+		if (v->stop == EMU_STOP_RETRANSLATE) {
+			/* A step whose instruction ran before the new block was translated is done */
+			bool stepped = (v->flags & TV_RUN_STEP) && v->insns;
+
+			if (!stepped && err == UC_ERR_OK && v->exception < 0 && !v->io_error &&
+			    !v->q_lost && !v->q_len && v->dbg.hit < 0)
+				continue; /* the stale blocks dropped: the guest goes on */
+			if (stepped)
+				v->stop = EMU_STOP_STEP;
+		}
 		if (v->stop == EMU_STOP_IRQ && err == UC_ERR_OK && v->exception < 0 &&
 		    !v->io_error && !v->q_lost && !v->q_len) {
 			/* Before an instruction where the guest takes it, or for the hook (where the
