@@ -101,3 +101,30 @@ bool tv_run_image(const char *engine, enum tv_mode mode, const char *platform,
 	unlink(path);
 	return true;
 }
+
+const char *const tv_run_way_name[TV_RUN_WAYS] = { "fast", "precise (--trace)", "step" };
+
+bool tv_run_pc_guest(const char *engine, enum tv_mode mode, const char *path,
+		     enum tv_run_way way, struct result *r, char *why, size_t len)
+{
+	const char *args[16] = { "run", "--backend", engine, "--mode", tv_mode_name(mode),
+				 "--platform", "pc", "--timeout", "20", "--guest", path };
+	char trace[64] = "";
+	size_t n = 11;
+
+	ck_assert_ptr_nonnull(path);
+	if (!tv_test_engine(engine, mode, why, len))
+		return false;
+	if (way == TV_WAY_PRECISE) {
+		args[n++] = "--trace";
+		args[n++] = tv_temp_path(trace, sizeof(trace), ".jsonl");
+	} else if (way == TV_WAY_STEP) {
+		args[n++] = "--step";
+		args[n++] = "--step-out";
+		args[n++] = "/dev/null";
+	}
+	tv_run_binary("TWINVM_BIN", args, r);
+	if (trace[0])
+		unlink(trace);
+	return true;
+}

@@ -35,6 +35,17 @@ void tv_run_binary_merged(const char *bin_env, const char *const *args, struct r
 bool tv_run_image(const char *engine, enum tv_mode mode, const char *platform,
 		  const uint8_t *image, size_t size, struct result *r, char *why, size_t len);
 
+/* The three ways `twinvm run` runs a guest, each on a path of its own in the emulator: the fast
+ * mode, the precise mode (--trace, to a temporary file) and the step mode (--step, its lines
+ * dropped). */
+enum tv_run_way { TV_WAY_FAST, TV_WAY_PRECISE, TV_WAY_STEP, TV_RUN_WAYS };
+extern const char *const tv_run_way_name[TV_RUN_WAYS];
+
+/* The guest file at path run as `twinvm run --backend engine --mode mode --platform pc --timeout
+ * 20` in way, into *r; false, with why, where the engine cannot run the mode here. */
+bool tv_run_pc_guest(const char *engine, enum tv_mode mode, const char *path,
+		     enum tv_run_way way, struct result *r, char *why, size_t len);
+
 /* The number of newlines in s. */
 int tv_count_lines(const char *s);
 

@@ -17,37 +17,19 @@
 
 static const char *const engines[] = { "emu", "kvm" };
 
-enum run_kind { FAST, PRECISE, STEP, RUN_KINDS }; /* the last case, kvm's STEP, is not run */
-static const char *const kind_name[] = { "fast", "precise (--trace)", "step" };
-
 START_TEST(test_irq_11_is_taken_where_the_cpu_takes_it)
 {
-	const char *engine = engines[_i / RUN_KINDS];
-	enum run_kind kind = (enum run_kind)(_i % RUN_KINDS);
-	const char *guest = getenv("TWINVM_GUEST_IRQ_PIC");
-	char why[512], trace[64] = "";
-	const char *args[16] = { "run", "--backend", engine, "--mode", "real", "--platform", "pc",
-				 "--guest", guest };
-	size_t n = 9;
+	const char *engine = engines[_i / TV_RUN_WAYS];
+	enum tv_run_way way = (enum tv_run_way)(_i % TV_RUN_WAYS);
+	char why[512];
 	struct result r;
 
-	ck_assert_ptr_nonnull(guest);
-	if (!tv_test_engine(engine, TV_MODE_REAL, why, sizeof(why)))
+	if (!tv_run_pc_guest(engine, TV_MODE_REAL, getenv("TWINVM_GUEST_IRQ_PIC"), way, &r, why,
+			     sizeof(why)))
 		TV_SKIP("%s: %s", engine, why);
-	if (kind == PRECISE) {
-		args[n++] = "--trace";
-		args[n++] = tv_temp_path(trace, sizeof(trace), ".jsonl");
-	} else if (kind == STEP) {
-		args[n++] = "--step";
-		args[n++] = "--step-out";
-		args[n++] = "/dev/null";
-	}
-	tv_run_binary("TWINVM_BIN", args, &r);
-	if (trace[0])
-		unlink(trace);
 	/* status 1: the guest's code 0; (n << 1) | 1 names the first check that failed */
 	ck_assert_msg(r.status == 1, "%s, %s: status %d (check %d failed): %s", engine,
-		      kind_name[kind], r.status, r.status >> 1, r.err);
+		      tv_run_way_name[way], r.status, r.status >> 1, r.err);
 }
 END_TEST
 
@@ -106,7 +88,7 @@ int main(void)
 	Suite *s = suite_create("irq");
 	TCase *tc = tcase_create("irq");
 
-	tcase_add_loop_test(tc, test_irq_11_is_taken_where_the_cpu_takes_it, 0, 2 * RUN_KINDS - 1);
+	tcase_add_loop_test(tc, test_irq_11_is_taken_where_the_cpu_takes_it, 0, 2 * TV_RUN_WAYS - 1);
 	tcase_add_test(tc, test_without_the_platform_no_interrupt_comes);
 	tcase_add_loop_test(tc, test_diff_agrees_on_the_interrupts, 0, 2);
 	tcase_add_loop_test(tc, test_hlt_with_interrupts_off_halts, 0, 2);

@@ -24,38 +24,19 @@
 
 static const char *const engines[] = { "emu", "kvm" };
 
-enum run_kind { FAST, PRECISE, STEP, RUN_KINDS }; /* the last case, kvm's STEP, is not run */
-static const char *const kind_name[] = { "fast", "precise (--trace)", "step" };
-
-/* Runs the guest file in $env on engine _i / RUN_KINDS in run kind _i % RUN_KINDS and asserts
- * it passed every check (status 1: its code 0; (n << 1) | 1 names the first that failed). */
+/* Runs the guest file in $env on engine i / TV_RUN_WAYS in way i % TV_RUN_WAYS and asserts it
+ * passed every check (status 1: its code 0; (n << 1) | 1 names the first that failed). */
 static void run_guest_file(const char *env, int i)
 {
-	const char *engine = engines[i / RUN_KINDS];
-	enum run_kind kind = (enum run_kind)(i % RUN_KINDS);
-	const char *guest = getenv(env);
-	char why[512], trace[64] = "";
-	const char *args[16] = { "run", "--backend", engine, "--mode", "long", "--platform", "pc",
-				 "--timeout", "20", "--guest", guest };
-	size_t n = 11;
+	const char *engine = engines[i / TV_RUN_WAYS];
+	enum tv_run_way way = (enum tv_run_way)(i % TV_RUN_WAYS);
+	char why[512];
 	struct result r;
 
-	ck_assert_ptr_nonnull(guest);
-	if (!tv_test_engine(engine, TV_MODE_LONG, why, sizeof(why)))
+	if (!tv_run_pc_guest(engine, TV_MODE_LONG, getenv(env), way, &r, why, sizeof(why)))
 		TV_SKIP("%s: %s", engine, why);
-	if (kind == PRECISE) {
-		args[n++] = "--trace";
-		args[n++] = tv_temp_path(trace, sizeof(trace), ".jsonl");
-	} else if (kind == STEP) {
-		args[n++] = "--step";
-		args[n++] = "--step-out";
-		args[n++] = "/dev/null";
-	}
-	tv_run_binary("TWINVM_BIN", args, &r);
-	if (trace[0])
-		unlink(trace);
 	ck_assert_msg(r.status == 1, "%s, %s: status %d (check %d failed): %s", engine,
-		      kind_name[kind], r.status, r.status >> 1, r.err);
+		      tv_run_way_name[way], r.status, r.status >> 1, r.err);
 }
 
 START_TEST(test_self_ipis_are_taken_by_priority_with_tpr_and_eoi)
@@ -301,8 +282,8 @@ int main(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_self_ipis_are_taken_by_priority_with_tpr_and_eoi, 0,
-			    2 * RUN_KINDS - 1);
-	tcase_add_loop_test(tc, test_the_timer_counts_fires_and_wakes_hlt, 0, 2 * RUN_KINDS - 1);
+			    2 * TV_RUN_WAYS - 1);
+	tcase_add_loop_test(tc, test_the_timer_counts_fires_and_wakes_hlt, 0, 2 * TV_RUN_WAYS - 1);
 	tcase_add_test(tc, test_diff_agrees_on_the_self_ipis);
 	tcase_add_loop_test(tc, test_hlt_with_interrupts_off_ends_the_run_though_the_timer_is_armed,
 			    0, 2);
