@@ -7,6 +7,7 @@
  *   2  raised with IF set: taken right after the OUT that raised it
  *   3  masked at the slave PIC: held while masked, taken right after the OUT that unmasks it
  *   4  the slave re-initialised with vector base 0x78: IRQ 11 arrives as vector 0x7b */
+#include "pc_guest_end.h"
 	.code16
 	.section .text.start, "ax"
 	.globl _start
@@ -78,13 +79,7 @@ after_unmask:
 	cmpb	$3, count_73
 	jne	fail
 
-	mov	$0, %al
-	out	%al, $0xf4
-	hlt
-fail:
-	mov	%bl, %al
-	out	%al, $0xf4
-	hlt
+	PC_GUEST_EXIT
 
 handler_73:
 	push	%bp

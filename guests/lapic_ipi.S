@@ -21,6 +21,7 @@
  *   7  vector 5 is illegal: not sent, ESR reads "send illegal vector" (0x20) after a write, then 0
  *   8  physical destination 1 and "all but self" do not reach this CPU; destination 0 does
  *   9  software-disabled (SPIV 0xff): an IPI is dropped, and nothing comes when enabled again */
+#include "pc_guest_end.h"
 /* Registers, as offsets from RDI, which holds the APIC's base: an absolute 32-bit address
  * would be sign-extended in 64-bit code. */
 #define TPR 0x80(%rdi)
@@ -205,29 +206,9 @@ after_eoi:
 	cmpl	$0, nlog
 	jne	fail
 
-	mov	$0, %al
-	out	%al, $0xf4
-	hlt
-fail:
-	mov	%bl, %al
-	out	%al, $0xf4
-	hlt
+	PC_GUEST_EXIT
 
-/* Gate ECX: a present 64-bit interrupt gate to EAX (below 64 KiB) in this code segment. */
-set_gate:
-	lea	idt(, %rcx, 8), %rdx	/* idt + 16 * rcx, without a shift's undefined AF, */
-	lea	(%rdx, %rcx, 8), %rdx	/* which differs between the engines */
-	mov	%ax, (%rdx)
-	movw	%cs, 2(%rdx)
-	movw	$0x8e00, 4(%rdx)
-	movw	$0, 6(%rdx)
-	movq	$0, 8(%rdx)
-	ret
-
-unexpected:
-	mov	$99, %al
-	out	%al, $0xf4
-	hlt
+	PC_GUEST_IDT64
 
 vec_31:	push	$0x31
 	jmp	common

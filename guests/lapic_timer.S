@@ -12,6 +12,7 @@
  *   6  periodic, 1 ms: wakes three hlts in a row, then TMICT 0 stops it
  *   7  vector 5 in LVTT is illegal: nothing is taken, ESR reads "receive illegal vector"
  *      (0x40) after a write */
+#include "pc_guest_end.h"
 #define TPR 0x80(%rdi)
 #define EOI 0xb0(%rdi)
 #define SPIV 0xf0(%rdi)
@@ -130,29 +131,9 @@ after_hlt:
 	cmpl	$0x40, ESR
 	jne	fail
 
-	mov	$0, %al
-	out	%al, $0xf4
-	hlt
-fail:
-	mov	%bl, %al
-	out	%al, $0xf4
-	hlt
+	PC_GUEST_EXIT
 
-/* Gate ECX: a present 64-bit interrupt gate to EAX (below 64 KiB) in this code segment. */
-set_gate:
-	lea	idt(, %rcx, 8), %rdx	/* idt + 16 * rcx, without a shift's flags */
-	lea	(%rdx, %rcx, 8), %rdx
-	mov	%ax, (%rdx)
-	movw	%cs, 2(%rdx)
-	movw	$0x8e00, 4(%rdx)
-	movw	$0, 6(%rdx)
-	movq	$0, 8(%rdx)
-	ret
-
-unexpected:
-	mov	$99, %al
-	out	%al, $0xf4
-	hlt
+	PC_GUEST_IDT64
 
 /* The stack: RIP, CS, RFLAGS, RSP, SS. */
 vec_40:
