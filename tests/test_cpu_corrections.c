@@ -1,11 +1,12 @@
 /* Where Unicorn 2.1.1 does not behave as the CPU and the emulator corrects it (backend/emu/
- * emu_msr.c's sites; kvm-unit-tests' emulator test found each): MOV to and from CR8 keeps the
+ * emu_sites.c's sites; kvm-unit-tests' emulator test found most): MOV to and from CR8 keeps the
  * value (Unicorn without an APIC reads 0), MOVAPS of an unaligned operand is #GP(0) (Unicorn
  * does not check), MOVBE with a register operand is #UD (Unicorn runs it as a move), SMSW with a
  * 32-bit operand gives all of CR0 (Unicorn: its low 16 bits), RF loaded by IRET does not
  * stay set (Unicorn keeps it, and PUSHF then pushes it), a non-canonical stack access is #SS(0)
  * and a branch to a non-canonical address #GP(0) at the branch (emu_fault.c; Unicorn: #GP(0),
- * at the target), and MOV SS of a null selector with RPL != CPL is #GP(0) (Unicorn loads it). */
+ * at the target), MOV SS of a null selector with RPL != CPL is #GP(0) (Unicorn loads it), and
+ * MOV to CR4 or CR0 of a value the CPU refuses is #GP(0) (Unicorn writes it: emu_site_cr.c). */
 #include "layout.h"
 #include "run_guest.h"
 #include "tv_test.h"
@@ -237,6 +238,117 @@ START_TEST(test_noncanonical_faults_as_the_cpu)
 }
 END_TEST
 
+/* Long mode, MOV to CR4 and CR0 at CPL 0, one case per entry point; each reads the register it
+ * writes into R11 and writes RDI: 0x00 CR4 | bit 31 (reserved); 0x14 CR4 | PKE, after CPUID
+ * 7.0 into ECX -> R8 (#GP(0) without PKU, else written, read into R12 and put back); 0x3c CR4
+ * without PAE; 0x4d CR4 ^ OSXMMEXCPT (legal: read into R12, put back with MOV CR4, R11); 0x66
+ * CR0 | NW without CD; 0x7c CR0 | bit 32; 0x8d CR0 without PG; 0x9e CR0 | CD | NW (legal, as
+ * 0x4d). A write that ran sets EBX to 0x22; the #GP handler (IDT at 0x10, gate 13 at 0xe0) puts
+ * the error code in RDX, the RIP pushed in RCX and 13 in EBX. Both end in R9 = CR4, R10 = CR0;
+ * hlt. Unicorn writes all of them (CR4.PKE dropped), leaves long mode at 0x8d. */
+static const uint8_t mov_cr[] = {
+	0x41, 0x0f, 0x20, 0xe3, 0x4c, 0x89, 0xdf, 0x48, 0x0f, 0xba, 0xef, 0x1f,
+	0x0f, 0x22, 0xe7, 0xe9, 0xa8, 0x00, 0x00, 0x00, 0xb8, 0x07, 0x00, 0x00,
+	0x00, 0x31, 0xc9, 0x0f, 0xa2, 0x49, 0x89, 0xc8, 0x41, 0x0f, 0x20, 0xe3,
+	0x4c, 0x89, 0xdf, 0x48, 0x0f, 0xba, 0xef, 0x16, 0x0f, 0x22, 0xe7, 0x41,
+	0x0f, 0x20, 0xe4, 0x41, 0x0f, 0x22, 0xe3, 0xe9, 0x80, 0x00, 0x00, 0x00,
+	0x41, 0x0f, 0x20, 0xe3, 0x4c, 0x89, 0xdf, 0x48, 0x0f, 0xba, 0xf7, 0x05,
+	0x0f, 0x22, 0xe7, 0xeb, 0x6f, 0x41, 0x0f, 0x20, 0xe3, 0x4c, 0x89, 0xdf,
+	0x48, 0x0f, 0xba, 0xff, 0x0a, 0x0f, 0x22, 0xe7, 0x41, 0x0f, 0x20, 0xe4,
+	0x41, 0x0f, 0x22, 0xe3, 0xeb, 0x56, 0x41, 0x0f, 0x20, 0xc3, 0x4c, 0x89,
+	0xdf, 0x48, 0x0f, 0xba, 0xef, 0x1d, 0x48, 0x0f, 0xba, 0xf7, 0x1e, 0x0f,
+	0x22, 0xc7, 0xeb, 0x40, 0x41, 0x0f, 0x20, 0xc3, 0x4c, 0x89, 0xdf, 0x48,
+	0x0f, 0xba, 0xef, 0x20, 0x0f, 0x22, 0xc7, 0xeb, 0x2f, 0x41, 0x0f, 0x20,
+	0xc3, 0x4c, 0x89, 0xdf, 0x48, 0x0f, 0xba, 0xf7, 0x1f, 0x0f, 0x22, 0xc7,
+	0xeb, 0x1e, 0x41, 0x0f, 0x20, 0xc3, 0x4c, 0x89, 0xdf, 0x48, 0x0f, 0xba,
+	0xef, 0x1d, 0x48, 0x0f, 0xba, 0xef, 0x1e, 0x0f, 0x22, 0xc7, 0x41, 0x0f,
+	0x20, 0xc4, 0x41, 0x0f, 0x22, 0xc3, 0xeb, 0x00, 0xbb, 0x22, 0x00, 0x00,
+	0x00, 0xeb, 0x07, 0x5a, 0x59, 0xbb, 0x0d, 0x00, 0x00, 0x00, 0x41, 0x0f,
+	0x20, 0xe1, 0x41, 0x0f, 0x20, 0xc2, 0xf4, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc3, 0x00, 0x18, 0x00,
+	0x00, 0x8e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+struct cr_case {
+	const char *what;
+	uint64_t entry, fault; /* the MOV's RIP */
+	unsigned cr;
+	uint64_t set, clear, flip; /* RDI = ((R11 | set) & ~clear) ^ flip */
+	bool legal;	     /* PKE: legal where CPUID 7.0 (R8) reports PKU */
+	const char *not_kvm; /* why this host's KVM is not asked: where kvm-pvm (6.18) does not
+			      * do what the SDM and mainline KVM (kvm_is_valid_cr0/cr4) do */
+};
+
+#define PVM_PKE "kvm-pvm writes CR4.PKE though its CPUID reports no PKU (measured)"
+#define PVM_CR0_HIGH "kvm-pvm drops CR0's bits 63:32 with no #GP(0) (measured)"
+
+static const struct cr_case cr_cases[] = {
+	{ "cr4 | bit 31", 0x00, 0x0c, 4, 1ull << 31, 0, 0, false, NULL },
+	{ "cr4 | PKE", 0x14, 0x2c, 4, 1ull << 22, 0, 0, false, PVM_PKE },
+	{ "cr4 & ~PAE in long mode", 0x3c, 0x48, 4, 0, 1ull << 5, 0, false, NULL },
+	{ "cr4 ^ OSXMMEXCPT", 0x4d, 0x59, 4, 0, 0, 1ull << 10, true, NULL },
+	{ "cr0 | NW, CD clear", 0x66, 0x77, 0, 1ull << 29, 1ull << 30, 0, false, NULL },
+	{ "cr0 | bit 32", 0x7c, 0x88, 0, 1ull << 32, 0, 0, false, PVM_CR0_HIGH },
+	{ "cr0 & ~PG in 64-bit mode", 0x8d, 0x99, 0, 0, 1ull << 31, 0, false, NULL },
+	{ "cr0 | CD | NW", 0x9e, 0xaf, 0, 3ull << 29, 0, 0, true, NULL },
+};
+
+#define CR_CASES (sizeof(cr_cases) / sizeof(cr_cases[0]))
+#define CR_RUNS 3 /* the emulator's fast and precise modes, KVM */
+
+/* Each case: #GP(0) on the MOV with RDI and the register unchanged, or the legal value written
+ * and read back. */
+START_TEST(test_mov_to_cr_refuses_what_the_cpu_refuses)
+{
+	const struct cr_case *c = &cr_cases[_i / CR_RUNS];
+	const char *engine = _i % CR_RUNS == 2 ? "kvm" : "emu";
+	struct tv_machine_opts opt = { .ram_size = TV_RAM_DEFAULT, .warnings = stderr };
+	struct tv_test_run t;
+	struct tv_sregs s;
+	struct tv_regs r;
+	uint64_t cr_after, written;
+	bool legal;
+	char why[256];
+
+	if (c->not_kvm && engine[0] == 'k')
+		TV_SKIP("kvm: %s: %s", c->what, c->not_kvm);
+	opt.run_flags = _i % CR_RUNS == 1 ? TV_RUN_PRECISE : 0;
+	opt.backend = tv_test_engine(engine, TV_MODE_LONG, why, sizeof(why));
+	if (!opt.backend)
+		TV_SKIP("%s/long: %s", engine, why);
+	tv_test_prepare_opts(&t, opt, TV_MODE_LONG, mov_cr, sizeof(mov_cr));
+	ck_assert_int_eq(opt.backend->get_sregs(t.m.vcpu, &s), 0);
+	s.idt.base = 0x10;
+	s.idt.limit = 14 * 16 - 1;
+	ck_assert_int_eq(opt.backend->set_sregs(t.m.vcpu, &s), 0);
+	ck_assert_int_eq(opt.backend->get_regs(t.m.vcpu, &r), 0);
+	r.rip = c->entry;
+	ck_assert_int_eq(opt.backend->set_regs(t.m.vcpu, &r), 0);
+	tv_test_finish(&t, 30);
+	expect_hlt(&t, engine);
+	legal = c->legal || (c->set == 1ull << 22 && (t.regs.r8 & 8));
+	cr_after = c->cr == 4 ? t.regs.r9 : t.regs.r10;
+	written = ((t.regs.r11 | c->set) & ~c->clear) ^ c->flip;
+	ck_assert_msg(t.regs.rdi == written && cr_after == t.regs.r11,
+		      "%s (flags %#x): %s: RDI %#llx, CR%u %#llx before, %#llx after", engine,
+		      opt.run_flags, c->what, (unsigned long long)t.regs.rdi, c->cr,
+		      (unsigned long long)t.regs.r11, (unsigned long long)cr_after);
+	if (legal)
+		ck_assert_msg(t.regs.rbx == 0x22 && t.regs.r12 == written,
+			      "%s (flags %#x): %s: EBX %#llx, CR%u read back %#llx, want %#llx",
+			      engine, opt.run_flags, c->what, (unsigned long long)t.regs.rbx, c->cr,
+			      (unsigned long long)t.regs.r12, (unsigned long long)written);
+	else
+		ck_assert_msg(t.regs.rbx == 13 && t.regs.rdx == 0 && t.regs.rcx == c->fault,
+			      "%s (flags %#x): %s: EBX %#llx (13: #GP), error %#llx at %#llx; want "
+			      "#GP(0) at %#llx (R12 %#llx, R8 %#llx)", engine, opt.run_flags, c->what,
+			      (unsigned long long)t.regs.rbx, (unsigned long long)t.regs.rdx,
+			      (unsigned long long)t.regs.rcx, (unsigned long long)c->fault,
+			      (unsigned long long)t.regs.r12, (unsigned long long)t.regs.r8);
+	tv_test_run_end(&t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cpu_corrections");
@@ -247,6 +359,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_smsw_gives_all_of_cr0, 0, 2);
 	tcase_add_loop_test(tc, test_rf_loaded_by_iret_is_not_pushed, 0, 2);
 	tcase_add_loop_test(tc, test_noncanonical_faults_as_the_cpu, 0, (int)nc_pair(~0u, NULL, NULL));
+	tcase_add_loop_test(tc, test_mov_to_cr_refuses_what_the_cpu_refuses, 0,
+			    (int)(CR_CASES * CR_RUNS));
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }

@@ -470,6 +470,8 @@ void emu_site_do(struct tv_vcpu *v, enum site_kind kind, uint64_t addr, uint32_t
 		return; /* Unicorn's #GP */
 	if (kind == SITE_DR || kind == SITE_CR8)
 		ctl_move(v, addr, size, b, kind);
+	else if (kind == SITE_MOV_CR)
+		emu_site_mov_cr(v, addr, size, b);
 	else
 		msr_apic_base(v, addr, size, b);
 }

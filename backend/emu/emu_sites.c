@@ -34,7 +34,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* Sites of the kinds that only correct Unicorn (CR8, MOVBE, MOVAPS) leave this many places to
+/* Sites of the kinds that only correct Unicorn (CR8, MOVBE, MOVAPS, MOV CR...) leave this many places to
  * the debug registers, which it must never be left to. */
 #define SITES_FOR_DR 32
 
@@ -66,6 +66,8 @@ static enum site_kind site_kind(const struct emu_msr *m, const uint8_t b[4], uin
 		return SITE_MSR;
 	if ((b[1] == 0x20 || b[1] == 0x22) && (before & 0xf4) == 0x44 && !((b[2] >> 3) & 7))
 		return SITE_CR8;
+	if (b[1] == 0x22 && (((b[2] >> 3) & 7) == 0 || ((b[2] >> 3) & 7) == 4))
+		return SITE_MOV_CR;
 	if (b[1] == 0x38 && (b[2] == 0xf0 || b[2] == 0xf1) && b[3] >= 0xc0)
 		return SITE_MOVBE;
 	if ((b[1] == 0x28 || b[1] == 0x29) && b[2] < 0xc0)

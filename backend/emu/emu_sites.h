@@ -40,6 +40,8 @@ enum site_kind {
 	SITE_MOV_SS,	/* MOV SS, r/m16 (8E /2) in 64-bit code: a null selector whose RPL is not
 			 * the CPL is #GP(0) (SDM, MOV: "CPL < 3 and CPL != RPL"), which Unicorn
 			 * loads (QEMU's helper_load_seg checks a null SS's RPL only at CPL 3) */
+	SITE_MOV_CR,	/* MOV to CR0 or CR4 (0F 22 /0, /4): #GP(0) for a value the CPU refuses,
+			 * which Unicorn writes (emu_site_cr.c) */
 };
 
 /* The paging state and RAM, for walks from inside a hook. */
@@ -63,6 +65,10 @@ bool emu_site_block_pc(struct tv_vcpu *v, uint64_t addr, uint64_t *pc);
 
 /* Writes RIP: Unicorn leaves the block and goes on there at once. */
 bool emu_site_pc_write(struct tv_vcpu *v, uint64_t pc);
+
+/* MOV to CR0 or CR4 at CPL 0, [addr, addr + size) with its bytes in b: #GP(0) for a value the
+ * CPU refuses; a legal one is left to Unicorn (emu_site_cr.c). */
+void emu_site_mov_cr(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b);
 
 /* Does, corrects or faults the site instruction of kind at [addr, addr + size), bytes b. */
 void emu_site_do(struct tv_vcpu *v, enum site_kind kind, uint64_t addr, uint32_t size,
