@@ -43,7 +43,7 @@
  * take a site). A page is scanned once, for the code its first block is: a page whose code runs
  * both in 64-bit and in real mode keeps the first one's sites. The hook's check takes every
  * kind. */
-enum scan { SCAN_ALL, SCAN_LEGACY, SCAN_64 };
+enum scan { SCAN_ALL, SCAN_LEGACY, SCAN_64, SCAN_UNKNOWN /* not read yet: scan_of */ };
 
 static enum site_kind site_kind(const struct emu_msr *m, const uint8_t b[4], uint8_t before,
 				enum scan scan)
@@ -139,9 +139,53 @@ static const uint8_t *page_bytes(const struct walk *w, uint64_t page)
 	return tv_ram_range(w->ram.host, w->ram.size, gpa & ~(uint64_t)(PAGE - 1), PAGE);
 }
 
+/* Whether the site at linear address site is, as its bytes read now, a MOV to or from a debug
+ * register or an RDMSR/WRMSR looked for: a site never given up. */
+static bool site_kept(const struct tv_vcpu *v, const struct walk *w, uint64_t site)
+{
+	uint8_t b[2];
+
+	for (unsigned i = 0; i < 2; i++) {
+		const uint8_t *p = page_bytes(w, (site + i) / PAGE);
+
+		if (!p)
+			return false;
+		b[i] = p[(site + i) % PAGE];
+	}
+	return b[0] == 0x0f &&
+	       (emu_site_is_dr(b[1]) || (v->msr.apic && (b[1] == 0x30 || b[1] == 0x32)));
+}
+
+/* Gives up the oldest site that only corrects Unicorn, for a new one: its hook goes, and its
+ * instruction is Unicorn's again until a translation of its block finds it again (block_scan).
+ * Code that moves on, as the fuzzer's snippets do (each at a new address, run once), would
+ * otherwise take every place for good. false when every site is kept. */
+static bool site_evict(struct tv_vcpu *v, const struct walk *w)
+{
+	struct emu_msr *m = &v->msr;
+	unsigned i = 0, n;
+
+	while (i < m->nsites && site_kept(v, w, m->site[i]))
+		i++;
+	if (i == m->nsites)
+		return false;
+	EMU_LOG(v->log, "  hook BLOCK: site at 0x%" PRIx64 " given up (%u places)", m->site[i],
+		m->nsites);
+	if (m->hook_site[i])
+		uc_hook_del(v->vm->uc, m->hook_site[i]);
+	n = m->nsites - i - 1;
+	memmove(&m->site[i], &m->site[i + 1], n * sizeof(m->site[0]));
+	memmove(&m->prefixes[i], &m->prefixes[i + 1], n * sizeof(m->prefixes[0]));
+	memmove(&m->hook_site[i], &m->hook_site[i + 1], n * sizeof(m->hook_site[0]));
+	m->nsites--;
+	m->hook_site[m->nsites] = 0;
+	return true;
+}
+
 /* A code hook on [site - prefixes, site], where site is the linear address of an instruction's
  * first opcode byte. true when one was added. */
-static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum site_kind kind)
+static bool site_add(struct tv_vcpu *v, const struct walk *w, uint64_t site, unsigned prefixes,
+		     enum site_kind kind)
 {
 	struct emu_msr *m = &v->msr;
 	uc_err err;
@@ -150,7 +194,8 @@ static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum s
 		if (m->site[i] == site)
 			return false;
 	}
-	if (kind != SITE_DR && kind != SITE_MSR && m->nsites >= EMU_MSR_SITES - SITES_FOR_DR)
+	if (kind != SITE_DR && kind != SITE_MSR && m->nsites >= EMU_MSR_SITES - SITES_FOR_DR &&
+	    !site_evict(v, w))
 		return false; /* a correction of Unicorn's, not made here: the rest is for DRs */
 	if (m->nsites == EMU_MSR_SITES) {
 		EMU_LOG(v->log, "  hook BLOCK: site at 0x%" PRIx64 " not hooked: %d places are",
@@ -178,34 +223,6 @@ static bool site_add(struct tv_vcpu *v, uint64_t site, unsigned prefixes, enum s
 	return true;
 }
 
-/* Every instruction of site_kind in the page at linear page number page gets a site; true when
- * one was new. One across the page's end is this page's (its 0F is here). */
-static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page, enum scan scan)
-{
-	const uint8_t *p = page_bytes(w, page), *next = page_bytes(w, page + 1);
-	bool added = false;
-
-	if (!p)
-		return false;
-	for (unsigned i = 0; i < PAGE; i++) {
-		uint8_t b[4] = { 0, 0, 0, 0 };
-		enum site_kind kind;
-		unsigned k = 0;
-
-		if (p[i] != 0x0f && p[i] != 0xcf && p[i] != 0x8e && !(i && p[i - 1] == 0x66))
-			continue;
-		for (unsigned j = 0; j < 4; j++)
-			b[j] = i + j < PAGE ? p[i + j] : next ? next[i + j - PAGE] : 0;
-		kind = site_kind(&v->msr, b, i ? p[i - 1] : 0, scan);
-		if (kind == SITE_NONE)
-			continue;
-		while (k < i && k < INSN_MAX - 4 && emu_site_is_prefix(p[i - k - 1]))
-			k++;
-		added |= site_add(v, page * PAGE + i, k, kind);
-	}
-	return added;
-}
-
 /* The scan for the code about to run: 64-bit code or not, from QEMU's flags; every kind where
  * they cannot be read. */
 static enum scan scan_of(struct tv_vcpu *v)
@@ -220,24 +237,64 @@ static enum scan scan_of(struct tv_vcpu *v)
 	return (hf & EMU_HF_CS64) ? SCAN_64 : SCAN_LEGACY;
 }
 
-/* Scans the pages of the block at [addr, addr + size) not scanned yet; a new site drops their
- * translations and begins the block again, translated with its hook (from the translation hook,
- * the stop that emu_drop_blocks asks for begins it again). */
-static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size)
+/* Every instruction of site_kind whose first opcode byte is in [from, to) of the page at linear
+ * page number page gets a site; true when one was new. One across the page's end is this page's
+ * (its 0F is here). *scan is read (scan_of) at the first byte that may begin one. */
+static bool page_scan(struct tv_vcpu *v, const struct walk *w, uint64_t page, unsigned from,
+		      unsigned to, enum scan *scan)
 {
-	uint64_t first = addr / PAGE, last = (addr + (size ? size - 1 : 0)) / PAGE;
+	const uint8_t *p = page_bytes(w, page), *next = page_bytes(w, page + 1);
+	bool added = false;
+
+	if (!p)
+		return false;
+	for (unsigned i = from; i < to; i++) {
+		uint8_t b[4] = { 0, 0, 0, 0 };
+		enum site_kind kind;
+		unsigned k = 0;
+
+		if (p[i] != 0x0f && p[i] != 0xcf && p[i] != 0x8e && !(i && p[i - 1] == 0x66))
+			continue;
+		if (*scan == SCAN_UNKNOWN)
+			*scan = scan_of(v);
+		for (unsigned j = 0; j < 4; j++)
+			b[j] = i + j < PAGE ? p[i + j] : next ? next[i + j - PAGE] : 0;
+		kind = site_kind(&v->msr, b, i ? p[i - 1] : 0, *scan);
+		if (kind == SITE_NONE)
+			continue;
+		while (k < i && k < INSN_MAX - 4 && emu_site_is_prefix(p[i - k - 1]))
+			k++;
+		added |= site_add(v, w, page * PAGE + i, k, kind);
+	}
+	return added;
+}
+
+/* Scans the pages of the block at [addr, addr + size) not scanned yet, and, when it is being
+ * translated, its own bytes on a page scanned before (code put there since without the emulator
+ * seeing a store: the fuzzer's snippet slots, 8 to a page); a new site drops their translations
+ * and begins the block again, translated with its hook (from the translation hook, the stop that
+ * emu_drop_blocks asks for begins it again). */
+static void block_scan(struct tv_vcpu *v, uint64_t addr, uint32_t size, bool translated)
+{
+	uint64_t first = addr / PAGE, end = addr + (size ? size : 1), last = (end - 1) / PAGE;
+	enum scan scan = SCAN_UNKNOWN;
 	bool added = false;
 	struct walk w;
-	enum scan scan;
 
-	if (page_known(&v->msr, first) && (last == first || page_known(&v->msr, last)))
+	if (!translated && page_known(&v->msr, first) &&
+	    (last == first || page_known(&v->msr, last)))
 		return;
 	emu_site_walk_init(v, &w);
-	scan = scan_of(v);
 	for (uint64_t page = first; page <= last; page++) {
-		if (page_known(&v->msr, page))
+		if (page_known(&v->msr, page)) {
+			if (translated)
+				added |= page_scan(v, &w, page,
+						   page == first ? (unsigned)(addr % PAGE) : 0,
+						   page == last ? (unsigned)((end - 1) % PAGE) + 1 : PAGE,
+						   &scan);
 			continue;
-		added |= page_scan(v, &w, page, scan);
+		}
+		added |= page_scan(v, &w, page, 0, PAGE, &scan);
 		page_mark(&v->msr, page);
 	}
 	if (!added)
@@ -287,12 +344,12 @@ void emu_restart_block(struct tv_vcpu *v, uint64_t addr)
 void emu_sites_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 {
 	(void)uc;
-	block_scan(opaque, addr, size);
+	block_scan(opaque, addr, size, false);
 }
 
 void emu_sites_on_translate(struct tv_vcpu *v, uint64_t addr, uint32_t size)
 {
-	block_scan(v, addr, size);
+	block_scan(v, addr, size, true);
 }
 
 void emu_sites_before_first_run(struct tv_vcpu *v, uint64_t pc)
@@ -307,7 +364,7 @@ void emu_sites_before_first_run(struct tv_vcpu *v, uint64_t pc)
 	}
 	/* pc is already linear in UC_MODE_16 (emu_begin_address). A block is at most a page and a
 	 * bit: its two pages. */
-	block_scan(v, v->vm->mode == UC_MODE_16 ? pc : cs.base + pc, PAGE);
+	block_scan(v, v->vm->mode == UC_MODE_16 ? pc : cs.base + pc, PAGE, false);
 }
 
 /* The site whose instruction [addr, addr + size) is, or -1. */
