@@ -11,6 +11,8 @@
 #include "run_guest.h"
 #include "tv_test.h"
 
+#include <string.h>
+
 /* Long mode: mov eax, 3; mov cr8, rax; mov rbx, cr8; lea rcx, [rip + buf]; movaps xmm0, [rcx];
  * movaps [rcx + 16], xmm0 (both aligned); mov edx, 0x11; movaps xmm1, [rcx + 1] (#GP(0));
  * mov edx, 0x22; hlt; buf: 48 bytes at a 16-byte boundary. No IDT: the #GP shuts down. */
@@ -349,6 +351,49 @@ START_TEST(test_mov_to_cr_refuses_what_the_cpu_refuses)
 }
 END_TEST
 
+/* The emulator, as the fuzzer runs it: MOV CR4, RDI (an illegal value) with a hlt after it,
+ * written by the host into a new 16-byte slot of mov_cr's pages for each run, 120 runs (more
+ * than the sites' places): each is #GP(0) at its MOV. The sites were found only in a page's
+ * first code, and their places not given back. */
+START_TEST(test_mov_to_cr_faults_in_code_written_later)
+{
+	struct tv_test_run t;
+	struct tv_sregs s;
+	struct tv_regs r;
+	struct tv_exit x;
+	char why[256];
+	const struct tv_backend_ops *be = tv_test_engine("emu", TV_MODE_LONG, why, sizeof(why));
+
+	if (!be)
+		TV_SKIP("emu/long: %s", why);
+	tv_test_prepare(&t, be, TV_MODE_LONG, mov_cr, sizeof(mov_cr), NULL);
+	ck_assert_int_eq(be->get_sregs(t.m.vcpu, &s), 0);
+	s.idt.base = 0x10;
+	s.idt.limit = 14 * 16 - 1;
+	ck_assert_int_eq(be->set_sregs(t.m.vcpu, &s), 0);
+	for (uint64_t i = 0; i < 120; i++) {
+		uint64_t slot = 0x1000 + i * 16;
+		static const uint8_t code[] = { 0x0f, 0x22, 0xe7, 0xf4 }; /* mov cr4, rdi; hlt */
+
+		memcpy(t.m.ram.host + slot, code, sizeof(code));
+		ck_assert_int_eq(be->get_regs(t.m.vcpu, &r), 0);
+		r.rip = slot;
+		r.rsp = TV_STACK_TOP;
+		r.rdi = s.cr4 | 1ull << 31;
+		r.rbx = 0;
+		ck_assert_int_eq(be->set_regs(t.m.vcpu, &r), 0);
+		ck_assert_int_eq(tv_machine_step(&t.m, &x), 0);
+		ck_assert_int_eq(be->get_regs(t.m.vcpu, &r), 0);
+		ck_assert_msg(x.reason == TV_EXIT_HLT && r.rbx == 13 && r.rcx == slot,
+			      "run %llu: ended in %s, EBX %#llx, RIP pushed %#llx; want #GP(0) at "
+			      "%#llx", (unsigned long long)i, tv_exit_reason_name(x.reason),
+			      (unsigned long long)r.rbx, (unsigned long long)r.rcx,
+			      (unsigned long long)slot);
+	}
+	tv_test_run_end(&t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cpu_corrections");
@@ -361,6 +406,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_noncanonical_faults_as_the_cpu, 0, (int)nc_pair(~0u, NULL, NULL));
 	tcase_add_loop_test(tc, test_mov_to_cr_refuses_what_the_cpu_refuses, 0,
 			    (int)(CR_CASES * CR_RUNS));
+	tcase_add_test(tc, test_mov_to_cr_faults_in_code_written_later);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
 }
