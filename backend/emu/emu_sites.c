@@ -34,8 +34,8 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* Sites of the kinds that only correct Unicorn (CR8, MOVBE, MOVAPS, MOV CR...) leave this many places to
- * the debug registers, which it must never be left to. */
+/* Sites of the kinds that only correct Unicorn (CR8, MOVBE, MOVAPS, MOV CR...) leave this many
+ * places to the debug registers, which it must never be left to. */
 #define SITES_FOR_DR 32
 
 /* Which kinds a scan looks for, by the code it is made for: IRET is done only in real mode, MOV
