@@ -4,7 +4,7 @@
 # ended, and how long it took. Tests are taken from x86/unittests.cfg, each with its test_args as
 # its command line; one that needs what twinvm does not give (more than one CPU, a shell to expand
 # its arguments, KVM itself) is listed with what it needs. Each run has the test's own timeout from
-# unittests.cfg, else 30 s, unless --timeout gives one for all.
+# unittests.cfg, else 90 s as run_tests.sh has it, unless --timeout gives one for all.
 #
 #   scripts/kvm-unit-tests.sh [--engine kvm|emu|all] [--timeout S] [--twinvm PATH] DIR [TEST...]
 #
@@ -21,7 +21,7 @@ usage() {
 here=$(cd "$(dirname "$0")/.." && pwd)
 twinvm="$here/build/twinvm"
 engine=all
-timeout=30
+timeout=90 # run_tests.sh's own default (scripts/runtime.bash)
 timeout_given=
 while [ $# -gt 0 ]; do
 	case "$1" in
