@@ -22,32 +22,15 @@
 #include "emu_decode.h"
 #include "emu_fault.h"
 #include "emu_sites.h"
-#include "pagewalk.h"
 
 #include <inttypes.h>
 #include <string.h>
-
-/* Reads n bytes at linear address la through the guest's page tables: how many could be. */
-static unsigned read_linear(const struct walk *w, uint64_t la, uint8_t *buf, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t gpa;
-		const uint8_t *p;
-
-		if (!emu_canonical(la + i) ||
-		    tv_linear_to_gpa(&w->ram, &w->s, w->maxphyaddr, la + i, &gpa) != TV_WALK_OK ||
-		    !(p = tv_ram_range(w->ram.host, w->ram.size, gpa, 1)))
-			return i;
-		buf[i] = *p;
-	}
-	return n;
-}
 
 static bool read_u64(const struct walk *w, uint64_t la, uint64_t *value)
 {
 	uint8_t b[8];
 
-	if (read_linear(w, la, b, 8) != 8)
+	if (emu_site_read(w, la, b, 8) != 8)
 		return false;
 	memcpy(value, b, 8); /* x86 hosts only: little-endian like the guest */
 	return true;
@@ -62,14 +45,12 @@ static void gpr_of(const struct tv_regs *r, uint64_t g[16])
 	memcpy(g, v, sizeof(v));
 }
 
-/* FS's or GS's base for an override (the others are 0 in 64-bit code). */
+/* FS's or GS's base for an override, 0 for the others (and where it cannot be read). */
 static uint64_t seg_base(struct tv_vcpu *v, int seg)
 {
-	uint64_t base = 0;
+	uint64_t base;
 
-	if (seg == 4 || seg == 5)
-		uc_reg_read(v->vm->uc, seg == 4 ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE, &base);
-	return base;
+	return emu_site_override_base(v, seg, &base) ? base : 0;
 }
 
 /* Whether br at linear address at, run from the state before it to the state r after it,
@@ -111,7 +92,7 @@ static bool branch_ending(struct tv_vcpu *v, const struct walk *w, const struct 
 
 	for (unsigned len = 1; len <= INSN_MAX && end - len >= lo && end - len < end; len++) {
 		*at = end - len;
-		if (read_linear(w, *at, b, len) == len && emu_decode_branch(b, len, &br) &&
+		if (emu_site_read(w, *at, b, len) == len && emu_decode_branch(b, len, &br) &&
 		    br.len == len && (br.call || !call) && branch_went(v, w, &br, *at, r, rsp, rcx))
 			return true;
 	}
@@ -129,7 +110,7 @@ static bool branch_undo(struct tv_vcpu *v, const struct walk *w, struct tv_regs 
 
 	if (emu_code_hooked(v, v->flags) && v->insns) {
 		at = v->insn_addr;
-		found = emu_decode_branch(b, read_linear(w, at, b, INSN_MAX), &br) &&
+		found = emu_decode_branch(b, emu_site_read(w, at, b, INSN_MAX), &br) &&
 			branch_went(v, w, &br, at, r, &rsp, &rcx);
 	} else if (v->last_block_end) {
 		found = branch_ending(v, w, r, v->last_block_end, v->last_block, false, &at, &rsp,
@@ -195,7 +176,7 @@ static bool stack_fault(struct tv_vcpu *v, const struct walk *w, const struct tv
 	unsigned ssize = 8;
 	bool mem_nc = false, mem_ss = false, stack_nc;
 
-	if (!emu_decode(b, read_linear(w, r->rip, b, INSN_MAX), &d))
+	if (!emu_decode(b, emu_site_read(w, r->rip, b, INSN_MAX), &d))
 		return false;
 	gpr_of(r, g);
 	/* LEA and the hint NOPs and prefetches (0F 0D, 0F 18-1F) access no memory */

@@ -4,7 +4,6 @@
 #include "emu.h"
 #include "emu_env.h"
 #include "emu_sites.h"
-#include "pagewalk.h"
 #include "x86.h"
 
 #include <errno.h>
@@ -331,16 +330,13 @@ static int emu_irq_take(struct tv_vcpu *v, struct tv_exit *exit)
 static bool emu_after_hlt(struct tv_vcpu *v)
 {
 	struct walk w;
-	uint64_t pc, gpa;
-	const uint8_t *byte;
+	uint64_t pc;
+	uint8_t byte;
 
 	if (emu_begin_address(v, &pc) != 0 || pc == 0)
 		return false;
 	emu_site_walk_init(v, &w);
-	if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, pc - 1, &gpa) != TV_WALK_OK)
-		return false;
-	byte = tv_ram_range(w.ram.host, w.ram.size, gpa, 1);
-	return byte && *byte == 0xf4;
+	return emu_site_read(&w, pc - 1, &byte, 1) == 1 && byte == 0xf4;
 }
 
 /* One run() as it was before interrupts: the next exit, or -errno. An EMU_STOP_IRQ run that

@@ -149,13 +149,6 @@ static bool cr_read(struct tv_vcpu *v, struct cr_now *c)
 
 void emu_site_mov_cr(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
 {
-	static const int gpr[16] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
-				     UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
-				     UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-				     UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15 };
-	static const int gpr32[8] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX,
-				      UC_X86_REG_EBX, UC_X86_REG_ESP, UC_X86_REG_EBP,
-				      UC_X86_REG_ESI, UC_X86_REG_EDI };
 	struct cr_now c;
 	uint8_t rex = 0, modrm = b[size - 1];
 	unsigned n = (modrm >> 3) & 7;
@@ -173,8 +166,8 @@ void emu_site_mov_cr(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint
 	if (rex & 4)
 		return; /* CR8 (SITE_CR8's) or CR12 (#UD): Unicorn's */
 	/* Outside 64-bit code the operand is 32 bits, whatever a 66 says. */
-	if (uc_reg_read(v->vm->uc, c.code64 ? gpr[(modrm & 7) | ((rex & 1) << 3)] : gpr32[modrm & 7],
-			&value) != UC_ERR_OK)
+	if (uc_reg_read(v->vm->uc, emu_site_gpr(c.code64, (modrm & 7) | ((rex & 1) << 3)), &value) !=
+	    UC_ERR_OK)
 		return;
 	if (!c.code64)
 		value = (uint32_t)value;

@@ -43,6 +43,29 @@ void emu_site_walk_init(struct tv_vcpu *v, struct walk *w)
 	w->maxphyaddr = emu_maxphyaddr(v);
 }
 
+unsigned emu_site_read(const struct walk *w, uint64_t la, uint8_t *buf, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t gpa;
+		const uint8_t *p;
+
+		if (!emu_canonical(la + i) ||
+		    tv_linear_to_gpa(&w->ram, &w->s, w->maxphyaddr, la + i, &gpa) != TV_WALK_OK ||
+		    !(p = tv_ram_range(w->ram.host, w->ram.size, gpa, 1)))
+			return i;
+		buf[i] = *p;
+	}
+	return n;
+}
+
+bool emu_site_override_base(struct tv_vcpu *v, int seg, uint64_t *base)
+{
+	*base = 0;
+	return (seg != 4 && seg != 5) ||
+	       uc_reg_read(v->vm->uc, seg == 4 ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE, base) ==
+		       UC_ERR_OK;
+}
+
 /* The vCPU's RIP (EIP, IP) and its width in this instance. */
 static bool pc_read(struct tv_vcpu *v, uint64_t *pc)
 {
@@ -94,14 +117,6 @@ static unsigned cpl(struct tv_vcpu *v)
 	return (r[1] & TV_RFLAGS_VM) ? 3 : (unsigned)(r[2] & 3);
 }
 
-/* The general registers by ModRM number, in 64-bit and in 32-bit code (where R8-R15 do not
- * exist). */
-static const int gpr64[16] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
-			       UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
-			       UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-			       UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15 };
-static const int gpr32[8] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_EBX,
-			      UC_X86_REG_ESP, UC_X86_REG_EBP, UC_X86_REG_ESI, UC_X86_REG_EDI };
 
 /* MOV to or from a debug register or CR8, [addr, addr + size) with its bytes in b, done on the
  * vCPU's copy (struct emu_msr's dr and cr8) and RIP moved past it. DR8-15 (REX.R) and DR4/DR5
@@ -115,7 +130,7 @@ static void ctl_move(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint
 	unsigned n = (modrm >> 3) & 7, reg = (modrm & 7) | ((rex & 1) << 3);
 	bool read = b[size - 2] == 0x20 || b[size - 2] == 0x21;
 	uint64_t cr4 = 0, pc, value = 0, *slot;
-	int id = wide ? gpr64[reg] : gpr32[reg & 7];
+	int id = emu_site_gpr(wide, reg);
 
 	if (kind == SITE_CR8 && !(rex & 4))
 		return; /* CR0 (no REX.R, or not 64-bit code): Unicorn's */
@@ -148,74 +163,39 @@ static void ctl_move(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint
 	emu_site_pc_write(v, pc + size);
 }
 
+/* The linear address of d's memory operand, d being the instruction at [addr, addr + size) in
+ * 64-bit code; false where a register or a segment base cannot be read. */
+static bool operand_la(struct tv_vcpu *v, uint64_t addr, uint32_t size, const struct emu_insn *d,
+		       uint64_t *la)
+{
+	uint64_t g[16], rip = 0, base = 0;
+	void *ptrs[16];
+	int ids[16];
+
+	for (int i = 0; i < 16; i++) {
+		ptrs[i] = &g[i];
+		ids[i] = emu_site_gpr(true, (unsigned)i);
+	}
+	if (uc_reg_read_batch(v->vm->uc, ids, ptrs, 16) != UC_ERR_OK ||
+	    !emu_site_block_pc(v, addr, &rip) || !emu_site_override_base(v, d->seg, &base))
+		return false;
+	*la = emu_insn_ea(d, g, rip + size) + base;
+	return true;
+}
+
 /* MOVAPS/MOVAPD's memory operand in 64-bit code, [addr, addr + size) with its bytes in b: #GP(0)
  * when its address is not 16-byte aligned; else the instruction is Unicorn's to run. */
 static void movaps_check(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_t *b)
 {
-	static int ids[17] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
-			       UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
-			       UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-			       UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
-			       UC_X86_REG_RIP };
-	uint64_t r[17], ea = 0, seg = 0;
-	void *ptrs[17];
-	uint8_t rex = 0, modrm, mod, rm;
-	bool addr32 = false;
-	int seg_reg = 0;
-	uint32_t i = 0;
+	struct emu_insn d;
+	uint64_t la;
 
-	if (v->vm->mode != UC_MODE_64)
+	if (v->vm->mode != UC_MODE_64 || !emu_decode(b, size, &d) || !d.mem ||
+	    !operand_la(v, addr, size, &d, &la))
 		return;
-	for (; i < size && b[i] != 0x0f; i++) {
-		if (b[i] == 0x67)
-			addr32 = true;
-		else if (b[i] == 0x64)
-			seg_reg = UC_X86_REG_FS_BASE;
-		else if (b[i] == 0x65)
-			seg_reg = UC_X86_REG_GS_BASE;
-		rex = (b[i] & 0xf0) == 0x40 ? b[i] : 0; /* REX counts only right before 0F */
-	}
-	if (i + 3 > size)
-		return;
-	for (int k = 0; k < 17; k++)
-		ptrs[k] = &r[k];
-	if (uc_reg_read_batch(v->vm->uc, ids, ptrs, 17) != UC_ERR_OK ||
-	    (seg_reg && uc_reg_read(v->vm->uc, seg_reg, &seg) != UC_ERR_OK))
-		return;
-	modrm = b[i + 2];
-	mod = modrm >> 6;
-	rm = modrm & 7;
-	i += 3;
-	if (rm == 4) { /* SIB */
-		uint8_t sib;
-		unsigned idx, base;
-
-		if (i >= size)
-			return;
-		sib = b[i++];
-		idx = ((sib >> 3) & 7) | ((rex & 2) << 2);
-		base = (sib & 7) | ((rex & 1) << 3);
-		ea = idx == 4 ? 0 : r[idx] << (sib >> 6);
-		if ((sib & 7) == 5 && mod == 0)
-			mod = 2; /* disp32, no base */
-		else
-			ea += r[base];
-	} else if (rm == 5 && mod == 0) {
-		ea = r[16] + size; /* RIP-relative: from the next instruction */
-		mod = 2;
-	} else {
-		ea = r[rm | ((rex & 1) << 3)];
-	}
-	if (mod == 1 && i + 1 <= size)
-		ea += (uint64_t)(int64_t)(int8_t)b[i];
-	else if (mod == 2 && i + 4 <= size)
-		ea += (uint64_t)(int64_t)(int32_t)(b[i] | b[i + 1] << 8 | b[i + 2] << 16 |
-						   (uint32_t)b[i + 3] << 24);
-	if (addr32)
-		ea = (uint32_t)ea;
-	if ((ea + seg) & 15) {
+	if (la & 15) {
 		EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": MOVAPS of 0x%" PRIx64 ", not aligned", addr,
-			ea + seg);
+			la);
 		emu_raise(v, 13, 0, "MOVAPS/MOVAPD of an unaligned operand: #GP(0)");
 	}
 }
@@ -271,7 +251,7 @@ static void smsw_do(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8
 		return;
 	if (op == 32)
 		cr0 = (uint32_t)cr0;
-	if (uc_reg_write(v->vm->uc, code == 64 ? gpr64[reg] : gpr32[reg & 7], &cr0) != UC_ERR_OK)
+	if (uc_reg_write(v->vm->uc, emu_site_gpr(code == 64, reg), &cr0) != UC_ERR_OK)
 		return;
 	EMU_LOG(v->log, "  hook CODE 0x%" PRIx64 ": SMSW -> 0x%" PRIx64, addr, cr0);
 	emu_site_pc_write(v, pc + size);
@@ -366,31 +346,15 @@ static void mov_ss(struct tv_vcpu *v, uint64_t addr, uint32_t size, const uint8_
 	    !emu_decode(b, size, &d) || d.map != 0 || d.op != 0x8e || d.end != size)
 		return;
 	if (!d.mem) {
-		if (uc_reg_read(v->vm->uc, gpr64[(d.modrm & 7) | ((d.rex & 1) << 3)], &sel) !=
-		    UC_ERR_OK)
+		if (uc_reg_read(v->vm->uc, emu_site_gpr(true, (d.modrm & 7) | ((d.rex & 1) << 3)),
+				&sel) != UC_ERR_OK)
 			return;
 	} else {
-		uint64_t g[16], rip = 0, base = 0, gpa;
-		void *ptrs[16];
-
-		for (int i = 0; i < 16; i++)
-			ptrs[i] = &g[i];
-		if (uc_reg_read_batch(v->vm->uc, (int *)gpr64, ptrs, 16) != UC_ERR_OK ||
-		    !emu_site_block_pc(v, addr, &rip) ||
-		    ((d.seg == 4 || d.seg == 5) &&
-		     uc_reg_read(v->vm->uc, d.seg == 4 ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE,
-				 &base) != UC_ERR_OK))
+		if (!operand_la(v, addr, size, &d, &ea))
 			return;
-		ea = emu_insn_ea(&d, g, rip + size) + base;
 		emu_site_walk_init(v, &w);
-		for (unsigned i = 0; i < 2; i++) {
-			const uint8_t *p;
-
-			if (tv_linear_to_gpa(&w.ram, &w.s, w.maxphyaddr, ea + i, &gpa) != TV_WALK_OK ||
-			    !(p = tv_ram_range(w.ram.host, w.ram.size, gpa, 1)))
-				return;
-			lo[i] = *p;
-		}
+		if (emu_site_read(&w, ea, lo, 2) != 2)
+			return;
 		sel = lo[0] | lo[1] << 8;
 	}
 	if ((sel & 0xfffc) || (sel & 3) == c)

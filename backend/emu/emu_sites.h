@@ -53,6 +53,31 @@ struct walk {
 
 void emu_site_walk_init(struct tv_vcpu *v, struct walk *w);
 
+/* Reads n bytes at linear address la through the guest's page tables (w): how many could be,
+ * up to the first that is non-canonical, unmapped or not RAM. */
+unsigned emu_site_read(const struct walk *w, uint64_t la, uint8_t *buf, unsigned n);
+
+/* Unicorn's id of general register reg (ModRM's numbering, REX.B or REX.R as bit 3) in 64-bit
+ * code, or, where code64 is false, of its 32-bit form (R8-R15 do not exist: reg & 7). */
+static inline int emu_site_gpr(bool code64, unsigned reg)
+{
+	static const int gpr64[16] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX,
+				       UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
+				       UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,
+				       UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+				       UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,
+				       UC_X86_REG_R15 };
+	static const int gpr32[8] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX,
+				      UC_X86_REG_EBX, UC_X86_REG_ESP, UC_X86_REG_EBP,
+				      UC_X86_REG_ESI, UC_X86_REG_EDI };
+
+	return code64 ? gpr64[reg & 15] : gpr32[reg & 7];
+}
+
+/* The base a segment override (ModRM's seg numbering, emu_decode.h; -1 for none) adds in 64-bit
+ * code: FS's or GS's, 0 for the others. false where it cannot be read. */
+bool emu_site_override_base(struct tv_vcpu *v, int seg, uint64_t *base);
+
 /* Legacy and REX prefixes. */
 bool emu_site_is_prefix(uint8_t b);
 
