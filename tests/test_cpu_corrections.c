@@ -177,56 +177,74 @@ static const struct {
 
 #define NC_RUNS (sizeof(nc_runs) / sizeof(nc_runs[0]))
 
-/* Whether run k runs case c: each case on each run, but no JMP or RET on the emulator's plain
- * fast mode (see backend/emu/emu_fault.c). */
-static bool nc_runs_case(unsigned k, const struct nc_case *c)
-{
-	return !(c->noted && nc_runs[k].flags == 0 && nc_runs[k].engine[0] == 'e');
-}
-
-/* The i-th pair of a case and a run that runs it: how many there are when i is too large. */
-static unsigned nc_pair(unsigned i, const struct nc_case **c, unsigned *k)
+/* The i-th pair of a case (of ncases) and a run (of nruns) for which runs(case, run) holds, into
+ * *c and *k: how many such pairs there are (i too large leaves *c and *k as they were). */
+static unsigned nth_pair(unsigned i, unsigned ncases, unsigned nruns,
+			 bool (*runs)(unsigned c, unsigned k), unsigned *c, unsigned *k)
 {
 	unsigned n = 0;
 
-	for (unsigned j = 0; j < NC_CASES * NC_RUNS; j++) {
-		if (!nc_runs_case(j % NC_RUNS, &nc_cases[j / NC_RUNS]))
+	for (unsigned j = 0; j < ncases * nruns; j++) {
+		if (!runs(j / nruns, j % nruns))
 			continue;
 		if (n++ == i) {
-			*c = &nc_cases[j / NC_RUNS];
-			*k = j % NC_RUNS;
+			*c = j / nruns;
+			*k = j % nruns;
 		}
 	}
 	return n;
 }
 
+/* Long mode on the machine t prepared: the guest's IDT at base (gates 0-13, 16 bytes each). */
+static void set_idt(struct tv_test_run *t, uint64_t base)
+{
+	struct tv_sregs s;
+
+	ck_assert_int_eq(t->m.be->get_sregs(t->m.vcpu, &s), 0);
+	s.idt.base = base;
+	s.idt.limit = 14 * 16 - 1;
+	ck_assert_int_eq(t->m.be->set_sregs(t->m.vcpu, &s), 0);
+}
+
+/* image in long mode on opt's engine, with its IDT at idt (set_idt), run from entry to its end. */
+static void run_with_idt(struct tv_test_run *t, struct tv_machine_opts opt, const uint8_t *image,
+			 size_t len, uint64_t idt, uint64_t entry)
+{
+	struct tv_regs r;
+
+	tv_test_prepare_opts(t, opt, TV_MODE_LONG, image, len);
+	set_idt(t, idt);
+	ck_assert_int_eq(opt.backend->get_regs(t->m.vcpu, &r), 0);
+	r.rip = entry;
+	ck_assert_int_eq(opt.backend->set_regs(t->m.vcpu, &r), 0);
+	tv_test_finish(t, 30);
+}
+
+/* Whether run k runs case c: each case on each run, but no JMP or RET on the emulator's plain
+ * fast mode (see backend/emu/emu_fault.c). */
+static bool nc_runs_case(unsigned c, unsigned k)
+{
+	return !(nc_cases[c].noted && nc_runs[k].flags == 0 && nc_runs[k].engine[0] == 'e');
+}
+
 START_TEST(test_noncanonical_faults_as_the_cpu)
 {
-	const struct nc_case *c = NULL;
-	unsigned k = 0;
+	const struct nc_case *c;
+	unsigned ci = 0, k = 0;
 	struct tv_machine_opts opt = { .ram_size = TV_RAM_DEFAULT, .warnings = stderr };
 	struct tv_test_run t;
-	struct tv_sregs s;
-	struct tv_regs r;
 	char why[256];
 	const char *engine;
 	unsigned flags;
 
-	nc_pair((unsigned)_i, &c, &k);
+	nth_pair((unsigned)_i, NC_CASES, NC_RUNS, nc_runs_case, &ci, &k);
+	c = &nc_cases[ci];
 	engine = nc_runs[k].engine;
 	flags = opt.run_flags = nc_runs[k].flags;
 	opt.backend = tv_test_engine(engine, TV_MODE_LONG, why, sizeof(why));
 	if (!opt.backend)
 		TV_SKIP("%s/long: %s", engine, why);
-	tv_test_prepare_opts(&t, opt, TV_MODE_LONG, noncanonical, sizeof(noncanonical));
-	ck_assert_int_eq(opt.backend->get_sregs(t.m.vcpu, &s), 0);
-	s.idt.base = 0x40;
-	s.idt.limit = 14 * 16 - 1;
-	ck_assert_int_eq(opt.backend->set_sregs(t.m.vcpu, &s), 0);
-	ck_assert_int_eq(opt.backend->get_regs(t.m.vcpu, &r), 0);
-	r.rip = c->entry;
-	ck_assert_int_eq(opt.backend->set_regs(t.m.vcpu, &r), 0);
-	tv_test_finish(&t, 30);
+	run_with_idt(&t, opt, noncanonical, sizeof(noncanonical), 0x40, c->entry);
 	expect_hlt(&t, engine);
 	ck_assert_msg(t.regs.rbx == c->vector && t.regs.rdx == 0 && t.regs.rcx == c->fault &&
 			      t.regs.rsi == c->rsp && t.regs.rdi == TV_SEL_DATA,
@@ -298,53 +316,33 @@ static const struct cr_case cr_cases[] = {
 #define CR_CASES (sizeof(cr_cases) / sizeof(cr_cases[0]))
 #define CR_RUNS 3 /* the emulator's fast and precise modes, KVM (run 2) */
 
-/* The i-th pair of a case and a run: every case on the emulator, on KVM those it is asked about;
- * how many there are when i is too large. */
-static unsigned cr_pair(unsigned i, const struct cr_case **c, unsigned *k)
+/* Whether run k runs case c: every case on the emulator, on KVM those it is asked about. */
+static bool cr_runs_case(unsigned c, unsigned k)
 {
-	unsigned n = 0;
-
-	for (unsigned j = 0; j < CR_CASES * CR_RUNS; j++) {
-		if (j % CR_RUNS == 2 && cr_cases[j / CR_RUNS].not_kvm)
-			continue;
-		if (n++ == i) {
-			*c = &cr_cases[j / CR_RUNS];
-			*k = j % CR_RUNS;
-		}
-	}
-	return n;
+	return k != 2 || !cr_cases[c].not_kvm;
 }
 
 /* Each case: #GP(0) on the MOV with RDI and the register unchanged, or the legal value written
  * and read back. */
 START_TEST(test_mov_to_cr_refuses_what_the_cpu_refuses)
 {
-	const struct cr_case *c = NULL;
-	unsigned k = 0;
+	const struct cr_case *c;
+	unsigned ci = 0, k = 0;
 	const char *engine;
 	struct tv_machine_opts opt = { .ram_size = TV_RAM_DEFAULT, .warnings = stderr };
 	struct tv_test_run t;
-	struct tv_sregs s;
-	struct tv_regs r;
 	uint64_t cr_after, written;
 	bool legal;
 	char why[256];
 
-	cr_pair((unsigned)_i, &c, &k);
+	nth_pair((unsigned)_i, CR_CASES, CR_RUNS, cr_runs_case, &ci, &k);
+	c = &cr_cases[ci];
 	engine = k == 2 ? "kvm" : "emu";
 	opt.run_flags = k == 1 ? TV_RUN_PRECISE : 0;
 	opt.backend = tv_test_engine(engine, TV_MODE_LONG, why, sizeof(why));
 	if (!opt.backend)
 		TV_SKIP("%s/long: %s", engine, why);
-	tv_test_prepare_opts(&t, opt, TV_MODE_LONG, mov_cr, sizeof(mov_cr));
-	ck_assert_int_eq(opt.backend->get_sregs(t.m.vcpu, &s), 0);
-	s.idt.base = 0x10;
-	s.idt.limit = 14 * 16 - 1;
-	ck_assert_int_eq(opt.backend->set_sregs(t.m.vcpu, &s), 0);
-	ck_assert_int_eq(opt.backend->get_regs(t.m.vcpu, &r), 0);
-	r.rip = c->entry;
-	ck_assert_int_eq(opt.backend->set_regs(t.m.vcpu, &r), 0);
-	tv_test_finish(&t, 30);
+	run_with_idt(&t, opt, mov_cr, sizeof(mov_cr), 0x10, c->entry);
 	expect_hlt(&t, engine);
 	legal = c->legal || (c->set == 1ull << 22 && (t.regs.r8 & 8));
 	cr_after = c->cr == 4 ? t.regs.r9 : t.regs.r10;
@@ -385,10 +383,8 @@ START_TEST(test_mov_to_cr_faults_in_code_written_later)
 	if (!be)
 		TV_SKIP("emu/long: %s", why);
 	tv_test_prepare(&t, be, TV_MODE_LONG, mov_cr, sizeof(mov_cr), NULL);
+	set_idt(&t, 0x10);
 	ck_assert_int_eq(be->get_sregs(t.m.vcpu, &s), 0);
-	s.idt.base = 0x10;
-	s.idt.limit = 14 * 16 - 1;
-	ck_assert_int_eq(be->set_sregs(t.m.vcpu, &s), 0);
 	for (uint64_t i = 0; i < 120; i++) {
 		uint64_t slot = 0x1000 + i * 16;
 		static const uint8_t code[] = { 0x0f, 0x22, 0xe7, 0xf4 }; /* mov cr4, rdi; hlt */
@@ -421,9 +417,10 @@ int main(void)
 	tcase_add_test(tc, test_movbe_with_a_register_is_ud_on_the_emulator);
 	tcase_add_loop_test(tc, test_smsw_gives_all_of_cr0, 0, 2);
 	tcase_add_loop_test(tc, test_rf_loaded_by_iret_is_not_pushed, 0, 2);
-	tcase_add_loop_test(tc, test_noncanonical_faults_as_the_cpu, 0, (int)nc_pair(~0u, NULL, NULL));
+	tcase_add_loop_test(tc, test_noncanonical_faults_as_the_cpu, 0,
+			    (int)nth_pair(~0u, NC_CASES, NC_RUNS, nc_runs_case, NULL, NULL));
 	tcase_add_loop_test(tc, test_mov_to_cr_refuses_what_the_cpu_refuses, 0,
-			    (int)cr_pair(~0u, NULL, NULL));
+			    (int)nth_pair(~0u, CR_CASES, CR_RUNS, cr_runs_case, NULL, NULL));
 	tcase_add_test(tc, test_mov_to_cr_faults_in_code_written_later);
 	suite_add_tcase(s, tc);
 	return tv_test_main(s);
