@@ -41,12 +41,7 @@
 	.globl _start
 _start:
 	/* Every gate to "unexpected", then the five vectors' own. */
-	xor	%ecx, %ecx
-1:	mov	$unexpected, %eax
-	call	set_gate
-	inc	%ecx
-	cmp	$256, %ecx
-	jne	1b
+	call	all_unexpected
 	mov	$0x31, %ecx; mov $vec_31, %eax; call set_gate
 	mov	$0x50, %ecx; mov $vec_50, %eax; call set_gate
 	mov	$0x60, %ecx; mov $vec_60, %eax; call set_gate

@@ -30,12 +30,7 @@
 	.section .text.start, "ax"
 	.globl _start
 _start:
-	xor	%ecx, %ecx
-1:	mov	$unexpected, %eax
-	call	set_gate
-	inc	%ecx
-	cmp	$256, %ecx
-	jne	1b
+	call	all_unexpected
 	mov	$0x40, %ecx
 	mov	$vec_40, %eax
 	call	set_gate

@@ -16,9 +16,18 @@ fail:
 .endm
 
 /* 64-bit code: set_gate makes gate ECX a present interrupt gate to EAX (below 64 KiB) in this
- * code segment, in the 16-byte gates at idt; unexpected, a handler for any other vector, exits
- * with code 99. */
+ * code segment, in the 16-byte gates at idt; all_unexpected points all 256 at unexpected, a
+ * handler for any vector not set since, which exits with code 99. */
 .macro PC_GUEST_IDT64
+all_unexpected:
+	xor	%ecx, %ecx
+1:	mov	$unexpected, %eax
+	call	set_gate
+	inc	%ecx
+	cmp	$256, %ecx
+	jne	1b
+	ret
+
 set_gate:
 	lea	idt(, %rcx, 8), %rdx	/* idt + 16 * rcx, without a shift's undefined AF, */
 	lea	(%rdx, %rcx, 8), %rdx	/* which differs between the engines */
